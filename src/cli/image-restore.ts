@@ -1,0 +1,49 @@
+// lifeboat image restore <image-id> <device-or-file> --store <dir> [--yes] [--verify]
+import type { Command } from 'commander';
+import { usageError } from '../errors.js';
+import { formatBytes } from '../imaging/disk.js';
+import { Store } from '../imaging/repo/store.js';
+import { restoreImage } from '../imaging/restore.js';
+import { readPassphrase, storeDir } from './common.js';
+import type { CommandContext } from './context.js';
+import { createRenderer, formatDuration, renderMode } from './render.js';
+
+export function register(image: Command, ctx: CommandContext): void {
+  image
+    .command('restore')
+    .description('certify an image, then write it onto a disk or file (a missing file is created)')
+    .argument('<image-id>', 'image to restore (see `lifeboat image list`)')
+    .argument('<device-or-file>', 'target block device or file')
+    .option('--store <dir>', 'image store directory')
+    .option('--yes', 'overwrite an existing target without asking')
+    .option('--verify', 'read the target back and compare every chunk')
+    .option('--passphrase-file <file>', 'the image\'s restore passphrase, first line of <file> (or LIFEBOAT_PASSPHRASE)')
+    .option('--json', 'progress as JSON lines; the last line is the result')
+    .action(async (imageId: string, target: string, o: { store?: string; yes?: boolean; verify?: boolean; passphraseFile?: string; json?: boolean }) => {
+      const store = await Store.open(storeDir(o.store));
+      const renderer = createRenderer(renderMode(o.json === true));
+      const passphrase = readPassphrase(o.passphraseFile);
+      let report;
+      try {
+        report = await restoreImage({
+          store,
+          imageId,
+          target,
+          verify: o.verify === true,
+          ...(passphrase !== undefined ? { passphrase } : {}),
+          onEvent: (e) => renderer.event(e),
+          signal: ctx.signal,
+          confirm: async ({ manifest, targetSize, fresh }) => {
+            if (fresh || o.yes) return true;
+            const question = `Overwrite ${target} (${formatBytes(targetSize)}) with image ${manifest.id} of ${manifest.source.path} (${formatBytes(manifest.diskSize)})? Everything on ${target} is lost.`;
+            if (!process.stdin.isTTY) throw usageError(`restoring onto the existing ${target} overwrites it: add --yes to confirm`);
+            return ctx.confirm(question);
+          },
+        });
+      } finally {
+        renderer.close();
+      }
+      if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else process.stdout.write(`restored image ${report.imageId} onto ${report.target}: ${formatBytes(report.bytesTotal)} in ${formatDuration(report.durationMs / 1000)}${report.verified ? ', read back and verified' : ''}\n`);
+    });
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// The `lifeboat` command: wires the subcommands (one file each), turns signals into
+// an abort, and maps every error to a message and an exit code (0 ok, 1 failed, 2 usage).
+import { createInterface } from 'node:readline/promises';
+import { Command, CommanderError } from 'commander';
+import { LifeboatError, exitCodeFor } from '../errors.js';
+import type { CommandContext } from './context.js';
+import { register as registerBackup } from './image-backup.js';
+import { register as registerExport } from './image-export.js';
+import { register as registerList } from './image-list.js';
+import { register as registerRestore } from './image-restore.js';
+import { register as registerRm } from './image-rm.js';
+import { register as registerVerify } from './image-verify.js';
+import { register as registerGc } from './store-gc.js';
+
+const VERSION = '0.1.0';
+
+function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('lifeboat')
+    .description('Lifeboat backup appliance: network-boot, image, deduplicate, restore')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)');
+  const image = program.command('image').description('local imaging against a store directory, no daemon needed');
+  registerBackup(image, ctx);
+  registerRestore(image, ctx);
+  registerVerify(image, ctx);
+  registerList(image);
+  registerExport(image, ctx);
+  registerRm(image);
+  const store = program.command('store').description('maintain an image store');
+  registerGc(store);
+  // Every command and subcommand throws instead of exiting, so one place picks exit codes.
+  const exitOverride = (c: Command) => {
+    c.exitOverride();
+    c.commands.forEach(exitOverride);
+  };
+  exitOverride(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const abort = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    process.stderr.write(`\n${sig}: stopping cleanly (again to force)\n`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ctx: CommandContext = {
+    signal: abort.signal,
+    async confirm(question: string) {
+      if (!process.stdin.isTTY) return false;
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        const answer = await rl.question(`${question}\nType "yes" to continue: `);
+        return answer.trim().toLowerCase() === 'yes';
+      } finally {
+        rl.close();
+      }
+    },
+  };
+  try {
+    await buildProgram(ctx).parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2; // commander already printed what was wrong
+    }
+    const message = err instanceof LifeboatError ? err.message : `internal error (a bug in Lifeboat, please report it): ${(err as Error)?.stack ?? String(err)}`;
+    process.stderr.write(`lifeboat: ${message}\n`);
+    return exitCodeFor(err);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,81 @@
+// Renderers of the engine's event stream: a live bar on a TTY, plain lines otherwise,
+// JSON lines with --json. They only consume events; they never drive the engine.
+import type { EngineEvent, ProgressEvent } from '../imaging/progress.js';
+import { formatBytes } from '../imaging/disk.js';
+
+export type RenderMode = 'tty' | 'plain' | 'json';
+
+export interface Renderer {
+  event(e: EngineEvent): void;
+  /** Clears a live bar before other output. */
+  close(): void;
+}
+
+export function renderMode(json: boolean, stream: NodeJS.WriteStream = process.stderr): RenderMode {
+  return json ? 'json' : stream.isTTY ? 'tty' : 'plain';
+}
+
+const rate = (bps: number) => `${(bps / 1e6).toFixed(bps >= 1e8 ? 0 : 1)} MB/s`;
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--:--';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** One line describing progress; `width` bounds the bar. Pure, for tests and every renderer. */
+export function progressLine(e: ProgressEvent, barWidth = 24): string {
+  const frac = e.bytesTotal > 0 ? Math.min(1, e.bytesDone / e.bytesTotal) : 1;
+  const filled = Math.round(frac * barWidth);
+  const bar = barWidth > 0 ? `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ` : '';
+  const parts = [`${bar}${(frac * 100).toFixed(0).padStart(3)}%`, `${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}`, rate(e.rateBps)];
+  if (e.operation === 'backup') {
+    parts.push(`new ${formatBytes(e.bytesNew)}`, `reused ${formatBytes(e.bytesReused)}`, `zero ${formatBytes(e.bytesZero)}`);
+    if (e.ratio > 0) parts.push(`lz4 ${e.ratio.toFixed(2)}x`);
+  }
+  parts.push(`ETA ${formatDuration(e.etaSeconds)}`);
+  return parts.join('  ');
+}
+
+export function createRenderer(mode: RenderMode, err: NodeJS.WriteStream = process.stderr, out: NodeJS.WriteStream = process.stdout): Renderer {
+  if (mode === 'json') {
+    return { event: (e) => out.write(`${JSON.stringify(e)}\n`), close: () => {} };
+  }
+  if (mode === 'plain') {
+    let lastLine = 0;
+    return {
+      event(e) {
+        if (e.type === 'start') err.write(`${e.operation} ${e.imageId}: ${e.source} -> ${e.target || '(check)'} (${formatBytes(e.bytesTotal)})${e.parent ? `, against ${e.parent}` : ''}\n`);
+        else if (e.type === 'warning') err.write(`warning: ${e.message}\n`);
+        else if (e.bytesDone >= e.bytesTotal || Date.now() - lastLine >= 2000) {
+          lastLine = Date.now();
+          err.write(`${progressLine(e, 0)}\n`);
+        }
+      },
+      close: () => {},
+    };
+  }
+  let live = false;
+  return {
+    event(e) {
+      if (e.type === 'progress') {
+        const columns = err.columns ?? 100;
+        const line = progressLine(e, columns >= 120 ? 30 : 16).slice(0, columns - 1);
+        err.write(`\r\x1b[2K${line}`);
+        live = true;
+        return;
+      }
+      if (live) err.write('\r\x1b[2K');
+      live = false;
+      if (e.type === 'start') err.write(`${e.operation} ${e.imageId}: ${e.source} -> ${e.target || '(check)'} (${formatBytes(e.bytesTotal)})${e.parent ? `, against ${e.parent}` : ''}\n`);
+      else err.write(`warning: ${e.message}\n`);
+    },
+    close() {
+      if (live) err.write('\n');
+      live = false;
+    },
+  };
+}

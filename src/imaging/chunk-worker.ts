@@ -1,0 +1,159 @@
+// The worker thread of the image engine: everything CPU-heavy about one chunk —
+// zero check, SHA-256, LZ4 encode/decode, writing it into the store or onto the target.
+// One task at a time; the main thread keeps order and bounded memory.
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { LifeboatError, bug, describeSystemError, integrityError } from '../errors.js';
+import { decodeFrame, encodeFrameInto, frameBound } from './lz4-frame.js';
+import { chunkExists, writeChunkFile } from './repo/dir-chunk-store.js';
+import { chunkRelativePath } from './repo/formats.js';
+
+export interface ChunkWorkerData {
+  storeRoot: string;
+  chunkSize: number;
+  /** Digests (32 bytes each, concatenated) the parent image already has: skipped without a look. */
+  known?: Uint8Array;
+  /** Restore target, opened once per worker. */
+  targetPath?: string;
+}
+
+export type ChunkTask =
+  | { type: 'backup'; i: number; length: number; buf: ArrayBuffer }
+  | { type: 'restore'; i: number; length: number; offset: number; digest: string | null }
+  | { type: 'check'; i: number; length: number; digest: string }
+  | { type: 'readback'; i: number; length: number; offset: number; digest: string | null };
+
+export type BackupOutcome = 'zero' | 'known' | 'existing' | 'new';
+export interface BackupResult {
+  i: number;
+  outcome: BackupOutcome;
+  digest: string | null;
+  storedBytes: number;
+  buf: ArrayBuffer;
+}
+
+const data = workerData as ChunkWorkerData;
+const zero = Buffer.alloc(data.chunkSize);
+const frameBuf = Buffer.allocUnsafeSlow(frameBound(data.chunkSize));
+const rawBuf = Buffer.allocUnsafeSlow(data.chunkSize);
+const known = new Set<string>();
+if (data.known) {
+  const k = Buffer.from(data.known.buffer, data.known.byteOffset, data.known.byteLength);
+  for (let off = 0; off + 32 <= k.length; off += 32) known.add(k.toString('hex', off, off + 32));
+}
+
+function sha256(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+function backup(task: Extract<ChunkTask, { type: 'backup' }>): BackupResult {
+  const raw = Buffer.from(task.buf, 0, task.length);
+  const base = { i: task.i, buf: task.buf };
+  if (raw.equals(task.length === zero.length ? zero : zero.subarray(0, task.length))) {
+    return { ...base, outcome: 'zero', digest: null, storedBytes: 0 };
+  }
+  const digest = sha256(raw);
+  if (known.has(digest)) return { ...base, outcome: 'known', digest, storedBytes: 0 };
+  if (chunkExists(data.storeRoot, digest)) return { ...base, outcome: 'existing', digest, storedBytes: 0 };
+  const n = encodeFrameInto(raw, frameBuf);
+  const frame = frameBuf.subarray(0, n);
+  // The store's ingest check: the frame must give back exactly the bytes that were hashed.
+  const back = decodeFrame(frame, task.length, `new chunk ${digest}`, rawBuf);
+  if (!back.equals(raw)) throw bug(`LZ4 round trip of chunk ${task.i} changed its bytes`);
+  const isNew = writeChunkFile(data.storeRoot, digest, frame);
+  return { ...base, outcome: isNew ? 'new' : 'existing', digest, storedBytes: isNew ? n : 0 };
+}
+
+/** Reads, decodes and checks chunk `digest`; returns its bytes (a view of rawBuf). */
+function loadChunk(digest: string, length: number, i: number): Buffer {
+  let frame: Buffer;
+  try {
+    frame = readFileSync(join(data.storeRoot, chunkRelativePath(digest)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw integrityError(`chunk ${i} (${digest}) is missing from the store`);
+    throw describeSystemError(err, `reading chunk ${i} (${digest})`);
+  }
+  const raw = decodeFrame(frame, length, `chunk ${i} (${digest})`, rawBuf);
+  const actual = sha256(raw);
+  if (actual !== digest) throw integrityError(`chunk ${i} (${digest}) is damaged: its content hashes to ${actual}`);
+  return raw;
+}
+
+/** Runs `fn` with the restore target open (a short-lived descriptor per task; main fsyncs at the end). */
+function withTarget<T>(flags: 'r' | 'r+', fn: (fd: number) => T): T {
+  if (!data.targetPath) throw bug('restore task without a target');
+  let fd: number;
+  try {
+    fd = openSync(data.targetPath, flags);
+  } catch (err) {
+    throw describeSystemError(err, `restore target ${data.targetPath}`);
+  }
+  try {
+    return fn(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAt(fd: number, buf: Buffer, offset: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    try {
+      done += writeSync(fd, buf, done, buf.length - done, offset + done);
+    } catch (err) {
+      throw describeSystemError(err, `writing ${data.targetPath} at byte ${offset + done}`);
+    }
+  }
+}
+
+function readback(task: Extract<ChunkTask, { type: 'readback' }>): { i: number; ok: boolean; actual: string } {
+  const buf = rawBuf.subarray(0, task.length);
+  withTarget('r', (fd) => {
+    let done = 0;
+    while (done < task.length) {
+      const n = readSync(fd, buf, done, task.length - done, task.offset + done);
+      if (n === 0) throw integrityError(`target ${data.targetPath} ends at byte ${task.offset + done} while reading it back`);
+      done += n;
+    }
+  });
+  if (task.digest === null) return { i: task.i, ok: buf.equals(zero.subarray(0, task.length)), actual: 'non-zero bytes' };
+  const actual = sha256(buf);
+  return { i: task.i, ok: actual === task.digest, actual };
+}
+
+function handle(task: ChunkTask): { result: unknown; transfer: ArrayBuffer[] } {
+  switch (task.type) {
+    case 'backup': {
+      const r = backup(task);
+      return { result: r, transfer: [r.buf] };
+    }
+    case 'restore': {
+      const raw = task.digest === null ? zero.subarray(0, task.length) : loadChunk(task.digest, task.length, task.i);
+      withTarget('r+', (fd) => writeAt(fd, raw, task.offset));
+      return { result: { i: task.i }, transfer: [] };
+    }
+    case 'check': {
+      try {
+        loadChunk(task.digest, task.length, task.i);
+        return { result: { i: task.i, ok: true }, transfer: [] };
+      } catch (err) {
+        if (err instanceof LifeboatError && err.kind === 'integrity') return { result: { i: task.i, ok: false, error: err.message }, transfer: [] };
+        throw err;
+      }
+    }
+    case 'readback':
+      return { result: readback(task), transfer: [] };
+  }
+}
+
+parentPort?.on('message', (task: ChunkTask) => {
+  try {
+    const { result, transfer } = handle(task);
+    parentPort?.postMessage({ ok: true, result }, transfer);
+  } catch (err) {
+    const e = err instanceof LifeboatError ? err : bug((err as Error)?.stack ?? String(err));
+    parentPort?.postMessage({ ok: false, error: { kind: e.kind, message: e.message } });
+  }
+});

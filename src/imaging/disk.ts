@@ -1,0 +1,67 @@
+// Disks and files as the engine sees them: size, sector sizes, model and serial
+// (from sysfs for block devices), and whether a block device is mounted.
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { resolve } from 'node:path';
+import { describeSystemError, userError } from '../errors.js';
+import type { SourceIdentity } from './repo/manifest.js';
+
+function sysfsRead(path: string): string | undefined {
+  try {
+    const v = readFileSync(path, 'utf8').trim();
+    return v.length > 0 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function blockDeviceInfo(path: string, st: Stats): SourceIdentity {
+  const major = Math.floor(st.rdev / 256) & 0xfff;
+  const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
+  const sys = `/sys/dev/block/${major}:${minor}`;
+  const sectors = sysfsRead(`${sys}/size`);
+  if (sectors === undefined) throw userError(`cannot read the size of block device ${path} from ${sys}/size: is /sys mounted?`);
+  // A partition's queue parameters live on its parent disk.
+  const queue = existsSync(`${sys}/queue`) ? `${sys}/queue` : `${sys}/../queue`;
+  const logical = Number(sysfsRead(`${queue}/logical_block_size`) ?? 512);
+  const physical = Number(sysfsRead(`${queue}/physical_block_size`) ?? logical);
+  const device = existsSync(`${sys}/device`) ? `${sys}/device` : `${sys}/../device`;
+  const model = sysfsRead(`${device}/model`);
+  const serial = sysfsRead(`${device}/serial`) ?? sysfsRead(`${sys}/serial`) ?? sysfsRead(`${device}/wwid`);
+  return { path, kind: 'block', size: Number(sectors) * 512, logicalSectorSize: logical, physicalSectorSize: physical, ...(model ? { model } : {}), ...(serial ? { serial } : {}) };
+}
+
+/** Identity and size of a disk or disk-image file; a clear user error when it cannot be used. */
+export function describeDisk(path: string): SourceIdentity {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw describeSystemError(err, `disk ${path}`);
+  }
+  if (st.isBlockDevice()) return blockDeviceInfo(path, st);
+  if (st.isFile()) return { path: resolve(path), kind: 'file', size: st.size, logicalSectorSize: 512, physicalSectorSize: 512 };
+  if (st.isDirectory()) throw userError(`${path} is a directory, not a disk or disk-image file`);
+  throw userError(`${path} is neither a block device nor a regular file`);
+}
+
+/** Mount points of a block device (or of its partitions), from /proc/self/mounts. */
+export function mountsOf(devicePath: string): string[] {
+  const text = sysfsRead('/proc/self/mounts') ?? '';
+  const dev = resolve(devicePath);
+  return text
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter(([source]) => source !== undefined && (source === dev || (source.startsWith(dev) && /^p?\d+$/.test(source.slice(dev.length)))))
+    .map(([, mountPoint]) => (mountPoint ?? '').replace(/\\040/g, ' '));
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}

@@ -1,0 +1,208 @@
+// An image store directory: config, certification key, chunks, committed images.
+// Invariants: an image exists only once images/<id>/ (index + manifest) has been
+// renamed into place, after its chunks and files are durable; every id and digest
+// taken from outside is checked against its pattern before it becomes a path.
+import { createHash, randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { describeSystemError, integrityError, notFoundError, usageError, userError } from '../../errors.js';
+import { DirChunkStore } from './dir-chunk-store.js';
+import { fsyncDir, writeFileDurable } from './durable.js';
+import { DEFAULT_CHUNK_SIZE, IMAGE_ID, STORE_FORMAT, STORE_LAYOUT, STORE_VERSION, isValidChunkSize } from './formats.js';
+import { type ImageIndex, decodeIndex } from './index-file.js';
+import { type Manifest, type SourceIdentity, verifyManifest } from './manifest.js';
+
+export interface StoreConfig {
+  format: typeof STORE_FORMAT;
+  version: typeof STORE_VERSION;
+  chunkSize: number;
+  createdAt: string;
+}
+
+export function assertImageId(id: string): void {
+  if (!IMAGE_ID.test(id)) throw usageError(`invalid image id ${JSON.stringify(id).slice(0, 80)}: ids look like 20261125T181200Z-3fa9c2d1 (see \`lifeboat image list\`)`);
+}
+
+export class Store {
+  readonly chunks: DirChunkStore;
+
+  private constructor(
+    readonly root: string,
+    readonly config: StoreConfig,
+    readonly key: Buffer,
+  ) {
+    this.chunks = new DirChunkStore(root);
+  }
+
+  /** Opens the store at `dir`; with `create`, makes a new one there if none exists. */
+  static async open(dir: string, opts: { create?: boolean; chunkSize?: number } = {}): Promise<Store> {
+    const root = resolve(dir);
+    const configPath = join(root, STORE_LAYOUT.config);
+    if (!existsSync(configPath)) {
+      if (!opts.create) throw userError(`no Lifeboat store at ${root}: check --store (a backup creates one)`);
+      await Store.init(root, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    }
+    let config: StoreConfig;
+    try {
+      config = JSON.parse(readFileSync(configPath, 'utf8')) as StoreConfig;
+    } catch (err) {
+      throw integrityError(`store config ${configPath} is unreadable or not JSON (${(err as Error).message}): restore it from a copy`);
+    }
+    if (config.format !== STORE_FORMAT) throw integrityError(`${configPath} is not a Lifeboat store config`);
+    if (config.version !== STORE_VERSION) throw integrityError(`store ${root} has format version ${config.version}; this Lifeboat reads ${STORE_VERSION}: upgrade Lifeboat`);
+    if (!isValidChunkSize(config.chunkSize)) throw integrityError(`store ${root} has an invalid chunk size ${config.chunkSize}`);
+    let key: Buffer;
+    try {
+      key = readFileSync(join(root, STORE_LAYOUT.key));
+    } catch (err) {
+      throw describeSystemError(err, `certification key of store ${root}`);
+    }
+    if (key.length !== 32) throw integrityError(`certification key of store ${root} is ${key.length} bytes, expected 32`);
+    return new Store(root, config, key);
+  }
+
+  private static async init(root: string, chunkSize: number): Promise<void> {
+    if (!isValidChunkSize(chunkSize)) throw usageError(`chunk size ${chunkSize} is not a power of two between 64 KiB and 4 MiB`);
+    try {
+      mkdirSync(root, { recursive: true, mode: 0o750 });
+      for (const sub of [STORE_LAYOUT.chunks, STORE_LAYOUT.images, STORE_LAYOUT.tmp, STORE_LAYOUT.locks]) mkdirSync(join(root, sub), { recursive: true, mode: 0o750 });
+      mkdirSync(join(root, 'keys'), { recursive: true, mode: 0o700 });
+      const keyPath = join(root, STORE_LAYOUT.key);
+      if (!existsSync(keyPath)) await writeFileDurable(keyPath, randomBytes(32), 0o600);
+      const config: StoreConfig = { format: STORE_FORMAT, version: STORE_VERSION, chunkSize, createdAt: new Date().toISOString() };
+      await writeFileDurable(join(root, STORE_LAYOUT.config), `${JSON.stringify(config, null, 2)}\n`);
+    } catch (err) {
+      throw describeSystemError(err, `creating store ${root}`);
+    }
+  }
+
+  /** Throws a clear user error unless the store can be written. */
+  assertWritable(): void {
+    try {
+      accessSync(join(this.root, STORE_LAYOUT.tmp), constants.W_OK);
+      accessSync(join(this.root, STORE_LAYOUT.images), constants.W_OK);
+    } catch (err) {
+      throw describeSystemError(err, `store ${this.root} is not writable:`);
+    }
+  }
+
+  path(...parts: string[]): string {
+    return join(this.root, ...parts);
+  }
+
+  imageDir(id: string): string {
+    assertImageId(id);
+    return join(this.root, STORE_LAYOUT.images, id);
+  }
+
+  /** Ids of committed images, oldest first. */
+  async imageIds(): Promise<string[]> {
+    const names = await readdir(join(this.root, STORE_LAYOUT.images)).catch(() => [] as string[]);
+    return names.filter((n) => IMAGE_ID.test(n)).sort();
+  }
+
+  /** The certified manifest of image `id`; IntegrityError when it fails certification. */
+  async readManifest(id: string): Promise<Manifest> {
+    const dir = this.imageDir(id);
+    let text: string;
+    try {
+      text = await readFile(join(dir, 'manifest.json'), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFoundError(`no image ${id} in store ${this.root}: see \`lifeboat image list --store ${this.root}\``);
+      throw describeSystemError(err, `manifest of image ${id}`);
+    }
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(text) as Manifest;
+    } catch {
+      throw integrityError(`manifest of image ${id} is not valid JSON (damaged): restore an older image`);
+    }
+    verifyManifest(manifest, this.key, `image ${id}`);
+    if (manifest.id !== id) throw integrityError(`image ${id} holds the manifest of image ${manifest.id}: it was moved or copied by hand`);
+    return manifest;
+  }
+
+  /** Manifests of every committed image; damaged ones are reported in `damaged`. */
+  async listImages(): Promise<{ images: Manifest[]; damaged: Array<{ id: string; error: string }> }> {
+    const images: Manifest[] = [];
+    const damaged: Array<{ id: string; error: string }> = [];
+    for (const id of await this.imageIds()) {
+      try {
+        images.push(await this.readManifest(id));
+      } catch (err) {
+        damaged.push({ id, error: (err as Error).message });
+      }
+    }
+    return { images, damaged };
+  }
+
+  /** The index of a certified image, checked against the manifest's digest of it. */
+  async readIndex(manifest: Manifest): Promise<ImageIndex> {
+    const path = join(this.imageDir(manifest.id), 'index');
+    let buf: Buffer;
+    try {
+      buf = await readFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw integrityError(`index of image ${manifest.id} is missing: the image cannot be restored`);
+      throw describeSystemError(err, `index of image ${manifest.id}`);
+    }
+    const digest = createHash('sha256').update(buf).digest('hex');
+    if (buf.length !== manifest.index.bytes || digest !== manifest.index.sha256) {
+      throw integrityError(`index of image ${manifest.id} does not match its manifest (${buf.length} bytes, SHA-256 ${digest.slice(0, 16)}…): it is damaged or truncated`);
+    }
+    const index = decodeIndex(buf, `index of image ${manifest.id}`);
+    if (index.diskSize !== manifest.diskSize || index.chunkSize !== manifest.chunkSize) {
+      throw integrityError(`index of image ${manifest.id} disagrees with its manifest on disk or chunk size`);
+    }
+    return index;
+  }
+
+  /** The newest certified image of the same source (by serial when known, else path and size). */
+  async findParent(source: SourceIdentity): Promise<Manifest | null> {
+    const ids = (await this.imageIds()).reverse();
+    for (const id of ids) {
+      const m = await this.readManifest(id).catch(() => null);
+      if (!m || m.chunkSize !== this.config.chunkSize) continue;
+      const same = source.serial ? m.source.serial === source.serial : !m.source.serial && m.source.path === source.path && m.source.size === source.size;
+      if (same) return m;
+    }
+    return null;
+  }
+
+  /** Makes a staged image directory (index + manifest.json, both fsynced) visible as images/<id>. */
+  async commitImage(id: string, stagingDir: string): Promise<void> {
+    fsyncDir(stagingDir);
+    await rename(stagingDir, this.imageDir(id));
+    fsyncDir(join(this.root, STORE_LAYOUT.images));
+  }
+
+  /** Removes image `id` from the listing at once (its chunks wait for gc). */
+  async removeImage(id: string): Promise<void> {
+    await this.readManifest(id).catch((err) => {
+      if ((err as { kind?: string }).kind === 'not-found') throw err;
+    });
+    const trash = join(this.root, STORE_LAYOUT.tmp, `removed-${id}-${process.pid}`);
+    await rename(this.imageDir(id), trash);
+    fsyncDir(join(this.root, STORE_LAYOUT.images));
+    await rm(trash, { recursive: true, force: true });
+  }
+
+  /** Total bytes of chunk files (walks the store). */
+  async chunkBytes(): Promise<{ chunks: number; bytes: number }> {
+    let chunks = 0;
+    let bytes = 0;
+    for await (const c of this.chunks.list()) {
+      chunks++;
+      bytes += c.bytes;
+    }
+    return { chunks, bytes };
+  }
+
+  async exists(relative: string): Promise<boolean> {
+    return stat(join(this.root, relative)).then(
+      () => true,
+      () => false,
+    );
+  }
+}

@@ -1,0 +1,98 @@
+// Verify: re-read every chunk an image needs, decode it and check its SHA-256, and
+// check the manifest's certification, the index and the whole-content digest.
+// Returns every problem found (not just the first), each naming the disk bytes it hits.
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { LifeboatError } from '../errors.js';
+import { zeroChunkDigest } from './backup.js';
+import type { ChunkTask, ChunkWorkerData } from './chunk-worker.js';
+import { type EventSink, ProgressMeter, emptyCounters } from './progress.js';
+import { chunkLength, digestAt } from './repo/index-file.js';
+import type { Store } from './repo/store.js';
+import { runBounded } from './task-runner.js';
+import { WorkerPool, siblingModule } from './worker-pool.js';
+
+export interface VerifyProblem {
+  /** What is wrong, in a sentence. */
+  message: string;
+  digest?: string;
+  /** Disk byte ranges affected. */
+  ranges?: Array<{ offset: number; length: number }>;
+}
+
+export interface VerifyReport {
+  imageId: string;
+  ok: boolean;
+  chunksChecked: number;
+  problems: VerifyProblem[];
+  durationMs: number;
+}
+
+export async function verifyImage(store: Store, imageId: string, opts: { onEvent?: EventSink; signal?: AbortSignal; workers?: number } = {}): Promise<VerifyReport> {
+  const startedAt = Date.now();
+  const problems: VerifyProblem[] = [];
+  const report = (chunksChecked: number): VerifyReport => ({ imageId, ok: problems.length === 0, chunksChecked, problems, durationMs: Date.now() - startedAt });
+  let manifest;
+  let index;
+  try {
+    manifest = await store.readManifest(imageId);
+    index = await store.readIndex(manifest);
+  } catch (err) {
+    if (err instanceof LifeboatError && err.kind === 'integrity') {
+      problems.push({ message: err.message });
+      return report(0);
+    }
+    throw err;
+  }
+  // Whole-content digest from the index (binds the index to the manifest once more).
+  const content = createHash('sha256');
+  const users = new Map<string, number[]>();
+  for (let i = 0; i < index.chunkCount; i++) {
+    const d = digestAt(index, i);
+    content.update(d ?? zeroChunkDigest(chunkLength(index, i)));
+    if (!d) continue;
+    const hex = d.toString('hex');
+    const list = users.get(hex);
+    if (list) list.push(i);
+    else users.set(hex, [i]);
+  }
+  if (content.digest('hex') !== manifest.content.sha256) problems.push({ message: `the index of image ${imageId} does not give the content digest its manifest records` });
+
+  const workers = Math.max(1, opts.workers ?? availableParallelism());
+  const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize: index.chunkSize };
+  const pool = new WorkerPool(siblingModule(import.meta.url, 'chunk-worker'), workers, workerData);
+  const counters = emptyCounters(manifest.diskSize, users.size);
+  const meter = new ProgressMeter('verify', imageId, startedAt);
+  opts.onEvent?.({ type: 'start', operation: 'verify', imageId, source: store.root, target: '', bytesTotal: manifest.diskSize });
+  let checked = 0;
+  try {
+    await runBounded<[string, number[]], { i: number; ok: boolean; error?: string }>(
+      pool,
+      users.entries(),
+      workers * 2,
+      ([digest, list]): ChunkTask => ({ type: 'check', i: list[0] as number, length: chunkLength(index, list[0] as number), digest }),
+      (r, [digest, list]) => {
+        checked++;
+        counters.chunksDone++;
+        counters.bytesDone += list.length * chunkLength(index, list[0] as number);
+        if (!r.ok) {
+          problems.push({
+            message: `${r.error ?? `chunk ${digest} is bad`}; used at ${list.length} place(s) in the disk`,
+            digest,
+            ranges: list.map((i) => ({ offset: i * index.chunkSize, length: chunkLength(index, i) })),
+          });
+        }
+        const ev = meter.sample(counters, Date.now());
+        if (ev) opts.onEvent?.(ev);
+      },
+      opts.signal,
+      `verify of image ${imageId} was cancelled`,
+    );
+  } finally {
+    await pool.close();
+  }
+  counters.bytesDone = manifest.diskSize;
+  const last = meter.sample(counters, Date.now(), true);
+  if (last) opts.onEvent?.(last);
+  return report(checked);
+}

@@ -1,0 +1,105 @@
+// A fixed pool of worker threads that run one task at a time each. Buffers move
+// between threads by transfer (no copies). A worker that dies fails the pool: every
+// pending task is rejected with the reason, nothing hangs.
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { LifeboatError, bug } from '../errors.js';
+
+interface Pending {
+  message: unknown;
+  transfer: ArrayBuffer[];
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+export interface WorkerReply {
+  ok: boolean;
+  result?: unknown;
+  error?: { kind: string; message: string };
+}
+
+/** URL of a sibling module, whether running from TypeScript sources (tsx) or compiled JavaScript. */
+export function siblingModule(base: string, name: string): URL {
+  return new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
+}
+
+/**
+ * Under tsx (tests, development) a worker must register tsx itself before it can load
+ * a TypeScript module; compiled JavaScript workers need nothing of the sort.
+ */
+function tsWorker(url: URL, workerData: unknown): Worker {
+  const api = createRequire(import.meta.url).resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs');
+  const bootstrap = `import(${JSON.stringify(pathToFileURL(api).href)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+export class WorkerPool {
+  private readonly idle: Worker[] = [];
+  private readonly busy = new Map<Worker, Pending>();
+  private readonly queue: Pending[] = [];
+  private failure: Error | null = null;
+  private closed = false;
+
+  constructor(url: URL, size: number, workerData: unknown) {
+    for (let i = 0; i < size; i++) {
+      const worker = url.pathname.endsWith('.ts') ? tsWorker(url, workerData) : new Worker(url, { workerData });
+      worker.on('message', (reply: WorkerReply) => this.settle(worker, reply));
+      worker.on('error', (err) => this.fail(bug(`worker thread crashed: ${err.message}`)));
+      worker.on('exit', (code) => {
+        if (!this.closed) this.fail(bug(`worker thread exited with code ${code}`));
+      });
+      this.idle.push(worker);
+    }
+  }
+
+  get size(): number {
+    return this.idle.length + this.busy.size;
+  }
+
+  /** Runs one task; buffers listed in `transfer` move to the worker (and come back in the result). */
+  run<T>(message: unknown, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(bug('task sent to a closed worker pool'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ message, transfer, resolve: resolve as (v: unknown) => void, reject });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const all = [...this.idle, ...this.busy.keys()];
+    this.idle.length = 0;
+    await Promise.all(all.map((w) => w.terminate()));
+  }
+
+  private pump(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const worker = this.idle.pop() as Worker;
+      const task = this.queue.shift() as Pending;
+      this.busy.set(worker, task);
+      worker.postMessage(task.message, task.transfer);
+    }
+  }
+
+  private settle(worker: Worker, reply: WorkerReply): void {
+    const task = this.busy.get(worker);
+    this.busy.delete(worker);
+    this.idle.push(worker);
+    if (task) {
+      if (reply.ok) task.resolve(reply.result);
+      else task.reject(new LifeboatError((reply.error?.kind ?? 'bug') as LifeboatError['kind'], reply.error?.message ?? 'worker task failed'));
+    }
+    this.pump();
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const task of [...this.busy.values(), ...this.queue]) task.reject(err);
+    this.busy.clear();
+    this.queue.length = 0;
+  }
+}
