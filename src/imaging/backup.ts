@@ -11,7 +11,7 @@ import { type BackupResult, type ChunkTask, type ChunkWorkerData } from './chunk
 import { describeDisk } from './disk.js';
 import { type EventSink, ProgressMeter, emptyCounters } from './progress.js';
 import { INDEX_ENTRY_SIZE, MANIFEST_FORMAT, MANIFEST_VERSION, STORE_LAYOUT } from './repo/formats.js';
-import { fsyncDir } from './repo/durable.js';
+import { discardStagedChunks, newJobTag, publishStagedChunks } from './repo/dir-chunk-store.js';
 import { chunkCountFor, encodeIndexHeader } from './repo/index-file.js';
 import { acquireLock } from './repo/locks.js';
 import { type Manifest, makeImageId, makePassphraseVerifier, signManifest } from './repo/manifest.js';
@@ -77,6 +77,8 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     throw describeSystemError(err, `source ${opts.source}`);
   }
   const lock = acquireLock(store.root, 'backup', id);
+  const job = newJobTag();
+  const staged: string[] = [];
   const staging = store.path(STORE_LAYOUT.tmp, `${id}.staging`);
   let pool: WorkerPool | null = null;
   let committed = false;
@@ -86,7 +88,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     await mkdir(staging, { recursive: true });
     const indexFh = await open(join(staging, 'index'), 'wx', 0o640);
     const workers = Math.max(1, opts.workers ?? availableParallelism());
-    const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize, ...(known ? { known: new Uint8Array(known) } : {}) };
+    const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize, job, ...(known ? { known: new Uint8Array(known) } : {}) };
     pool = new WorkerPool(siblingModule(import.meta.url, 'chunk-worker'), workers, workerData);
     opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: store.root, bytesTotal: source.size, parent: parent?.id ?? null });
 
@@ -117,7 +119,6 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     let failure: Error | null = null;
     const inflight = new Set<Promise<void>>();
     const tally = { zero: 0, reused: 0, new: 0 };
-    const touchedFans = new Set<string>();
     const entryOf = (r: BackupResult) => (r.digest ? Buffer.from(r.digest, 'hex') : Buffer.alloc(INDEX_ENTRY_SIZE));
 
     const account = (r: BackupResult) => {
@@ -135,7 +136,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
         counters.bytesNew += length;
         counters.storedBytes += r.storedBytes;
         tally.new++;
-        touchedFans.add((r.digest as string).slice(0, 4));
+        staged.push(r.digest as string);
       } else {
         counters.bytesReused += length;
         tally.reused++;
@@ -186,9 +187,8 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     await indexFh.sync();
     await indexFh.close();
 
-    // Make every new chunk's name durable before the image that needs it can exist.
-    for (const fan of touchedFans) fsyncDir(store.path(STORE_LAYOUT.chunks, fan));
-    if (touchedFans.size > 0) fsyncDir(store.path(STORE_LAYOUT.chunks));
+    // Every new chunk durable and named before the image that needs it can exist.
+    publishStagedChunks(store.root, job, staged);
 
     const finishedAt = now();
     const stats = {
@@ -238,7 +238,10 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   } finally {
     await pool?.close();
     await fh.close().catch(() => {});
-    if (!committed) await rm(staging, { recursive: true, force: true }).catch(() => {});
+    if (!committed) {
+      await rm(staging, { recursive: true, force: true }).catch(() => {});
+      discardStagedChunks(store.root, job);
+    }
     lock.release();
   }
 }

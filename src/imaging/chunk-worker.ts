@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LifeboatError, bug, describeSystemError, integrityError } from '../errors.js';
 import { decodeFrame, encodeFrameInto, frameBound } from './lz4-frame.js';
-import { chunkExists, writeChunkFile } from './repo/dir-chunk-store.js';
+import { chunkKnownToJob, stageChunkFile } from './repo/dir-chunk-store.js';
 import { chunkRelativePath } from './repo/formats.js';
 
 export interface ChunkWorkerData {
@@ -15,7 +15,9 @@ export interface ChunkWorkerData {
   chunkSize: number;
   /** Digests (32 bytes each, concatenated) the parent image already has: skipped without a look. */
   known?: Uint8Array;
-  /** Restore target, opened once per worker. */
+  /** Backup job tag: new chunks are staged as tmp/<job>-<digest>.chunk. */
+  job?: string;
+  /** Restore target. */
   targetPath?: string;
 }
 
@@ -56,13 +58,13 @@ function backup(task: Extract<ChunkTask, { type: 'backup' }>): BackupResult {
   }
   const digest = sha256(raw);
   if (known.has(digest)) return { ...base, outcome: 'known', digest, storedBytes: 0 };
-  if (chunkExists(data.storeRoot, digest)) return { ...base, outcome: 'existing', digest, storedBytes: 0 };
+  if (chunkKnownToJob(data.storeRoot, data.job ?? '', digest)) return { ...base, outcome: 'existing', digest, storedBytes: 0 };
   const n = encodeFrameInto(raw, frameBuf);
   const frame = frameBuf.subarray(0, n);
   // The store's ingest check: the frame must give back exactly the bytes that were hashed.
   const back = decodeFrame(frame, task.length, `new chunk ${digest}`, rawBuf);
   if (!back.equals(raw)) throw bug(`LZ4 round trip of chunk ${task.i} changed its bytes`);
-  const isNew = writeChunkFile(data.storeRoot, digest, frame);
+  const isNew = stageChunkFile(data.storeRoot, data.job ?? '', digest, frame);
   return { ...base, outcome: isNew ? 'new' : 'existing', digest, storedBytes: isNew ? n : 0 };
 }
 

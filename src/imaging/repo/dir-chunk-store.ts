@@ -5,7 +5,8 @@ import { closeSync, fdatasyncSync, linkSync, mkdirSync, openSync, readdirSync, r
 import { readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { describeSystemError, notFoundError } from '../../errors.js';
+import { spawnSync } from 'node:child_process';
+import { describeSystemError, externalError, notFoundError } from '../../errors.js';
 import { type ChunkInfo, type ChunkStore, assertDigest, checkFrame } from './chunk-store.js';
 import { DIGEST_HEX, STORE_LAYOUT, chunkRelativePath } from './formats.js';
 
@@ -41,6 +42,113 @@ export function writeChunkFile(root: string, digest: string, frame: Buffer): boo
       unlinkSync(tmp);
     } catch {
       /* already linked and removed, or never created */
+    }
+  }
+}
+
+/**
+ * Staged writes of one backup job. Workers write each new chunk to
+ * tmp/<job>-<digest>.chunk without syncing; at the end publishStagedChunks flushes the
+ * filesystem once, links every staged chunk to its name, and flushes again. So a chunk
+ * name never points at data that is not on disk, at the cost of two flushes per backup
+ * instead of one per chunk (6 ms each on this machine's disk).
+ */
+export function stagedChunkPath(root: string, job: string, digest: string): string {
+  return join(root, STORE_LAYOUT.tmp, `${job}-${digest}.chunk`);
+}
+
+/** A tag for staged files: the pid (so gc knows when the writer is gone) and randomness. */
+export function newJobTag(): string {
+  return `${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The chunk is in the store, or already staged by this job. */
+export function chunkKnownToJob(root: string, job: string, digest: string): boolean {
+  return chunkExists(root, digest) || chunkFileLooksValid(stagedChunkPath(root, job, digest));
+}
+
+/** Writes a chunk frame to this job's staging area; false when another worker of the job staged it first. */
+export function stageChunkFile(root: string, job: string, digest: string, frame: Buffer): boolean {
+  const tmp = stagedChunkPath(root, job, digest);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o640);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw describeSystemError(err, `writing chunk ${digest} into store ${root}`);
+  }
+  try {
+    let off = 0;
+    while (off < frame.length) off += writeSync(fd, frame, off, frame.length - off);
+  } catch (err) {
+    closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* nothing to clean */
+    }
+    throw describeSystemError(err, `writing chunk ${digest} into store ${root}`);
+  }
+  closeSync(fd);
+  return true;
+}
+
+/** syncfs(2) of the filesystem holding `path`, through coreutils `sync -f`. */
+export function syncFilesystem(path: string): void {
+  const r = spawnSync('sync', ['-f', path], { encoding: 'utf8' });
+  if (r.error) throw describeSystemError(r.error, `flushing the filesystem of ${path} (sync -f)`);
+  if (r.status !== 0) throw externalError(`sync -f ${path}`, r.stderr ?? '', r.status);
+}
+
+/** Makes a job's staged chunks durable and gives them their names. Returns how many were new. */
+export function publishStagedChunks(root: string, job: string, digests: Iterable<string>): number {
+  const list = [...digests];
+  if (list.length === 0) return 0;
+  syncFilesystem(join(root, STORE_LAYOUT.tmp));
+  let fresh = 0;
+  for (const digest of list) {
+    const tmp = stagedChunkPath(root, job, digest);
+    const final = join(root, chunkRelativePath(digest));
+    try {
+      mkdirSync(join(root, STORE_LAYOUT.chunks, digest.slice(0, 4)), { recursive: true });
+      try {
+        linkSync(tmp, final);
+        fresh++;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (!chunkFileLooksValid(final)) {
+          renameSync(tmp, final);
+          fresh++;
+        }
+      }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* renamed */
+      }
+    } catch (err) {
+      throw describeSystemError(err, `storing chunk ${digest} in store ${root}`);
+    }
+  }
+  syncFilesystem(join(root, STORE_LAYOUT.chunks));
+  return fresh;
+}
+
+/** Removes what a failed job staged. */
+export function discardStagedChunks(root: string, job: string): void {
+  const dir = join(root, STORE_LAYOUT.tmp);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(`${job}-`)) continue;
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      /* gone already */
     }
   }
 }
@@ -104,14 +212,5 @@ export class DirChunkStore implements ChunkStore {
         if (st) yield { digest: name, bytes: st.size };
       }
     }
-  }
-}
-
-/** Names of fan-out directories, for fsync after a backup. */
-export function listFanDirs(root: string): string[] {
-  try {
-    return readdirSync(join(root, STORE_LAYOUT.chunks));
-  } catch {
-    return [];
   }
 }

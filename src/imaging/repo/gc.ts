@@ -72,6 +72,6 @@ async function cleanTemp(store: Store, dryRun: boolean): Promise<number> {
 }
 
 function ownerPid(name: string): number | null {
-  const m = /^(\d+)-[0-9a-f]+\.chunk$/.exec(name) ?? /^removed-.*-(\d+)$/.exec(name) ?? /^\.[^.]+.*\.(\d+)-[0-9a-f]+\.tmp$/.exec(name);
+  const m = /^(\d+)-[0-9a-f]+(-[0-9a-f]{64})?\.chunk$/.exec(name) ?? /^removed-.*-(\d+)$/.exec(name) ?? /^\.[^.]+.*\.(\d+)-[0-9a-f]+\.tmp$/.exec(name);
   return m ? Number(m[1]) : null;
 }
