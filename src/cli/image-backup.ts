@@ -11,13 +11,14 @@ export function register(image: Command, ctx: CommandContext): void {
   image
     .command('backup')
     .description('image a disk or disk-image file into the store (incremental against its previous image)')
-    .argument('<device-or-file>', 'block device or disk-image file to read')
+    .argument('<device-or-file>', 'block device or disk-image file to read; - reads a raw disk stream from standard input')
     .option('--store <dir>', 'image store directory (created if missing; default $LIFEBOAT_STORE or /var/lib/lifeboat/store)')
     .option('--label <text>', 'a note kept with the image')
     .option('--passphrase-file <file>', 'protect restores of this image with the passphrase on the first line of <file> (or set LIFEBOAT_PASSPHRASE)')
     .option('--full', 'do not use the previous image of this source to skip unchanged chunks')
+    .option('--raw', 'image every byte: ignore partition tables and filesystems (free space is normally imaged as zeros)')
     .option('--json', 'progress as JSON lines; the last line is the committed image')
-    .action(async (source: string, o: { store?: string; label?: string; passphraseFile?: string; full?: boolean; json?: boolean }) => {
+    .action(async (source: string, o: { store?: string; label?: string; passphraseFile?: string; full?: boolean; raw?: boolean; json?: boolean }) => {
       const store = await Store.open(storeDir(o.store), { create: true });
       const renderer = createRenderer(renderMode(o.json === true));
       const passphrase = readPassphrase(o.passphraseFile);
@@ -29,6 +30,7 @@ export function register(image: Command, ctx: CommandContext): void {
           ...(o.label !== undefined ? { label: o.label } : {}),
           ...(passphrase !== undefined ? { passphrase } : {}),
           incremental: o.full !== true,
+          raw: o.raw === true,
           onEvent: (e) => renderer.event(e),
           signal: ctx.signal,
         });

@@ -28,10 +28,11 @@ export function formatDuration(seconds: number | null): string {
 
 /** One line describing progress; `width` bounds the bar. Pure, for tests and every renderer. */
 export function progressLine(e: ProgressEvent, barWidth = 24): string {
-  const frac = e.bytesTotal > 0 ? Math.min(1, e.bytesDone / e.bytesTotal) : 1;
-  const filled = Math.round(frac * barWidth);
-  const bar = barWidth > 0 ? `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ` : '';
-  const parts = [`${bar}${(frac * 100).toFixed(0).padStart(3)}%`, `${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}`, rate(e.rateBps)];
+  // A stream's size is unknown (bytesTotal 0) until it ends: no bar, no percentage.
+  const frac = e.bytesTotal > 0 ? Math.min(1, e.bytesDone / e.bytesTotal) : null;
+  const filled = Math.round((frac ?? 0) * barWidth);
+  const bar = barWidth > 0 && frac !== null ? `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ` : '';
+  const parts = frac === null ? [`${formatBytes(e.bytesDone)}`, rate(e.rateBps)] : [`${bar}${(frac * 100).toFixed(0).padStart(3)}%`, `${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}`, rate(e.rateBps)];
   if (e.operation === 'backup') {
     parts.push(`new ${formatBytes(e.bytesNew)}`, `reused ${formatBytes(e.bytesReused)}`, `zero ${formatBytes(e.bytesZero)}`);
     if (e.ratio > 0) parts.push(`lz4 ${e.ratio.toFixed(2)}x`);
@@ -48,7 +49,7 @@ export function createRenderer(mode: RenderMode, err: NodeJS.WriteStream = proce
     let lastLine = 0;
     return {
       event(e) {
-        if (e.type === 'start') err.write(`${e.operation} ${e.imageId}: ${e.source} -> ${e.target || '(check)'} (${formatBytes(e.bytesTotal)})${e.parent ? `, against ${e.parent}` : ''}\n`);
+        if (e.type === 'start') err.write(`${e.operation} ${e.imageId}: ${e.source} -> ${e.target || '(check)'} (${e.bytesTotal > 0 ? formatBytes(e.bytesTotal) : "size unknown"})${e.parent ? `, against ${e.parent}` : ''}\n`);
         else if (e.type === 'warning') err.write(`warning: ${e.message}\n`);
         else if (e.bytesDone >= e.bytesTotal || Date.now() - lastLine >= 2000) {
           lastLine = Date.now();
@@ -70,7 +71,7 @@ export function createRenderer(mode: RenderMode, err: NodeJS.WriteStream = proce
       }
       if (live) err.write('\r\x1b[2K');
       live = false;
-      if (e.type === 'start') err.write(`${e.operation} ${e.imageId}: ${e.source} -> ${e.target || '(check)'} (${formatBytes(e.bytesTotal)})${e.parent ? `, against ${e.parent}` : ''}\n`);
+      if (e.type === 'start') err.write(`${e.operation} ${e.imageId}: ${e.source} -> ${e.target || '(check)'} (${e.bytesTotal > 0 ? formatBytes(e.bytesTotal) : "size unknown"})${e.parent ? `, against ${e.parent}` : ''}\n`);
       else err.write(`warning: ${e.message}\n`);
     },
     close() {

@@ -23,13 +23,14 @@ export interface ChunkWorkerData {
 
 export type ChunkTask =
   | { type: 'backup'; i: number; length: number; buf: ArrayBuffer }
-  | { type: 'restore'; i: number; length: number; offset: number; digest: string | null }
+  | { type: 'restore'; i: number; length: number; writeLength: number; offset: number; digest: string | null }
   | { type: 'check'; i: number; length: number; digest: string }
   | { type: 'readback'; i: number; length: number; offset: number; digest: string | null };
 
-export type BackupOutcome = 'zero' | 'known' | 'existing' | 'new';
+export type BackupOutcome = 'unused' | 'zero' | 'known' | 'existing' | 'new';
 export interface BackupResult {
   i: number;
+  length: number;
   outcome: BackupOutcome;
   digest: string | null;
   storedBytes: number;
@@ -52,7 +53,7 @@ function sha256(buf: Buffer): string {
 
 function backup(task: Extract<ChunkTask, { type: 'backup' }>): BackupResult {
   const raw = Buffer.from(task.buf, 0, task.length);
-  const base = { i: task.i, buf: task.buf };
+  const base = { i: task.i, length: task.length, buf: task.buf };
   if (raw.equals(task.length === zero.length ? zero : zero.subarray(0, task.length))) {
     return { ...base, outcome: 'zero', digest: null, storedBytes: 0 };
   }
@@ -133,7 +134,7 @@ function handle(task: ChunkTask): { result: unknown; transfer: ArrayBuffer[] } {
     }
     case 'restore': {
       const raw = task.digest === null ? zero.subarray(0, task.length) : loadChunk(task.digest, task.length, task.i);
-      withTarget('r+', (fd) => writeAt(fd, raw, task.offset));
+      withTarget('r+', (fd) => writeAt(fd, raw.subarray(0, task.writeLength), task.offset));
       return { result: { i: task.i }, transfer: [] };
     }
     case 'check': {

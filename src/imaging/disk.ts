@@ -3,6 +3,8 @@
 import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { describeSystemError, userError } from '../errors.js';
+import type { FileHandle } from 'node:fs/promises';
+import { LayoutProblem, type BlockReader } from './layout/types.js';
 import type { SourceIdentity } from './repo/manifest.js';
 
 function sysfsRead(path: string): string | undefined {
@@ -32,6 +34,7 @@ function blockDeviceInfo(path: string, st: Stats): SourceIdentity {
 
 /** Identity and size of a disk or disk-image file; a clear user error when it cannot be used. */
 export function describeDisk(path: string): SourceIdentity {
+  if (path === '-') return { path, kind: 'stream', size: 0, logicalSectorSize: 512, physicalSectorSize: 512 };
   let st: Stats;
   try {
     st = statSync(path);
@@ -40,6 +43,7 @@ export function describeDisk(path: string): SourceIdentity {
   }
   if (st.isBlockDevice()) return blockDeviceInfo(path, st);
   if (st.isFile()) return { path: resolve(path), kind: 'file', size: st.size, logicalSectorSize: 512, physicalSectorSize: 512 };
+  if (st.isFIFO() || st.isCharacterDevice()) return { path, kind: 'stream', size: 0, logicalSectorSize: 512, physicalSectorSize: 512 };
   if (st.isDirectory()) throw userError(`${path} is a directory, not a disk or disk-image file`);
   throw userError(`${path} is neither a block device nor a regular file`);
 }
@@ -64,4 +68,29 @@ export function formatBytes(n: number): string {
     u++;
   }
   return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}
+
+/** A BlockReader over an open disk or file, for the layout parsers. */
+export function fileReader(fh: FileHandle, size: number, subject: string): BlockReader {
+  return {
+    size,
+    async read(offset: number, length: number): Promise<Buffer> {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+        throw new LayoutProblem('reader', `read of ${length} bytes at ${offset} is outside the ${size}-byte ${subject}`);
+      }
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        let n: number;
+        try {
+          ({ bytesRead: n } = await fh.read(buf, done, length - done, offset + done));
+        } catch (err) {
+          throw describeSystemError(err, `reading ${subject} at byte ${offset + done}`);
+        }
+        if (n === 0) throw new LayoutProblem('reader', `${subject} ends at byte ${offset + done}, before its stated size ${size}`);
+        done += n;
+      }
+      return buf;
+    },
+  };
 }

@@ -96,7 +96,7 @@ export class ProgressMeter {
       rateBps,
       avgBps,
       ratio: counters.storedBytes > 0 ? counters.bytesNew / counters.storedBytes : 0,
-      etaSeconds: remaining <= 0 ? 0 : speed > 0 ? remaining / speed : null,
+      etaSeconds: counters.bytesTotal === 0 ? null : remaining <= 0 ? 0 : speed > 0 ? remaining / speed : null,
       elapsedMs,
     };
   }

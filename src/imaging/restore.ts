@@ -4,13 +4,17 @@
 // offset. Success is claimed only after fsync and, with `verify`, a read-back.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { open, rm } from 'node:fs/promises';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import { describeSystemError, integrityError, userError } from '../errors.js';
 import type { ChunkTask, ChunkWorkerData } from './chunk-worker.js';
-import { describeDisk, formatBytes, mountsOf } from './disk.js';
+import { describeDisk, fileReader, formatBytes, mountsOf } from './disk.js';
+import { imageReader } from './image-reader.js';
+import { type Gpt, readGpt } from './layout/gpt.js';
+import { LayoutProblem } from './layout/types.js';
+import { type Fixups, type ImageShape, type LayoutSummary, imageShape, planFixups } from './retarget.js';
 import { type EventSink, type Operation, ProgressMeter, emptyCounters } from './progress.js';
 import { chunkExists } from './repo/dir-chunk-store.js';
-import { type ImageIndex, chunkLength, digestAt } from './repo/index-file.js';
+import { type ImageIndex, chunkLength, digestAt, isUnused } from './repo/index-file.js';
 import { type Manifest, checkPassphrase } from './repo/manifest.js';
 import type { Store } from './repo/store.js';
 import { runBounded } from './task-runner.js';
@@ -68,6 +72,10 @@ export interface RestoreReport {
   target: string;
   bytesWritten: number;
   bytesTotal: number;
+  /** Size of the target disk. */
+  targetSize: number;
+  /** The partition table was adapted to a target of another size. */
+  adapted: boolean;
   verified: boolean;
   durationMs: number;
 }
@@ -78,6 +86,12 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
   const operation = opts.operation ?? 'restore';
   const { store } = opts;
   const { manifest, index } = await certifyImage(store, opts.imageId, opts.passphrase);
+  const image = imageReader(store, index);
+  const shape = await imageShape(manifest.layout as LayoutSummary | null, image).catch((err: unknown) => {
+    if (!(err instanceof LayoutProblem)) throw err;
+    // Its partition table cannot be read back: it can only go onto a disk at least as large, unchanged.
+    return { layout: null, gpt: null, minimumSize: manifest.diskSize } satisfies ImageShape;
+  });
 
   // Target checks: all before the first write.
   const exists = existsSync(opts.target);
@@ -86,6 +100,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
   let targetSize = manifest.diskSize;
   if (exists) {
     const t = describeDisk(opts.target);
+    if (t.kind === 'stream') throw userError(`${opts.target} is a pipe or character device, not a disk: restore onto a block device or a file (or use \`lifeboat image export\`)`);
     if (t.kind === 'block') {
       const mounts = mountsOf(opts.target);
       if (mounts.length > 0) throw userError(`${opts.target} is mounted at ${mounts.join(', ')}: unmount it before restoring onto it`);
@@ -96,8 +111,9 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
       if (t.logicalSectorSize !== manifest.source.logicalSectorSize) {
         throw userError(`${opts.target} has ${t.logicalSectorSize}-byte sectors but image ${manifest.id} was taken from a disk with ${manifest.source.logicalSectorSize}-byte sectors: choose a disk with ${manifest.source.logicalSectorSize}-byte sectors`);
       }
-      if (t.size < manifest.diskSize) {
-        throw userError(`${opts.target} is ${formatBytes(t.size)} (${t.size} bytes); image ${manifest.id} needs ${formatBytes(manifest.diskSize)} (${manifest.diskSize} bytes): choose a larger disk`);
+      if (t.size < shape.minimumSize) {
+        const why = shape.minimumSize < manifest.diskSize ? ' for its partitions to fit' : '';
+        throw userError(`${opts.target} is ${formatBytes(t.size)} (${t.size} bytes); image ${manifest.id} needs at least ${formatBytes(shape.minimumSize)} (${shape.minimumSize} bytes)${why}: choose a larger disk`);
       }
     }
   }
@@ -116,15 +132,19 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
     opts.onEvent?.({ type: 'start', operation, imageId: manifest.id, source: store.root, target: opts.target, bytesTotal: manifest.diskSize });
     const counters = emptyCounters(manifest.diskSize, index.chunkCount);
     const meter = new ProgressMeter(operation, manifest.id, startedAt);
-    const chunkIds = Array.from({ length: index.chunkCount }, (_, i) => i);
+    // Chunks past the end of a smaller target hold only unassigned space and the old backup GPT.
+    const chunkIds = Array.from({ length: index.chunkCount }, (_, i) => i).filter((i) => i * index.chunkSize < targetSize);
+    const writeLength = (i: number) => Math.min(chunkLength(index, i), targetSize - i * index.chunkSize);
+    const fixups = planFixups(shape, index, shape.gpt ? await image.read(0, shape.gpt.sectorSize) : null, targetSize, fresh);
     let bytesWritten = 0;
     await runBounded<number, { i: number }>(
       pool,
-      chunkIds.filter((i) => !fresh || digestAt(index, i) !== null),
+      // A fresh file is all holes already; elsewhere zero chunks are written, unused ones skipped.
+      chunkIds.filter((i) => (fresh ? digestAt(index, i) !== null : !isUnused(index, i))),
       workers * 2,
-      (i): ChunkTask => ({ type: 'restore', i, length: chunkLength(index, i), offset: i * index.chunkSize, digest: digestAt(index, i)?.toString('hex') ?? null }),
+      (i): ChunkTask => ({ type: 'restore', i, length: chunkLength(index, i), writeLength: writeLength(i), offset: i * index.chunkSize, digest: digestAt(index, i)?.toString('hex') ?? null }),
       (_r, i) => {
-        const length = chunkLength(index, i);
+        const length = writeLength(i);
         bytesWritten += length;
         counters.bytesDone += length;
         counters.chunksDone++;
@@ -137,13 +157,17 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
     );
     counters.bytesDone = manifest.diskSize;
     counters.chunksDone = index.chunkCount;
+    bytesWritten += await applyFixups(fh, fixups, opts.target);
     await fh.sync().catch((err) => {
       throw describeSystemError(err, `flushing ${opts.target}`);
     });
     const last = meter.sample(counters, now(), true);
     if (last) opts.onEvent?.(last);
-    if (opts.verify) await readBack(pool, index, opts.target, workers, opts.signal);
-    return { imageId: manifest.id, target: opts.target, bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, durationMs: now() - startedAt };
+    if (opts.verify) {
+      await readBack(pool, index, opts.target, workers, fresh, targetSize, fixups, opts.signal);
+      if (shape.gpt) await checkTargetGpt(fh, targetSize, shape.gpt, opts.target);
+    }
+    return { imageId: manifest.id, target: opts.target, targetSize, adapted: fixups.writes.length > 0, bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, durationMs: now() - startedAt };
   } catch (err) {
     // A file this restore created holds no one's data yet: do not leave a half-written disk behind.
     if (!exists) await rm(opts.target, { force: true }).catch(() => {});
@@ -155,11 +179,18 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
 }
 
 /** Reads the target back and compares every chunk with the index; throws naming the first bad ones. */
-async function readBack(pool: WorkerPool, index: ImageIndex, target: string, workers: number, signal?: AbortSignal): Promise<void> {
+async function readBack(pool: WorkerPool, index: ImageIndex, target: string, workers: number, fresh: boolean, targetSize: number, fixups: Fixups, signal?: AbortSignal): Promise<void> {
   const bad: string[] = [];
+  const touched = [...fixups.zero, ...fixups.writes.map((w) => ({ start: w.offset, length: w.data.length }))];
+  const comparable = (i: number) => {
+    const start = i * index.chunkSize;
+    const end = start + chunkLength(index, i);
+    // Unused chunks were not written onto an existing target; fixed-up and clipped chunks differ by design.
+    return (fresh || !isUnused(index, i)) && end <= targetSize && !touched.some((t) => t.start < end && t.start + t.length > start);
+  };
   await runBounded<number, { i: number; ok: boolean; actual: string }>(
     pool,
-    Array.from({ length: index.chunkCount }, (_, i) => i),
+    Array.from({ length: index.chunkCount }, (_, i) => i).filter(comparable),
     workers * 2,
     (i): ChunkTask => ({ type: 'readback', i, length: chunkLength(index, i), offset: i * index.chunkSize, digest: digestAt(index, i)?.toString('hex') ?? null }),
     (r) => {
@@ -168,4 +199,36 @@ async function readBack(pool: WorkerPool, index: ImageIndex, target: string, wor
     signal,
   );
   if (bad.length > 0) throw integrityError(`read-back of ${target} differs from the image in ${bad.length} chunk(s): ${bad.slice(0, 5).join(', ')}: the disk may be failing`);
+}
+
+/** Zeroes and writes the fix-ups; returns the bytes written. */
+async function applyFixups(fh: FileHandle, fixups: Fixups, target: string): Promise<number> {
+  let written = 0;
+  const zeros = Buffer.alloc(1 << 20);
+  try {
+    for (const z of fixups.zero) {
+      for (let off = 0; off < z.length; off += zeros.length) {
+        const n = Math.min(zeros.length, z.length - off);
+        await fh.write(zeros, 0, n, z.start + off);
+        written += n;
+      }
+    }
+    for (const w of fixups.writes) {
+      await fh.write(w.data, 0, w.data.length, w.offset);
+      written += w.data.length;
+    }
+  } catch (err) {
+    throw describeSystemError(err, `adapting the partition table on ${target}`);
+  }
+  return written;
+}
+
+/** After a GPT was adapted: the target's primary and backup GPT must both read clean. */
+async function checkTargetGpt(fh: FileHandle, targetSize: number, source: Gpt, target: string): Promise<void> {
+  const gpt = await readGpt(fileReader(fh, targetSize, target), source.sectorSize).catch((err: Error) => {
+    throw integrityError(`the partition table written to ${target} does not read back: ${err.message}`);
+  });
+  if (gpt.warnings.length > 0 || gpt.partitions.length !== source.partitions.length) {
+    throw integrityError(`the partition table written to ${target} reads back with problems: ${gpt.warnings.join('; ') || 'partitions differ'}`);
+  }
 }

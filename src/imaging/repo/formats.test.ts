@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { LifeboatError } from '../../errors.js';
 import { encodeFrame } from '../lz4-frame.js';
 import { IMAGE_ID, chunkRelativePath, isValidChunkSize } from './formats.js';
-import { decodeIndex, decodeIndexHeader, digestAt, encodeIndex, encodeIndexHeader } from './index-file.js';
+import { decodeIndex, decodeIndexHeader, digestAt, encodeIndex, encodeIndexHeader, isUnused } from './index-file.js';
 import { canonicalJson } from './manifest.js';
 
 test('index header golden bytes', () => {
@@ -29,6 +29,12 @@ test('index round trip and zero-chunk marking', () => {
   assert.deepEqual({ ...back, digests: back.digests.toString('hex') }, { ...index, digests: index.digests.toString('hex') });
   assert.ok(digestAt(back, 0)?.equals(d1));
   assert.equal(digestAt(back, 1), null);
+});
+
+test('unused chunks carry their own marker: zeros in the image, skippable on restore', () => {
+  const d1 = createHash('sha256').update('one').digest();
+  const index = decodeIndex(encodeIndex({ chunkSize: 1 << 20, diskSize: 3 << 20, chunkCount: 3, digests: Buffer.concat([d1, Buffer.alloc(32), Buffer.alloc(32, 0xff)]) }));
+  assert.deepEqual([0, 1, 2].map((i) => [digestAt(index, i) === null, isUnused(index, i)]), [[false, false], [true, false], [true, true]]);
 });
 
 test('index decoding refuses damage with an integrity error', () => {

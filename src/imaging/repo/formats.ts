@@ -36,7 +36,10 @@ export const LZ4_UNCOMPRESSED_BIT = 0x80000000;
  *       16    8  disk size in bytes u64 LE
  *       24    8  chunk count u64 LE (= ceil(disk size / chunk size))
  *       32   32  reserved, zero
- *       64  32·n chunk i's SHA-256 of its uncompressed bytes; 32 zero bytes = an all-zero chunk (not stored)
+ *       64  32·n chunk i's SHA-256 of its uncompressed bytes, or a marker (neither is stored):
+ *               32 × 0x00  an all-zero chunk inside used space: a restore writes zeros there
+ *               32 × 0xFF  a chunk in no used region (free blocks, unassigned space): zeros in
+ *                          the image, and a restore may leave the target's bytes there alone
  * Chunk i covers disk bytes [i·chunk size, min((i+1)·chunk size, disk size)).
  */
 export const INDEX_MAGIC = Buffer.from('LBOATIDX', 'ascii');
@@ -44,6 +47,7 @@ export const INDEX_VERSION = 1;
 export const INDEX_HEADER_SIZE = 64;
 export const INDEX_ENTRY_SIZE = 32;
 export const ZERO_DIGEST = Buffer.alloc(32);
+export const UNUSED_DIGEST = Buffer.alloc(32, 0xff);
 
 /** Chunk sizes a store accepts: powers of two from 64 KiB to 4 MiB (one LZ4 block per chunk). */
 export const DEFAULT_CHUNK_SIZE = 4 << 20;

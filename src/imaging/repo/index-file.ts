@@ -5,6 +5,7 @@ import {
   INDEX_HEADER_SIZE,
   INDEX_MAGIC,
   INDEX_VERSION,
+  UNUSED_DIGEST,
   ZERO_DIGEST,
   isValidChunkSize,
 } from './formats.js';
@@ -72,8 +73,13 @@ export function decodeIndex(buf: Buffer, subject = 'index'): ImageIndex {
   return { ...header, digests: buf.subarray(INDEX_HEADER_SIZE) };
 }
 
-/** Digest of chunk i (a view), or null for an all-zero chunk. */
+/** Digest of chunk i (a view), or null for a zero or unused chunk (zeros in the image). */
 export function digestAt(index: ImageIndex, i: number): Buffer | null {
   const d = index.digests.subarray(i * INDEX_ENTRY_SIZE, (i + 1) * INDEX_ENTRY_SIZE);
-  return d.equals(ZERO_DIGEST) ? null : d;
+  return d.equals(ZERO_DIGEST) || d.equals(UNUSED_DIGEST) ? null : d;
+}
+
+/** Chunk i lies in no used region: a restore may skip it. */
+export function isUnused(index: ImageIndex, i: number): boolean {
+  return index.digests.subarray(i * INDEX_ENTRY_SIZE, (i + 1) * INDEX_ENTRY_SIZE).equals(UNUSED_DIGEST);
 }

@@ -20,7 +20,7 @@ const unsigned: UnsignedManifest = {
   parent: null,
   index: { sha256: 'a'.repeat(64), bytes: 128 },
   content: { alg: 'sha256-of-chunk-sha256', sha256: 'b'.repeat(64) },
-  stats: { bytesRead: 1, bytesZero: 0, bytesReused: 0, bytesNew: 1, chunksZero: 0, chunksReused: 0, chunksNew: 1, storedBytesNew: 1, compressionRatio: 1, durationMs: 5 },
+  stats: { bytesRead: 1, bytesZero: 0, bytesReused: 0, bytesNew: 1, chunksZero: 0, chunksUnused: 0, chunksReused: 0, chunksNew: 1, storedBytesNew: 1, compressionRatio: 1, durationMs: 5 },
   layout: null,
   passphrase: null,
 };

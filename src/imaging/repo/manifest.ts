@@ -8,7 +8,7 @@ import { IMAGE_ID, MANIFEST_FORMAT, MANIFEST_VERSION } from './formats.js';
 export interface SourceIdentity {
   /** Path the image was read from, as given (a device node or a file). */
   path: string;
-  kind: 'block' | 'file';
+  kind: 'block' | 'file' | 'stream';
   size: number;
   logicalSectorSize: number;
   physicalSectorSize: number;
@@ -21,7 +21,9 @@ export interface ImageStats {
   bytesZero: number;
   bytesReused: number;
   bytesNew: number;
+  /** Zero chunks, including those in no used region (chunksUnused: not even read). */
   chunksZero: number;
+  chunksUnused: number;
   chunksReused: number;
   chunksNew: number;
   /** Bytes the new chunks take in the store (compressed). */
