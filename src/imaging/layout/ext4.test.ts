@@ -19,7 +19,8 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 /** Runs an e2fsprogs tool; `lenient` keeps its output even when it exits non-zero (dumpe2fs on a damaged image). */
 function run(cmd: string, args: string[], lenient = false): string {
-  const result = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, E2FSPROGS_FAKE_TIME: '1700000000' } });
+  const result = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, E2FSPROGS_FAKE_TIME: '1700000000' } });
+  if (result.error) throw result.error;
   if (result.status !== 0 && !lenient) throw new Error(`${cmd} ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
   return result.stdout;
 }
@@ -151,12 +152,22 @@ function assertMetadataCovered(img: string, usage: FsUsage): void {
     assert.ok(covered(usage, first, last - first + 1), `${m[1]} at ${first}-${last} is in the map`);
     found++;
   }
-  assert.ok(found >= 4, 'dumpe2fs listed the metadata');
+  const groups = (dump.match(/^Group \d+:/gm) ?? []).length;
+  assert.ok(groups > 0 && found >= groups * 3, `dumpe2fs listed ${found} metadata places for ${groups} groups`);
+  const mmp = /^MMP block number:\s+(\d+)/m.exec(dump);
+  if (mmp) assert.ok(covered(usage, Number(mmp[1])), 'the MMP block is in the map');
   if (/has_journal/.test(dump)) {
     // -c: catastrophic mode, which does not read the (possibly zeroed) bitmaps.
     const journal = run('debugfs', ['-c', '-R', 'blocks <8>', img]).split(/\s+/).filter(Boolean).map(Number);
     assert.ok(journal.length >= 1024, `debugfs listed ${journal.length} journal blocks`);
     assert.ok(journal.every((b) => covered(usage, b)), 'journal blocks are in the map');
+    // Mapping blocks: indirect blocks of a block-mapped journal, index targets of an extent tree.
+    const stat = run('debugfs', ['-c', '-R', 'stat <8>', img], true);
+    const mapping = [...stat.matchAll(/\((?:IND|DIND|TIND)\):(\d+)/g)].map((m) => Number(m[1]));
+    for (const m of run('debugfs', ['-c', '-R', 'ex <8>', img], true).matchAll(/^\s*(\d+)\/\s*(\d+)\s+\d+\/\s*\d+\s+\d+\s+-\s+\d+\s+(\d+)\s+\d+\s*$/gm)) {
+      if (Number(m[1]) < Number(m[2])) mapping.push(Number(m[3]));
+    }
+    assert.ok(mapping.every((b) => covered(usage, b)), `journal mapping blocks ${mapping.join(' ')} are in the map`);
   }
 }
 
@@ -169,6 +180,12 @@ function assertSurvivesGarbage(name: string, img: string, usage: FsUsage, source
   const out = join(work, `${name}.out`);
   mkdirSync(out);
   run('debugfs', ['-R', `rdump /data ${out}`, junkImg]);
+  // debugfs 1.47.0 dumps an inline-data file as its whole 60-byte inline area: cut the zero padding.
+  for (const [rel] of digests(source)) {
+    const want = readFileSync(join(source, rel));
+    const got = readFileSync(join(out, rel));
+    if (want.length < 60 && got.length === 60 && got.subarray(want.length).every((b) => b === 0)) writeFileSync(join(out, rel), got.subarray(0, want.length));
+  }
   assert.deepEqual(digests(out), digests(source));
   rmSync(junkImg);
   rmSync(out, { recursive: true });
@@ -183,6 +200,8 @@ interface Case {
   extra?: number;
   fsType: FsUsage['fsType'];
   small?: boolean;
+  /** mke2fs -d leaves quota usage stale; let e2fsck settle it before the comparison. */
+  fsckFirst?: boolean;
 }
 
 const MiB = 1 << 20;
@@ -191,13 +210,25 @@ const cases: Case[] = [
   { name: 'ext4-1k-32bit', args: ['-b', '1024', '-O', '^64bit'], size: 20 * MiB + 37 * 1024, fsType: 'ext4' },
   { name: 'ext4-2k-64bit', args: ['-b', '2048', '-O', '64bit'], size: 24 * MiB, fsType: 'ext4' },
   { name: 'ext4-1k-meta_bg', args: ['-b', '1024', '-g', '256', '-O', 'meta_bg,^resize_inode'], size: 24 * MiB, fsType: 'ext4' },
-  { name: 'ext4-4k-meta_bg-32bit', args: ['-b', '4096', '-g', '1024', '-O', 'meta_bg,^resize_inode,^64bit'], size: 600 * MiB, fsType: 'ext4' },
+  { name: 'ext4-4k-meta_bg-32bit', args: ['-b', '4096', '-g', '512', '-O', 'meta_bg,^resize_inode,^64bit'], size: 300 * MiB, fsType: 'ext4' },
   { name: 'ext4-sparse_super2', args: ['-b', '4096', '-g', '1024', '-O', 'sparse_super2'], size: 40 * MiB, fsType: 'ext4' },
   { name: 'ext4-sparse_super2-one-backup', args: ['-b', '1024', '-g', '512', '-O', 'sparse_super2', '-E', 'num_backup_sb=1'], size: 12 * MiB, fsType: 'ext4' },
   { name: 'ext4-no-flex_bg', args: ['-b', '1024', '-O', '^flex_bg'], size: 30 * MiB, fsType: 'ext4' },
   { name: 'ext4-uninit_bg', args: ['-b', '1024', '-g', '1024', '-O', 'uninit_bg,^metadata_csum'], size: 16 * MiB, fsType: 'ext4' },
   { name: 'ext4-flex-4-no-journal', args: ['-b', '1024', '-g', '512', '-G', '4', '-O', '^has_journal', '-I', '128'], size: 10 * MiB, fsType: 'ext4' },
   { name: 'ext4-bigalloc', args: ['-b', '4096', '-O', 'bigalloc', '-C', '16384'], size: 48 * MiB, fsType: 'ext4' },
+  { name: 'ext4-bigalloc-1k-no-flex', args: ['-b', '1024', '-O', 'bigalloc,^flex_bg', '-C', '4096', '-g', '4096'], size: 40 * MiB, fsType: 'ext4' },
+  { name: 'ext4-64k-blocks', args: ['-b', '65536'], size: 128 * MiB, fsType: 'ext4' },
+  { name: 'ext4-no-sparse_super', args: ['-b', '1024', '-g', '1024', '-O', '^sparse_super,^resize_inode'], size: 16 * MiB, fsType: 'ext4' },
+  { name: 'ext4-sparse_super2-no-backup', args: ['-b', '1024', '-g', '1024', '-O', 'sparse_super2', '-E', 'num_backup_sb=0'], size: 16 * MiB, fsType: 'ext4' },
+  {
+    name: 'ext4-many-features',
+    args: ['-b', '4096', '-O', 'quota,project,orphan_file,inline_data,encrypt,casefold,ea_inode,large_dir,metadata_csum_seed,verity,stable_inodes,fast_commit'],
+    size: 48 * MiB,
+    fsType: 'ext4',
+    fsckFirst: true,
+  },
+  { name: 'ext4-mmp', args: ['-b', '4096', '-O', 'mmp', '-E', 'mmp_update_interval=1'], size: 24 * MiB, fsType: 'ext4' },
   { name: 'ext4-tiny', args: ['-b', '1024', '-N', '32'], size: 256 * 1024 + 5 * 1024, fsType: 'ext4', small: true },
   { name: 'ext3-1k', mkfs: 'mkfs.ext3', args: ['-b', '1024'], size: 24 * MiB, fsType: 'ext3' },
   { name: 'ext3-4k', mkfs: 'mkfs.ext3', args: ['-b', '4096', '-J', 'size=4'], size: 64 * MiB, fsType: 'ext3' },
@@ -215,6 +246,7 @@ describe('ext2/3/4 made by mke2fs', () => {
       writeFileSync(img, '');
       truncateSync(img, c.size);
       run(c.mkfs ?? 'mkfs.ext4', ['-F', '-q', '-L', c.name.slice(0, 16), '-d', source, ...c.args, img]);
+      if (c.fsckFirst) run('e2fsck', ['-fy', img], true);
       const usage = await withFile(img, async (reader) => {
         assert.equal(await probeExt(reader), true);
         return extUsage(reader);
@@ -264,7 +296,7 @@ describe('ext stale data and free space', () => {
   });
 
   test('blocks of files deleted with debugfs are reported free, the rest survives', async () => {
-    const { source, img } = makeImage('deleted', 200 * MiB, ['-b', '4096'], { bigFiles: [12 * MiB, 9 * MiB, 5 * MiB] });
+    const { source, img } = makeImage('deleted', 96 * MiB, ['-b', '4096'], { bigFiles: [12 * MiB, 9 * MiB, 5 * MiB] });
     const blocksOf = (path: string) => run('debugfs', ['-R', `blocks ${path}`, img]).trim().split(/\s+/).map(Number);
     const freed = [...blocksOf('/data/big0'), ...blocksOf('/data/big2')];
     assert.ok(freed.length > 4000);
@@ -297,6 +329,13 @@ describe('ext stale data and free space', () => {
   });
 });
 
+/** Zeroes every block bitmap of the image file, so only the parser's own knowledge of metadata remains. */
+function zeroBlockBitmaps(img: string, blockSize: number): void {
+  const image = readFileSync(img);
+  for (const m of run('dumpe2fs', [img], true).matchAll(/Block bitmap at (\d+)/g)) image.fill(0, Number(m[1]) * blockSize, (Number(m[1]) + 1) * blockSize);
+  writeFileSync(img, image);
+}
+
 describe('ext metadata found without the bitmaps', () => {
   for (const [name, args] of [
     ['journal-extents', ['-b', '1024', '-g', '1024']],
@@ -304,14 +343,39 @@ describe('ext metadata found without the bitmaps', () => {
   ] as const) {
     test(`${name}: journal and metadata are mapped even when every block bitmap is zeroed`, async () => {
       const { img } = makeImage(name, 12 * MiB, [...args], { small: true });
-      const image = readFileSync(img);
-      for (const m of run('dumpe2fs', [img]).matchAll(/Block bitmap at (\d+)/g)) image.fill(0, Number(m[1]) * 1024, Number(m[1]) * 1024 + 1024);
-      writeFileSync(img, image);
+      zeroBlockBitmaps(img, 1024);
       const usage = await withFile(img, extUsage);
       checkShape(usage);
       assertMetadataCovered(img, usage);
     });
   }
+
+  test('a fragmented journal with a depth-2 extent tree', async () => {
+    const { source, img } = makeImage('fragmented-journal', 8 * MiB, ['-b', '1024', '-O', '^has_journal'], { small: true });
+    // Pin every other free block, add the journal into the gaps, then unpin.
+    const pinned: number[] = [];
+    for (const m of run('dumpe2fs', [img]).matchAll(/^ {2}Free blocks: (.+)$/gm)) {
+      for (const range of (m[1] ?? '').split(', ')) {
+        const [lo, hi] = range.split('-').map(Number);
+        for (let b = lo ?? 0; b <= (hi ?? lo ?? 0); b++) if (b % 2 === 0) pinned.push(b);
+      }
+    }
+    const cmds = join(work, 'pin.cmds');
+    writeFileSync(cmds, pinned.map((b) => `setb ${b}`).join('\n'));
+    run('debugfs', ['-w', '-f', cmds, img]);
+    run('tune2fs', ['-J', 'size=1', img]);
+    writeFileSync(cmds, pinned.map((b) => `freeb ${b}`).join('\n'));
+    run('debugfs', ['-w', '-f', cmds, img]);
+    assert.match(run('debugfs', ['-R', 'ex <8>', img]), /^ 0\/ 2 /m, 'the journal extent tree has depth 2');
+    const usage = await withFile(img, extUsage);
+    const counts = dumpe2fsCounts(img);
+    assert.equal(usage.usedBytes / 1024, counts.blocks - counts.free);
+    assertMetadataCovered(img, usage);
+    assertSurvivesGarbage('fragmented-journal', img, usage, source);
+    zeroBlockBitmaps(img, 1024);
+    const blind = await withFile(img, extUsage);
+    assertMetadataCovered(img, blind);
+  });
 
   test('meta_bg with a non-zero first_meta_bg: descriptors where e2fsprogs expects them', async () => {
     const { img } = makeImage('first-meta-bg', 24 * MiB, ['-b', '1024', '-g', '256', '-O', 'meta_bg,^resize_inode'], { small: true });
@@ -384,6 +448,7 @@ describe('ext fuzzing', () => {
     { name: 'fuzz-ext4', args: ['-b', '1024', '-g', '512'], size: 3 * MiB },
     { name: 'fuzz-ext3', args: ['-T', 'ext3', '-O', '^extent,^flex_bg,^64bit,^metadata_csum,^huge_file,^dir_nlink,^extra_isize', '-b', '1024', '-g', '1024'], size: 4 * MiB },
     { name: 'fuzz-meta_bg', args: ['-b', '1024', '-g', '256', '-O', 'meta_bg,^resize_inode'], size: 8 * MiB },
+    { name: 'fuzz-bigalloc', args: ['-b', '4096', '-O', 'bigalloc', '-C', '16384', '-g', '4096'], size: 24 * MiB },
   ];
   /** Superblock fields that steer the layout, as offsets from byte 1024. */
   const superFields = [0x0, 0x4, 0x14, 0x18, 0x1c, 0x20, 0x24, 0x28, 0x38, 0x4c, 0x58, 0x5c, 0x60, 0x64, 0xce, 0xe0, 0xe4, 0xfe, 0x104, 0x150, 0x168, 0x16c, 0x24c, 0x250];
@@ -393,14 +458,15 @@ describe('ext fuzzing', () => {
     test(`${base.name}: mutated superblock, descriptors and special inodes only ever raise LayoutProblem`, { timeout: 60_000 }, async (t) => {
       const { img } = makeImage(base.name, base.size, base.args, { small: true });
       const image = readFileSync(img);
+      const bs = dumpe2fsCounts(img).blockSize;
       const regions: Extent[] = [{ start: 1024, length: 1024 }];
       for (const m of run('dumpe2fs', [img]).matchAll(/Group descriptors? at (\d+)(?:-(\d+))?/g)) {
         const first = Number(m[1]);
-        regions.push({ start: first * 1024, length: ((m[2] === undefined ? first : Number(m[2])) - first + 1) * 1024 });
+        regions.push({ start: first * bs, length: ((m[2] === undefined ? first : Number(m[2])) - first + 1) * bs });
       }
       for (const ino of [7, 8]) {
         const where = /located at block (\d+), offset 0x([0-9a-f]+)/.exec(run('debugfs', ['-R', `imap <${ino}>`, img]));
-        if (where) regions.push({ start: Number(where[1]) * 1024 + parseInt(where[2] ?? '0', 16), length: 256 });
+        if (where) regions.push({ start: Number(where[1]) * bs + parseInt(where[2] ?? '0', 16), length: 256 });
       }
       const saved = regions.map((r) => Buffer.from(image.subarray(r.start, r.start + r.length)));
       const strict: BlockReader = {
@@ -420,7 +486,7 @@ describe('ext fuzzing', () => {
         return (seed >>> 0) % n;
       };
       const outcomes = { parsed: 0, refused: 0 };
-      for (let iteration = 0; iteration < 2000; iteration++) {
+      for (let iteration = 0; iteration < 1500; iteration++) {
         const mutations = 1 + rand(4);
         for (let k = 0; k < mutations; k++) {
           const region = regions[rand(regions.length)] ?? { start: 1024, length: 1024 };
@@ -448,4 +514,32 @@ describe('ext fuzzing', () => {
       assert.ok(outcomes.parsed > 100 && outcomes.refused > 100, 'mutations reach both outcomes');
     });
   }
+});
+
+describe('ext at scale', () => {
+  test('a 1 TiB sparse filesystem (8192 groups): exact count, few large reads', async () => {
+    const img = join(work, 'tera.img');
+    writeFileSync(img, '');
+    truncateSync(img, 2 ** 40);
+    run('mkfs.ext4', ['-F', '-q', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', img]);
+    const reads: number[] = [];
+    const started = Date.now();
+    const usage = await withFile(img, (reader) =>
+      extUsage({
+        size: reader.size,
+        read(offset, length) {
+          reads.push(length);
+          return reader.read(offset, length);
+        },
+      }),
+    );
+    const counts = dumpe2fsCounts(img);
+    assert.equal(counts.blocks, 2 ** 28);
+    assert.equal(usage.usedBytes / 4096, counts.blocks - counts.free);
+    assert.ok(reads.length < 1000, `${reads.length} reads`);
+    assert.ok(Math.max(...reads) <= 1 << 20, 'no read above 1 MiB');
+    assert.ok(Date.now() - started < 5000, `parsed in ${Date.now() - started} ms`);
+    assertMetadataCovered(img, usage);
+    rmSync(img);
+  });
 });

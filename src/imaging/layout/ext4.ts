@@ -9,7 +9,10 @@
 //     computes it from the metadata above, and so do we;
 //   - the journal inode's blocks, the resize inode's indirect block and the MMP block.
 // Metadata is added unconditionally, so a block is never missed because a bitmap or
-// a flag disagrees: the worst case is imaging a few blocks too many.
+// a flag disagrees: the worst case is imaging a few blocks too many. Under bigalloc
+// everything is widened to whole clusters. A filesystem whose bitmaps cannot be
+// trusted (journal awaiting recovery, not clean, errors) or whose features change the
+// layout in ways not handled here is refused with LayoutProblem: the caller images it raw.
 import { type BlockReader, type Extent, type FsUsage, LayoutProblem, mergeExtents } from './types.js';
 
 const SUPERBLOCK_OFFSET = 1024;
@@ -202,18 +205,24 @@ function descriptorBlock(geo: ExtGeometry, m: number): number {
   return hasSuper(geo, g) ? superBlockOf(geo, g) + 1 : groupFirstBlock(geo, g);
 }
 
-/** Byte extents accumulated from block runs, clipped to the filesystem, merged as they come. */
+/**
+ * Byte extents accumulated from block runs, widened to whole clusters (the allocation
+ * unit under bigalloc), clipped to the filesystem, merged as they come.
+ */
 class UsedBlocks {
   private extents: Extent[] = [];
   private compactAt = 1 << 16;
   constructor(
     private readonly blockSize: number,
+    private readonly clusterRatio: number,
     private readonly totalBytes: number,
   ) {}
 
   add(block: number, count: number): void {
-    const start = block * this.blockSize;
-    const length = Math.min(count * this.blockSize, this.totalBytes - start);
+    const first = Math.floor(block / this.clusterRatio) * this.clusterRatio;
+    const end = Math.ceil((block + count) / this.clusterRatio) * this.clusterRatio;
+    const start = first * this.blockSize;
+    const length = Math.min((end - first) * this.blockSize, this.totalBytes - start);
     if (length <= 0) return;
     const last = this.extents[this.extents.length - 1];
     if (last && start >= last.start && start <= last.start + last.length) {
@@ -405,7 +414,7 @@ export async function extUsage(reader: BlockReader): Promise<FsUsage> {
   if (reader.size < SUPERBLOCK_OFFSET * 2) throw new LayoutProblem('ext superblock', `device of ${reader.size} bytes is too small`);
   const { geo, fsType, label, uuid } = parseSuperblock(await reader.read(SUPERBLOCK_OFFSET, 1024), reader.size);
   const totalBytes = geo.blocksCount * geo.blockSize;
-  const used = new UsedBlocks(geo.blockSize, totalBytes);
+  const used = new UsedBlocks(geo.blockSize, geo.clusterRatio, totalBytes);
   used.add(0, superBlockOf(geo, 0) + 1); // boot block, primary superblock, anything before the first group
   if (geo.mmpBlock !== undefined) used.add(geo.mmpBlock, 1);
 
