@@ -1,7 +1,7 @@
 // lifeboat image backup <device-or-file> --store <dir> [--label <text>] [--json]
 import type { Command } from 'commander';
 import { backupImage } from '../imaging/backup.js';
-import { formatBytes } from '../imaging/disk.js';
+import { describeDisk, formatBytes } from '../imaging/disk.js';
 import { Store } from '../imaging/repo/store.js';
 import { readPassphrase, storeDir, summarize } from './common.js';
 import { createRenderer, formatDuration, renderMode } from './render.js';
@@ -19,6 +19,7 @@ export function register(image: Command, ctx: CommandContext): void {
     .option('--raw', 'image every byte: ignore partition tables and filesystems (free space is normally imaged as zeros)')
     .option('--json', 'progress as JSON lines; the last line is the committed image')
     .action(async (source: string, o: { store?: string; label?: string; passphraseFile?: string; full?: boolean; raw?: boolean; json?: boolean }) => {
+      describeDisk(source); // a missing or unusable source is reported before a store is created
       const store = await Store.open(storeDir(o.store), { create: true });
       const renderer = createRenderer(renderMode(o.json === true));
       const passphrase = readPassphrase(o.passphraseFile);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { type FileHandle, open, rm } from 'node:fs/promises';
-import { describeSystemError, integrityError, userError } from '../errors.js';
+import { LifeboatError, describeSystemError, integrityError, userError } from '../errors.js';
 import type { ChunkTask, ChunkWorkerData } from './chunk-worker.js';
 import { describeDisk, fileReader, formatBytes, mountsOf } from './disk.js';
 import { imageReader } from './image-reader.js';
@@ -85,7 +85,9 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
   const startedAt = now();
   const operation = opts.operation ?? 'restore';
   const { store } = opts;
-  const { manifest, index } = await certifyImage(store, opts.imageId, opts.passphrase);
+  const { manifest, index } = await certifyImage(store, opts.imageId, opts.passphrase).catch((err: unknown) => {
+    throw withAdvice(err, `nothing was written to ${opts.target}; run \`lifeboat image verify ${opts.imageId}\` and restore an older image`);
+  });
   const image = imageReader(store, index);
   const shape = await imageShape(manifest.layout as LayoutSummary | null, image).catch((err: unknown) => {
     if (!(err instanceof LayoutProblem)) throw err;
@@ -171,7 +173,12 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
   } catch (err) {
     // A file this restore created holds no one's data yet: do not leave a half-written disk behind.
     if (!exists) await rm(opts.target, { force: true }).catch(() => {});
-    throw err;
+    throw withAdvice(
+      err,
+      exists
+        ? `restore of image ${manifest.id} stopped: ${opts.target} is incomplete — do not use it; run \`lifeboat image verify ${manifest.id}\` and restore an older image`
+        : `restore of image ${manifest.id} stopped and ${opts.target} was removed; run \`lifeboat image verify ${manifest.id}\` and restore an older image`,
+    );
   } finally {
     await pool.close();
     await fh.close().catch(() => {});
@@ -231,4 +238,10 @@ async function checkTargetGpt(fh: FileHandle, targetSize: number, source: Gpt, t
   if (gpt.warnings.length > 0 || gpt.partitions.length !== source.partitions.length) {
     throw integrityError(`the partition table written to ${target} reads back with problems: ${gpt.warnings.join('; ') || 'partitions differ'}`);
   }
+}
+
+/** Adds what to do next to an integrity failure (the data is bad, not the operator's input). */
+function withAdvice(err: unknown, advice: string): unknown {
+  if (!(err instanceof LifeboatError) || err.kind !== 'integrity') return err;
+  return new LifeboatError(err.kind, `${err.message}; ${advice}`);
 }

@@ -3,9 +3,9 @@
 // renamed into place, after its chunks and files are durable; every id and digest
 // taken from outside is checked against its pattern before it becomes a path.
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describeSystemError, integrityError, notFoundError, usageError, userError } from '../../errors.js';
 import { DirChunkStore } from './dir-chunk-store.js';
 import { fsyncDir, writeFileDurable } from './durable.js';
@@ -73,7 +73,7 @@ export class Store {
       const config: StoreConfig = { format: STORE_FORMAT, version: STORE_VERSION, chunkSize, createdAt: new Date().toISOString() };
       await writeFileDurable(join(root, STORE_LAYOUT.config), `${JSON.stringify(config, null, 2)}\n`);
     } catch (err) {
-      throw describeSystemError(err, `creating store ${root}`);
+      throw describeSystemError(realCause(err, root), `creating store ${root}`);
     }
   }
 
@@ -83,7 +83,7 @@ export class Store {
       accessSync(join(this.root, STORE_LAYOUT.tmp), constants.W_OK);
       accessSync(join(this.root, STORE_LAYOUT.images), constants.W_OK);
     } catch (err) {
-      throw describeSystemError(err, `store ${this.root} is not writable:`);
+      throw describeSystemError(err, `store ${this.root}`);
     }
   }
 
@@ -205,4 +205,22 @@ export class Store {
       () => false,
     );
   }
+}
+
+/**
+ * mkdir -p reports a read-only or unwritable parent as ENOENT; find the nearest existing
+ * ancestor of `path` and ask it, so the operator hears the real reason.
+ */
+function realCause(err: unknown, path: string): unknown {
+  if ((err as NodeJS.ErrnoException)?.code !== 'ENOENT') return err;
+  let dir = path;
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  try {
+    const probe = join(dir, `.lifeboat-probe-${process.pid}`);
+    mkdirSync(probe);
+    rmdirSync(probe);
+  } catch (probeErr) {
+    return probeErr;
+  }
+  return err;
 }
