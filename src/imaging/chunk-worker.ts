@@ -2,7 +2,7 @@
 // zero check, SHA-256, LZ4 encode/decode, writing it into the store or onto the target.
 // One task at a time; the main thread keeps order and bounded memory.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LifeboatError, bug, describeSystemError, integrityError } from '../errors.js';
@@ -23,7 +23,8 @@ export interface ChunkWorkerData {
 
 export type ChunkTask =
   | { type: 'backup'; i: number; length: number; buf: ArrayBuffer }
-  | { type: 'restore'; i: number; length: number; writeLength: number; offset: number; digest: string | null }
+  /** `sparse`: the target is a fresh file of holes, so runs of zeros need not be written. */
+  | { type: 'restore'; i: number; length: number; writeLength: number; offset: number; digest: string | null; sparse: boolean }
   | { type: 'check'; i: number; length: number; digest: string }
   | { type: 'readback'; i: number; length: number; offset: number; digest: string | null };
 
@@ -69,11 +70,30 @@ function backup(task: Extract<ChunkTask, { type: 'backup' }>): BackupResult {
   return { ...base, outcome: isNew ? 'new' : 'existing', digest, storedBytes: isNew ? n : 0 };
 }
 
+/** Reads a chunk file into this worker's frame buffer (no allocation per chunk). */
+function readChunkFile(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    // A file longer than any frame of a chunk cannot be read whole; what is read is still decoded and hashed.
+    const want = Math.min(size, frameBuf.length);
+    let done = 0;
+    while (done < want) {
+      const n = readSync(fd, frameBuf, done, want - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return frameBuf.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads, decodes and checks chunk `digest`; returns its bytes (a view of rawBuf). */
 function loadChunk(digest: string, length: number, i: number): Buffer {
   let frame: Buffer;
   try {
-    frame = readFileSync(join(data.storeRoot, chunkRelativePath(digest)));
+    frame = readChunkFile(join(data.storeRoot, chunkRelativePath(digest)));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw integrityError(`chunk ${i} (${digest}) is missing from the store`);
     throw describeSystemError(err, `reading chunk ${i} (${digest})`);
@@ -98,6 +118,21 @@ function withTarget<T>(flags: 'r' | 'r+', fn: (fd: number) => T): T {
   } finally {
     closeSync(fd);
   }
+}
+
+const RUN = 64 << 10;
+
+/** Runs of `buf` that hold a non-zero byte, in 64 KiB steps. */
+function nonZeroRuns(buf: Buffer): Array<{ start: number; end: number }> {
+  const runs: Array<{ start: number; end: number }> = [];
+  for (let pos = 0; pos < buf.length; pos += RUN) {
+    const end = Math.min(buf.length, pos + RUN);
+    if (buf.subarray(pos, end).equals(zero.subarray(0, end - pos))) continue;
+    const last = runs[runs.length - 1];
+    if (last && last.end === pos) last.end = end;
+    else runs.push({ start: pos, end });
+  }
+  return runs;
 }
 
 function writeAt(fd: number, buf: Buffer, offset: number): void {
@@ -134,7 +169,11 @@ function handle(task: ChunkTask): { result: unknown; transfer: ArrayBuffer[] } {
     }
     case 'restore': {
       const raw = task.digest === null ? zero.subarray(0, task.length) : loadChunk(task.digest, task.length, task.i);
-      withTarget('r+', (fd) => writeAt(fd, raw.subarray(0, task.writeLength), task.offset));
+      const out = raw.subarray(0, task.writeLength);
+      withTarget('r+', (fd) => {
+        if (!task.sparse) writeAt(fd, out, task.offset);
+        else for (const run of nonZeroRuns(out)) writeAt(fd, out.subarray(run.start, run.end), task.offset + run.start);
+      });
       return { result: { i: task.i }, transfer: [] };
     }
     case 'check': {

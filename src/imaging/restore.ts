@@ -144,7 +144,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
       // A fresh file is all holes already; elsewhere zero chunks are written, unused ones skipped.
       chunkIds.filter((i) => (fresh ? digestAt(index, i) !== null : !isUnused(index, i))),
       workers * 2,
-      (i): ChunkTask => ({ type: 'restore', i, length: chunkLength(index, i), writeLength: writeLength(i), offset: i * index.chunkSize, digest: digestAt(index, i)?.toString('hex') ?? null }),
+      (i): ChunkTask => ({ type: 'restore', i, length: chunkLength(index, i), writeLength: writeLength(i), offset: i * index.chunkSize, digest: digestAt(index, i)?.toString('hex') ?? null, sparse: fresh }),
       (_r, i) => {
         const length = writeLength(i);
         bytesWritten += length;

@@ -51,7 +51,7 @@ run lifeboat-incremental "$LIFEBOAT image backup '$WORK/disk.img' --store '$WORK
 ID=$($LIFEBOAT image list --store "$WORK/store" --json | node -e 'const a=JSON.parse(require("fs").readFileSync(0));console.log(a[0].id)')
 run lifeboat-restore     "$LIFEBOAT image restore $ID '$WORK/restored.img' --store '$WORK/store' && sync"
 truncate -s "$(stat -c %s "$WORK/disk.img")" "$WORK/pc-restored.img"
-run partclone-restore    "lz4 -dc '$WORK/pc.lz4' | partclone.ext4 -q -r -s - -o '$WORK/pc-restored.img' && sync"
+run partclone-restore    "lz4 -dc '$WORK/pc.lz4' | partclone.ext4 -q -r -s - -O '$WORK/pc-restored.img' && sync"
 
 lz4_bytes=$(stat -c %s "$WORK/disk.lz4")
 pc_bytes=$(stat -c %s "$WORK/pc.lz4")
