@@ -11,6 +11,7 @@ import { describeDisk, fileReader, formatBytes, mountsOf } from './disk.js';
 import { imageReader } from './image-reader.js';
 import { type Gpt, readGpt } from './layout/gpt.js';
 import { LayoutProblem } from './layout/types.js';
+import { type GrowOutcome, type GrowPlan, growFilesystem, growGpt, growMbrPrimary, growTool, lastPartition } from './grow.js';
 import { type Fixups, type ImageShape, type LayoutSummary, imageShape, planFixups } from './retarget.js';
 import { type EventSink, type Operation, ProgressMeter, emptyCounters } from './progress.js';
 import { chunkExists } from './repo/dir-chunk-store.js';
@@ -65,6 +66,8 @@ export interface RestoreOptions {
   now?: () => number;
   /** Called after certification and target checks, before the first write (the CLI asks here). */
   confirm?: (info: { manifest: Manifest; targetSize: number; fresh: boolean }) => Promise<boolean>;
+  /** On a larger target, enlarge the last partition and its filesystem to the end of the disk. */
+  growLast?: boolean;
 }
 
 export interface RestoreReport {
@@ -76,6 +79,8 @@ export interface RestoreReport {
   targetSize: number;
   /** The partition table was adapted to a target of another size. */
   adapted: boolean;
+  /** What --grow-last did, or why it did not. */
+  grow?: GrowOutcome;
   verified: boolean;
   durationMs: number;
 }
@@ -137,7 +142,10 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
     // Chunks past the end of a smaller target hold only unassigned space and the old backup GPT.
     const chunkIds = Array.from({ length: index.chunkCount }, (_, i) => i).filter((i) => i * index.chunkSize < targetSize);
     const writeLength = (i: number) => Math.min(chunkLength(index, i), targetSize - i * index.chunkSize);
-    const fixups = planFixups(shape, index, shape.gpt ? await image.read(0, shape.gpt.sectorSize) : null, targetSize, fresh);
+    const sector0 = await image.read(0, Math.min(image.size, shape.layout?.sectorSize ?? 512));
+    const growth = opts.growLast ? planGrowth(shape, sector0, targetSize, manifest.diskSize) : null;
+    const fixups = planFixups(growth?.shape ?? shape, index, shape.gpt ? sector0 : null, targetSize, fresh);
+    if (growth?.mbrSector) fixups.writes.push({ offset: 0, data: growth.mbrSector });
     let bytesWritten = 0;
     await runBounded<number, { i: number }>(
       pool,
@@ -169,7 +177,16 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
       await readBack(pool, index, opts.target, workers, fresh, targetSize, fixups, opts.signal);
       if (shape.gpt) await checkTargetGpt(fh, targetSize, shape.gpt, opts.target);
     }
-    return { imageId: manifest.id, target: opts.target, targetSize, adapted: fixups.writes.length > 0, bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, durationMs: now() - startedAt };
+    let grow: GrowOutcome | undefined;
+    if (growth) {
+      if ('reason' in growth) grow = { grown: false, reason: growth.reason };
+      else {
+        const tool = growFilesystem(opts.target, growth.plan.start, growth.plan.newSize, growth.plan.filesystem as string);
+        await fh.sync();
+        grow = { grown: true, tool, ...growth.plan };
+      }
+    }
+    return { imageId: manifest.id, target: opts.target, targetSize, adapted: fixups.writes.length > 0, ...(grow ? { grow } : {}), bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, durationMs: now() - startedAt };
   } catch (err) {
     // A file this restore created holds no one's data yet: do not leave a half-written disk behind.
     if (!exists) await rm(opts.target, { force: true }).catch(() => {});
@@ -244,4 +261,31 @@ async function checkTargetGpt(fh: FileHandle, targetSize: number, source: Gpt, t
 function withAdvice(err: unknown, advice: string): unknown {
   if (!(err instanceof LifeboatError) || err.kind !== 'integrity') return err;
   return new LifeboatError(err.kind, `${err.message}; ${advice}`);
+}
+
+type Growth = { reason: string; shape?: undefined; mbrSector?: undefined } | { plan: GrowPlan; shape: ImageShape; mbrSector?: Buffer };
+
+/** What --grow-last will change in the partition table, or why it will not. Pure. */
+function planGrowth(shape: ImageShape, sector0: Buffer, targetSize: number, diskSize: number): Growth {
+  if (targetSize <= diskSize) return { reason: 'the target is not larger than the image' };
+  const layout = shape.layout;
+  const last = layout ? lastPartition(layout.partitions) : null;
+  if (!layout || !last) return { reason: 'the image has no partition table' };
+  const fs = (last as { filesystem?: string | null }).filesystem ?? null;
+  const tool = growTool(fs);
+  if ('reason' in tool) return { reason: `partition ${last.number}: ${tool.reason}` };
+  const ss = layout.sectorSize;
+  const targetSectors = Math.floor(targetSize / ss);
+  if (shape.gpt) {
+    const g = growGpt(shape.gpt, targetSectors);
+    if (!g) return { reason: `partition ${last.number} already reaches the end of the target` };
+    if (g.partition !== last.number) return { reason: `the partition ending last (${g.partition}) is not the one the layout names (${last.number})` };
+    const newSize = (g.newLastLba + 1) * ss - last.start;
+    return { plan: { partition: last.number, start: last.start, oldSize: last.size, newSize, filesystem: fs }, shape: { ...shape, gpt: g.gpt } };
+  }
+  if (layout.table !== 'mbr') return { reason: 'the image has no partition table' };
+  if (last.number > 4) return { reason: `partition ${last.number} is a logical partition inside an extended one; growing it is not supported` };
+  const m = growMbrPrimary(sector0, last.number, targetSectors);
+  if (!m) return { reason: `partition ${last.number} already reaches the end of the target` };
+  return { plan: { partition: last.number, start: last.start, oldSize: last.size, newSize: m.newSectors * ss, filesystem: fs }, shape, mbrSector: m.sector };
 }
