@@ -10,7 +10,8 @@ import type { ChunkTask, ChunkWorkerData } from './chunk-worker.js';
 import { describeDisk, fileReader, formatBytes, mountsOf } from './disk.js';
 import { imageReader } from './image-reader.js';
 import { type Gpt, readGpt } from './layout/gpt.js';
-import { LayoutProblem } from './layout/types.js';
+import { readPartitionTable } from './layout/partition-table.js';
+import { type Extent, LayoutProblem } from './layout/types.js';
 import { type GrowOutcome, type GrowPlan, growFilesystem, growGpt, growMbrPrimary, growTool, lastPartition } from './grow.js';
 import { type Fixups, type ImageShape, type LayoutSummary, imageShape, planFixups } from './retarget.js';
 import { type EventSink, type Operation, ProgressMeter, emptyCounters } from './progress.js';
@@ -144,7 +145,8 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
     const writeLength = (i: number) => Math.min(chunkLength(index, i), targetSize - i * index.chunkSize);
     const sector0 = await image.read(0, Math.min(image.size, shape.layout?.sectorSize ?? 512));
     const growth = opts.growLast ? planGrowth(shape, sector0, targetSize, manifest.diskSize) : null;
-    const fixups = planFixups(growth?.shape ?? shape, index, shape.gpt ? sector0 : null, targetSize, fresh);
+    const oldPartitions = fresh ? [] : await oldPartitionExtents(fh, targetSize, opts.target);
+    const fixups = planFixups(growth?.shape ?? shape, index, shape.gpt ? sector0 : null, targetSize, fresh, oldPartitions);
     if (growth?.mbrSector) fixups.writes.push({ offset: 0, data: growth.mbrSector });
     let bytesWritten = 0;
     await runBounded<number, { i: number }>(
@@ -288,4 +290,14 @@ function planGrowth(shape: ImageShape, sector0: Buffer, targetSize: number, disk
   const m = growMbrPrimary(sector0, last.number, targetSectors);
   if (!m) return { reason: `partition ${last.number} already reaches the end of the target` };
   return { plan: { partition: last.number, start: last.start, oldSize: last.size, newSize: m.newSectors * ss, filesystem: fs }, shape, mbrSector: m.sector };
+}
+
+/** Where the target's current partition table (if any) puts partitions: ghosts to wipe. */
+async function oldPartitionExtents(fh: FileHandle, size: number, target: string): Promise<Extent[]> {
+  try {
+    const old = await readPartitionTable(fileReader(fh, size, target));
+    return old.partitions.filter((p) => p.typeName !== 'extended').map((p) => ({ start: p.start, length: p.size }));
+  } catch {
+    return []; // no readable table: nothing old to find through it
+  }
 }

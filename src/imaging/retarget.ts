@@ -66,9 +66,12 @@ function intersect(a: Extent[], b: Extent[]): Extent[] {
 
 /**
  * What to zero and write on the target after the chunks: pure. `fresh` targets (new files)
- * hold nothing old, so they need no signature wipes, only the GPT fix-ups.
+ * hold nothing old, so they need no signature wipes, only the GPT fix-ups. On an existing
+ * target, the first and last MiB of every unassigned region, of every new partition and of
+ * every partition of the target's old table (`oldPartitions`) are zeroed wherever the
+ * restore itself did not write, so neither blkid nor the OS finds a ghost of the old disk.
  */
-export function planFixups(shape: ImageShape, index: ImageIndex, sector0: Buffer | null, targetSize: number, fresh: boolean): Fixups {
+export function planFixups(shape: ImageShape, index: ImageIndex, sector0: Buffer | null, targetSize: number, fresh: boolean, oldPartitions: Extent[] = []): Fixups {
   const zero: Extent[] = [];
   const writes: DiskWrite[] = [];
   const { layout, gpt } = shape;
@@ -95,7 +98,8 @@ export function planFixups(shape: ImageShape, index: ImageIndex, sector0: Buffer
     }
     if (pos < targetSize) gaps.push({ start: pos, length: targetSize - pos });
     const zones: Extent[] = [];
-    for (const g of [...gaps, ...parts]) {
+    // Where the target's old partition table put filesystems: their heads and tails too.
+    for (const g of [...gaps, ...parts, ...oldPartitions]) {
       zones.push({ start: g.start, length: Math.min(MIB, g.length) });
       zones.push({ start: Math.max(g.start, g.start + g.length - MIB), length: Math.min(MIB, g.length) });
     }
