@@ -6,6 +6,7 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LifeboatError, bug, describeSystemError, integrityError } from '../errors.js';
+import { DigestSet } from './digest-set.js';
 import { decodeFrame, encodeFrameInto, frameBound } from './lz4-frame.js';
 import { chunkKnownToJob, stageChunkFile } from './repo/dir-chunk-store.js';
 import { chunkRelativePath } from './repo/formats.js';
@@ -42,11 +43,7 @@ const data = workerData as ChunkWorkerData;
 const zero = Buffer.alloc(data.chunkSize);
 const frameBuf = Buffer.allocUnsafeSlow(frameBound(data.chunkSize));
 const rawBuf = Buffer.allocUnsafeSlow(data.chunkSize);
-const known = new Set<string>();
-if (data.known) {
-  const k = Buffer.from(data.known.buffer, data.known.byteOffset, data.known.byteLength);
-  for (let off = 0; off + 32 <= k.length; off += 32) known.add(k.toString('hex', off, off + 32));
-}
+const known = new DigestSet(data.known ?? new Uint8Array(0));
 
 function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
@@ -58,8 +55,9 @@ function backup(task: Extract<ChunkTask, { type: 'backup' }>): BackupResult {
   if (raw.equals(task.length === zero.length ? zero : zero.subarray(0, task.length))) {
     return { ...base, outcome: 'zero', digest: null, storedBytes: 0 };
   }
-  const digest = sha256(raw);
-  if (known.has(digest)) return { ...base, outcome: 'known', digest, storedBytes: 0 };
+  const digestBytes = createHash('sha256').update(raw).digest();
+  const digest = digestBytes.toString('hex');
+  if (known.has(digestBytes)) return { ...base, outcome: 'known', digest, storedBytes: 0 };
   if (chunkKnownToJob(data.storeRoot, data.job ?? '', digest)) return { ...base, outcome: 'existing', digest, storedBytes: 0 };
   const n = encodeFrameInto(raw, frameBuf);
   const frame = frameBuf.subarray(0, n);
