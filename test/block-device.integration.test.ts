@@ -1,0 +1,83 @@
+// Real block devices (loop devices): back up from one, restore onto one; a mounted target
+// and a target with 4096-byte logical sectors are refused before a byte is written.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { lastJson, lifeboat, sh, tempDir } from './helpers/cli.js';
+
+const ROOT = process.getuid?.() === 0 ? false : 'needs root for loop devices';
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function loop(file: string, extra = ''): { dev: string; detach: () => void } {
+  const dev = sh(`losetup -f --show ${extra} ${file}`).trim();
+  return { dev, detach: () => sh(`losetup -d ${dev}`) };
+}
+
+test('backup from a loop device and restore onto another, byte-identical', { skip: ROOT }, () => {
+  const t = tempDir();
+  const src = join(t.dir, 'src.img');
+  const dst = join(t.dir, 'dst.img');
+  sh(`head -c 9M /dev/urandom > ${src} && truncate -s 24M ${src} && truncate -s 32M ${dst}`);
+  const a = loop(src);
+  const b = loop(dst);
+  try {
+    const r = lifeboat(['image', 'backup', a.dev, '--store', join(t.dir, 'store'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const image = lastJson<{ id: string; source: { kind: string; size: number } }>(r);
+    assert.equal(image.source.kind, 'block');
+    assert.equal(image.source.size, 24 << 20);
+    const rr = lifeboat(['image', 'restore', image.id, b.dev, '--store', join(t.dir, 'store'), '--yes', '--verify']);
+    assert.equal(rr.code, 0, rr.stderr);
+    sh('sync');
+    assert.equal(sha(readFileSync(dst).subarray(0, 24 << 20)), sha(readFileSync(src)));
+  } finally {
+    a.detach();
+    b.detach();
+    t.cleanup();
+  }
+});
+
+test('a mounted target is refused before a byte is written', { skip: ROOT }, () => {
+  const t = tempDir();
+  const src = join(t.dir, 'src.img');
+  const dst = join(t.dir, 'dst.img');
+  sh(`head -c 4M /dev/urandom > ${src} && truncate -s 64M ${dst} && mkfs.ext4 -q -F ${dst}`);
+  const b = loop(dst);
+  const mnt = join(t.dir, 'mnt');
+  sh(`mkdir -p ${mnt} && mount ${b.dev} ${mnt}`);
+  try {
+    const r = lifeboat(['image', 'backup', src, '--store', join(t.dir, 'store'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const before = sha(readFileSync(dst));
+    const rr = lifeboat(['image', 'restore', lastJson<{ id: string }>(r).id, b.dev, '--store', join(t.dir, 'store'), '--yes']);
+    assert.equal(rr.code, 1);
+    assert.match(rr.stderr, /is mounted at .*: unmount it before restoring/);
+    sh('sync');
+    assert.equal(sha(readFileSync(dst)), before);
+  } finally {
+    sh(`umount ${mnt}`);
+    b.detach();
+    t.cleanup();
+  }
+});
+
+test('a target with 4096-byte logical sectors is refused for an image of a 512-byte-sector disk', { skip: ROOT }, () => {
+  const t = tempDir();
+  const src = join(t.dir, 'src.img');
+  const dst = join(t.dir, 'dst.img');
+  sh(`head -c 4M /dev/urandom > ${src} && truncate -s 16M ${dst}`);
+  const b = loop(dst, '--sector-size 4096');
+  try {
+    const r = lifeboat(['image', 'backup', src, '--store', join(t.dir, 'store'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rr = lifeboat(['image', 'restore', lastJson<{ id: string }>(r).id, b.dev, '--store', join(t.dir, 'store'), '--yes']);
+    assert.equal(rr.code, 1);
+    assert.match(rr.stderr, /4096-byte sectors .* 512-byte sectors: choose a disk with 512-byte sectors/);
+    assert.equal(readFileSync(dst).every((x) => x === 0), true, 'nothing written');
+  } finally {
+    b.detach();
+    t.cleanup();
+  }
+});
