@@ -59,10 +59,9 @@ async function openSource(source: SourceIdentity, path: string, chunkSize: numbe
   }
   try {
     const plan = raw ? rawPlan(source.size, source.logicalSectorSize) : await planDisk(fileReader(fh, source.size, path), source.logicalSectorSize);
-    return { input: diskSource(fh, source.size, chunkSize, plan, `source ${path}`), plan };
-  } catch (err) {
+    return { input: diskSource(source.size, chunkSize, plan), plan };
+  } finally {
     await fh.close();
-    throw err;
   }
 }
 
@@ -97,7 +96,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     const indexPath = join(staging, 'index');
     const indexFh = await open(indexPath, 'wx', 0o640);
     const workers = Math.max(1, opts.workers ?? availableParallelism());
-    const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize, job, ...(known ? { known: new Uint8Array(known) } : {}) };
+    const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize, job, ...(source.kind !== 'stream' ? { sourcePath: opts.source } : {}), ...(known ? { known: new Uint8Array(known) } : {}) };
     pool = new WorkerPool(siblingModule(import.meta.url, 'chunk-worker'), workers, workerData);
     opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: store.root, bytesTotal: source.size, parent: parent?.id ?? null });
     for (const message of plan?.warnings ?? []) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
@@ -155,8 +154,10 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
       if (ev) opts.onEvent?.(ev);
     };
 
+    // At most maxInflight chunks in the pipeline; a stream also lends each one a buffer.
+    const maxInflight = workers * 2 + 2;
     const free: Buffer[] = [];
-    for (let b = 0; b < workers * 2 + 2; b++) free.push(Buffer.allocUnsafeSlow(chunkSize));
+    if (input.needsBuffer) for (let b = 0; b < maxInflight; b++) free.push(Buffer.allocUnsafeSlow(chunkSize));
     let wake: (() => void) | null = null;
     let failure: Error | null = null;
     const inflight = new Set<Promise<void>>();
@@ -166,27 +167,29 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
         failure = userError(`backup of ${opts.source} was cancelled; nothing was committed`);
         break;
       }
-      while (free.length === 0 && !failure) await new Promise<void>((r) => (wake = r));
+      while (inflight.size >= maxInflight && !failure) await new Promise<void>((r) => (wake = r));
       if (failure) break;
-      const buf = free.pop() as Buffer;
+      const buf = input.needsBuffer ? (free.pop() as Buffer) : null;
       const next = await input.next(i, buf);
-      if (next.kind === 'end') {
-        free.push(buf);
-        break;
+      if (next.kind === 'end' || next.kind === 'unused' || next.kind === 'delegate') {
+        if (buf) free.push(buf);
       }
+      if (next.kind === 'end') break;
       chunkCount = i + 1;
       imageBytes += next.length;
       if (next.kind === 'unused') {
-        free.push(buf);
-        await complete({ i, length: next.length, outcome: 'unused', digest: null, storedBytes: 0, buf: new ArrayBuffer(0) });
+        await complete({ i, length: next.length, outcome: 'unused', digest: null, storedBytes: 0, bytesRead: 0, buf: new ArrayBuffer(0) });
         continue;
       }
-      bytesRead += next.bytesRead;
-      const task: ChunkTask = { type: 'backup', i, length: next.length, buf: buf.buffer as ArrayBuffer };
+      const [task, transfer]: [ChunkTask, ArrayBuffer[]] =
+        next.kind === 'delegate'
+          ? [{ type: 'backup-read', i, length: next.length, offset: next.offset, ranges: next.ranges }, []]
+          : [{ type: 'backup', i, length: next.length, buf: (buf as Buffer).buffer as ArrayBuffer }, [(buf as Buffer).buffer as ArrayBuffer]];
       const p: Promise<void> = pool
-        .run<BackupResult>(task, [buf.buffer as ArrayBuffer])
+        .run<BackupResult>(task, transfer)
         .then(async (r) => {
-          free.push(Buffer.from(r.buf));
+          if (r.buf.byteLength > 0) free.push(Buffer.from(r.buf));
+          bytesRead += r.bytesRead;
           await complete(r);
         })
         .catch((err: Error) => {

@@ -2,8 +2,7 @@
 // plan (unused chunks are not read at all; free parts of a chunk are zeroed), or a
 // stream (stdin, a pipe) cut by the Chunker. Both fill the caller's buffer.
 import { createReadStream } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { describeSystemError, userError } from '../errors.js';
+import { describeSystemError } from '../errors.js';
 import { Chunker, nextStreamChunk } from './chunker.js';
 import { type DiskPlan, UsedCursor } from './disk-plan.js';
 import type { Extent } from './layout/types.js';
@@ -13,28 +12,18 @@ export type NextChunk =
   /** Nothing in use: zeros in the image, not read. */
   | { kind: 'unused'; length: number }
   /** Read into the buffer. */
-  | { kind: 'data'; length: number; bytesRead: number };
+  | { kind: 'data'; length: number; bytesRead: number }
+  /** For a worker to read: the used `ranges` of the chunk at `offset` (the rest is zeros). */
+  | { kind: 'delegate'; length: number; offset: number; ranges: Extent[] };
 
 export interface ChunkSource {
   /** Chunk count when known up front (disks), null for streams. */
   readonly chunkCount: number | null;
-  /** Describes chunk `i` and, unless it is unused, reads it into `buf`. */
-  next(i: number, buf: Buffer): Promise<NextChunk>;
+  /** Whether next() reads into a buffer of the caller's (streams) or leaves reading to the workers. */
+  readonly needsBuffer: boolean;
+  /** Describes chunk `i` and reads it into `buf` when the source reads itself. */
+  next(i: number, buf: Buffer | null): Promise<NextChunk>;
   close(): Promise<void>;
-}
-
-async function readFully(fh: FileHandle, buf: Buffer, length: number, position: number, subject: string): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    let n: number;
-    try {
-      ({ bytesRead: n } = await fh.read(buf, done, length - done, position + done));
-    } catch (err) {
-      throw describeSystemError(err, `reading ${subject} at byte ${position + done}`);
-    }
-    if (n === 0) throw userError(`${subject} ended at byte ${position + done} although it was larger when the backup started: do not change the source while it is imaged`);
-    done += n;
-  }
 }
 
 const READ_THROUGH = 256 << 10;
@@ -60,27 +49,21 @@ export function zeroOutside(buf: Buffer, length: number, ranges: Extent[]): void
   if (pos < length) buf.fill(0, pos, length);
 }
 
-/** Chunks of a disk or file, read at aligned offsets through `plan`. */
-export function diskSource(fh: FileHandle, size: number, chunkSize: number, plan: DiskPlan, subject: string): ChunkSource {
+/** Chunks of a disk or file through `plan`: the workers read the used parts themselves. */
+export function diskSource(size: number, chunkSize: number, plan: DiskPlan): ChunkSource {
   const cursor = new UsedCursor(plan.used);
   const chunkCount = Math.ceil(size / chunkSize);
   return {
     chunkCount,
-    async next(i, buf) {
+    needsBuffer: false,
+    async next(i) {
       if (i >= chunkCount) return { kind: 'end' };
-      const start = i * chunkSize;
-      const length = Math.min(chunkSize, size - start);
-      const ranges = cursor.rangesIn(start, start + length);
-      if (ranges.length === 0) return { kind: 'unused', length };
-      let bytesRead = 0;
-      for (const span of readSpans(ranges)) {
-        await readFully(fh, buf.subarray(span.start), span.length, start + span.start, subject);
-        bytesRead += span.length;
-      }
-      zeroOutside(buf, length, ranges);
-      return { kind: 'data', length, bytesRead };
+      const offset = i * chunkSize;
+      const length = Math.min(chunkSize, size - offset);
+      const ranges = cursor.rangesIn(offset, offset + length);
+      return ranges.length === 0 ? { kind: 'unused', length } : { kind: 'delegate', length, offset, ranges };
     },
-    close: () => fh.close(),
+    close: async () => {},
   };
 }
 
@@ -91,7 +74,9 @@ export function streamSource(path: string, chunkSize: number): ChunkSource {
   const chunker = new Chunker(chunkSize);
   return {
     chunkCount: null,
+    needsBuffer: true,
     async next(_i, buf) {
+      if (!buf) throw new Error('streamSource.next needs a buffer');
       let length: number;
       try {
         length = await nextStreamChunk(chunker, input, buf);

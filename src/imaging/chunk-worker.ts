@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { LifeboatError, bug, describeSystemError, integrityError } from '../errors.js';
+import { LifeboatError, bug, describeSystemError, integrityError, userError } from '../errors.js';
+import { readSpans, zeroOutside } from './chunk-source.js';
+import type { Extent } from './layout/types.js';
 import { DigestSet } from './digest-set.js';
 import { decodeFrame, encodeFrameInto, frameBound } from './lz4-frame.js';
 import { chunkKnownToJob, stageChunkFile } from './repo/dir-chunk-store.js';
@@ -16,6 +18,8 @@ export interface ChunkWorkerData {
   chunkSize: number;
   /** Digests (32 bytes each, concatenated) the parent image already has: skipped without a look. */
   known?: Uint8Array;
+  /** Disk or file a backup reads (backup-read tasks). */
+  sourcePath?: string;
   /** Backup job tag: new chunks are staged as tmp/<job>-<digest>.chunk. */
   job?: string;
   /** Restore target. */
@@ -23,7 +27,10 @@ export interface ChunkWorkerData {
 }
 
 export type ChunkTask =
+  /** A chunk the main thread read (streams). */
   | { type: 'backup'; i: number; length: number; buf: ArrayBuffer }
+  /** A chunk the worker reads itself from `sourcePath`: the used `ranges` (relative to `offset`), the rest zeros. */
+  | { type: 'backup-read'; i: number; length: number; offset: number; ranges: Extent[] }
   /** `sparse`: the target is a fresh file of holes, so runs of zeros need not be written. */
   | { type: 'restore'; i: number; length: number; writeLength: number; offset: number; digest: string | null; sparse: boolean }
   | { type: 'check'; i: number; length: number; digest: string }
@@ -33,6 +40,8 @@ export type BackupOutcome = 'unused' | 'zero' | 'known' | 'existing' | 'new';
 export interface BackupResult {
   i: number;
   length: number;
+  /** Bytes read from the source for this chunk (used parts only). */
+  bytesRead: number;
   outcome: BackupOutcome;
   digest: string | null;
   storedBytes: number;
@@ -49,9 +58,49 @@ function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
-function backup(task: Extract<ChunkTask, { type: 'backup' }>): BackupResult {
-  const raw = Buffer.from(task.buf, 0, task.length);
-  const base = { i: task.i, length: task.length, buf: task.buf };
+let readBuf: Buffer | null = null;
+
+/** Reads the used parts of chunk `i` of the source disk into this worker's buffer; the rest is zeros. */
+function readChunk(task: Extract<ChunkTask, { type: 'backup-read' }>): Buffer {
+  if (!data.sourcePath) throw bug('backup-read task without a source');
+  readBuf ??= Buffer.allocUnsafeSlow(data.chunkSize);
+  const buf = readBuf.subarray(0, task.length);
+  const subject = `source ${data.sourcePath}`;
+  let fd: number;
+  try {
+    fd = openSync(data.sourcePath, 'r');
+  } catch (err) {
+    throw describeSystemError(err, subject);
+  }
+  try {
+    for (const span of readSpans(task.ranges)) {
+      let done = 0;
+      while (done < span.length) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, span.start + done, span.length - done, task.offset + span.start + done);
+        } catch (err) {
+          throw describeSystemError(err, `reading ${subject} at byte ${task.offset + span.start + done}`);
+        }
+        if (n === 0) throw userError(`${subject} ended at byte ${task.offset + span.start + done} although it was larger when the backup started: do not change the source while it is imaged`);
+        done += n;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  zeroOutside(buf, task.length, task.ranges);
+  return buf;
+}
+
+function backup(task: Extract<ChunkTask, { type: 'backup' | 'backup-read' }>): BackupResult {
+  const raw = task.type === 'backup' ? Buffer.from(task.buf, 0, task.length) : readChunk(task);
+  const base = {
+    i: task.i,
+    length: task.length,
+    bytesRead: task.type === 'backup' ? task.length : readSpans(task.ranges).reduce((s, r) => s + r.length, 0),
+    buf: task.type === 'backup' ? task.buf : new ArrayBuffer(0),
+  };
   if (raw.equals(task.length === zero.length ? zero : zero.subarray(0, task.length))) {
     return { ...base, outcome: 'zero', digest: null, storedBytes: 0 };
   }
@@ -161,7 +210,8 @@ function readback(task: Extract<ChunkTask, { type: 'readback' }>): { i: number; 
 
 function handle(task: ChunkTask): { result: unknown; transfer: ArrayBuffer[] } {
   switch (task.type) {
-    case 'backup': {
+    case 'backup':
+    case 'backup-read': {
       const r = backup(task);
       return { result: r, transfer: [r.buf] };
     }
