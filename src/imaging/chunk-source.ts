@@ -4,7 +4,8 @@
 import { createReadStream } from 'node:fs';
 import { describeSystemError } from '../errors.js';
 import { Chunker, nextStreamChunk } from './chunker.js';
-import { type DiskPlan, UsedCursor } from './disk-plan.js';
+import type { DiskPlan } from './disk-plan.js';
+import { UsedCursor } from './extents.js';
 import type { Extent } from './layout/types.js';
 
 export type NextChunk =
@@ -24,29 +25,6 @@ export interface ChunkSource {
   /** Describes chunk `i` and reads it into `buf` when the source reads itself. */
   next(i: number, buf: Buffer | null): Promise<NextChunk>;
   close(): Promise<void>;
-}
-
-const READ_THROUGH = 256 << 10;
-
-/** Used ranges of a chunk joined into read requests wherever the hole between them is small. */
-export function readSpans(ranges: Extent[]): Extent[] {
-  const spans: Extent[] = [];
-  for (const r of ranges) {
-    const last = spans[spans.length - 1];
-    if (last && r.start - (last.start + last.length) < READ_THROUGH) last.length = r.start + r.length - last.start;
-    else spans.push({ ...r });
-  }
-  return spans;
-}
-
-/** Zeroes every byte of buf[0, length) outside the sorted `ranges`. */
-export function zeroOutside(buf: Buffer, length: number, ranges: Extent[]): void {
-  let pos = 0;
-  for (const r of ranges) {
-    if (r.start > pos) buf.fill(0, pos, r.start);
-    pos = r.start + r.length;
-  }
-  if (pos < length) buf.fill(0, pos, length);
 }
 
 /** Chunks of a disk or file through `plan`: the workers read the used parts themselves. */

@@ -6,7 +6,7 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LifeboatError, bug, describeSystemError, integrityError, userError } from '../errors.js';
-import { readSpans, zeroOutside } from './chunk-source.js';
+import { readSpans, zeroOutside } from './extents.js';
 import type { Extent } from './layout/types.js';
 import { DigestSet } from './digest-set.js';
 import { decodeFrame, encodeFrameInto, frameBound } from './lz4-frame.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readSpans, zeroOutside } from './chunk-source.js';
+import { readSpans, zeroOutside } from './extents.js';
 import { UsedCursor, planDisk } from './disk-plan.js';
 import { bufferReader } from './layout/types.js';
 

@@ -9,6 +9,7 @@ import { ntfsUsage, probeNtfs } from './layout/ntfs.js';
 import { type DiskLayout, type DiskPartition, readPartitionTable } from './layout/partition-table.js';
 import { probeSwap, swapUsage } from './layout/swap.js';
 import { type BlockReader, type Extent, type FsUsage, LayoutProblem, mergeExtents, sliceReader } from './layout/types.js';
+export { UsedCursor } from './extents.js';
 
 const MIB = 1024 * 1024;
 
@@ -149,32 +150,6 @@ export async function planDisk(disk: BlockReader, sectorSize = 512): Promise<Dis
 /** A plan that reads everything (for --raw backups). */
 export function rawPlan(diskSize: number, sectorSize: number): DiskPlan {
   return { diskSize, table: 'none', sectorSize, wholeDisk: { filesystem: null, method: 'raw' }, partitions: [], reserved: [], used: diskSize > 0 ? [{ start: 0, length: diskSize }] : [], usedBytes: diskSize, warnings: [] };
-}
-
-/**
- * Walks a plan's used extents chunk by chunk, in disk order: for chunk [start, end) the
- * parts to read, relative to the chunk. Pure; one instance per pass (it keeps a cursor).
- */
-export class UsedCursor {
-  private k = 0;
-  constructor(private readonly used: Extent[]) {}
-
-  rangesIn(start: number, end: number): Extent[] {
-    while (this.k < this.used.length) {
-      const e = this.used[this.k] as Extent;
-      if (e.start + e.length <= start) this.k++;
-      else break;
-    }
-    const out: Extent[] = [];
-    for (let j = this.k; j < this.used.length; j++) {
-      const e = this.used[j] as Extent;
-      if (e.start >= end) break;
-      const s = Math.max(start, e.start);
-      const t = Math.min(end, e.start + e.length);
-      if (t > s) out.push({ start: s - start, length: t - s });
-    }
-    return out;
-  }
 }
 
 /** What the manifest records of a plan: everything but the (possibly long) extent list. */
