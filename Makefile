@@ -61,8 +61,8 @@ bench: deps build
 install: deps build
 	rm -rf $(PREFIX)/lib/lifeboat
 	mkdir -p $(PREFIX)/lib/lifeboat $(PREFIX)/bin
-	cp -r dist package.json package-lock.json node_modules $(PREFIX)/lib/lifeboat/
-	cd $(PREFIX)/lib/lifeboat && npm prune --omit=dev --no-audit --no-fund >/dev/null
+	cp -r dist package.json package-lock.json $(PREFIX)/lib/lifeboat/
+	cd $(PREFIX)/lib/lifeboat && npm ci --omit=dev --no-audit --no-fund
 	ln -sf $(PREFIX)/lib/lifeboat/dist/cli/main.js $(PREFIX)/bin/lifeboat
 	@echo "installed: $$(command -v lifeboat || echo $(PREFIX)/bin/lifeboat)"
 
