@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local
-APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd python3 make g++
+APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++
 STAMP := var/.stamps
 
 .PHONY: all deps apt npm build test unit lint typecheck demo bench install uninstall clean
