@@ -1,0 +1,53 @@
+// The job state machine, as pure functions.
+//
+//   queued ──wait-for-boot──▶ waiting-for-boot ──start──▶ running ──succeed──▶ done
+//     │ └────────────────────────start─────────────────────▲  │
+//     └─ cancel → cancelled, fail → failed                     ├─ fail ──▶ failed
+//   waiting-for-boot: cancel, fail, interrupt                  ├─ cancel ─▶ cancelled
+//                                                              └─ interrupt ▶ interrupted
+//
+// done, failed, cancelled and interrupted are final: a retry is a new job, so the
+// history of what happened stays as it was. A queued job survives a daemon restart
+// (it had not begun); a waiting or running one does not (its boot token and its
+// progress lived in the old process) and becomes interrupted.
+
+export const JOB_TYPES = ['backup', 'restore', 'verify', 'inventory'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+
+export const JOB_STATES = ['queued', 'waiting-for-boot', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const JOB_EVENTS = ['wait-for-boot', 'start', 'succeed', 'fail', 'cancel', 'interrupt'] as const;
+export type JobEvent = (typeof JOB_EVENTS)[number];
+
+/** States in which a job holds its disk (or machine). */
+export const ACTIVE_STATES: readonly JobState[] = ['queued', 'waiting-for-boot', 'running'];
+export const FINAL_STATES: readonly JobState[] = ['done', 'failed', 'cancelled', 'interrupted'];
+
+const TRANSITIONS: Record<JobState, Partial<Record<JobEvent, JobState>>> = {
+  queued: { 'wait-for-boot': 'waiting-for-boot', start: 'running', fail: 'failed', cancel: 'cancelled' },
+  'waiting-for-boot': { start: 'running', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
+  running: { succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
+  done: {},
+  failed: {},
+  cancelled: {},
+  interrupted: {},
+};
+
+/** The state after `event`, or null when the event is not allowed in `state`. */
+export function nextState(state: JobState, event: JobEvent): JobState | null {
+  return TRANSITIONS[state]?.[event] ?? null;
+}
+
+export function isActive(state: JobState): boolean {
+  return ACTIVE_STATES.includes(state);
+}
+
+/** Why `event` is refused in `state`, said to an operator. */
+export function refusalReason(state: JobState, event: JobEvent): string {
+  if (FINAL_STATES.includes(state)) {
+    return event === 'cancel' ? `it has already ended (${state}): nothing to cancel` : `it has already ended (${state}); start a new job instead`;
+  }
+  const allowed = JOB_EVENTS.filter((e) => nextState(state, e) !== null).join(', ');
+  return `a job that is ${state} cannot ${event} (allowed: ${allowed})`;
+}

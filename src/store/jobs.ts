@@ -1,0 +1,276 @@
+// Jobs: what was asked, on which disk, and how it went. State changes go through the
+// pure state machine in job-state.ts. At most one active job per disk: a local device
+// (an appliance disk, by device path), a disk of a machine (by serial or path), or a
+// whole machine (a job naming no disk holds every disk of it). Live progress stays in
+// memory; checkpoint() writes it at most every 10 seconds per job.
+import { conflictError, notFoundError, userError } from '../errors.js';
+import { type StoreContext, newId } from './context.js';
+import { checkDevicePath } from './disks.js';
+import { checkImageId } from './images.js';
+import { ACTIVE_STATES, JOB_EVENTS, JOB_STATES, JOB_TYPES, type JobEvent, type JobState, type JobType, nextState, refusalReason } from './job-state.js';
+import { toRecord } from './table.js';
+import { checkInteger, checkKeys, checkNonEmptyText, checkObject, checkText, checkTime, describe } from './validate.js';
+
+export type JobStats = Record<string, number>;
+
+export interface JobProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  /** When it was written. */
+  at: string;
+}
+
+export interface Job {
+  id: string;
+  type: JobType;
+  state: JobState;
+  machineId?: string;
+  diskSerial?: string;
+  devicePath?: string;
+  imageId?: string;
+  scheduleId?: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+  /** Final numbers (bytes read, new, stored…), set when the job ends. */
+  stats?: JobStats;
+  /** The last checkpoint: never per-second progress. */
+  progress?: JobProgress;
+  /** 'timer' or an operator name. */
+  requestedBy: string;
+}
+
+export type JobDoc = Omit<Job, 'id'> & { _id: string };
+
+export interface NewJob {
+  type: JobType;
+  machineId?: string;
+  diskSerial?: string;
+  devicePath?: string;
+  imageId?: string;
+  scheduleId?: string;
+  requestedBy: string;
+}
+
+export interface TransitionDetails {
+  /** Required with 'fail'; a default is used for 'interrupt'. */
+  error?: string;
+  stats?: JobStats;
+  /** The image a backup made. */
+  imageId?: string;
+}
+
+export interface JobFilter {
+  state?: JobState | JobState[];
+  machineId?: string;
+  imageId?: string;
+  /** Newest first; default 200. */
+  limit?: number;
+}
+
+export interface Jobs {
+  /** Refused (conflict) while another active job holds the same disk or machine. */
+  create(input: NewJob): Promise<Job>;
+  get(id: string): Promise<Job>;
+  find(id: string): Promise<Job | null>;
+  list(filter?: JobFilter): Promise<Job[]>;
+  /** Queued, waiting and running jobs, oldest first (queue order). */
+  active(): Promise<Job[]>;
+  transition(id: string, event: JobEvent, details?: TransitionDetails): Promise<Job>;
+  /** Saves progress of a running job unless the last checkpoint is under 10 s old; true when written. */
+  checkpoint(id: string, progress: { bytesDone: number; bytesTotal: number }): Promise<boolean>;
+  /** At daemon start: every waiting or running job becomes interrupted. Returns them. */
+  markInterrupted(): Promise<Job[]>;
+  /** Deletes ended jobs that finished before `at`; returns how many. */
+  removeFinishedBefore(at: string): Promise<number>;
+}
+
+export const CHECKPOINT_INTERVAL_MS = 10_000;
+
+/** Which disk a job holds. */
+export type JobTarget = Pick<Job, 'machineId' | 'diskSerial' | 'devicePath'>;
+
+/** True when two jobs would use the same disk. Pure. */
+export function sameDisk(a: JobTarget, b: JobTarget): boolean {
+  if (!a.machineId || !b.machineId) {
+    // Local devices of the appliance: by path. A device path of a machine is another computer's.
+    return !a.machineId && !b.machineId && a.devicePath !== undefined && a.devicePath === b.devicePath;
+  }
+  if (a.machineId !== b.machineId) return false;
+  const whole = (t: JobTarget) => t.diskSerial === undefined && t.devicePath === undefined;
+  if (whole(a) || whole(b)) return true;
+  if (a.diskSerial !== undefined && b.diskSerial !== undefined) return a.diskSerial === b.diskSerial;
+  return a.devicePath !== undefined && a.devicePath === b.devicePath;
+}
+
+const NEW_KEYS = ['type', 'machineId', 'diskSerial', 'devicePath', 'imageId', 'scheduleId', 'requestedBy'] as const;
+
+export function checkActor(value: unknown): string {
+  return checkNonEmptyText('requested by (an operator name or "timer")', value, 64);
+}
+
+function checkStats(value: unknown): JobStats {
+  const v = checkObject('job stats', value);
+  const out: JobStats = {};
+  for (const [k, n] of Object.entries(v)) {
+    if (!/^[A-Za-z][A-Za-z0-9]{0,63}$/.test(k)) throw userError(`job stats field ${JSON.stringify(k).slice(0, 70)} is not a plain name`);
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw userError(`job stats field ${k} must be a number, not ${describe(n)}`);
+    out[k] = n;
+  }
+  return out;
+}
+
+export function jobsCollection(ctx: StoreContext): Jobs {
+  const { jobs, machines, disks, images, schedules } = ctx.tables;
+
+  const find = async (id: string) => {
+    const doc = await jobs.findOne({ _id: checkNonEmptyText('job id', id, 64) });
+    return doc ? toRecord<Job>(doc) : null;
+  };
+  const get = async (id: string) => {
+    const job = await find(id);
+    if (!job) throw notFoundError(`no job ${id}: see \`lifeboat jobs list\``);
+    return job;
+  };
+
+  const describeTarget = async (t: JobTarget) => {
+    if (!t.machineId) return `device ${t.devicePath}`;
+    const name = (await machines.findOne({ _id: t.machineId }))?.name ?? t.machineId;
+    if (t.diskSerial === undefined && t.devicePath === undefined) return `machine ${name}`;
+    return `disk ${t.diskSerial ?? t.devicePath} of machine ${name}`;
+  };
+
+  return {
+    get,
+    find,
+
+    async create(input) {
+      const v = checkObject('job', input);
+      checkKeys('job', v, NEW_KEYS);
+      if (!JOB_TYPES.includes(v.type as JobType)) throw userError(`job type must be one of ${JOB_TYPES.join(', ')}, not ${describe(v.type)}`);
+      const type = v.type as JobType;
+      const requestedBy = checkActor(v.requestedBy);
+      const at = ctx.now().toISOString();
+      const doc: JobDoc = { _id: newId(), type, state: 'queued', createdAt: at, updatedAt: at, requestedBy };
+      if (v.machineId !== undefined) doc.machineId = checkNonEmptyText('machine id', v.machineId, 64);
+      if (v.diskSerial !== undefined) doc.diskSerial = checkNonEmptyText('disk serial', v.diskSerial);
+      if (v.devicePath !== undefined) doc.devicePath = checkDevicePath(v.devicePath);
+      if (v.imageId !== undefined) doc.imageId = checkImageId(v.imageId);
+      if (v.scheduleId !== undefined) doc.scheduleId = checkNonEmptyText('schedule id', v.scheduleId, 64);
+
+      const hasTarget = doc.machineId !== undefined || doc.devicePath !== undefined;
+      if (doc.diskSerial !== undefined && doc.machineId === undefined) throw userError('a job naming a disk serial must name its machine too');
+      if ((type === 'backup' || type === 'restore') && !hasTarget) throw userError(`a ${type} job needs a machine or a device path`);
+      if ((type === 'restore' || type === 'verify') && doc.imageId === undefined) throw userError(`a ${type} job needs an image`);
+      if (type === 'backup' && doc.imageId !== undefined) throw userError('a backup job makes its image: do not give one');
+      if (type === 'verify' && hasTarget) throw userError('a verify job checks an image in the store: give no machine or device');
+      if (type === 'inventory' && (doc.machineId === undefined || doc.devicePath !== undefined || doc.diskSerial !== undefined || doc.imageId !== undefined)) {
+        throw userError('an inventory job names a machine and nothing else');
+      }
+
+      return ctx.lock.run(async () => {
+        if (doc.machineId !== undefined) {
+          if (!(await machines.findOne({ _id: doc.machineId }))) throw notFoundError(`no machine with id ${doc.machineId}: see \`lifeboat machines list\``);
+          // A disk we know: record both its serial and its path, so either spelling finds the conflict.
+          const key = doc.diskSerial ?? doc.devicePath;
+          if (key !== undefined) {
+            const known = (await disks.find({ machineId: doc.machineId }, { sort: { lastSeen: -1 } })).find((d) => d.serial === key || d.devicePath === key);
+            if (known) {
+              if (known.serial !== undefined) doc.diskSerial = known.serial;
+              doc.devicePath = known.devicePath;
+            }
+          }
+        }
+        if (doc.imageId !== undefined && !(await images.findOne({ _id: doc.imageId }))) throw notFoundError(`no image ${doc.imageId}: see \`lifeboat images list\``);
+        if (doc.scheduleId !== undefined && !(await schedules.findOne({ _id: doc.scheduleId }))) throw notFoundError(`no schedule with id ${doc.scheduleId}`);
+        if (doc.machineId !== undefined || doc.devicePath !== undefined) {
+          const busy = (await jobs.find({ state: { $in: ACTIVE_STATES } })).find((j) => sameDisk(j, doc));
+          if (busy) {
+            throw conflictError(
+              `${await describeTarget(doc)} is busy: ${busy.type} job ${busy._id} (${busy.state}) uses ${await describeTarget(busy)}; wait for it to end or cancel it (\`lifeboat jobs cancel ${busy._id}\`)`,
+            );
+          }
+        }
+        return toRecord<Job>(await jobs.insert(doc));
+      });
+    },
+
+    async list(filter = {}) {
+      const f = checkObject('job filter', filter);
+      checkKeys('job filter', f, ['state', 'machineId', 'imageId', 'limit']);
+      const query: Record<string, unknown> = {};
+      if (f.state !== undefined) {
+        const states = Array.isArray(f.state) ? f.state : [f.state];
+        for (const s of states) if (!JOB_STATES.includes(s)) throw userError(`job state must be one of ${JOB_STATES.join(', ')}, not ${describe(s)}`);
+        query.state = { $in: states };
+      }
+      if (f.machineId !== undefined) query.machineId = checkNonEmptyText('machine id', f.machineId, 64);
+      if (f.imageId !== undefined) query.imageId = checkImageId(f.imageId);
+      const limit = f.limit === undefined ? 200 : checkInteger('limit', f.limit, 1, 100_000);
+      return (await jobs.find(query, { sort: { createdAt: -1 }, limit })).map((d) => toRecord<Job>(d));
+    },
+
+    async active() {
+      return (await jobs.find({ state: { $in: ACTIVE_STATES } }, { sort: { createdAt: 1 } })).map((d) => toRecord<Job>(d));
+    },
+
+    async transition(id, event, details = {}) {
+      if (!JOB_EVENTS.includes(event)) throw userError(`job event must be one of ${JOB_EVENTS.join(', ')}, not ${describe(event)}`);
+      const d = checkObject('transition details', details);
+      checkKeys('transition details', d, ['error', 'stats', 'imageId']);
+      return ctx.lock.run(async () => {
+        const job = await get(id);
+        const state = nextState(job.state, event);
+        if (state === null) throw conflictError(`job ${job.id} (${job.type}): ${refusalReason(job.state, event)}`);
+        const at = ctx.now().toISOString();
+        const { id: _id, ...rest } = job;
+        const doc: JobDoc = { _id, ...rest, state, updatedAt: at };
+        if (state === 'running') doc.startedAt = at;
+        if (!ACTIVE_STATES.includes(state)) doc.finishedAt = at;
+        if (d.error !== undefined) doc.error = checkText('job error', d.error, 4096, true);
+        else if (event === 'fail') throw userError(`failing job ${job.id} needs an error message that says what went wrong`);
+        else if (event === 'interrupt') doc.error = `the daemon stopped while the job was ${job.state}: start it again`;
+        if (d.stats !== undefined) doc.stats = checkStats(d.stats);
+        if (d.imageId !== undefined) doc.imageId = checkImageId(d.imageId);
+        await jobs.replace(doc);
+        return toRecord<Job>(doc);
+      });
+    },
+
+    async checkpoint(id, progress) {
+      const p = checkObject('job progress', progress);
+      checkKeys('job progress', p, ['bytesDone', 'bytesTotal']);
+      const bytesTotal = checkInteger('bytesTotal', p.bytesTotal);
+      const bytesDone = checkInteger('bytesDone', p.bytesDone, 0, bytesTotal);
+      return ctx.lock.run(async () => {
+        const job = await get(id);
+        if (job.state !== 'running') throw conflictError(`job ${job.id} is ${job.state}, not running: no progress to save`);
+        const now = ctx.now();
+        if (job.progress && now.getTime() - Date.parse(job.progress.at) < CHECKPOINT_INTERVAL_MS) return false;
+        const { id: _id, ...rest } = job;
+        await jobs.replace({ _id, ...rest, progress: { bytesDone, bytesTotal, at: now.toISOString() }, updatedAt: now.toISOString() });
+        return true;
+      });
+    },
+
+    async markInterrupted() {
+      return ctx.lock.run(async () => {
+        const changed: Job[] = [];
+        for (const doc of await jobs.find({ state: { $in: ['waiting-for-boot', 'running'] } }, { sort: { createdAt: 1 } })) {
+          const at = ctx.now().toISOString();
+          const next: JobDoc = { ...doc, state: 'interrupted', finishedAt: at, updatedAt: at, error: `the daemon stopped while the job was ${doc.state}: start it again` };
+          await jobs.replace(next);
+          changed.push(toRecord<Job>(next));
+        }
+        return changed;
+      });
+    },
+
+    async removeFinishedBefore(at) {
+      const before = checkTime('finished before', at);
+      return ctx.lock.run(() => jobs.remove({ state: { $nin: ACTIVE_STATES }, finishedAt: { $lt: before } }, true));
+    },
+  };
+}

@@ -1,0 +1,170 @@
+// Schedules: which machines (a list of names, or a group), when (systemd OnCalendar
+// text, stored as given: `systemd-analyze calendar` is the judge of its syntax), and
+// which images to keep. Machines are named by name; renaming a machine renames it here
+// too, and a machine a schedule names cannot be removed. A retention with no field set
+// keeps every image.
+import { conflictError, notFoundError, userError } from '../errors.js';
+import { type StoreContext, newId } from './context.js';
+import { toRecord } from './table.js';
+import { checkBoolean, checkInteger, checkKeys, checkName, checkNonEmptyText, checkObject, checkTime, describe } from './validate.js';
+
+export type ScheduleTarget = { machines: string[] } | { group: string };
+
+export interface Retention {
+  keepLast?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+}
+
+export interface Schedule {
+  id: string;
+  name: string;
+  target: ScheduleTarget;
+  calendar: string;
+  retention: Retention;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  lastRunAt?: string;
+}
+
+export type ScheduleDoc = Omit<Schedule, 'id'> & { _id: string };
+
+export interface NewSchedule {
+  name: string;
+  target: ScheduleTarget;
+  calendar: string;
+  retention?: Retention;
+  /** Default true. */
+  enabled?: boolean;
+}
+
+export type SchedulePatch = Partial<Omit<NewSchedule, 'retention'>> & { retention?: Retention };
+
+export interface Schedules {
+  add(input: NewSchedule): Promise<Schedule>;
+  get(name: string): Promise<Schedule>;
+  find(name: string): Promise<Schedule | null>;
+  /** Sorted by name. */
+  list(): Promise<Schedule[]>;
+  edit(name: string, patch: SchedulePatch): Promise<Schedule>;
+  markRun(name: string, at?: string): Promise<Schedule>;
+  remove(name: string): Promise<Schedule>;
+}
+
+const RETENTION_KEYS = ['keepLast', 'daily', 'weekly', 'monthly'] as const;
+
+export function checkRetention(value: unknown): Retention {
+  const v = checkObject('retention', value);
+  checkKeys('retention', v, RETENTION_KEYS);
+  const out: Retention = {};
+  for (const k of RETENTION_KEYS) if (v[k] !== undefined) out[k] = checkInteger(`retention ${k}`, v[k], 1, 100_000);
+  return out;
+}
+
+export function checkCalendar(value: unknown): string {
+  return checkNonEmptyText('calendar (systemd OnCalendar text, like "daily" or "Mon..Fri 22:00")', value, 256);
+}
+
+function checkTarget(value: unknown): ScheduleTarget {
+  const v = checkObject('schedule target', value);
+  if ('machines' in v && 'group' in v) throw userError('a schedule names machines or a group, not both');
+  if ('group' in v) {
+    checkKeys('schedule target', v, ['group']);
+    return { group: checkName('group', v.group) };
+  }
+  checkKeys('schedule target', v, ['machines']);
+  if (!Array.isArray(v.machines) || v.machines.length === 0) throw userError(`a schedule needs a list of machine names or a group, not ${describe(v.machines)}`);
+  return { machines: [...new Set(v.machines.map((n: unknown) => checkName('machine', n)))] };
+}
+
+export function schedulesCollection(ctx: StoreContext): Schedules {
+  const { schedules, machines } = ctx.tables;
+
+  const find = async (name: string) => {
+    const doc = await schedules.findOne({ name: checkName('schedule', name) });
+    return doc ? toRecord<Schedule>(doc) : null;
+  };
+  const get = async (name: string) => {
+    const s = await find(name);
+    if (!s) throw notFoundError(`no schedule named "${name}": see \`lifeboat schedule list\``);
+    return s;
+  };
+  const assertMachinesExist = async (target: ScheduleTarget) => {
+    if (!('machines' in target)) return;
+    const missing: string[] = [];
+    for (const name of target.machines) if (!(await machines.findOne({ name }))) missing.push(name);
+    if (missing.length > 0) throw notFoundError(`no machine named ${missing.map((n) => `"${n}"`).join(', ')}: add it first or check the name (\`lifeboat machines list\`)`);
+  };
+  const save = async (s: Schedule) => {
+    const { id, ...rest } = s;
+    await schedules.replace({ _id: id, ...rest });
+    return s;
+  };
+
+  return {
+    get,
+    find,
+
+    async add(input) {
+      const v = checkObject('schedule', input);
+      checkKeys('schedule', v, ['name', 'target', 'calendar', 'retention', 'enabled']);
+      const at = ctx.now().toISOString();
+      const doc: ScheduleDoc = {
+        _id: newId(),
+        name: checkName('schedule', v.name),
+        target: checkTarget(v.target),
+        calendar: checkCalendar(v.calendar),
+        retention: v.retention === undefined ? {} : checkRetention(v.retention),
+        enabled: v.enabled === undefined ? true : checkBoolean('enabled', v.enabled),
+        createdAt: at,
+        updatedAt: at,
+      };
+      return ctx.lock.run(async () => {
+        if (await schedules.findOne({ name: doc.name })) throw conflictError(`a schedule named "${doc.name}" already exists: choose another name, or edit that schedule`);
+        await assertMachinesExist(doc.target);
+        return toRecord<Schedule>(await schedules.insert(doc));
+      });
+    },
+
+    async list() {
+      return (await schedules.find({}, { sort: { name: 1 } })).map((d) => toRecord<Schedule>(d));
+    },
+
+    async edit(name, patch) {
+      const v = checkObject('schedule change', patch);
+      checkKeys('schedule change', v, ['name', 'target', 'calendar', 'retention', 'enabled']);
+      return ctx.lock.run(async () => {
+        const s = await get(name);
+        if (v.name !== undefined) {
+          const renamed = checkName('schedule', v.name);
+          if (renamed !== s.name && (await schedules.findOne({ name: renamed }))) throw conflictError(`a schedule named "${renamed}" already exists: choose another name`);
+          s.name = renamed;
+        }
+        if (v.target !== undefined) {
+          s.target = checkTarget(v.target);
+          await assertMachinesExist(s.target);
+        }
+        if (v.calendar !== undefined) s.calendar = checkCalendar(v.calendar);
+        if (v.retention !== undefined) s.retention = checkRetention(v.retention);
+        if (v.enabled !== undefined) s.enabled = checkBoolean('enabled', v.enabled);
+        s.updatedAt = ctx.now().toISOString();
+        return save(s);
+      });
+    },
+
+    async markRun(name, at) {
+      const when = at === undefined ? ctx.now().toISOString() : checkTime('run time', at);
+      return ctx.lock.run(async () => save({ ...(await get(name)), lastRunAt: when }));
+    },
+
+    async remove(name) {
+      return ctx.lock.run(async () => {
+        const s = await get(name);
+        await schedules.remove({ _id: s.id });
+        return s;
+      });
+    },
+  };
+}
