@@ -12,6 +12,10 @@ import { register as registerRestore } from './image-restore.js';
 import { register as registerRm } from './image-rm.js';
 import { register as registerVerify } from './image-verify.js';
 import { register as registerGc } from './store-gc.js';
+import { register as registerServe } from './serve.js';
+import { register as registerMachines } from './machines.js';
+import { register as registerJobs } from './jobs.js';
+import { DaemonUnreachable } from '../api/client.js';
 
 const VERSION = '0.1.0';
 
@@ -29,6 +33,9 @@ function buildProgram(ctx: CommandContext): Command {
   registerRm(image);
   const store = program.command('store').description('maintain an image store');
   registerGc(store);
+  registerServe(program);
+  registerMachines(program);
+  registerJobs(program);
   // Every command and subcommand throws instead of exiting, so one place picks exit codes.
   const exitOverride = (c: Command) => {
     c.exitOverride();
@@ -64,13 +71,18 @@ async function main(argv: string[]): Promise<number> {
   };
   try {
     await buildProgram(ctx).parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help asked for is success; help shown because a subcommand is missing is a usage error.
       if (err.exitCode === 0) return 0;
       return 2; // commander already printed what was wrong
     }
+    if (err instanceof DaemonUnreachable) {
+      process.stderr.write(`lifeboat: ${err.message}\n`);
+      return err.reason === 'permission' ? 4 : 3;
+    }
+    if ((err as { reported?: boolean }).reported) return exitCodeFor(err);
     const message = err instanceof LifeboatError ? err.message : `internal error (a bug in Lifeboat, please report it): ${(err as Error)?.stack ?? String(err)}`;
     process.stderr.write(`lifeboat: ${message}\n`);
     return exitCodeFor(err);

@@ -1,0 +1,77 @@
+// The operator API on a Unix socket: HTTP/1.1, JSON bodies (at most MAX_BODY bytes), and
+// GET /v1/events as a Server-Sent Events stream of live job progress and state changes.
+// The socket is created mode 0660 (group from the caller), after removing a stale one.
+import { chmodSync, chownSync, existsSync, unlinkSync } from 'node:fs';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { connect } from 'node:net';
+import { conflictError, describeSystemError } from '../errors.js';
+import { API_PREFIX, MAX_BODY, OPERATOR_HEADER } from './contract.js';
+import { type ApiDeps, errorResponse, handle } from './routes.js';
+import { LifeboatError } from '../errors.js';
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw Object.assign(new LifeboatError('usage', `request body over ${MAX_BODY} bytes`), { status: 413 });
+    parts.push(chunk);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(parts).toString('utf8'));
+  } catch {
+    throw new LifeboatError('usage', 'request body is not valid JSON');
+  }
+}
+
+function serveEvents(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+  res.write(': lifeboat live events\n\n');
+  const leave = deps.hub.subscribe((event) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
+  const ping = setInterval(() => res.write(': ping\n\n'), 15000);
+  req.on('close', () => {
+    clearInterval(ping);
+    leave();
+  });
+}
+
+export async function startApiServer(socketPath: string, deps: ApiDeps, opts: { gid?: number } = {}): Promise<Server> {
+  if (existsSync(socketPath)) {
+    // A socket someone answers on belongs to a running daemon; a dead one is left over.
+    const alive = await new Promise<boolean>((resolve) => {
+      const c = connect(socketPath, () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+    if (alive) throw conflictError(`${socketPath} is in use by a running daemon: stop it first`);
+    unlinkSync(socketPath);
+  }
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://lifeboat');
+    const actor = String(req.headers[OPERATOR_HEADER] ?? 'unknown').slice(0, 64) || 'unknown';
+    if (req.method === 'GET' && url.pathname === `${API_PREFIX}/events`) return serveEvents(req, res, deps);
+    readBody(req)
+      .then((body) => handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, actor }, deps))
+      .then((r) => send(res, r.status, r.body))
+      .catch((err: unknown) => {
+        const r = errorResponse(err);
+        send(res, (err as { status?: number }).status ?? r.status, r.body);
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(describeSystemError(err, `operator socket ${socketPath}`)));
+    server.listen(socketPath, () => resolve());
+  });
+  chmodSync(socketPath, 0o660);
+  if (opts.gid !== undefined) chownSync(socketPath, process.getuid?.() ?? 0, opts.gid);
+  return server;
+}

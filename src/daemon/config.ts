@@ -1,0 +1,65 @@
+// The daemon's configuration: /etc/lifeboat/config.json (or --config), then flags.
+// Boot-service settings are part of the schema already (the boot issue fills them in).
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { describeSystemError, usageError } from '../errors.js';
+import { DEFAULT_SOCKET } from '../api/client.js';
+
+export const DEFAULT_CONFIG = '/etc/lifeboat/config.json';
+export const DEFAULT_DATA_DIR = '/var/lib/lifeboat';
+
+const ConfigFile = z
+  .object({
+    dataDir: z.string().min(1).optional(),
+    socket: z.string().min(1).optional(),
+    /** Group that may use the operator socket (numeric gid or name resolved by the unit). */
+    socketGid: z.number().int().nonnegative().optional(),
+    store: z.string().min(1).optional(),
+    boot: z
+      .object({
+        interface: z.string().optional(),
+        dhcp: z.enum(['off', 'proxy', 'full']).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export interface DaemonConfig {
+  dataDir: string;
+  socket: string;
+  socketGid?: number;
+  store: string;
+  boot: { interface?: string; dhcp: 'off' | 'proxy' | 'full' };
+}
+
+export function loadConfig(flags: { config?: string; dataDir?: string; socket?: string }): DaemonConfig {
+  const path = flags.config ?? DEFAULT_CONFIG;
+  let file: z.infer<typeof ConfigFile> = {};
+  let text: string | null = null;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (flags.config !== undefined || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw describeSystemError(err, `config file ${path}`);
+  }
+  if (text !== null && text.trim() !== '') {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw usageError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+    }
+    const r = ConfigFile.safeParse(json);
+    if (!r.success) throw usageError(`config file ${path}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    file = r.data;
+  }
+  const dataDir = resolve(flags.dataDir ?? file.dataDir ?? DEFAULT_DATA_DIR);
+  return {
+    dataDir,
+    socket: resolve(flags.socket ?? file.socket ?? DEFAULT_SOCKET),
+    ...(file.socketGid !== undefined ? { socketGid: file.socketGid } : {}),
+    store: resolve(file.store ?? join(dataDir, 'store')),
+    boot: { ...(file.boot?.interface ? { interface: file.boot.interface } : {}), dhcp: file.boot?.dhcp ?? 'off' },
+  };
+}

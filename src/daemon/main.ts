@@ -1,0 +1,75 @@
+// `lifeboat serve`: the one composition root. The management database, the image store,
+// the job runner and the operator API start under one AbortController; if one fails,
+// all stop cleanly. SIGTERM/SIGINT: stop taking requests, interrupt running jobs (their
+// state is written), close the database, release the lock; exit 0. A second daemon on
+// the same data directory refuses to start.
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Server } from 'node:http';
+import { LifeboatError } from '../errors.js';
+import { startApiServer } from '../api/server.js';
+import { Store } from '../imaging/repo/store.js';
+import { type ManagementStore, imageFactsFromManifest, openManagementStore } from '../store/index.js';
+import { type DaemonConfig, loadConfig } from './config.js';
+import { EventHub } from './event-hub.js';
+import { JobRunner } from './job-runner.js';
+import { lockDataDir } from './lock.js';
+
+export const VERSION = '0.1.0';
+
+/** Structured log lines on stderr (journald keeps them). */
+export function log(level: 'info' | 'warning' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), level, msg, ...fields })}\n`);
+}
+
+export async function runDaemon(flags: { config?: string; dataDir?: string; socket?: string; repair?: boolean }): Promise<number> {
+  const config: DaemonConfig = loadConfig(flags);
+  const stop = new AbortController();
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
+  mkdirSync(dirname(config.socket), { recursive: true, mode: 0o755 });
+  const lock = lockDataDir(config.dataDir);
+  let db: ManagementStore | null = null;
+  let server: Server | null = null;
+  let runner: JobRunner | null = null;
+  const onSignal = (sig: string) => {
+    log('info', `${sig}: stopping`);
+    stop.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    db = await openManagementStore(join(config.dataDir, 'db'), { ...(flags.repair ? { repair: true } : {}), onWarning: (m) => log('warning', m) });
+    for (const job of await db.jobs.markInterrupted()) log('warning', 'job was running when the daemon stopped: marked interrupted', { job: job.id, type: job.type });
+    const images = await Store.open(config.store, { create: true });
+    const listed = await images.listImages();
+    for (const d of listed.damaged) log('warning', d.error, { image: d.id });
+    const changes = await db.images.reconcile(listed.images.map(imageFactsFromManifest));
+    log('info', 'images reconciled with the store', { ...changes });
+    const hub = new EventHub();
+    runner = new JobRunner(db, images, hub, (msg, fields) => log('info', msg, fields));
+    server = await startApiServer(config.socket, { db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt: Date.now() }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
+    server.on('error', (err) => {
+      log('error', `operator API failed: ${err.message}`);
+      stop.abort();
+    });
+    log('info', 'lifeboat daemon ready', { socket: config.socket, dataDir: config.dataDir, store: config.store, pid: process.pid });
+    await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+    return 0;
+  } catch (err) {
+    log('error', err instanceof LifeboatError ? err.message : `internal error: ${(err as Error).stack ?? String(err)}`);
+    return 1;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await runner?.stop(); // running jobs write their final state (interrupted) first
+    if (server) {
+      const closed = new Promise<void>((resolve) => (server as Server).close(() => resolve()));
+      server.closeAllConnections(); // event streams never end by themselves
+      await closed;
+    }
+    await db?.close().catch((err: Error) => log('error', `closing the database: ${err.message}`));
+    rmSync(config.socket, { force: true });
+    lock.release();
+    log('info', 'lifeboat daemon stopped');
+  }
+}
