@@ -79,6 +79,30 @@ test('machines: add, list, show as JSON; invalid and duplicate input refused wit
   assert.match(unknown.stderr, /nope/);
 });
 
+test('schedules: add with a checked calendar and retention, list with the next run, remove', () => {
+  const add = lifeboat(['schedule', 'add', '--name', 'nightly', '--machine', 'pc-1', '--calendar', 'Mon..Fri 22:00', '--keep-last', '3', '--keep-weekly', '4', '--json'], { env: env() });
+  assert.equal(add.code, 0, add.stderr);
+  const s = lastJson<{ calendar: string; nextRun: string; retention: Record<string, number> }>(add);
+  assert.equal(s.calendar, 'Mon..Fri 22:00');
+  assert.deepEqual(s.retention, { keepLast: 3, weekly: 4 });
+  const next = new Date(s.nextRun);
+  assert.ok(next.getTime() > Date.now() && [1, 2, 3, 4, 5].includes(next.getUTCDay()) && next.getUTCHours() === 22, s.nextRun);
+  const bad = lifeboat(['schedule', 'add', '--name', 'bad', '--machine', 'pc-1', '--calendar', '*/15 * * * *'], { env: env() });
+  assert.equal(bad.code, 2, 'a bad calendar is a usage error');
+  assert.match(bad.stderr, /calendar|\*\/15/i);
+  const nobody = lifeboat(['schedule', 'add', '--name', 'ghost', '--machine', 'no-such-pc', '--calendar', 'daily'], { env: env() });
+  assert.equal(nobody.code, 1);
+  assert.match(nobody.stderr, /no-such-pc/);
+  const both = lifeboat(['schedule', 'add', '--name', 'x', '--machine', 'pc-1', '--group', 'lab', '--calendar', 'daily'], { env: env() });
+  assert.equal(both.code, 2);
+  const list = JSON.parse(lifeboat(['schedule', 'list', '--json'], { env: env() }).stdout) as Array<{ name: string }>;
+  assert.deepEqual(list.map((x) => x.name), ['nightly']);
+  const busy = lifeboat(['machines', 'rm', 'pc-1'], { env: env() });
+  assert.equal(busy.code, 1, 'a machine a schedule names cannot be removed');
+  assert.equal(lifeboat(['schedule', 'rm', 'nightly'], { env: env() }).code, 0);
+  assert.deepEqual(JSON.parse(lifeboat(['schedule', 'list', '--json'], { env: env() }).stdout), []);
+});
+
 test('a device backup runs as a job; two clients watch it live; restore brings the disk back', async () => {
   const disk = join(work.dir, 'big.img');
   randomDisk(disk, 480);

@@ -4,7 +4,7 @@
 import { request } from 'node:http';
 import { userInfo } from 'node:os';
 import { LifeboatError } from '../errors.js';
-import type { ApiErrorBody, AuditEvent, Health, ImageRecord, Job, JobView, LiveEvent, Machine, MachinePatchBody, MachineWithDisks, NewJobBody, NewMachineBody } from './contract.js';
+import type { ApiErrorBody, AuditEvent, Health, ImageRecord, Job, JobView, LiveEvent, Machine, MachinePatchBody, MachineWithDisks, NewJobBody, NewMachineBody, NewScheduleBody, Schedule, ScheduleView } from './contract.js';
 import { API_PREFIX, OPERATOR_HEADER } from './contract.js';
 
 export const DEFAULT_SOCKET = '/run/lifeboat/api.sock';
@@ -81,6 +81,10 @@ export class ApiClient {
   createJob = (body: NewJobBody) => this.call<Job>('POST', '/jobs', body);
   cancelJob = (id: string) => this.call<Job>('POST', `/jobs/${encodeURIComponent(id)}/cancel`);
   audit = () => this.call<AuditEvent[]>('GET', '/audit');
+  schedules = () => this.call<ScheduleView[]>('GET', '/schedules');
+  schedule = (name: string) => this.call<ScheduleView>('GET', `/schedules/${encodeURIComponent(name)}`);
+  addSchedule = (body: NewScheduleBody) => this.call<ScheduleView>('POST', '/schedules', body);
+  removeSchedule = (name: string) => this.call<Schedule>('DELETE', `/schedules/${encodeURIComponent(name)}`);
 
   /** Follows the live event stream until `signal` aborts or the daemon goes away (then rejects). */
   events(onEvent: (e: LiveEvent) => void, signal?: AbortSignal): Promise<void> {

@@ -3,7 +3,7 @@
 // the route list. Version prefix /v1. Bodies are JSON, at most MAX_BODY bytes.
 import { z } from 'zod';
 import type { ProgressEvent } from '../imaging/progress.js';
-import type { AuditEvent, Disk, ImageRecord, Job, Machine } from '../store/index.js';
+import type { AuditEvent, Disk, ImageRecord, Job, Machine, Schedule } from '../store/index.js';
 export type { LiveEvent } from '../daemon/event-hub.js';
 
 export const API_PREFIX = '/v1';
@@ -40,6 +40,23 @@ export const NewJobBody = z.discriminatedUnion('type', [
 ]);
 export type NewJobBody = z.infer<typeof NewJobBody>;
 
+const retentionCount = z.number().int().min(1).max(10000).optional();
+export const NewScheduleBody = z
+  .object({
+    name,
+    machines: z.array(name).min(1).max(1000).optional(),
+    group: name.optional(),
+    calendar: z.string().min(1).max(256),
+    retention: z.object({ keepLast: retentionCount, daily: retentionCount, weekly: retentionCount, monthly: retentionCount }).strict().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => (b.machines === undefined) !== (b.group === undefined), 'name either machines or a group');
+export type NewScheduleBody = z.infer<typeof NewScheduleBody>;
+
+/** A schedule with when it fires next (UTC ISO time, null when never). */
+export type ScheduleView = Schedule & { nextRun: string | null };
+
 export interface ApiErrorBody {
   error: { kind: string; message: string; issues?: string[] };
 }
@@ -56,4 +73,4 @@ export interface Health {
 
 export type MachineWithDisks = Machine & { disks: Disk[] };
 export type JobView = Job & { live?: ProgressEvent };
-export type { AuditEvent, ImageRecord, Job, Machine };
+export type { AuditEvent, ImageRecord, Job, Machine, Schedule };

@@ -8,7 +8,9 @@ import type { EventHub } from '../daemon/event-hub.js';
 import type { Store } from '../imaging/repo/store.js';
 import type { JobState, ManagementStore } from '../store/index.js';
 import { JOB_STATES, imageFactsFromManifest } from '../store/index.js';
-import { API_PREFIX, type ApiErrorBody, type Health, MachinePatchBody, NewJobBody, NewMachineBody } from './contract.js';
+import { API_PREFIX, type ApiErrorBody, type Health, MachinePatchBody, NewJobBody, NewMachineBody, NewScheduleBody, type ScheduleView } from './contract.js';
+import { nextElapse, parseCalendar } from '../jobs/index.js';
+import type { Schedule } from '../store/index.js';
 
 export interface ApiRequest {
   method: string;
@@ -114,6 +116,27 @@ const routes: Array<[string, RegExp, Handler]> = [
   }],
   ['POST', /^\/jobs\/([^/]+)\/cancel$/, async (r, [id], d) => ok(await d.runner.cancel(id as string, r.actor))],
 
+  ['GET', /^\/schedules$/, async (_r, _p, d) => ok((await d.db.schedules.list()).map(withNextRun))],
+  ['POST', /^\/schedules$/, async (r, _p, d) => {
+    const body = parse(NewScheduleBody, r.body, 'schedule');
+    const spec = parseCalendar(body.calendar); // refuse a bad calendar now, not when the timer fails
+    const s = await d.db.schedules.add({
+      name: body.name,
+      target: body.machines ? { machines: body.machines } : { group: body.group as string },
+      calendar: spec.source,
+      ...(body.retention ? { retention: body.retention } : {}),
+      ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+    });
+    await d.db.events.record({ actor: r.actor, action: 'schedule.add', subject: s.name, details: { calendar: s.calendar } });
+    return ok(withNextRun(s), 201);
+  }],
+  ['GET', /^\/schedules\/([^/]+)$/, async (_r, [name], d) => ok(withNextRun(await d.db.schedules.get(name as string)))],
+  ['DELETE', /^\/schedules\/([^/]+)$/, async (r, [name], d) => {
+    const s = await d.db.schedules.remove(name as string);
+    await d.db.events.record({ actor: r.actor, action: 'schedule.remove', subject: s.name });
+    return ok(s);
+  }],
+
   ['GET', /^\/audit$/, async (_r, _p, d) => ok(await d.db.events.list())],
 ];
 
@@ -135,4 +158,15 @@ export async function handle(req: ApiRequest, deps: ApiDeps): Promise<ApiRespons
   } catch (err) {
     return errorResponse(err);
   }
+}
+
+/** A schedule with its next firing time (UTC), computed from its calendar. */
+function withNextRun(s: Schedule): ScheduleView {
+  let next: Date | null = null;
+  try {
+    next = s.enabled ? nextElapse(parseCalendar(s.calendar), new Date(), 'UTC') : null;
+  } catch {
+    next = null; // stored before calendars were checked: shown as never
+  }
+  return { ...s, nextRun: next ? next.toISOString() : null };
 }

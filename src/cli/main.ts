@@ -15,6 +15,7 @@ import { register as registerGc } from './store-gc.js';
 import { register as registerServe } from './serve.js';
 import { register as registerMachines } from './machines.js';
 import { register as registerJobs } from './jobs.js';
+import { register as registerSchedule } from './schedule.js';
 import { DaemonUnreachable } from '../api/client.js';
 
 const VERSION = '0.1.0';
@@ -36,6 +37,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerServe(program);
   registerMachines(program);
   registerJobs(program);
+  registerSchedule(program);
   // Every command and subcommand throws instead of exiting, so one place picks exit codes.
   const exitOverride = (c: Command) => {
     c.exitOverride();
