@@ -42,6 +42,12 @@ test('GPT with ext4 last: partition and filesystem grow; sgdisk and e2fsck are c
     const want = createHash('sha256').update(readFileSync(`${t.dir}/tree/data.bin`)).digest('hex');
     const store = join(t.dir, 'store');
     const id = backup(disk, store);
+    // A new file with --verify: the partition table is read back from the fresh target too.
+    const fresh = join(t.dir, 'fresh.img');
+    const rf = lifeboat(['image', 'restore', id, fresh, '--store', store, '--verify']);
+    assert.equal(rf.code, 0, rf.stderr);
+    assert.match(rf.stdout, /read back and verified/);
+    assert.match(sh(`sgdisk -v ${fresh}`), /No problems found/);
     const target = join(t.dir, 'big.img');
     sh(`truncate -s 400M ${target}`);
     const r = lifeboat(['image', 'restore', id, target, '--store', store, '--yes', '--verify', '--grow-last', '--json']);

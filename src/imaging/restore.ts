@@ -127,7 +127,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
   }
   if (opts.confirm && !(await opts.confirm({ manifest, targetSize, fresh }))) throw userError(`restore onto ${opts.target} was not confirmed; nothing was written`);
 
-  const fh = await open(opts.target, fresh ? 'w' : 'r+', 0o640).catch((err) => {
+  const fh = await open(opts.target, fresh ? 'w+' : 'r+', 0o640).catch((err) => {
     throw describeSystemError(err, `restore target ${opts.target}`);
   });
   const workers = Math.max(1, opts.workers ?? availableParallelism());
