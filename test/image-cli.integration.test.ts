@@ -155,3 +155,16 @@ test('rm unlists an image at once; gc then removes exactly the chunks nobody use
   assert.equal(chunkFiles().length, files - 1);
   for (const im of images.slice(0, 2)) assert.equal(lifeboat(['image', 'verify', im.id, '--store', store]).code, 0, 'remaining images intact');
 });
+
+test('a raw disk stream on standard input is backed up (cut by the chunker) and restores byte-identical', () => {
+  const data = Buffer.concat([randomBytes(5 * MiB + 123), Buffer.alloc(10 * MiB), randomBytes(777)]);
+  const r = lifeboat(['image', 'backup', '-', '--store', store, '--json', '--label', 'from stdin'], { input: data });
+  assert.equal(r.code, 0, r.stderr);
+  const image = lastJson<{ id: string; diskSize: number; source: { kind: string }; stats: { chunksZero: number } }>(r);
+  assert.equal(image.diskSize, data.length);
+  assert.equal(image.source.kind, 'stream');
+  assert.ok(image.stats.chunksZero >= 1);
+  const out = join(work.dir, 'stream.img');
+  assert.equal(lifeboat(['image', 'restore', image.id, out, '--store', store]).code, 0);
+  assert.equal(sha(readFileSync(out)), sha(data));
+});

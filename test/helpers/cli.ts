@@ -20,7 +20,7 @@ function assertBuilt(): void {
 }
 
 /** Runs `lifeboat ...args` to completion. */
-export function lifeboat(args: string[], opts: { env?: Record<string, string>; input?: string; cwd?: string } = {}): CliResult {
+export function lifeboat(args: string[], opts: { env?: Record<string, string>; input?: string | Buffer; cwd?: string } = {}): CliResult {
   assertBuilt();
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
