@@ -168,3 +168,20 @@ test('a raw disk stream on standard input is backed up (cut by the chunker) and 
   assert.equal(lifeboat(['image', 'restore', image.id, out, '--store', store]).code, 0);
   assert.equal(sha(readFileSync(out)), sha(data));
 });
+
+test("the README's recipe also handles unused-chunk markers: on a filesystem-aware image it equals `image export`", () => {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const recipe = (/<!-- recipe:start -->\s*```sh\n([\s\S]*?)```\s*<!-- recipe:end -->/.exec(readme) as RegExpExecArray)[1] as string;
+  const fsDisk = join(work.dir, 'fs.img');
+  sh(`mkdir -p ${work.dir}/tree && head -c 3M /dev/urandom > ${work.dir}/tree/a.bin && truncate -s 48M ${fsDisk} && mkfs.ext4 -q -F -d ${work.dir}/tree ${fsDisk}`);
+  const r = lifeboat(['image', 'backup', fsDisk, '--store', store, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const image = lastJson<{ id: string; stats: { chunksUnused: number } }>(r);
+  assert.ok(image.stats.chunksUnused > 0, 'the image has unused chunks');
+  const exported = join(work.dir, 'fs-export.img');
+  assert.equal(lifeboat(['image', 'export', image.id, '--out', exported, '--store', store]).code, 0);
+  const byHand = join(work.dir, 'fs-by-hand.img');
+  sh(`STORE='${store}' ID='${image.id}' OUT='${byHand}' bash -euo pipefail -c '${recipe.replace(/'/g, `'\\''`)}'`);
+  assert.equal(sha(readFileSync(byHand)), sha(readFileSync(exported)));
+  sh(`e2fsck -fn ${byHand}`);
+});
