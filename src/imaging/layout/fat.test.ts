@@ -7,33 +7,14 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fatUsage, probeFat } from './fat.js';
 import { type BlockReader, type Extent, type FsUsage, LayoutProblem, bufferReader } from './types.js';
+import { noise, withTempDir as withTempDirIn } from '../../../test/helpers/fixtures.js';
 
 const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
 const run = (cmd: string, args: string[]): string =>
   execFileSync(cmd, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-function withTempDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-fat-'));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
-
-/** Deterministic pseudo-random bytes (xorshift32), so every run builds the same images. */
-function noise(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+const withTempDir = (fn: (dir: string) => void | Promise<void>) => withTempDirIn('lifeboat-fat-', fn);
 
 interface Built {
   path: string;

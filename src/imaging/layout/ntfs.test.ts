@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ntfsUsage, probeNtfs } from './ntfs.js';
 import { type BlockReader, type Extent, type FsUsage, LayoutProblem, bufferReader } from './types.js';
+import { noise, withTempDir as withTempDirIn } from '../../../test/helpers/fixtures.js';
 
 const run = (cmd: string, args: string[]): string =>
   execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 });
@@ -14,27 +15,7 @@ const sha256 = (data: Buffer): string => createHash('sha256').update(data).diges
 const fuse = existsSync('/dev/fuse') && process.getuid?.() === 0;
 const skip = fuse ? false : 'needs root and /dev/fuse to populate images with ntfs-3g';
 
-function withTempDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-ntfs-'));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-function noise(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+const withTempDir = (fn: (dir: string) => void | Promise<void>) => withTempDirIn('lifeboat-ntfs-', fn);
 
 const mounted = (mnt: string): boolean => readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === mnt);
 

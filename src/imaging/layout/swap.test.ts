@@ -1,24 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, truncateSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { probeSwap, swapUsage } from './swap.js';
 import { type BlockReader, LayoutProblem, bufferReader } from './types.js';
+import { withTempDir as withTempDirIn } from '../../../test/helpers/fixtures.js';
 
 const run = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-function withTempDir(fn: (dir: string) => void | Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lifeboat-swap-'));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
+const withTempDir = (fn: (dir: string) => void | Promise<void>) => withTempDirIn('lifeboat-swap-', fn);
 
 function makeSwap(dir: string, name: string, size: number, args: string[]): string {
   const path = join(dir, name);
