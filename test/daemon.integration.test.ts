@@ -106,6 +106,13 @@ test('schedules: add with a checked calendar and retention, list with the next r
 test('a device backup runs as a job; two clients watch it live; restore brings the disk back', async () => {
   const disk = join(work.dir, 'big.img');
   randomDisk(disk, 480);
+  // A client that listens before the job exists sees its live progress, whatever the timing.
+  const seen: string[] = [];
+  const listening = new AbortController();
+  const listener = new ApiClient(socket).events((e) => {
+    if (e.type === 'job-progress') seen.push(e.jobId);
+  }, listening.signal);
+  await new Promise((r) => setTimeout(r, 200));
   const start = lifeboat(['backup', '--device', disk, '--json'], { env: env() });
   assert.equal(start.code, 0, start.stderr);
   const job = lastJson<{ id: string; state: string }>(start);
@@ -126,7 +133,9 @@ test('a device backup runs as a job; two clients watch it live; restore brings t
     const lines = w.out.trim().split('\n').map((l) => JSON.parse(l) as { type?: string; state?: string });
     assert.equal(lines[lines.length - 1]?.state, 'done');
   }
-  assert.ok([a, b].some((w) => w.out.includes('"type":"progress"')), 'live progress reached a watcher');
+  listening.abort();
+  await listener;
+  assert.ok(seen.includes(job.id), 'live progress of the job reached a listening client');
   const jobs = JSON.parse(lifeboat(['jobs', 'list', '--json'], { env: env() }).stdout) as Array<{ id: string; state: string; imageId?: string }>;
   const done = jobs.find((j) => j.id === job.id);
   assert.equal(done?.state, 'done');

@@ -31,6 +31,9 @@ export class ApiClient {
       const req = request(
         {
           socketPath: this.socketPath,
+          // A fresh connection per request: a pooled keep-alive socket the daemon has
+          // already closed fails with EPIPE (Node 20's global agent keeps sockets alive).
+          agent: false,
           method,
           path: `${API_PREFIX}${path}`,
           headers: { [OPERATOR_HEADER]: this.operator, ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
@@ -89,7 +92,7 @@ export class ApiClient {
   /** Follows the live event stream until `signal` aborts or the daemon goes away (then rejects). */
   events(onEvent: (e: LiveEvent) => void, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, method: 'GET', path: `${API_PREFIX}/events`, headers: { [OPERATOR_HEADER]: this.operator } }, (res) => {
+      const req = request({ socketPath: this.socketPath, agent: false, method: 'GET', path: `${API_PREFIX}/events`, headers: { [OPERATOR_HEADER]: this.operator } }, (res) => {
         let buffer = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
