@@ -1,6 +1,6 @@
 # Lifeboat — every entry point installs what it needs on a fresh Debian machine (as root).
 #   make demo    the main job on embedded defaults (sample disk → backup → incremental → restore → verify)
-#   make test    type-check, lint, every test
+#   make test    type-check, lint, every test (and the CLI and unit tests again under Node 24)
 #   make build   compile TypeScript to dist/; then `npx lifeboat …` works here
 #   make install put `lifeboat` on PATH (PREFIX=/usr/local)
 #   make bench   speed and memory against lz4 -1 and partclone, in one run
@@ -10,7 +10,7 @@ PREFIX ?= /usr/local
 APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++
 STAMP := var/.stamps
 
-.PHONY: all deps apt npm build test unit lint typecheck demo bench install uninstall clean
+.PHONY: all deps apt npm build test test-node24 unit lint typecheck demo bench install uninstall clean
 
 all: build
 
@@ -46,8 +46,17 @@ typecheck: npm
 lint: npm
 	npx eslint .
 
+# Node 24 is what the appliance and boot OS ship: the CLI round trip and the unit and
+# parser tests (src/) run again under it, with node_modules rebuilt for it in var/node24/.
+# `make test-node24` runs the whole suite under Node 24.
+NODE24_VERSION ?= 24.21.0
+
 test: deps build typecheck lint
 	node test/run-tests.mjs
+	NODE24_SKIP_MAKE=1 NODE24_VERSION=$(NODE24_VERSION) bash test/node24.sh src/
+
+test-node24: deps build
+	NODE24_SKIP_MAKE=1 NODE24_VERSION=$(NODE24_VERSION) bash test/node24.sh
 
 unit: npm
 	node test/run-tests.mjs src/
