@@ -13,7 +13,7 @@ import type { BackupResult, ChunkTask, ChunkWorkerData } from './chunk-worker.js
 import { type DiskPlan, describePlan, planDisk, rawPlan } from './disk-plan.js';
 import { describeDisk, fileReader } from './disk.js';
 import { type EventSink, ProgressMeter, emptyCounters } from './progress.js';
-import { discardStagedChunks, newJobTag, publishStagedChunks } from './repo/dir-chunk-store.js';
+import { discardStagedChunks, flushStagedChunk, newJobTag, publishStagedChunks } from './repo/dir-chunk-store.js';
 import { INDEX_HEADER_SIZE, MANIFEST_FORMAT, MANIFEST_VERSION, STORE_LAYOUT, UNUSED_DIGEST, ZERO_DIGEST } from './repo/formats.js';
 import { encodeIndexHeader } from './repo/index-file.js';
 import { type StoreLock, acquireLock } from './repo/locks.js';
@@ -86,6 +86,8 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   }
   const job = newJobTag();
   const staged: string[] = [];
+  const flushes: Promise<void>[] = [];
+  let flushError: unknown = null;
   const staging = store.path(STORE_LAYOUT.tmp, `${id}.staging`);
   let pool: WorkerPool | null = null;
   let committed = false;
@@ -137,6 +139,15 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
         counters.storedBytes += r.storedBytes;
         tally.new++;
         staged.push(r.digest as string);
+        // Start the chunk's trip to disk now, overlapping the I/O with the rest of the backup.
+        flushes.push(
+          flushStagedChunk(store.root, job, r.digest as string).then(
+            () => undefined,
+            (err: unknown) => {
+              flushError ??= err;
+            },
+          ),
+        );
       } else {
         counters.bytesReused += r.length;
         tally.reused++;
@@ -215,7 +226,9 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     const indexBytes = await readFile(indexPath);
 
     // Every new chunk durable and named before the image that needs it can exist.
-    publishStagedChunks(store.root, job, staged);
+    await Promise.all(flushes);
+    if (flushError) throw flushError;
+    publishStagedChunks(store.root, job, staged, { flushed: true });
 
     const finishedAt = now();
     const unsigned = {
@@ -266,6 +279,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     await pool?.close();
     await input.close().catch(() => {});
     if (!committed) {
+      await Promise.allSettled(flushes); // no flush may still hold a staged file when it is discarded
       await rm(staging, { recursive: true, force: true }).catch(() => {});
       discardStagedChunks(store.root, job);
     }

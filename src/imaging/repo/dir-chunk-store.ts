@@ -2,7 +2,7 @@
 // A chunk is written to tmp/, fdatasync'ed, then hard-linked into place, so a name
 // never points at partial data, and a chunk that already exists is left alone.
 import { closeSync, fdatasyncSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { open, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -101,13 +101,16 @@ export function syncFilesystem(path: string): void {
 }
 
 /** Makes a job's staged chunks durable and gives them their names. Returns how many were new. */
-export function publishStagedChunks(root: string, job: string, digests: Iterable<string>): number {
+export function publishStagedChunks(root: string, job: string, digests: Iterable<string>, opts: { flushed?: boolean } = {}): number {
   const list = [...digests];
   if (list.length === 0) return 0;
   // Few chunks (an incremental backup): flush just them and their directories, not every
   // dirty page of the filesystem. Many: one filesystem flush is cheaper than a flush each.
+  // `flushed`: the caller already fdatasync'ed every staged file (while the backup ran).
   const few = list.length <= FEW_CHUNKS;
-  if (few) for (const digest of list) flushFile(stagedChunkPath(root, job, digest), `staged chunk ${digest}`);
+  if (opts.flushed) {
+    // nothing left to flush of the data
+  } else if (few) for (const digest of list) flushFile(stagedChunkPath(root, job, digest), `staged chunk ${digest}`);
   else syncFilesystem(join(root, STORE_LAYOUT.tmp));
   const fans = new Set<string>();
   let newFan = false;
@@ -239,5 +242,19 @@ export class DirChunkStore implements ChunkStore {
         if (st) yield { digest: name, bytes: st.size };
       }
     }
+  }
+}
+
+/** fdatasync of a staged chunk on the libuv thread pool: the disk writes while the backup computes. */
+export async function flushStagedChunk(root: string, job: string, digest: string): Promise<void> {
+  try {
+    const fh = await open(stagedChunkPath(root, job, digest), 'r');
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw describeSystemError(err, `flushing staged chunk ${digest}`);
   }
 }
