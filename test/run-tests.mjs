@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every test file (src/**/*.test.ts and test/**/*.test.ts) with node's own
+// Runs every test file (src/**/*.test.ts(x) and test/**/*.test.ts(x)) with node's own
 // test runner through tsx. Arguments filter by substring of the path, so
 // `node test/run-tests.mjs chunker` runs only the chunker tests.
 // The summary node prints at the end (# tests / # pass / # fail) is what CI reads.
@@ -16,7 +16,7 @@ function findTests(dir) {
     if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) found.push(...findTests(path));
-    else if (entry.name.endsWith('.test.ts')) found.push(relative(root, path));
+    else if (entry.name.endsWith('.test.ts') || entry.name.endsWith('.test.tsx')) found.push(relative(root, path));
   }
   return found;
 }
