@@ -33,9 +33,16 @@ export type NewMachineBody = z.infer<typeof NewMachineBody>;
 export const MachinePatchBody = NewMachineBody.partial().strict();
 export type MachinePatchBody = z.infer<typeof MachinePatchBody>;
 
+const diskRef = z.string().min(1).max(256);
+/** A job runs on a disk docked in the appliance (`device`) or on a machine's disk (`machine`, optional `disk` serial or path: none = every disk of it). */
+const onOneTarget = (b: { device?: string | undefined; machine?: string | undefined; disk?: string | undefined }) => (b.device === undefined) !== (b.machine === undefined) && !(b.disk !== undefined && b.machine === undefined);
+const targetMessage = 'name either a device (a disk docked in the appliance) or a machine (with an optional disk), not both';
 export const NewJobBody = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('backup'), device: devicePath, label: z.string().max(256).optional() }).strict(),
-  z.object({ type: z.literal('restore'), image: imageId, device: devicePath, confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional() }).strict(),
+  z.object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: z.string().max(256).optional() }).strict().refine(onOneTarget, targetMessage),
+  z
+    .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional() })
+    .strict()
+    .refine(onOneTarget, targetMessage),
   z.object({ type: z.literal('verify'), image: imageId }).strict(),
 ]);
 export type NewJobBody = z.infer<typeof NewJobBody>;
@@ -59,6 +66,35 @@ export type ScheduleView = Schedule & { nextRun: string | null };
 
 export interface ApiErrorBody {
   error: { kind: string; message: string; issues?: string[] };
+}
+
+/** What the Appliance screen and the wall dashboard show (GET /v1/appliance). */
+export interface ApplianceStatus {
+  version: string;
+  node: string;
+  hostname: string;
+  uptimeSeconds: number;
+  dataDir: string;
+  socket: string;
+  /** Each service the daemon runs, or will run once the boot issues land ('off'). */
+  services: Array<{ name: string; state: 'running' | 'off' | 'failed'; detail: string }>;
+  interfaces: Array<{ name: string; mac: string; addresses: string[] }>;
+  dhcpMode: 'off' | 'proxy' | 'full';
+  store: {
+    path: string;
+    /** The filesystem holding the store. */
+    fsBytes: number;
+    fsFreeBytes: number;
+    images: number;
+    chunks: number;
+    /** Compressed bytes of all chunk files. */
+    storedBytes: number;
+    /** Sum of the disk sizes the images describe: logical bytes protected. */
+    logicalBytes: number;
+    /** logicalBytes / storedBytes (0 when empty): what dedup, zero padding and LZ4 save together. */
+    reduction: number;
+  };
+  jobs: { active: number; running: number };
 }
 
 export interface Health {
