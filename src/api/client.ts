@@ -4,7 +4,7 @@
 import { request } from 'node:http';
 import { userInfo } from 'node:os';
 import { LifeboatError } from '../errors.js';
-import type { ApiErrorBody, ApplianceStatus, AuditEvent, Health, ImageRecord, Job, JobView, LiveEvent, Machine, MachinePatchBody, MachineWithDisks, NewJobBody, NewMachineBody, NewScheduleBody, Schedule, ScheduleView } from './contract.js';
+import type { ApiErrorBody, ApplianceStatus, LocalDevice, AuditEvent, Health, ImageRecord, Job, JobView, LiveEvent, Machine, MachinePatchBody, MachineWithDisks, NewJobBody, NewMachineBody, NewScheduleBody, Schedule, ScheduleView } from './contract.js';
 import { API_PREFIX, OPERATOR_HEADER } from './contract.js';
 
 export const DEFAULT_SOCKET = '/run/lifeboat/api.sock';
@@ -72,6 +72,7 @@ export class ApiClient {
 
   health = () => this.call<Health>('GET', '/health');
   appliance = () => this.call<ApplianceStatus>('GET', '/appliance');
+  devices = () => this.call<LocalDevice[]>('GET', '/devices');
   machines = () => this.call<Machine[]>('GET', '/machines');
   machine = (name: string) => this.call<MachineWithDisks>('GET', `/machines/${encodeURIComponent(name)}`);
   addMachine = (body: NewMachineBody) => this.call<Machine>('POST', '/machines', body);

@@ -97,6 +97,18 @@ export interface ApplianceStatus {
   jobs: { active: number; running: number };
 }
 
+/** A disk attached to the appliance itself (GET /v1/devices): what an operator docks to back up or restore. */
+export interface LocalDevice {
+  path: string;
+  model: string | null;
+  serial: string | null;
+  sizeBytes: number;
+  logicalSectorSize: number;
+  /** Mounted anywhere (or holds the appliance's own filesystems): never a restore target. */
+  inUse: boolean;
+  partitions: Array<{ path: string; sizeBytes: number; fsType: string | null; label: string | null }>;
+}
+
 export interface Health {
   ok: true;
   version: string;
