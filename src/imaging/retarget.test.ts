@@ -8,7 +8,7 @@ import { planDisk } from './disk-plan.js';
 import { bufferReader } from './layout/types.js';
 import type { ImageIndex } from './repo/index-file.js';
 import { describePlan } from './disk-plan.js';
-import { imageShape, planFixups } from './retarget.js';
+import { imageShape, minimumTargetSize, planFixups } from './retarget.js';
 
 const MiB = 1 << 20;
 const CHUNK = 4 * MiB;
@@ -41,6 +41,8 @@ test('same-size fresh target: nothing to fix up', async () => {
   const plan = await planDisk(bufferReader(disk));
   const shape = await imageShape(describePlan(plan), bufferReader(disk));
   assert.equal(shape.minimumSize, (49 * MiB) / 512 * 512 + 33 * 512);
+  assert.equal(minimumTargetSize(describePlan(plan), disk.length), shape.minimumSize, 'the manifest-only estimate matches the image\'s own table');
+  assert.equal(minimumTargetSize(null, disk.length), disk.length, 'no layout: the whole disk');
   const f = planFixups(shape, index(disk.length, []), disk.subarray(0, 512), disk.length, true);
   assert.deepEqual(f, { zero: [], writes: [] });
 });

@@ -20,6 +20,19 @@ export interface ImageShape {
   minimumSize: number;
 }
 
+/**
+ * The fewest bytes a target needs, from the manifest's layout alone (what the operator API
+ * shows before a restore is asked). Assumes the usual 16 KiB GPT entry array; the restore
+ * itself reads the image's real table (imageShape) and checks again before any write.
+ */
+export function minimumTargetSize(layout: LayoutSummary | null, diskSize: number): number {
+  if (!layout || layout.table === 'none' || layout.partitions.length === 0) return diskSize;
+  const partitionEnd = Math.max(...layout.partitions.map((p) => p.start + p.size));
+  // A GPT's reserved areas are its own copies (moved on restore); an MBR's are its EBRs.
+  if (layout.table === 'gpt') return Math.min(diskSize, partitionEnd + 16 * 1024 + layout.sectorSize);
+  return Math.max(partitionEnd, ...layout.reserved.map((r) => r.start + r.length), Math.min(MIB, diskSize));
+}
+
 /** Reads what restoring onto another disk needs to know from the image itself. */
 export async function imageShape(layout: LayoutSummary | null, image: BlockReader): Promise<ImageShape> {
   if (!layout || layout.table === 'none' || layout.partitions.length === 0) return { layout, gpt: null, minimumSize: image.size };

@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { bug, notFoundError, userError } from '../errors.js';
 import { IMAGE_ID } from '../imaging/repo/formats.js';
 import type { Manifest } from '../imaging/repo/manifest.js';
+import { type LayoutSummary, minimumTargetSize } from '../imaging/retarget.js';
 import type { StoreContext } from './context.js';
 import { toRecord, withoutUndefined } from './table.js';
 import { checkBoolean, checkInteger, checkKeys, checkNonEmptyText, checkObject, checkText, checkTime, describe } from './validate.js';
@@ -19,6 +20,8 @@ export interface ImageFacts {
   createdAt: string;
   completedAt: string;
   diskSize: number;
+  /** The smallest disk it can be restored onto (its partitions must fit); diskSize for raw images. */
+  minTargetBytes?: number;
   chunkSize: number;
   chunkCount: number;
   bytesNew: number;
@@ -79,6 +82,7 @@ export function imageFactsFromManifest(m: Manifest): ImageFacts {
     sourceKind: m.source.kind,
     hasPassphrase: m.passphrase !== null,
   };
+  facts.minTargetBytes = minimumTargetSize(m.layout as LayoutSummary | null, m.diskSize);
   if (m.source.model) facts.diskModel = m.source.model;
   if (m.source.serial) facts.diskSerial = m.source.serial;
   return facts;
@@ -89,7 +93,7 @@ export function checkImageId(value: unknown): string {
   throw userError(`image id ${describe(value)} is invalid: ids look like 20261125T181200Z-3fa9c2d1 (see \`lifeboat images list\`)`);
 }
 
-const FACT_KEYS = ['id', 'label', 'host', 'createdAt', 'completedAt', 'diskSize', 'chunkSize', 'chunkCount', 'bytesNew', 'storedBytesNew', 'parent', 'sourcePath', 'sourceKind', 'diskModel', 'diskSerial', 'hasPassphrase'] as const;
+const FACT_KEYS = ['id', 'label', 'host', 'createdAt', 'completedAt', 'diskSize', 'minTargetBytes', 'chunkSize', 'chunkCount', 'bytesNew', 'storedBytesNew', 'parent', 'sourcePath', 'sourceKind', 'diskModel', 'diskSerial', 'hasPassphrase'] as const;
 
 export function checkImageFacts(value: unknown): ImageFacts {
   const v = checkObject('image', value);
@@ -113,6 +117,7 @@ export function checkImageFacts(value: unknown): ImageFacts {
     sourceKind: v.sourceKind,
     hasPassphrase: checkBoolean(`${at} hasPassphrase`, v.hasPassphrase),
   };
+  if (v.minTargetBytes !== undefined) facts.minTargetBytes = checkInteger(`${at} minTargetBytes`, v.minTargetBytes);
   if (v.diskModel !== undefined) facts.diskModel = checkText(`${at} diskModel`, v.diskModel);
   if (v.diskSerial !== undefined) facts.diskSerial = checkText(`${at} diskSerial`, v.diskSerial);
   return facts;

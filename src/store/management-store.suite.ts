@@ -289,6 +289,7 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
       createdAt: '2026-11-25T18:00:00.000Z',
       completedAt: '2026-11-25T18:10:00.000Z',
       diskSize: 100,
+      minTargetBytes: 100, // no partition table: the whole disk
       chunkSize: 65536,
       chunkCount: 1,
       bytesNew: 50,
