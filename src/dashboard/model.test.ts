@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ApplianceStatus, AuditEvent, JobView, LiveEvent } from '../api/contract.js';
+import type { ProgressEvent } from '../imaging/progress.js';
+import {
+  type DashboardAction,
+  type DashboardState,
+  LOG_LENGTH,
+  SERIES_LENGTH,
+  STALE_PROGRESS_MS,
+  formatBytes,
+  formatEta,
+  initialState,
+  jobRows,
+  logLines,
+  niceCeil,
+  reduce,
+  reductionLines,
+  statusLine,
+  storeGauge,
+  throughputView,
+} from './model.js';
+
+const T0 = Date.parse('2026-11-25T10:00:00Z');
+
+function progress(over: Partial<ProgressEvent> = {}): ProgressEvent {
+  return {
+    type: 'progress',
+    operation: 'backup',
+    imageId: '20261125T100000Z-0000abcd',
+    bytesDone: 50e6,
+    bytesTotal: 200e6,
+    bytesNew: 50e6,
+    bytesReused: 0,
+    bytesZero: 0,
+    storedBytes: 40e6,
+    chunksDone: 12,
+    chunksTotal: 48,
+    rateBps: 25e6,
+    avgBps: 20e6,
+    ratio: 1.25,
+    etaSeconds: 6,
+    elapsedMs: 2000,
+    ...over,
+  };
+}
+
+function job(id: string, state: JobView['state'], over: Partial<JobView> = {}): JobView {
+  return { id, type: 'backup', state, devicePath: `/dev/${id}`, createdAt: '2026-11-25T09:59:00Z', updatedAt: '2026-11-25T09:59:00Z', requestedBy: 'ops', ...over };
+}
+
+function appliance(store: Partial<ApplianceStatus['store']> = {}): ApplianceStatus {
+  return {
+    version: '0.1.0',
+    node: 'v20.20.2',
+    hostname: 'lifeboat-1',
+    uptimeSeconds: 3725,
+    dataDir: '/var/lib/lifeboat',
+    socket: '/run/lifeboat/api.sock',
+    services: [],
+    interfaces: [],
+    dhcpMode: 'off',
+    store: { path: '/var/lib/lifeboat/store', fsBytes: 1000e9, fsFreeBytes: 250e9, images: 3, chunks: 1200, storedBytes: 30e9, logicalBytes: 96e9, reduction: 3.2, ...store },
+    jobs: { active: 0, running: 0 },
+  };
+}
+
+const live = (event: LiveEvent, now = T0): DashboardAction => ({ type: 'live', event, now });
+const run = (actions: DashboardAction[], from: DashboardState = initialState()) => actions.reduce(reduce, from);
+
+test('the throughput chart sums the rates of running jobs, one sample per tick', () => {
+  const cases: Array<{ name: string; actions: DashboardAction[]; samples: number[] }> = [
+    { name: 'nothing running', actions: [{ type: 'tick', now: T0 }], samples: [0] },
+    {
+      name: 'two running jobs add up',
+      actions: [
+        live({ type: 'job-progress', jobId: 'a', progress: progress({ rateBps: 25e6 }) }),
+        live({ type: 'job-progress', jobId: 'b', progress: progress({ rateBps: 10e6 }) }),
+        { type: 'tick', now: T0 + 1000 },
+      ],
+      samples: [35e6],
+    },
+    {
+      name: 'a job that ended stops counting',
+      actions: [
+        live({ type: 'job-progress', jobId: 'a', progress: progress({ rateBps: 25e6 }) }),
+        live({ type: 'job-progress', jobId: 'b', progress: progress({ rateBps: 10e6 }) }),
+        { type: 'tick', now: T0 + 1000 },
+        live({ type: 'job-state', jobId: 'b', state: 'done' }, T0 + 1500),
+        { type: 'tick', now: T0 + 2000 },
+      ],
+      samples: [35e6, 25e6],
+    },
+    {
+      name: 'progress older than the stale limit counts zero',
+      actions: [live({ type: 'job-progress', jobId: 'a', progress: progress({ rateBps: 25e6 }) }), { type: 'tick', now: T0 + STALE_PROGRESS_MS }, { type: 'tick', now: T0 + STALE_PROGRESS_MS + 1 }],
+      samples: [25e6, 0],
+    },
+    {
+      name: 'losing the daemon drops the progress we held',
+      actions: [live({ type: 'job-progress', jobId: 'a', progress: progress({ rateBps: 25e6 }) }), { type: 'disconnected', message: 'gone' }, { type: 'tick', now: T0 + 1000 }],
+      samples: [0],
+    },
+    {
+      name: 'a queued job has no rate',
+      actions: [{ type: 'jobs', jobs: [job('q', 'queued')], now: T0 }, { type: 'tick', now: T0 }],
+      samples: [0],
+    },
+  ];
+  for (const c of cases) assert.deepEqual(run(c.actions).throughput, c.samples, c.name);
+});
+
+test('the series keeps the last five minutes, padded with zeros, in MB/s with a chart top never 0', () => {
+  let s = initialState();
+  assert.equal(throughputView(s).maxY, 1, 'an empty chart still has a top');
+  assert.equal(throughputView(s).y.length, SERIES_LENGTH);
+  s = reduce(s, live({ type: 'job-progress', jobId: 'a', progress: progress({ rateBps: 42e6 }) }));
+  for (let i = 0; i < SERIES_LENGTH + 10; i++) s = reduce(s, { type: 'tick', now: T0 + i * 10 }); // within the stale limit
+  assert.equal(s.throughput.length, SERIES_LENGTH);
+  const v = throughputView(s);
+  assert.equal(v.now, 42);
+  assert.equal(v.maxY, 100, '42 MB/s * 1.2 rounds up to 100');
+  assert.equal(v.x[0], '-4:59');
+  assert.equal(v.x[v.x.length - 1], '-0:00');
+  const short = throughputView(reduce(initialState(), { type: 'tick', now: T0 }), 10);
+  assert.deepEqual(short.y, Array(10).fill(0));
+});
+
+test('niceCeil picks 1, 2 or 5 times a power of ten', () => {
+  const cases: Array<[number, number]> = [
+    [0, 1],
+    [0.3, 0.5],
+    [1, 1],
+    [1.01, 2],
+    [3, 5],
+    [7, 10],
+    [120, 200],
+    [501, 1000],
+  ];
+  for (const [v, want] of cases) assert.equal(niceCeil(v), want, `niceCeil(${v})`);
+});
+
+test('the jobs table shows active jobs with progress, rate and ETA, and drops ended ones', () => {
+  let s = run([{ type: 'jobs', jobs: [job('aaaaaaaa1', 'running'), job('bbbbbbbb2', 'queued', { type: 'restore' }), job('cccccccc3', 'done')], now: T0 }]);
+  assert.deepEqual(jobRows(s), [
+    ['backup', '/dev/aaaaaaaa1', 'running', '-', '-', '-', 'aaaaaaaa'],
+    ['restore', '/dev/bbbbbbbb2', 'queued', '-', '-', '-', 'bbbbbbbb'],
+  ]);
+  s = reduce(s, live({ type: 'job-progress', jobId: 'aaaaaaaa1', progress: progress({ bytesDone: 150e6, bytesTotal: 200e6, rateBps: 31.25e6, etaSeconds: 95 }) }));
+  assert.deepEqual(jobRows(s)[0], ['backup', '/dev/aaaaaaaa1', 'running', '75%', '31.3', '1m35s', 'aaaaaaaa']);
+  // A fresh snapshot without live progress keeps what the stream told us.
+  s = reduce(s, { type: 'jobs', jobs: [job('aaaaaaaa1', 'running'), job('bbbbbbbb2', 'running', { type: 'restore' })], now: T0 + 500 });
+  assert.equal(jobRows(s)[0]?.[3], '75%');
+  assert.equal(jobRows(s)[1]?.[2], 'running');
+  s = reduce(s, live({ type: 'job-state', jobId: 'aaaaaaaa1', state: 'done' }));
+  assert.deepEqual(
+    jobRows(s).map((r) => r[6]),
+    ['bbbbbbbb'],
+  );
+});
+
+test('progress of a job not in the last snapshot still shows, with what we know of it', () => {
+  let s = run([{ type: 'jobs', jobs: [job('x1', 'done', { devicePath: '/srv/disk.img' })], now: T0 }]);
+  s = reduce(s, live({ type: 'job-progress', jobId: 'x1', progress: progress() }));
+  assert.deepEqual(jobRows(s)[0]?.slice(0, 4), ['backup', '/srv/disk.img', 'running', '25%']);
+  const unknown = reduce(initialState(), live({ type: 'job-progress', jobId: 'y2', progress: progress({ operation: 'verify' }) }));
+  assert.deepEqual(jobRows(unknown)[0]?.slice(0, 3), ['verify', '?', 'running']);
+});
+
+test('the events log merges audit events (once each) with live state changes and warnings, in time order', () => {
+  const audit = (seq: number, at: string, action: string, subject: string): AuditEvent => ({ id: `e${seq}`, seq, at, actor: 'ops', action, subject, details: {} });
+  let s = run([{ type: 'jobs', jobs: [job('job12345xyz', 'running', { devicePath: '/srv/a.img' })], now: T0 }]);
+  // Newest first, as the daemon sends them.
+  s = reduce(s, { type: 'audit', events: [audit(2, '2026-11-25T09:59:00.000Z', 'job.backup', 'job12345xyz'), audit(1, '2026-11-25T09:58:00.000Z', 'machine.add', 'pc-01')] });
+  s = reduce(s, live({ type: 'log', jobId: 'job12345xyz', level: 'warning', message: 'sector 7 unreadable', at: '2026-11-25T10:00:00.000Z' }));
+  s = reduce(s, live({ type: 'job-state', jobId: 'job12345xyz', state: 'done' }, T0 + 1000));
+  s = reduce(s, { type: 'audit', events: [audit(2, '2026-11-25T09:59:00.000Z', 'job.backup', 'job12345xyz'), audit(1, '2026-11-25T09:58:00.000Z', 'machine.add', 'pc-01')] });
+  const text = s.log.map((l) => l.text);
+  assert.deepEqual(text, ['ops: machine.add pc-01', 'ops: job.backup job12345xyz', 'backup job12345: sector 7 unreadable', 'backup job12345 /srv/a.img: done']);
+  const lines = logLines(s);
+  assert.match(lines[2] ?? '', /^\d\d:\d\d:\d\d WARNING backup job12345: sector 7 unreadable$/);
+  assert.match(lines[3] ?? '', /^\d\d:\d\d:\d\d backup job12345 \/srv\/a.img: done$/);
+  const failed = reduce(s, live({ type: 'job-state', jobId: 'zz', state: 'failed', error: 'disk vanished' }, T0 + 2000));
+  assert.match(logLines(failed).at(-1) ?? '', /ERROR job zz: failed: disk vanished$/);
+});
+
+test('the events log keeps only the newest lines', () => {
+  let s = initialState();
+  for (let i = 0; i < LOG_LENGTH + 5; i++) s = reduce(s, live({ type: 'log', level: 'info', message: `m${i}`, at: new Date(T0 + i * 1000).toISOString() }));
+  assert.equal(s.log.length, LOG_LENGTH);
+  assert.equal(s.log[0]?.text, 'm5');
+  assert.equal(s.log.at(-1)?.text, `m${LOG_LENGTH + 4}`);
+});
+
+test('the store gauge and the reduction box come from the appliance status', () => {
+  assert.deepEqual(storeGauge(initialState()), { percent: 0, label: 'store: no data' });
+  assert.deepEqual(reductionLines(initialState()), ['no data yet']);
+  const cases: Array<{ store: Partial<ApplianceStatus['store']>; percent: number; label: string; first: string }> = [
+    { store: {}, percent: 75, label: '750 GB used of 1.0 TB, 250 GB free', first: 'reduction  3.20 : 1' },
+    { store: { fsBytes: 100, fsFreeBytes: 100, reduction: 0, logicalBytes: 0, storedBytes: 0 }, percent: 0, label: '0 B used of 100 B, 100 B free', first: 'reduction  -' },
+    { store: { fsBytes: 100, fsFreeBytes: 0, reduction: 12.4 }, percent: 100, label: '100 B used of 100 B, 0 B free', first: 'reduction  12 : 1' },
+  ];
+  for (const c of cases) {
+    const s = reduce(initialState(), { type: 'appliance', status: appliance(c.store) });
+    assert.deepEqual(storeGauge(s), { percent: c.percent, label: c.label });
+    assert.equal(reductionLines(s)[0], c.first);
+  }
+  const s = reduce(initialState(), { type: 'appliance', status: appliance() });
+  assert.deepEqual(reductionLines(s).slice(1), ['logical    96 GB', 'stored     30 GB', 'images     3   chunks 1200']);
+});
+
+test('the status line says whether we are live, reconnecting, and what the appliance route answered', () => {
+  let s = initialState();
+  assert.match(statusLine(s), /^connecting\.\.\./);
+  s = reduce(s, { type: 'connected' });
+  s = reduce(s, { type: 'appliance-error', message: 'not available (the daemon answered 404)' });
+  assert.match(statusLine(s), /^live {2}\|/);
+  assert.match(statusLine(s), /appliance status: not available \(the daemon answered 404\)/);
+  s = reduce(s, { type: 'appliance', status: appliance() });
+  assert.doesNotMatch(statusLine(s), /appliance status/);
+  assert.match(statusLine(s), /lifeboat-1 {2}lifeboat 0\.1\.0 {2}up 1h02m/);
+  s = reduce(s, { type: 'disconnected', message: 'the daemon closed the event stream' });
+  assert.match(statusLine(s), /^reconnecting\.\.\. \(the daemon closed the event stream\)/);
+  s = reduce(s, { type: 'connected' });
+  assert.match(statusLine(s), /^live/);
+});
+
+test('formatting of sizes and durations', () => {
+  assert.equal(formatBytes(0), '0 B');
+  assert.equal(formatBytes(999), '999 B');
+  assert.equal(formatBytes(1500), '1.5 KB');
+  assert.equal(formatBytes(123e9), '123 GB');
+  assert.equal(formatEta(null), '-');
+  assert.equal(formatEta(Infinity), '-');
+  assert.equal(formatEta(59.4), '59s');
+  assert.equal(formatEta(61), '1m01s');
+  assert.equal(formatEta(7322), '2h02m');
+  assert.equal(formatEta(90000), '1d01h');
+});
