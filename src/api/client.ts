@@ -22,7 +22,7 @@ export class DaemonUnreachable extends LifeboatError {
 export class ApiClient {
   constructor(
     readonly socketPath: string = process.env.LIFEBOAT_SOCKET ?? DEFAULT_SOCKET,
-    private readonly operator = safeUser(),
+    private readonly operator = process.env.LIFEBOAT_OPERATOR || safeUser(),
   ) {}
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -8,7 +8,10 @@ export type { LiveEvent } from '../daemon/event-hub.js';
 
 export const API_PREFIX = '/v1';
 export const MAX_BODY = 1 << 20;
-/** Header carrying the operator's name (the socket is mode 0660, group lifeboat: every peer is an operator). */
+/**
+ * Header carrying the name a client speaks for. The daemon names a peer by its uid (see
+ * peer.ts); only root may speak for another name (the schedule timer says "timer").
+ */
 export const OPERATOR_HEADER = 'x-lifeboat-operator';
 
 const name = z.string().min(1).max(63);
@@ -121,4 +124,4 @@ export interface Health {
 
 export type MachineWithDisks = Machine & { disks: Disk[] };
 export type JobView = Job & { live?: ProgressEvent };
-export type { AuditEvent, ImageRecord, Job, Machine, Schedule };
+export type { AuditEvent, Disk, ImageRecord, Job, Machine, Schedule };

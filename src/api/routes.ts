@@ -8,7 +8,7 @@ import type { EventHub } from '../daemon/event-hub.js';
 import type { Store } from '../imaging/repo/store.js';
 import type { JobState, ManagementStore } from '../store/index.js';
 import { JOB_STATES, imageFactsFromManifest } from '../store/index.js';
-import { API_PREFIX, type ApiErrorBody, type Health, MachinePatchBody, NewJobBody, NewMachineBody, NewScheduleBody, type ScheduleView } from './contract.js';
+import { API_PREFIX, type ApiErrorBody, type ApplianceStatus, type Health, type LocalDevice, MachinePatchBody, NewJobBody, NewMachineBody, NewScheduleBody, type ScheduleView } from './contract.js';
 import { nextElapse, parseCalendar } from '../jobs/index.js';
 import type { Schedule } from '../store/index.js';
 
@@ -36,6 +36,10 @@ export interface ApiDeps {
   version: string;
   dataDir: string;
   startedAt: number;
+  /** GET /v1/appliance. */
+  appliance: () => Promise<ApplianceStatus>;
+  /** GET /v1/devices: the disks docked in the appliance. */
+  devices: () => Promise<LocalDevice[]>;
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
@@ -57,6 +61,9 @@ const ok = (body: unknown, status = 200): ApiResponse => ({ status, body });
 const routes: Array<[string, RegExp, Handler]> = [
   ['GET', /^\/health$/, async (_r, _p, d) =>
     ok({ ok: true, version: d.version, pid: process.pid, uptimeSeconds: Math.round((Date.now() - d.startedAt) / 1000), activeJobs: d.runner.active, store: d.images.root, dataDir: d.dataDir } satisfies Health)],
+
+  ['GET', /^\/appliance$/, async (_r, _p, d) => ok(await d.appliance())],
+  ['GET', /^\/devices$/, async (_r, _p, d) => ok(await d.devices())],
 
   ['GET', /^\/machines$/, async (r, _p, d) => ok(await d.db.machines.list(r.query.get('group') ? { group: r.query.get('group') as string } : {}))],
   ['POST', /^\/machines$/, async (r, _p, d) => {
@@ -102,7 +109,9 @@ const routes: Array<[string, RegExp, Handler]> = [
     const job = await d.runner.submit({
       type: body.type,
       requestedBy: r.actor,
-      ...('device' in body ? { devicePath: body.device } : {}),
+      ...('device' in body && body.device ? { devicePath: body.device } : {}),
+      ...('machine' in body && body.machine ? { machine: body.machine } : {}),
+      ...('disk' in body && body.disk ? { disk: body.disk } : {}),
       ...('image' in body ? { imageId: body.image } : {}),
       ...('label' in body && body.label ? { label: body.label } : {}),
       ...('verify' in body && body.verify ? { verify: true } : {}),

@@ -6,6 +6,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { connect } from 'node:net';
 import { conflictError, describeSystemError } from '../errors.js';
 import { API_PREFIX, MAX_BODY, OPERATOR_HEADER } from './contract.js';
+import { actorName, peerCredentials } from './peer.js';
 import { type ApiDeps, errorResponse, handle } from './routes.js';
 import { LifeboatError } from '../errors.js';
 
@@ -57,10 +58,12 @@ export async function startApiServer(socketPath: string, deps: ApiDeps, opts: { 
   }
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://lifeboat');
-    const actor = String(req.headers[OPERATOR_HEADER] ?? 'unknown').slice(0, 64) || 'unknown';
     if (req.method === 'GET' && url.pathname === `${API_PREFIX}/events`) return serveEvents(req, res, deps);
-    readBody(req)
-      .then((body) => handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, actor }, deps))
+    const claimed = req.headers[OPERATOR_HEADER];
+    // Only requests that change something are audited: only they pay for the peer lookup.
+    const who = req.method === 'GET' ? Promise.resolve('reader') : peerCredentials(req.socket).then((peer) => actorName(peer, typeof claimed === 'string' ? claimed : undefined));
+    Promise.all([readBody(req), who])
+      .then(([body, actor]) => handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, actor }, deps))
       .then((r) => send(res, r.status, r.body))
       .catch((err: unknown) => {
         const r = errorResponse(err);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { LifeboatError } from '../errors.js';
 import { backupImage } from '../imaging/backup.js';
-import { describeDisk } from '../imaging/disk.js';
+import { describeDisk, formatBytes } from '../imaging/disk.js';
 import type { Store } from '../imaging/repo/store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { verifyImage } from '../imaging/verify.js';
@@ -17,6 +17,13 @@ import type { EventHub } from './event-hub.js';
 export interface DeviceJobRequest {
   type: 'backup' | 'restore' | 'verify';
   devicePath?: string;
+  /** A machine's name: the job waits for it to boot into Lifeboat (the boot services run it). */
+  machine?: string;
+  /** With machine: a disk serial or device path; none = every disk of the machine. */
+  disk?: string;
+  scheduleId?: string;
+  /** With machine: fail the job when the machine has not booted within this many ms. */
+  bootDeadlineMs?: number;
   imageId?: string;
   label?: string;
   verify?: boolean;
@@ -25,6 +32,8 @@ export interface DeviceJobRequest {
 
 export class JobRunner {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Jobs waiting for their machine to boot, with the timer that fails them at their deadline. */
+  private readonly waiting = new Map<string, NodeJS.Timeout | null>();
 
   constructor(
     private readonly db: ManagementStore,
@@ -35,6 +44,7 @@ export class JobRunner {
 
   /** Creates the job (refused while the disk is busy) and starts it at once. */
   async submit(req: DeviceJobRequest): Promise<Job> {
+    if (req.machine !== undefined) return this.submitForMachine(req);
     if (req.type !== 'verify') {
       if (!req.devicePath) throw new LifeboatError('usage', `a ${req.type} job needs a device`);
       // A missing or unusable device is refused before a job exists (a restore may create a new image file).
@@ -55,6 +65,56 @@ export class JobRunner {
     return job;
   }
 
+  /**
+   * A job on a machine's disk: recorded and left waiting for the machine to boot into
+   * Lifeboat's boot OS, whose agent does the work (the boot services and the agent come
+   * with the boot issues; until then such a job waits until cancelled or its deadline).
+   */
+  private async submitForMachine(req: DeviceJobRequest): Promise<Job> {
+    const machine = await this.db.machines.getByName(req.machine as string);
+    if (req.imageId) {
+      await this.images.readManifest(req.imageId);
+      const record = await this.db.images.find(req.imageId);
+      const need = record?.minTargetBytes ?? record?.diskSize;
+      if (need !== undefined && req.disk !== undefined) {
+        const disk = (await this.db.disks.listByMachine(machine.id)).find((d) => d.serial === req.disk || d.devicePath === req.disk);
+        if (disk && disk.size < need) throw new LifeboatError('user', `disk ${req.disk} of ${machine.name} is ${formatBytes(disk.size)}; image ${req.imageId} needs at least ${formatBytes(need)}: choose a larger disk`);
+      }
+    }
+    const disks = await this.db.disks.listByMachine(machine.id);
+    const disk = req.disk === undefined ? undefined : disks.find((d) => d.serial === req.disk || d.devicePath === req.disk);
+    if (req.disk !== undefined && !disk && !req.disk.startsWith('/')) {
+      throw new LifeboatError('not-found', `${machine.name} has no disk with serial ${req.disk}${disks.length ? ` (its disks: ${disks.map((d) => d.serial ?? d.devicePath).join(', ')})` : ' recorded yet'}: give a serial from \`lifeboat machines show ${machine.name}\` or a device path such as /dev/sda`);
+    }
+    const job = await this.db.jobs.create({
+      type: req.type,
+      machineId: machine.id,
+      ...(disk?.serial ? { diskSerial: disk.serial } : req.disk !== undefined ? { devicePath: disk?.devicePath ?? req.disk } : {}),
+      ...(req.imageId ? { imageId: req.imageId } : {}),
+      ...(req.scheduleId ? { scheduleId: req.scheduleId } : {}),
+      requestedBy: req.requestedBy,
+    });
+    await this.db.events.record({ actor: req.requestedBy, action: `job.${req.type}`, subject: job.id, details: { machine: machine.name, ...(req.disk ? { disk: req.disk } : {}), ...(req.imageId ? { imageId: req.imageId } : {}) } });
+    const waiting = await this.db.jobs.transition(job.id, 'wait-for-boot');
+    this.hub.publish({ type: 'job-state', jobId: job.id, state: waiting.state });
+    const timer = req.bootDeadlineMs === undefined ? null : setTimeout(() => void this.bootDeadlinePassed(job.id, machine.name, req.bootDeadlineMs as number), req.bootDeadlineMs);
+    timer?.unref();
+    this.waiting.set(job.id, timer);
+    this.log('job waiting for its machine to boot', { job: job.id, machine: machine.name });
+    return waiting;
+  }
+
+  private async bootDeadlinePassed(jobId: string, machine: string, ms: number): Promise<void> {
+    if (!this.waiting.delete(jobId)) return;
+    const minutes = Math.round(ms / 60_000);
+    const error = `${machine} did not boot into Lifeboat within ${minutes >= 1 ? `${minutes} min` : `${Math.round(ms / 1000)} s`}: check that it is powered, that Wake-on-LAN is enabled in its firmware and that it network-boots first`;
+    const failed = await this.db.jobs.transition(jobId, 'fail', { error }).catch(() => null);
+    if (failed) {
+      this.hub.publish({ type: 'job-state', jobId, state: failed.state, error });
+      this.log('job failed: machine did not boot', { job: jobId, machine });
+    }
+  }
+
   /** Asks a running job to stop; a queued one is cancelled at once. */
   async cancel(jobId: string, actor: string): Promise<Job> {
     const job = await this.db.jobs.get(jobId);
@@ -65,6 +125,9 @@ export class JobRunner {
       await r.done;
       return this.db.jobs.get(jobId);
     }
+    const timer = this.waiting.get(jobId);
+    if (timer) clearTimeout(timer);
+    this.waiting.delete(jobId);
     const cancelled = await this.db.jobs.transition(job.id, 'cancel');
     this.hub.publish({ type: 'job-state', jobId, state: cancelled.state });
     return cancelled;
@@ -73,6 +136,12 @@ export class JobRunner {
   /** Interrupts every running job and waits until each has written its final state. */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const [jobId, timer] of this.waiting) {
+      if (timer) clearTimeout(timer);
+      // Their boot tokens die with this process: a restart cannot pick them up.
+      await this.db.jobs.transition(jobId, 'interrupt', { error: 'the daemon stopped while the job waited for its machine' }).catch(() => {});
+    }
+    this.waiting.clear();
     for (const r of this.running.values()) r.abort.abort();
     await Promise.all([...this.running.values()].map((r) => r.done));
   }

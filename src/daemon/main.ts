@@ -12,7 +12,9 @@ import { Store } from '../imaging/repo/store.js';
 import { type ManagementStore, imageFactsFromManifest, openManagementStore } from '../store/index.js';
 import { type DaemonConfig, loadConfig } from './config.js';
 import { EventHub } from './event-hub.js';
+import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
+import { listLocalDevices } from './local-devices.js';
 import { lockDataDir } from './lock.js';
 
 export const VERSION = '0.1.0';
@@ -47,7 +49,9 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     log('info', 'images reconciled with the store', { ...changes });
     const hub = new EventHub();
     runner = new JobRunner(db, images, hub, (msg, fields) => log('info', msg, fields));
-    server = await startApiServer(config.socket, { db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt: Date.now() }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
+    const startedAt = Date.now();
+    const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner });
+    server = await startApiServer(config.socket, { db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: listLocalDevices }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
     server.on('error', (err) => {
       log('error', `operator API failed: ${err.message}`);
       stop.abort();

@@ -1,0 +1,66 @@
+// What the Appliance screen and the wall dashboard show: versions, services, network
+// interfaces, and the store's usage and reduction (logical bytes protected ÷ bytes
+// stored). Walking the chunk directory costs a moment on a big store, so its numbers
+// are cached for a few seconds.
+import { statfs } from 'node:fs/promises';
+import { hostname, networkInterfaces } from 'node:os';
+import type { ApplianceStatus } from '../api/contract.js';
+import type { Store } from '../imaging/repo/store.js';
+import type { ManagementStore } from '../store/index.js';
+import type { DaemonConfig } from './config.js';
+import type { JobRunner } from './job-runner.js';
+
+const CHUNK_CACHE_MS = 5_000;
+
+/** Interfaces other than loopback, with their MAC and addresses. Pure over os.networkInterfaces(). */
+export function interfacesOf(ifaces: ReturnType<typeof networkInterfaces>): ApplianceStatus['interfaces'] {
+  return Object.entries(ifaces)
+    .filter(([, addrs]) => (addrs ?? []).every((a) => !a.internal))
+    .map(([name, addrs]) => ({ name, mac: addrs?.[0]?.mac ?? '', addresses: (addrs ?? []).map((a) => `${a.address}/${a.cidr?.split('/')[1] ?? ''}`) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export class ApplianceStatusSource {
+  private chunks: { at: number; value: { chunks: number; bytes: number } } | null = null;
+
+  constructor(
+    private readonly deps: { config: DaemonConfig; version: string; startedAt: number; db: ManagementStore; images: Store; runner: JobRunner },
+  ) {}
+
+  async status(): Promise<ApplianceStatus> {
+    const { config, images, db, runner } = this.deps;
+    if (!this.chunks || Date.now() - this.chunks.at > CHUNK_CACHE_MS) this.chunks = { at: Date.now(), value: await images.chunkBytes() };
+    const fs = await statfs(images.root);
+    const records = await db.images.list();
+    const logicalBytes = records.reduce((sum, r) => sum + r.diskSize, 0);
+    const active = await db.jobs.active();
+    return {
+      version: this.deps.version,
+      node: process.version,
+      hostname: hostname(),
+      uptimeSeconds: Math.round((Date.now() - this.deps.startedAt) / 1000),
+      dataDir: config.dataDir,
+      socket: config.socket,
+      services: [
+        { name: 'operator API', state: 'running', detail: config.socket },
+        { name: 'job runner', state: 'running', detail: `${runner.active} running` },
+        { name: 'DHCP', state: 'off', detail: config.boot.dhcp === 'off' ? 'off in the configuration' : 'arrives with the boot services' },
+        { name: 'TFTP', state: 'off', detail: 'arrives with the boot services' },
+        { name: 'HTTP boot', state: 'off', detail: 'arrives with the boot services' },
+      ],
+      interfaces: interfacesOf(networkInterfaces()),
+      dhcpMode: config.boot.dhcp,
+      store: {
+        path: images.root,
+        fsBytes: fs.blocks * fs.bsize,
+        fsFreeBytes: fs.bavail * fs.bsize,
+        images: records.length,
+        chunks: this.chunks.value.chunks,
+        storedBytes: this.chunks.value.bytes,
+        logicalBytes,
+        reduction: this.chunks.value.bytes > 0 ? logicalBytes / this.chunks.value.bytes : 0,
+      },
+      jobs: { active: active.length, running: runner.active },
+    };
+  }
+}
