@@ -4,8 +4,8 @@
 import type { ApplianceStatus, AuditEvent, JobView, LiveEvent } from '../api/contract.js';
 import type { ProgressEvent } from '../imaging/progress.js';
 
-/** One throughput sample per tick (1 s): five minutes. */
-export const SERIES_LENGTH = 300;
+/** One throughput sample per tick (1 s): three minutes, so a job of a few seconds is still more than a sliver. */
+export const SERIES_LENGTH = 180;
 /** Lines kept for the events log. */
 export const LOG_LENGTH = 100;
 /** A running job whose last progress is older than this counts 0 B/s in the chart. */
@@ -30,6 +30,8 @@ export interface LogLine {
   level: 'info' | 'warning' | 'error';
   /** Dedup key: audit events arrive again with each snapshot. */
   key: string;
+  /** The job the line is about: named when shown, so a job learnt of later still gets its type and target. */
+  jobId?: string;
 }
 
 export type Connection = 'connecting' | 'live' | 'reconnecting';
@@ -121,15 +123,13 @@ function applyLive(state: DashboardState, e: LiveEvent, now: number): DashboardS
         if (before) jobs[e.jobId] = { ...before, state: e.state };
         else jobs[e.jobId] = { id: e.jobId, type: what?.type ?? 'job', state: e.state, target: what?.target ?? '?' };
       } else delete jobs[e.jobId];
-      const name = `${what?.type ?? 'job'} ${shortId(e.jobId)}${what?.target ? ` ${what.target}` : ''}`;
       const level = e.state === 'failed' || e.state === 'interrupted' ? 'error' : e.state === 'cancelled' ? 'warning' : 'info';
       const at = new Date(now).toISOString();
-      const line: LogLine = { at, text: `${name}: ${e.state}${e.error ? `: ${e.error}` : ''}`, level, key: `state:${e.jobId}:${e.state}` };
+      const line: LogLine = { at, text: `${e.state}${e.error ? `: ${e.error}` : ''}`, level, key: `state:${e.jobId}:${e.state}`, jobId: e.jobId };
       return { ...state, jobs, log: mergeLog(state.log, [line]) };
     }
     case 'log': {
-      const who = e.jobId ? `${state.known[e.jobId]?.type ?? 'job'} ${shortId(e.jobId)}: ` : '';
-      const line: LogLine = { at: e.at, text: `${who}${e.message}`, level: e.level, key: `log:${e.at}:${e.jobId ?? ''}:${e.message}` };
+      const line: LogLine = { at: e.at, text: e.message, level: e.level, key: `log:${e.at}:${e.jobId ?? ''}:${e.message}`, ...(e.jobId ? { jobId: e.jobId } : {}) };
       return { ...state, log: mergeLog(state.log, [line]) };
     }
   }
@@ -225,7 +225,7 @@ export function storeGauge(state: DashboardState): GaugeView {
   if (!s || s.fsBytes <= 0) return { percent: 0, label: 'store: no data' };
   const used = Math.max(0, s.fsBytes - s.fsFreeBytes);
   const percent = Math.min(100, Math.round((used / s.fsBytes) * 100));
-  return { percent, label: `${formatBytes(used)} used of ${formatBytes(s.fsBytes)}, ${formatBytes(s.fsFreeBytes)} free` };
+  return { percent, label: `${formatBytes(s.fsFreeBytes)} free of ${formatBytes(s.fsBytes)}` };
 }
 
 export function reductionLines(state: DashboardState): string[] {
@@ -248,7 +248,12 @@ export function jobRows(state: DashboardState): string[][] {
 
 /** "HH:MM:SS text", newest last; the time in the zone the process runs in. */
 export function logLines(state: DashboardState): string[] {
-  return state.log.map((l) => `${clock(l.at)} ${l.level === 'info' ? '' : `${l.level.toUpperCase()} `}${l.text}`);
+  return state.log.map((l) => `${clock(l.at)} ${l.level === 'info' ? '' : `${l.level.toUpperCase()} `}${l.jobId ? `${jobName(state, l.jobId)}: ` : ''}${l.text}`);
+}
+
+function jobName(state: DashboardState, jobId: string): string {
+  const what = state.jobs[jobId] ?? state.known[jobId];
+  return `${what?.type ?? 'job'} ${shortId(jobId)}${what && what.target !== '?' ? ` ${what.target}` : ''}`;
 }
 
 function clock(iso: string): string {
