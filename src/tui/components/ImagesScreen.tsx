@@ -1,0 +1,45 @@
+// Images in the store, newest first; the selected one's full record below.
+import { Box, Text } from 'ink';
+import type { DataState, ImageView } from '../data-state.js';
+import { fit, shortBytes, shortImageId } from '../format.js';
+import { neededBytes } from '../restore-plan.js';
+import { useTheme } from '../theme.js';
+import { ListView } from './ListView.js';
+
+interface Props {
+  data: DataState;
+  rows: ImageView[];
+  selected: number;
+  width: number;
+  height: number;
+  details: boolean;
+}
+
+const owner = (i: ImageView, data: DataState) => (i.machineId ? (data.machines.find((m) => m.id === i.machineId)?.name ?? i.machineId) : `appliance`);
+
+export function ImagesScreen({ data, rows, selected, width, height, details }: Props) {
+  const theme = useTheme();
+  const listHeight = details ? Math.min(4, height) : Math.max(3, Math.min(rows.length + 1, height - 8));
+  const text = rows.map((i) => `${fit(shortImageId(i.id), 16, { pad: true })} ${fit(owner(i, data), 14, { pad: true })} ${fit(i.sourcePath, 18, { pad: true, ascii: theme.ascii })} ${shortBytes(i.diskSize).padStart(7)} ${shortBytes(i.storedBytesNew).padStart(7)} ${i.protected ? 'P ' : '  '}${i.label ?? ''}`);
+  const img = rows[selected];
+  const lines = img
+    ? [
+        `${img.id}${img.label ? `  "${img.label}"` : ''}${img.protected ? '  protected' : ''}${img.hasPassphrase ? '  passphrase' : ''}`,
+        `from ${owner(img, data)} (host ${img.host}) ${img.sourcePath} (${img.sourceKind})  ${img.diskModel ?? ''} ${img.diskSerial ?? ''}`,
+        `disk ${shortBytes(img.diskSize)}  needs a target of ${shortBytes(neededBytes(img))}  new ${shortBytes(img.bytesNew)} stored as ${shortBytes(img.storedBytesNew)}  ${img.chunkCount} chunks of ${shortBytes(img.chunkSize)}`,
+        `made ${img.createdAt.slice(0, 19)} → ${img.completedAt.slice(0, 19)}${img.parent ? `  parent ${img.parent}` : '  full'}`,
+      ]
+    : ['select an image'];
+  return (
+    <Box flexDirection="column" height={height} width={width}>
+      <ListView header={`${'MADE'.padEnd(16)} ${'MACHINE'.padEnd(14)} ${'SOURCE'.padEnd(18)} ${'SIZE'.padStart(7)} ${'STORED'.padStart(7)}   LABEL`} rows={text} selected={selected} height={listHeight} width={width} empty={data.errors.images ? `! ${data.errors.images}` : 'no images yet'} />
+      <Box flexDirection="column" borderStyle={theme.border} height={height - listHeight} paddingX={1} overflow="hidden">
+        {lines.map((l, i) => (
+          <Text key={i} bold={i === 0}>
+            {fit(l, width - 4, { ascii: theme.ascii })}
+          </Text>
+        ))}
+      </Box>
+    </Box>
+  );
+}

@@ -1,0 +1,86 @@
+// Jobs: a row per job with its progress bar and live figures (MB/s now and average, LZ4
+// ratio, new vs reused bytes, ETA); below, the selected job's throughput sparkline (from
+// the progress events this console saw) and its log.
+import { Box, Text } from 'ink';
+import type { JobView } from '../../api/contract.js';
+import type { DataState } from '../data-state.js';
+import { bar, duration, fit, fitPath, mbps, shortBytes, sparkline } from '../format.js';
+import { jobSubject } from '../selectors.js';
+import { STATE_COLORS, useTheme } from '../theme.js';
+import { ListView } from './ListView.js';
+
+interface Props {
+  data: DataState;
+  rows: JobView[];
+  selected: number;
+  width: number;
+  height: number;
+  details: boolean;
+}
+
+/** Column widths for a terminal `width` wide: the target and the bar share what is left. */
+export function jobColumns(width: number) {
+  const avail = Math.max(10, width - 64);
+  const subject = Math.min(30, Math.max(5, Math.floor(avail / 2)));
+  return { subject, bar: Math.max(5, avail - subject) };
+}
+
+export function jobRow(j: JobView, data: DataState, width: number, ascii: boolean): string {
+  const c = jobColumns(width);
+  const p = j.live;
+  const done = p ? p.bytesDone / Math.max(1, p.bytesTotal) : j.state === 'done' ? 1 : j.progress ? j.progress.bytesDone / Math.max(1, j.progress.bytesTotal) : 0;
+  const head = `${fit(j.type, 7, { pad: true })} ${fitPath(jobSubject(j, data), c.subject, ascii)} ${fit(j.state === 'waiting-for-boot' ? 'waiting' : j.state, 8, { pad: true })} ${bar(done, c.bar, ascii)} ${`${Math.floor(done * 100)}%`.padStart(4)}`;
+  if (!p) return `${head} ${j.error ? fit(j.error, 40, { ascii }) : ''}`;
+  return `${head} ${`${mbps(p.rateBps)}/${mbps(p.avgBps)}`.padStart(12)} ${`x${p.ratio.toFixed(2)}`.padStart(5)} ${`${shortBytes(p.bytesNew)}/${shortBytes(p.bytesReused)}`.padStart(11)} ${duration(p.etaSeconds).padStart(7)}`;
+}
+
+function JobDetail({ job, data, width, height }: { job: JobView; data: DataState; width: number; height: number }) {
+  const theme = useTheme();
+  const rates = data.rates[job.id] ?? [];
+  const spark = rates.length ? sparkline(rates, width - 24, theme.ascii) : '(no progress seen yet)';
+  const peak = rates.length ? Math.max(...rates) : 0;
+  const log = [
+    ...(data.logs[job.id] ?? []).map((l) => `${l.at.slice(11, 19)} ${l.level === 'info' ? '' : `${l.level}: `}${l.message}`),
+    ...(job.error && !(data.logs[job.id] ?? []).some((l) => l.message.includes(job.error as string)) ? [`error: ${job.error}`] : []),
+  ];
+  const head = [
+    `${job.id}  ${job.type} ${jobSubject(job, data)}  ${job.state}${job.imageId ? `  image ${job.imageId}` : ''}`,
+    `by ${job.requestedBy}  created ${job.createdAt.slice(0, 19)}${job.startedAt ? `  started ${job.startedAt.slice(11, 19)}` : ''}${job.finishedAt ? `  finished ${job.finishedAt.slice(11, 19)}` : ''}`,
+  ];
+  const logRoom = Math.max(0, height - head.length - 2);
+  return (
+    <>
+      {head.map((l, i) => (
+        <Text key={i} bold={i === 0}>
+          {fit(l, width, { ascii: theme.ascii })}
+        </Text>
+      ))}
+      <Text>
+        {'MB/s '}
+        <Text color={theme.tone('cyan')}>{spark}</Text>
+        {rates.length ? ` peak ${mbps(peak)}` : ''}
+      </Text>
+      {(log.length ? log.slice(-logRoom) : ['no log lines yet']).map((l, i) => (
+        <Text key={i} dimColor={!log.length} color={/^\S+ error/.test(l) || l.startsWith('error') ? theme.tone('red') : undefined}>
+          {fit(l, width, { ascii: theme.ascii })}
+        </Text>
+      ))}
+    </>
+  );
+}
+
+export function JobsScreen({ data, rows, selected, width, height, details }: Props) {
+  const theme = useTheme();
+  const c = jobColumns(width);
+  const listHeight = details ? Math.min(4, height) : Math.max(3, Math.min(rows.length + 1, Math.floor(height / 2)));
+  const header = `${'TYPE'.padEnd(7)} ${'TARGET'.padEnd(c.subject)} ${'STATE'.padEnd(8)} ${'PROGRESS'.padEnd(c.bar + 5)} ${'MB/s now/avg'.padStart(12)} ${'LZ4'.padStart(5)} ${'new/reused'.padStart(11)} ${'ETA'.padStart(7)}`;
+  const job = rows[selected];
+  return (
+    <Box flexDirection="column" height={height} width={width}>
+      <ListView header={header} rows={rows.map((j) => jobRow(j, data, width, theme.ascii))} tones={rows.map((j) => STATE_COLORS[j.state])} selected={selected} height={listHeight} width={width} empty={data.errors.jobs ? `! ${data.errors.jobs}` : 'no jobs yet: b on the Machines screen starts a backup'} />
+      <Box flexDirection="column" borderStyle={theme.border} height={height - listHeight} paddingX={1} overflow="hidden">
+        {job ? <JobDetail job={job} data={data} width={width - 4} height={height - listHeight - 2} /> : <Text dimColor>select a job</Text>}
+      </Box>
+    </Box>
+  );
+}

@@ -1,0 +1,85 @@
+// Machines (and the disks docked in the appliance): what each is doing, its last backup,
+// and for the selected one its hardware inventory and disks with their partitions.
+import { Box, Text } from 'ink';
+import type { LocalDevice, MachineWithDisks } from '../../api/contract.js';
+import type { DataState } from '../data-state.js';
+import { fit, shortBytes } from '../format.js';
+import { type MachineRow, machineStatus } from '../selectors.js';
+import { useTheme } from '../theme.js';
+import { ListView } from './ListView.js';
+
+interface Props {
+  data: DataState;
+  rows: MachineRow[];
+  selected: number;
+  width: number;
+  height: number;
+  details: boolean;
+  now: number;
+}
+
+function MachineDetail({ m, data, width, now }: { m: MachineWithDisks | undefined; data: DataState; width: number; now: number }) {
+  const theme = useTheme();
+  if (!m) return <Text dimColor>loading…</Text>;
+  const st = machineStatus(m, data.jobs, now);
+  const inv = m.inventory;
+  const lines = [
+    `${m.name}  ${st.now}  last backup ${st.lastBackup}${m.lastSeen ? `  seen ${m.lastSeen.slice(0, 16)}` : ''}`,
+    `${[m.vendor, m.model].filter(Boolean).join(' ') || 'vendor/model unknown'}  serial ${m.serial ?? '-'}  uuid ${m.systemUuid ?? '-'}`,
+    `cpu ${inv?.cpu?.model ?? '-'}${inv?.cpu?.cores ? ` (${inv.cpu.cores} cores)` : ''}  memory ${inv?.memoryBytes ? shortBytes(inv.memoryBytes) : '-'}  firmware ${inv?.firmware ?? '-'}`,
+    `MACs ${m.macs.join(' ')}${m.group ? `  group ${m.group}` : ''}`,
+  ];
+  const disks = m.disks.flatMap((d) => [
+    `disk ${d.devicePath}  ${d.model ?? '?'}  serial ${d.serial ?? '-'}  ${shortBytes(d.size)}  ${d.partitions.table}`,
+    ...d.partitions.entries.map((p) => `   ${String(p.number).padStart(2)} ${shortBytes(p.size).padStart(7)} ${p.filesystem ?? p.type ?? ''} ${p.label ?? ''}`),
+  ]);
+  return (
+    <>
+      {[...lines, ...(disks.length ? disks : ['no disks known yet: the inventory arrives when it first runs the boot OS'])].map((l, i) => (
+        <Text key={i} bold={i === 0}>
+          {fit(l, width, { ascii: theme.ascii })}
+        </Text>
+      ))}
+    </>
+  );
+}
+
+function DeviceDetail({ d, width }: { d: LocalDevice; width: number }) {
+  const theme = useTheme();
+  const lines = [
+    `${d.path}  docked in the appliance${d.inUse ? '  IN USE: never a restore target' : ''}`,
+    `${d.model ?? 'model unknown'}  serial ${d.serial ?? '-'}  ${shortBytes(d.sizeBytes)}  sector ${d.logicalSectorSize}`,
+    ...d.partitions.map((p) => `   ${p.path} ${shortBytes(p.sizeBytes).padStart(7)} ${p.fsType ?? ''} ${p.label ?? ''}`),
+  ];
+  return (
+    <>
+      {lines.map((l, i) => (
+        <Text key={i} bold={i === 0}>
+          {fit(l, width, { ascii: theme.ascii })}
+        </Text>
+      ))}
+    </>
+  );
+}
+
+export function MachinesScreen({ data, rows, selected, width, height, details, now }: Props) {
+  const theme = useTheme();
+  const listHeight = details ? Math.min(4, height) : Math.max(3, Math.min(rows.length + 1, Math.floor(height / 2)));
+  const text = rows.map((r) => {
+    if (r.kind === 'device') return `${fit(r.device.path, 18, { pad: true })} ${fit('docked disk', 17, { pad: true })} ${fit(shortBytes(r.device.sizeBytes), 17, { pad: true })} ${r.device.model ?? ''}`;
+    const st = machineStatus(r.machine, data.jobs, now);
+    return `${fit(r.machine.name, 18, { pad: true })} ${fit(st.now, 17, { pad: true })} ${fit(st.lastBackup, 17, { pad: true })} ${[r.machine.vendor, r.machine.model].filter(Boolean).join(' ')}`;
+  });
+  const tones = rows.map((r) => (r.kind === 'machine' ? (machineStatus(r.machine, data.jobs, now).lastBackupOk === false ? 'red' : undefined) : 'cyan'));
+  const errors = [data.errors.machines, data.errors.devices].filter(Boolean).join('; ');
+  const row = rows[selected];
+  return (
+    <Box flexDirection="column" height={height} width={width}>
+      <ListView header={`${'NAME'.padEnd(18)} ${'NOW'.padEnd(17)} ${'LAST BACKUP'.padEnd(17)} MODEL`} rows={text} tones={tones} selected={selected} height={listHeight} width={width} empty="no machines yet: add one with `lifeboat machines add`; docked disks appear here too" />
+      {errors ? <Text color={theme.tone('red')}>{fit(`! ${errors}`, width)}</Text> : null}
+      <Box flexDirection="column" borderStyle={theme.border} height={height - listHeight - (errors ? 1 : 0)} paddingX={1} overflow="hidden">
+        {row?.kind === 'machine' ? <MachineDetail m={data.machineDetails[row.machine.name]} data={data} width={width - 4} now={now} /> : row ? <DeviceDetail d={row.device} width={width - 4} /> : <Text dimColor>select a machine</Text>}
+      </Box>
+    </Box>
+  );
+}

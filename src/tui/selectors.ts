@@ -1,0 +1,80 @@
+// Derived views of DataState for the screens, pure: the rows each list shows (in order,
+// filtered), what a machine is doing, who a job is about.
+import type { JobView, LocalDevice, Machine, ScheduleView } from '../api/contract.js';
+import type { DataState, ImageView } from './data-state.js';
+import { age } from './format.js';
+import { type Screen, applyFilter } from './ui-state.js';
+
+export type MachineRow = { kind: 'machine'; machine: Machine } | { kind: 'device'; device: LocalDevice };
+
+export interface MachineStatus {
+  now: 'in boot OS' | 'waiting for boot' | 'offline';
+  lastBackup: string;
+  lastBackupOk: boolean | null;
+}
+
+const ACTIVE = new Set(['queued', 'waiting-for-boot', 'running']);
+export const isActiveJob = (j: JobView) => ACTIVE.has(j.state);
+const newestFirst = (a: { createdAt: string }, b: { createdAt: string }) => b.createdAt.localeCompare(a.createdAt);
+
+export function machineStatus(machine: Machine, jobs: readonly JobView[], now: number): MachineStatus {
+  const mine = jobs.filter((j) => j.machineId === machine.id);
+  const running = mine.some((j) => j.state === 'running');
+  const waiting = mine.some((j) => j.state === 'waiting-for-boot');
+  const last = mine.filter((j) => j.type === 'backup' && !ACTIVE.has(j.state)).sort((a, b) => (b.finishedAt ?? b.updatedAt).localeCompare(a.finishedAt ?? a.updatedAt))[0];
+  return {
+    now: running ? 'in boot OS' : waiting ? 'waiting for boot' : 'offline',
+    lastBackup: last ? `${age(last.finishedAt ?? last.updatedAt, now)} ago ${last.state === 'done' ? 'ok' : last.state}` : 'never',
+    lastBackupOk: last ? last.state === 'done' : null,
+  };
+}
+
+export function jobSubject(job: JobView, data: Pick<DataState, 'machines'>): string {
+  if (job.machineId) {
+    const m = data.machines.find((x) => x.id === job.machineId);
+    return `${m?.name ?? job.machineId}${job.diskSerial ? `:${job.diskSerial}` : ''}`;
+  }
+  return job.devicePath ?? job.imageId ?? '-';
+}
+
+const machineText = (r: MachineRow) => (r.kind === 'machine' ? [r.machine.name, r.machine.group, r.machine.model, r.machine.vendor, ...r.machine.macs].join(' ') : [r.device.path, r.device.model, r.device.serial, 'docked'].join(' '));
+const imageText = (i: ImageView, data: DataState) => [i.id, i.label, i.host, i.sourcePath, i.diskModel, i.diskSerial, data.machines.find((m) => m.id === i.machineId)?.name].join(' ');
+const jobText = (j: JobView, data: DataState) => [j.id, j.type, j.state, jobSubject(j, data), j.imageId].join(' ');
+/** What a schedule backs up, in a few words (machines, a group, or docked devices). */
+export function scheduleTargets(s: ScheduleView): string {
+  const t = s.target as { machines?: string[]; group?: string; devices?: string[] };
+  if (t.machines) return t.machines.join(',');
+  if (t.group) return `group ${t.group}`;
+  return t.devices ? `device ${t.devices.join(',')}` : '?';
+}
+const scheduleText = (s: ScheduleView) => [s.name, s.calendar, scheduleTargets(s)].join(' ');
+
+export function machineRows(data: DataState, filter: string): MachineRow[] {
+  const rows: MachineRow[] = [...data.machines.map((machine) => ({ kind: 'machine' as const, machine })), ...data.devices.map((device) => ({ kind: 'device' as const, device }))];
+  return applyFilter(rows, filter, machineText);
+}
+export const imageRows = (data: DataState, filter: string): ImageView[] => applyFilter([...data.images].sort(newestFirst), filter, (i) => imageText(i, data));
+/** Active jobs first, then newest first. */
+export const jobRows = (data: DataState, filter: string): JobView[] =>
+  applyFilter(
+    [...data.jobs].sort((a, b) => Number(isActiveJob(b)) - Number(isActiveJob(a)) || newestFirst(a, b)),
+    filter,
+    (j) => jobText(j, data),
+  );
+export const scheduleRows = (data: DataState, filter: string): ScheduleView[] => applyFilter(data.schedules, filter, scheduleText);
+
+/** How many selectable rows the screen has now. */
+export function rowCount(screen: Screen, data: DataState, filter: string): number {
+  switch (screen) {
+    case 'machines':
+      return machineRows(data, filter).length;
+    case 'images':
+      return imageRows(data, filter).length;
+    case 'jobs':
+      return jobRows(data, filter).length;
+    case 'schedules':
+      return scheduleRows(data, filter).length;
+    default:
+      return 0;
+  }
+}
