@@ -16,6 +16,7 @@ import { register as registerServe } from './serve.js';
 import { register as registerMachines } from './machines.js';
 import { register as registerJobs } from './jobs.js';
 import { register as registerSchedule } from './schedule.js';
+import { register as registerTui } from './tui.js';
 import { register as registerDashboard } from './dashboard.js';
 import { DaemonUnreachable } from '../api/client.js';
 
@@ -39,6 +40,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerMachines(program);
   registerJobs(program);
   registerSchedule(program);
+  registerTui(program);
   registerDashboard(program, ctx);
   // Every command and subcommand throws instead of exiting, so one place picks exit codes.
   const exitOverride = (c: Command) => {
