@@ -8,13 +8,15 @@ import { DaemonUnreachable } from '../api/client.js';
 import { LifeboatError } from '../errors.js';
 import type { DashboardAction } from './model.js';
 
-export type DashboardApi = Pick<ApiClient, 'appliance' | 'jobs' | 'audit' | 'events'>;
+export type DashboardApi = Pick<ApiClient, 'appliance' | 'jobs' | 'audit' | 'events' | 'health'>;
 
 export interface FeedOptions {
   tickMs?: number;
   applianceEveryMs?: number;
   /** Wait between reconnection attempts. */
   retryMs?: number;
+  /** How often a live connection is checked with GET /health. */
+  probeMs?: number;
   now?: () => number;
 }
 
@@ -58,6 +60,17 @@ export async function runFeed(api: DashboardApi, dispatch: (a: DashboardAction) 
       const attempt = new AbortController();
       const stopAttempt = () => attempt.abort();
       signal.addEventListener('abort', stopAttempt, { once: true });
+      // The event stream alone does not always notice a daemon that exited (the client
+      // waits for an end that never comes), so a cheap probe ends the attempt instead.
+      let lost: DaemonUnreachable | null = null;
+      const probe = setInterval(() => {
+        api.health().catch((err: unknown) => {
+          if (err instanceof DaemonUnreachable) {
+            lost = err;
+            attempt.abort();
+          }
+        });
+      }, opts.probeMs ?? 2000);
       try {
         // Join the stream first, so nothing that happens while the snapshot loads is lost.
         const stream = api.events((event) => {
@@ -77,6 +90,7 @@ export async function runFeed(api: DashboardApi, dispatch: (a: DashboardAction) 
         connected = true;
         void refreshAppliance();
         await stream;
+        if (!signal.aborted) throw lost ?? new DaemonUnreachable('the daemon closed the event stream', 'down');
       } catch (err) {
         if (signal.aborted) break;
         if (!(err instanceof LifeboatError)) throw err; // a bug: let it crash loudly
@@ -84,6 +98,7 @@ export async function runFeed(api: DashboardApi, dispatch: (a: DashboardAction) 
         dispatch({ type: 'disconnected', message: err instanceof DaemonUnreachable && err.reason === 'down' ? 'the daemon is not reachable' : err.message });
         await sleep(opts.retryMs ?? 1000, signal);
       } finally {
+        clearInterval(probe);
         attempt.abort();
         signal.removeEventListener('abort', stopAttempt);
       }

@@ -6,13 +6,12 @@
 //   screen.ts  blessed screen, grid and widgets, painting the model's views
 // Invariants: it never changes anything on the daemon (quitting never stops a job);
 // the terminal is given back as it was on quit, on a signal and on a crash.
-import type { ApiClient } from '../api/client.js';
-import { runFeed } from './feed.js';
+import { type DashboardApi, runFeed } from './feed.js';
 import { type DashboardAction, initialState, reduce } from './model.js';
 import { createDashboardScreen } from './screen.js';
 
 export interface DashboardOptions {
-  api: Pick<ApiClient, 'appliance' | 'jobs' | 'audit' | 'events'>;
+  api: DashboardApi;
   /** Aborts on SIGINT/SIGTERM. */
   signal: AbortSignal;
   noColor?: boolean;

@@ -9,6 +9,7 @@ import {
   SERIES_LENGTH,
   STALE_PROGRESS_MS,
   formatBytes,
+  fitTail,
   formatEta,
   initialState,
   jobRows,
@@ -157,6 +158,15 @@ test('the jobs table shows active jobs with progress, rate and ETA, and drops en
     jobRows(s).map((r) => r[6]),
     ['bbbbbbbb'],
   );
+});
+
+test('a long target keeps its end', () => {
+  const path = `/srv/${'very-long-directory/'.repeat(4)}disk.img`;
+  const s = run([{ type: 'jobs', jobs: [job('a', 'running', { devicePath: path })], now: T0 }]);
+  const shown = jobRows(s)[0]?.[1] ?? '';
+  assert.equal(shown.length, 44);
+  assert.ok(shown.startsWith('...') && shown.endsWith('directory/disk.img'), shown);
+  assert.equal(fitTail('short', 44), 'short');
 });
 
 test('progress of a job not in the last snapshot still shows, with what we know of it', () => {

@@ -236,13 +236,20 @@ export function reductionLines(state: DashboardState): string[] {
 }
 
 export const JOB_HEADERS = ['TYPE', 'TARGET', 'STATE', 'DONE', 'MB/s', 'ETA', 'JOB'];
+/** Column widths of the jobs table; 'waiting-for-boot' is the longest state. */
+export const JOB_WIDTHS = [8, 44, 16, 5, 7, 7, 8];
+
+/** `text` in at most `width` characters, keeping its end (where a path says the most). */
+export function fitTail(text: string, width: number): string {
+  return text.length <= width ? text : `...${text.slice(text.length - (width - 3))}`;
+}
 
 export function jobRows(state: DashboardState): string[][] {
   return Object.values(state.jobs).map((j) => {
     const p = j.progress;
     const pct = p ? `${Math.floor((p.bytesDone / Math.max(1, p.bytesTotal)) * 100)}%` : '-';
     const rate = p ? (p.rateBps / 1e6).toFixed(1) : '-';
-    return [j.type, j.target, j.state, pct, rate, p ? formatEta(p.etaSeconds) : '-', shortId(j.id)];
+    return [j.type, fitTail(j.target, JOB_WIDTHS[1] ?? 44), j.state, pct, rate, p ? formatEta(p.etaSeconds) : '-', shortId(j.id)];
   });
 }
 

@@ -6,7 +6,7 @@ import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import contrib from 'blessed-contrib';
 import type { GaugeElement, LineElement, LogElement, TableElement } from 'blessed-contrib';
-import { type DashboardState, JOB_HEADERS, jobRows, logLines, reductionLines, statusLine, storeGauge, throughputView } from './model.js';
+import { type DashboardState, JOB_HEADERS, JOB_WIDTHS, jobRows, logLines, reductionLines, statusLine, storeGauge, throughputView } from './model.js';
 
 export interface DashboardScreen {
   render(state: DashboardState): void;
@@ -28,9 +28,6 @@ interface Widgets_ {
   jobs: TableElement;
   log: LogElement;
 }
-
-/** Column widths of the jobs table (TYPE, TARGET, STATE, DONE, MB/s, ETA, JOB). */
-const JOB_COLUMNS = [8, 36, 16, 5, 7, 7, 8];
 
 export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
   const screen = blessed.screen({
@@ -62,7 +59,7 @@ export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
     const reduction = grid.set(2, 8, 3, 4, blessed.box, { label: ' Dedup + LZ4 reduction ', tags: false, padding: { left: 1 } });
     const jobs = grid.set(5, 0, 3, 12, contrib.table, {
       label: ' Running jobs ',
-      columnWidth: JOB_COLUMNS,
+      columnWidth: JOB_WIDTHS,
       columnSpacing: 2,
       interactive: false,
       fg: color('white') ?? 'default',
