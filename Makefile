@@ -35,7 +35,15 @@ npm: node_modules/.installed
 
 deps: apt npm
 
-build: npm
+# SO_PEERCRED for the operator socket's audit trail: a Node-API addon (one build serves
+# Node 20 and 24), compiled against the headers of the node that runs the build.
+NODE_INCLUDE = $(shell node -p "require('path').resolve(process.execPath, '../../include/node')")
+dist/native/peercred.node: src/api/native/peercred.c
+	@mkdir -p dist/native
+	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE): install node's headers (Debian: the nodejs package from NodeSource has them)" >&2; exit 1; }
+	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ $<
+
+build: npm dist/native/peercred.node
 	npx tsc -p tsconfig.build.json
 	@chmod +x dist/cli/main.js
 	@ln -sf ../../dist/cli/main.js node_modules/.bin/lifeboat

@@ -4,7 +4,7 @@
 import { request } from 'node:http';
 import { userInfo } from 'node:os';
 import { LifeboatError } from '../errors.js';
-import type { ApiErrorBody, ApplianceStatus, LocalDevice, AuditEvent, Health, ImageRecord, Job, JobView, LiveEvent, Machine, MachinePatchBody, MachineWithDisks, NewJobBody, NewMachineBody, NewScheduleBody, Schedule, ScheduleView } from './contract.js';
+import type { ApiErrorBody, ApplianceStatus, LocalDevice, PruneReport, ScheduleRunResult, AuditEvent, Health, ImageRecord, Job, JobView, LiveEvent, Machine, MachinePatchBody, MachineWithDisks, NewJobBody, NewMachineBody, NewScheduleBody, Schedule, ScheduleView } from './contract.js';
 import { API_PREFIX, OPERATOR_HEADER } from './contract.js';
 
 export const DEFAULT_SOCKET = '/run/lifeboat/api.sock';
@@ -90,6 +90,8 @@ export class ApiClient {
   schedule = (name: string) => this.call<ScheduleView>('GET', `/schedules/${encodeURIComponent(name)}`);
   addSchedule = (body: NewScheduleBody) => this.call<ScheduleView>('POST', '/schedules', body);
   removeSchedule = (name: string) => this.call<Schedule>('DELETE', `/schedules/${encodeURIComponent(name)}`);
+  runSchedule = (name: string, bootTimeoutSeconds?: number) => this.call<ScheduleRunResult>('POST', `/schedules/${encodeURIComponent(name)}/run`, bootTimeoutSeconds ? { bootTimeoutSeconds } : {});
+  pruneSchedule = (name: string) => this.call<PruneReport>('POST', `/schedules/${encodeURIComponent(name)}/prune`);
 
   /** Follows the live event stream until `signal` aborts or the daemon goes away (then rejects). */
   events(onEvent: (e: LiveEvent) => void, signal?: AbortSignal): Promise<void> {

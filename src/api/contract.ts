@@ -56,16 +56,33 @@ export const NewScheduleBody = z
     name,
     machines: z.array(name).min(1).max(1000).optional(),
     group: name.optional(),
+    devices: z.array(devicePath).min(1).max(64).optional(),
     calendar: z.string().min(1).max(256),
     retention: z.object({ keepLast: retentionCount, daily: retentionCount, weekly: retentionCount, monthly: retentionCount }).strict().optional(),
     enabled: z.boolean().optional(),
   })
   .strict()
-  .refine((b) => (b.machines === undefined) !== (b.group === undefined), 'name either machines or a group');
+  .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length === 1, 'name machines, a group, or devices docked in the appliance: exactly one of them');
 export type NewScheduleBody = z.infer<typeof NewScheduleBody>;
 
+/** What a schedule backs up, in a few words: "pc-1,pc-2", "group office", "device /dev/sdb". */
+export function scheduleTargetText(target: Schedule['target']): string {
+  if ('machines' in target) return target.machines.join(',');
+  if ('group' in target) return `group ${target.group}`;
+  return `device${target.devices.length > 1 ? 's' : ''} ${target.devices.join(',')}`;
+}
+
+export const ScheduleRunBody = z
+  .object({
+    /** Machine jobs fail when their machine has not booted within this many seconds (default 3600). */
+    bootTimeoutSeconds: z.number().int().min(1).max(7 * 86400).optional(),
+  })
+  .strict();
+export type ScheduleRunBody = z.infer<typeof ScheduleRunBody>;
+export type { PruneReport, ScheduleRunResult } from '../daemon/schedule-actions.js';
+
 /** A schedule with when it fires next (UTC ISO time, null when never). */
-export type ScheduleView = Schedule & { nextRun: string | null };
+export type ScheduleView = Schedule & { nextRun: string | null; /** Why its timer could not be set up (it will not fire by itself). */ warnings?: string[] };
 
 export interface ApiErrorBody {
   error: { kind: string; message: string; issues?: string[] };

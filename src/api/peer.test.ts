@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { actorName, parseSsUnix, peerCredentials, uidFromStatus, userNameFor } from './peer.js';
+import { actorName, parseSsUnix, peerCredentials, peercredAddon, uidFromStatus, userNameFor } from './peer.js';
 
 test('ss output: inode, peer inode and pids per socket; headers and odd lines ignored', () => {
   const text = [
@@ -55,6 +56,37 @@ test('the peer of a real Unix-socket connection is this process', async () => {
     assert.ok(peer, 'the peer is identified');
     assert.equal(peer.pid, process.pid);
     assert.equal(peer.uid, process.getuid?.());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the SO_PEERCRED addon is built (make build) and names a peer run as another user', async () => {
+  const peercred = peercredAddon();
+  assert.ok(peercred, 'dist/native/peercred.node is missing: run make build');
+  assert.throws(() => peercred('x' as unknown as number), /fd must be a number/);
+  assert.equal(peercred(0x7fffffff), null, 'a bad fd gives null, not a crash');
+  if (process.getuid?.() !== 0) return; // running as another user needs root
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-peer-'));
+  const path = join(dir, 's.sock');
+  try {
+    chmodSync(dir, 0o755);
+    const seen = new Promise<ReturnType<typeof peercred>>((resolve) => {
+      const server = createServer((c) => {
+        const fd = (c as unknown as { _handle: { fd: number } })._handle.fd;
+        const cred = peercred(fd);
+        c.end();
+        server.close();
+        resolve(cred);
+      });
+      server.listen(path, () => {
+        chmodSync(path, 0o777);
+        spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `const c = require('net').connect(${JSON.stringify(path)}); c.on('data', () => {}); c.on('error', () => {});`], { stdio: 'ignore' });
+      });
+    });
+    const cred = await seen;
+    assert.equal(cred?.uid, 65534, 'the kernel says who the peer is');
+    assert.equal(cred?.gid, 65534);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,10 +1,29 @@
 // Who is on the other end of the operator socket: the peer's uid, for the audit trail.
-// Node has no SO_PEERCRED, so we ask the kernel the way ss(8) does (sock_diag): our end's
-// inode (fstat of the accepted socket) → the peer's inode → the process holding it →
-// its real uid (/proc/<pid>/status) → a user name (/etc/passwd). Parsers are pure.
+// Node has no SO_PEERCRED; our small Node-API addon (native/peercred.c, built by `make
+// build` into dist/native/) asks the kernel. Without it we ask the way ss(8) does
+// (sock_diag): our end's inode (fstat) → the peer's inode → the process holding it → its
+// real uid (/proc/<pid>/status); that needs to see other users' fds, which the hardened
+// daemon may not. Then a user name from /etc/passwd. Parsers are pure.
 import { execFile } from 'node:child_process';
-import { fstatSync, readFileSync } from 'node:fs';
+import { existsSync, fstatSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+
+const ADDON = new URL('../../dist/native/peercred.node', import.meta.url);
+type PeerCred = (fd: number) => { pid: number; uid: number; gid: number } | null;
+let addon: PeerCred | null | undefined;
+
+/** The SO_PEERCRED addon, or null when it was not built. */
+export function peercredAddon(): PeerCred | null {
+  if (addon === undefined) {
+    try {
+      addon = existsSync(ADDON) ? (createRequire(import.meta.url)(ADDON.pathname) as { peercred: PeerCred }).peercred : null;
+    } catch {
+      addon = null;
+    }
+  }
+  return addon;
+}
 
 export interface PeerCredentials {
   pid: number;
@@ -46,6 +65,14 @@ export function userNameFor(uid: number, passwd: string): string {
   return `uid ${uid}`;
 }
 
+function passwdText(): string {
+  try {
+    return readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    return ''; // no passwd file: the uid is named by number
+  }
+}
+
 function ss(): Promise<string> {
   return new Promise((resolve, reject) => execFile('ss', ['-xpnH'], { timeout: 5000, maxBuffer: 16 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout))));
 }
@@ -54,6 +81,8 @@ function ss(): Promise<string> {
 export async function peerCredentials(socket: Socket): Promise<PeerCredentials | null> {
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) return null;
+  const fromKernel = peercredAddon()?.(fd);
+  if (fromKernel) return { pid: fromKernel.pid, uid: fromKernel.uid, user: userNameFor(fromKernel.uid, passwdText()) };
   try {
     const ours = fstatSync(fd).ino;
     const table = parseSsUnix(await ss());
@@ -62,13 +91,7 @@ export async function peerCredentials(socket: Socket): Promise<PeerCredentials |
     if (pid === undefined) return null;
     const uid = uidFromStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
     if (uid === null) return null;
-    let passwd = '';
-    try {
-      passwd = readFileSync('/etc/passwd', 'utf8');
-    } catch {
-      // no passwd file: the uid is named by number
-    }
-    return { pid, uid, user: userNameFor(uid, passwd) };
+    return { pid, uid, user: userNameFor(uid, passwdText()) };
   } catch {
     return null;
   }

@@ -4,11 +4,12 @@
 import { z } from 'zod';
 import { LifeboatError, httpStatusFor, notFoundError } from '../errors.js';
 import type { JobRunner } from '../daemon/job-runner.js';
+import { pruneSchedule, startScheduleRun } from '../daemon/schedule-actions.js';
 import type { EventHub } from '../daemon/event-hub.js';
 import type { Store } from '../imaging/repo/store.js';
 import type { JobState, ManagementStore } from '../store/index.js';
 import { JOB_STATES, imageFactsFromManifest } from '../store/index.js';
-import { API_PREFIX, type ApiErrorBody, type ApplianceStatus, type Health, type LocalDevice, MachinePatchBody, NewJobBody, NewMachineBody, NewScheduleBody, type ScheduleView } from './contract.js';
+import { API_PREFIX, type ApiErrorBody, type ApplianceStatus, type Health, type LocalDevice, MachinePatchBody, NewJobBody, NewMachineBody, NewScheduleBody, ScheduleRunBody, type ScheduleView } from './contract.js';
 import { nextElapse, parseCalendar } from '../jobs/index.js';
 import type { Schedule } from '../store/index.js';
 
@@ -38,6 +39,8 @@ export interface ApiDeps {
   startedAt: number;
   /** GET /v1/appliance. */
   appliance: () => Promise<ApplianceStatus>;
+  /** After a schedule was added or removed: bring the timers in line; returns problems. */
+  schedulesChanged: () => Promise<string[]>;
   /** GET /v1/devices: the disks docked in the appliance. */
   devices: () => Promise<LocalDevice[]>;
 }
@@ -131,17 +134,25 @@ const routes: Array<[string, RegExp, Handler]> = [
     const spec = parseCalendar(body.calendar); // refuse a bad calendar now, not when the timer fails
     const s = await d.db.schedules.add({
       name: body.name,
-      target: body.machines ? { machines: body.machines } : { group: body.group as string },
+      target: body.machines ? { machines: body.machines } : body.devices ? { devices: body.devices } : { group: body.group as string },
       calendar: spec.source,
       ...(body.retention ? { retention: body.retention } : {}),
       ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
     });
-    await d.db.events.record({ actor: r.actor, action: 'schedule.add', subject: s.name, details: { calendar: s.calendar } });
-    return ok(withNextRun(s), 201);
+    const problems = await d.schedulesChanged();
+    await d.db.events.record({ actor: r.actor, action: 'schedule.add', subject: s.name, details: { calendar: s.calendar, ...(problems.length ? { timerProblems: problems } : {}) } });
+    return ok({ ...withNextRun(s), ...(problems.length ? { warnings: problems } : {}) }, 201);
   }],
+  ['POST', /^\/schedules\/([^/]+)\/run$/, async (r, [name], d) => {
+    const body = parse(ScheduleRunBody, r.body, 'schedule run');
+    const s = await d.db.schedules.get(name as string);
+    return ok(await startScheduleRun(d, s, r.actor, (body.bootTimeoutSeconds ?? 3600) * 1000), 201);
+  }],
+  ['POST', /^\/schedules\/([^/]+)\/prune$/, async (r, [name], d) => ok(await pruneSchedule(d, await d.db.schedules.get(name as string), r.actor))],
   ['GET', /^\/schedules\/([^/]+)$/, async (_r, [name], d) => ok(withNextRun(await d.db.schedules.get(name as string)))],
   ['DELETE', /^\/schedules\/([^/]+)$/, async (r, [name], d) => {
     const s = await d.db.schedules.remove(name as string);
+    await d.schedulesChanged();
     await d.db.events.record({ actor: r.actor, action: 'schedule.remove', subject: s.name });
     return ok(s);
   }],

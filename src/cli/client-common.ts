@@ -2,7 +2,7 @@
 // JSON or table output, and following a job to its end with the same progress
 // renderers as local imaging (exit 0 only when the job is done).
 import { ApiClient } from '../api/client.js';
-import type { JobView } from '../api/contract.js';
+import type { Job, JobView } from '../api/contract.js';
 import { LifeboatError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
 import { createRenderer, renderMode } from './render.js';
@@ -56,3 +56,31 @@ export async function watchJob(api: ApiClient, jobId: string, json: boolean): Pr
   if (!json) process.stdout.write(`job ${j.id} done${j.imageId ? `: image ${j.imageId}` : ''}\n`);
   return j;
 }
+
+/** Follows jobs until each has ended; says each state change on stdout. */
+export async function followJobs(api: ApiClient, jobs: Job[], say: (line: string) => void): Promise<Map<string, Job>> {
+  const final = new Map<string, Job>();
+  const abort = new AbortController();
+  const ids = new Set(jobs.map((j) => j.id));
+  const check = async (id: string) => {
+    const j = await api.job(id);
+    if (FINAL.has(j.state) && !final.has(id)) {
+      final.set(id, j);
+      say(`job ${j.id} ${j.state}${j.imageId ? `: image ${j.imageId}` : ''}${j.error ? `: ${j.error}` : ''}`);
+    }
+    if (final.size === ids.size) abort.abort();
+  };
+  if (ids.size === 0) return final;
+  const stream = api.events((e) => {
+    if (e.type === 'job-state' && ids.has(e.jobId)) {
+      if (FINAL.has(e.state)) void check(e.jobId);
+      else say(`job ${e.jobId} ${e.state}`);
+    }
+  }, abort.signal);
+  for (const id of ids) await check(id); // some may have ended before we subscribed
+  await stream.catch((err: unknown) => {
+    if (!abort.signal.aborted) throw err;
+  });
+  return final;
+}
+

@@ -1,25 +1,32 @@
-// lifeboat backup|restore (device jobs on the appliance), lifeboat jobs list|show|watch|cancel,
-// lifeboat images list|show|verify|rm — through the daemon.
+// lifeboat backup|restore (a disk docked in the appliance, or a machine's disk: that job
+// waits for the machine to boot), lifeboat jobs list|show|watch|cancel, lifeboat images
+// list|show|verify|rm — through the daemon.
 import type { Command } from 'commander';
-import { usageError } from '../errors.js';
+import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
-import { JOB_HEAD, client, jobLine, table, watchJob } from './client-common.js';
+import { JOB_HEAD, client, followJobs, jobLine, table, watchJob } from './client-common.js';
+
+/** --device, or --machine with an optional --disk: exactly one target. */
+function target(o: { device?: string; machine?: string; disk?: string }): { device: string } | { machine: string; disk?: string } {
+  if ((o.device === undefined) === (o.machine === undefined)) throw usageError('say which disk: --device <path> (docked in the appliance) or --machine <name> [--disk <serial|path>]');
+  if (o.disk !== undefined && o.machine === undefined) throw usageError('--disk goes with --machine; a docked disk is named by --device');
+  return o.device !== undefined ? { device: o.device } : { machine: o.machine as string, ...(o.disk ? { disk: o.disk } : {}) };
+}
 
 export function register(program: Command): void {
   program
     .command('backup')
-    .description('back up a disk docked in the appliance (--device); machines over the network arrive with the boot services')
+    .description('back up a disk docked in the appliance (--device) or a machine (--machine: the job waits until it boots into Lifeboat)')
     .option('--device <path>', 'block device (or disk-image file) attached to the appliance')
-    .option('--machine <name>', 'a machine (needs the boot services: not yet)')
+    .option('--machine <name>', 'a machine; its job waits for it to network-boot')
+    .option('--disk <serial|path>', 'with --machine: one disk (default: every disk)')
     .option('--label <text>', 'a note kept with the image')
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { device?: string; machine?: string; label?: string; wait?: boolean; json?: boolean; socket?: string }) => {
-      if (o.machine) throw usageError('backups of machines over the network need the boot services, which are not built yet: use --device for a disk docked in the appliance');
-      if (!o.device) throw usageError('say what to back up: --device <path>');
+    .action(async (o: { device?: string; machine?: string; disk?: string; label?: string; wait?: boolean; json?: boolean; socket?: string }) => {
       const api = client(o.socket);
-      const job = await api.createJob({ type: 'backup', device: o.device, ...(o.label ? { label: o.label } : {}) });
+      const job = await api.createJob({ type: 'backup', ...target(o), ...(o.label ? { label: o.label } : {}) });
       if (o.wait) await watchJob(api, job.id, o.json === true);
       else process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
     });
@@ -28,18 +35,18 @@ export function register(program: Command): void {
     .description('restore an image onto a disk docked in the appliance')
     .requiredOption('--image <id>', 'image to restore')
     .option('--device <path>', 'target block device (or file) attached to the appliance')
-    .option('--machine <name>', 'a machine (needs the boot services: not yet)')
+    .option('--machine <name>', 'a machine; the job waits for it to network-boot')
+    .option('--disk <serial|path>', 'with --machine: the disk to overwrite (default: its only disk)')
     .option('--yes', 'confirm that the device is overwritten')
     .option('--verify', 'read the device back afterwards')
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { image: string; device?: string; machine?: string; yes?: boolean; verify?: boolean; wait?: boolean; json?: boolean; socket?: string }) => {
-      if (o.machine) throw usageError('restores onto machines over the network need the boot services, which are not built yet: use --device');
-      if (!o.device) throw usageError('say where to restore: --device <path>');
-      if (!o.yes) throw usageError(`restoring overwrites ${o.device}: add --yes to confirm`);
+    .action(async (o: { image: string; device?: string; machine?: string; disk?: string; yes?: boolean; verify?: boolean; wait?: boolean; json?: boolean; socket?: string }) => {
+      const where = target(o);
+      if (!o.yes) throw usageError(`restoring overwrites ${o.device ?? `a disk of ${o.machine}`}: add --yes to confirm`);
       const api = client(o.socket);
-      const job = await api.createJob({ type: 'restore', image: o.image, device: o.device, confirm: true, ...(o.verify ? { verify: true } : {}) });
+      const job = await api.createJob({ type: 'restore', image: o.image, ...where, confirm: true, ...(o.verify ? { verify: true } : {}) });
       if (o.wait) await watchJob(api, job.id, o.json === true);
       else process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
     });
@@ -100,15 +107,33 @@ export function register(program: Command): void {
     });
   images
     .command('verify')
-    .argument('<id>')
+    .argument('[id]')
+    .option('--all', 'verify every image, one after another (what the weekly timer runs)')
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
     .option('--socket <path>', 'daemon socket')
-    .action(async (id: string, o: { wait?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (id: string | undefined, o: { all?: boolean; wait?: boolean; json?: boolean; socket?: string }) => {
+      if ((id === undefined) === (o.all !== true)) throw usageError('name one image, or --all');
       const api = client(o.socket);
-      const job = await api.createJob({ type: 'verify', image: id });
-      if (o.wait) await watchJob(api, job.id, o.json === true);
-      else process.stdout.write(`job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
+      if (id !== undefined) {
+        const job = await api.createJob({ type: 'verify', image: id });
+        if (o.wait) await watchJob(api, job.id, o.json === true);
+        else process.stdout.write(`job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
+        return;
+      }
+      // One at a time: each re-reads every chunk of its image.
+      const results: Array<{ image: string; job: string; state: string; error?: string }> = [];
+      for (const image of await api.images()) {
+        const job = await api.createJob({ type: 'verify', image: image.id });
+        const final = (await followJobs(api, [job], () => {})).get(job.id);
+        const r = { image: image.id, job: job.id, state: final?.state ?? 'unknown', ...(final?.error ? { error: final.error } : {}) };
+        results.push(r);
+        if (!o.json) process.stdout.write(`${image.id}: ${r.state === 'done' ? 'ok' : `${r.state}${r.error ? `: ${r.error}` : ''}`}\n`);
+      }
+      if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+      const bad = results.filter((r) => r.state !== 'done');
+      if (bad.length > 0) throw new LifeboatError('integrity', `${bad.length} of ${results.length} image(s) failed verification: ${bad.map((b) => b.image).join(', ')}`);
+      if (!o.json) process.stdout.write(`all ${results.length} image(s) verified\n`);
     });
   images
     .command('rm')

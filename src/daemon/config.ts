@@ -1,6 +1,6 @@
 // The daemon's configuration: /etc/lifeboat/config.json (or --config), then flags.
 // Boot-service settings are part of the schema already (the boot issue fills them in).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { describeSystemError, usageError } from '../errors.js';
@@ -16,6 +16,8 @@ const ConfigFile = z
     /** Group that may use the operator socket (numeric gid or name resolved by the unit). */
     socketGid: z.number().int().nonnegative().optional(),
     store: z.string().min(1).optional(),
+    /** Where schedule timers' drop-ins go; null turns schedule timers off. */
+    scheduleTimerDir: z.string().min(1).nullable().optional(),
     boot: z
       .object({
         interface: z.string().optional(),
@@ -31,6 +33,8 @@ export interface DaemonConfig {
   socket: string;
   socketGid?: number;
   store: string;
+  /** null: schedules fire only by `lifeboat schedule run` (no systemd here, or turned off). */
+  scheduleTimerDir: string | null;
   boot: { interface?: string; dhcp: 'off' | 'proxy' | 'full' };
 }
 
@@ -60,6 +64,8 @@ export function loadConfig(flags: { config?: string; dataDir?: string; socket?: 
     socket: resolve(flags.socket ?? file.socket ?? DEFAULT_SOCKET),
     ...(file.socketGid !== undefined ? { socketGid: file.socketGid } : {}),
     store: resolve(file.store ?? join(dataDir, 'store')),
+    // Runtime units under systemd (written again at every start); off without systemd.
+    scheduleTimerDir: file.scheduleTimerDir === undefined ? (existsSync('/run/systemd/system') ? '/run/systemd/system' : null) : file.scheduleTimerDir === null ? null : resolve(file.scheduleTimerDir),
     boot: { ...(file.boot?.interface ? { interface: file.boot.interface } : {}), dhcp: file.boot?.dhcp ?? 'off' },
   };
 }

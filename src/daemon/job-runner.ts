@@ -56,6 +56,7 @@ export class JobRunner {
       type: req.type,
       ...(req.devicePath ? { devicePath: req.devicePath } : {}),
       ...(req.imageId ? { imageId: req.imageId } : {}),
+      ...(req.scheduleId ? { scheduleId: req.scheduleId } : {}),
       requestedBy: req.requestedBy,
     });
     await this.db.events.record({ actor: req.requestedBy, action: `job.${req.type}`, subject: job.id, details: { ...(req.devicePath ? { devicePath: req.devicePath } : {}), ...(req.imageId ? { imageId: req.imageId } : {}) } });

@@ -15,6 +15,7 @@ import { EventHub } from './event-hub.js';
 import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
 import { listLocalDevices } from './local-devices.js';
+import { timerSync } from './schedule-timers.js';
 import { lockDataDir } from './lock.js';
 
 export const VERSION = '0.1.0';
@@ -49,9 +50,16 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     log('info', 'images reconciled with the store', { ...changes });
     const hub = new EventHub();
     runner = new JobRunner(db, images, hub, (msg, fields) => log('info', msg, fields));
+    const timers = config.scheduleTimerDir ? timerSync(config.scheduleTimerDir, (msg, fields) => log('info', msg, fields)) : null;
+    const schedulesChanged = async () => {
+      const problems = timers ? timers.sync(await (db as ManagementStore).schedules.list()) : [];
+      for (const p of problems) log('warning', p);
+      return problems;
+    };
+    await schedulesChanged();
     const startedAt = Date.now();
     const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner });
-    server = await startApiServer(config.socket, { db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: listLocalDevices }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
+    server = await startApiServer(config.socket, { db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: listLocalDevices, schedulesChanged }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
     server.on('error', (err) => {
       log('error', `operator API failed: ${err.message}`);
       stop.abort();

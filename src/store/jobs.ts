@@ -66,6 +66,7 @@ export interface JobFilter {
   state?: JobState | JobState[];
   machineId?: string;
   imageId?: string;
+  scheduleId?: string;
   /** Newest first; default 200. */
   limit?: number;
 }
@@ -199,7 +200,7 @@ export function jobsCollection(ctx: StoreContext): Jobs {
 
     async list(filter = {}) {
       const f = checkObject('job filter', filter);
-      checkKeys('job filter', f, ['state', 'machineId', 'imageId', 'limit']);
+      checkKeys('job filter', f, ['state', 'machineId', 'imageId', 'scheduleId', 'limit']);
       const query: Record<string, unknown> = {};
       if (f.state !== undefined) {
         const states = Array.isArray(f.state) ? f.state : [f.state];
@@ -208,6 +209,7 @@ export function jobsCollection(ctx: StoreContext): Jobs {
       }
       if (f.machineId !== undefined) query.machineId = checkNonEmptyText('machine id', f.machineId, 64);
       if (f.imageId !== undefined) query.imageId = checkImageId(f.imageId);
+      if (f.scheduleId !== undefined) query.scheduleId = checkNonEmptyText('schedule id', f.scheduleId, 64);
       const limit = f.limit === undefined ? 200 : checkInteger('limit', f.limit, 1, 100_000);
       return (await jobs.find(query, { sort: { createdAt: -1 }, limit })).map((d) => toRecord<Job>(d));
     },

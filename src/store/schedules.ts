@@ -5,10 +5,12 @@
 // keeps every image.
 import { conflictError, notFoundError, userError } from '../errors.js';
 import { type StoreContext, newId } from './context.js';
+import { checkDevicePath } from './disks.js';
 import { toRecord } from './table.js';
 import { checkBoolean, checkInteger, checkKeys, checkName, checkNonEmptyText, checkObject, checkTime, describe } from './validate.js';
 
-export type ScheduleTarget = { machines: string[] } | { group: string };
+/** Machines by name, every machine of a group, or disks docked in the appliance by device path. */
+export type ScheduleTarget = { machines: string[] } | { group: string } | { devices: string[] };
 
 export interface Retention {
   keepLast?: number;
@@ -69,7 +71,12 @@ export function checkCalendar(value: unknown): string {
 
 function checkTarget(value: unknown): ScheduleTarget {
   const v = checkObject('schedule target', value);
-  if ('machines' in v && 'group' in v) throw userError('a schedule names machines or a group, not both');
+  if (['machines', 'group', 'devices'].filter((k) => k in v).length > 1) throw userError('a schedule names machines, a group or devices: one of them');
+  if ('devices' in v) {
+    checkKeys('schedule target', v, ['devices']);
+    if (!Array.isArray(v.devices) || v.devices.length === 0) throw userError(`a schedule's devices are a list of device paths, not ${describe(v.devices)}`);
+    return { devices: [...new Set(v.devices.map((d: unknown) => checkDevicePath(d)))] };
+  }
   if ('group' in v) {
     checkKeys('schedule target', v, ['group']);
     return { group: checkName('group', v.group) };
