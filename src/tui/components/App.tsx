@@ -1,16 +1,17 @@
 // The console's root: wires the daemon state, the UI state and the keymap, and lays out
 // header (2 lines), the screen, and footer (2 lines) in exactly the terminal's size.
-import { Box, useApp, useInput } from 'ink';
-import { useEffect, useMemo, useReducer } from 'react';
+import { Box, type Key, useApp, useInput } from 'ink';
+import { useEffect, useMemo, useRef } from 'react';
 import type { TuiClient } from '../client.js';
 import { keyToIntent } from '../keymap.js';
 import { imageRows, jobRows, machineRows, rowCount, scheduleRows } from '../selectors.js';
 import type { TermCaps } from '../terminal.js';
 import { ThemeContext, makeTheme } from '../theme.js';
-import { initialUi, uiReducer } from '../ui-state.js';
+import type { UiState } from '../ui-state.js';
 import { useCommands, type Selection } from '../use-commands.js';
 import { type DaemonOptions, useDaemon } from '../use-daemon.js';
 import { useTerminalSize } from '../use-terminal-size.js';
+import { useUi } from '../use-ui.js';
 import { ApplianceScreen } from './ApplianceScreen.js';
 import { Dialog } from './Dialog.js';
 import { Footer } from './Footer.js';
@@ -35,21 +36,29 @@ export function App({ client, caps, onQuit, daemon: daemonOptions, flashMs = 800
   const theme = useMemo(() => makeTheme(caps), [caps]);
   const { columns, rows: height } = useTerminalSize();
   const daemon = useDaemon(client, daemonOptions);
-  const [ui, dispatch] = useReducer(uiReducer, initialUi);
+  const { ui, dispatch, current } = useUi();
   const { exit } = useApp();
   const commands = useCommands(client, daemon, dispatch);
   const { data } = daemon;
   const filter = ui.filter[ui.screen];
-  const count = rowCount(ui.screen, data, filter);
-  const selected = Math.min(ui.selected[ui.screen], Math.max(0, count - 1));
   const now = Date.now();
 
   const mRows = useMemo(() => machineRows(data, ui.filter.machines), [data, ui.filter.machines]);
   const iRows = useMemo(() => imageRows(data, ui.filter.images), [data, ui.filter.images]);
   const jRows = useMemo(() => jobRows(data, ui.filter.jobs), [data, ui.filter.jobs]);
   const sRows = useMemo(() => scheduleRows(data, ui.filter.schedules), [data, ui.filter.schedules]);
-  const selection: Selection =
-    ui.screen === 'machines' ? { screen: 'machines', row: mRows[selected] } : ui.screen === 'images' ? { screen: 'images', row: iRows[selected] } : ui.screen === 'jobs' ? { screen: 'jobs', row: jRows[selected] } : ui.screen === 'schedules' ? { screen: 'schedules', row: sRows[selected] } : { screen: 'appliance' };
+  const selectedOf = (u: UiState) => Math.min(u.selected[u.screen], Math.max(0, rowCount(u.screen, data, u.filter[u.screen]) - 1));
+  const selected = selectedOf(ui);
+  /** The selected row as of the latest key, not the latest render. */
+  const selectionOf = (u: UiState): Selection => {
+    const i = selectedOf(u);
+    const f = u.filter[u.screen];
+    if (u.screen === 'machines') return { screen: 'machines', row: machineRows(data, f)[i] };
+    if (u.screen === 'images') return { screen: 'images', row: imageRows(data, f)[i] };
+    if (u.screen === 'jobs') return { screen: 'jobs', row: jobRows(data, f)[i] };
+    if (u.screen === 'schedules') return { screen: 'schedules', row: scheduleRows(data, f)[i] };
+    return { screen: 'appliance' };
+  };
 
   const machineName = ui.screen === 'machines' && mRows[selected]?.kind === 'machine' ? (mRows[selected] as Extract<(typeof mRows)[number], { kind: 'machine' }>).machine.name : null;
   const { loadMachine } = daemon;
@@ -63,8 +72,12 @@ export function App({ client, caps, onQuit, daemon: daemonOptions, flashMs = 800
     return () => clearTimeout(t);
   }, [ui.flash, flashMs]);
 
-  useInput((input, key) => {
-    const intent = keyToIntent(ui, input, key);
+  // Ink re-attaches a useInput handler only after the render's effects ran: keys read the
+  // handler of the latest render through a ref instead, so they never see stale data.
+  const onKey = useRef<(input: string, key: Key) => void>(() => {});
+  onKey.current = (input, key) => {
+    const u = current();
+    const intent = keyToIntent(u, input, key);
     if (!intent) return;
     switch (intent.type) {
       case 'quit':
@@ -75,23 +88,24 @@ export function App({ client, caps, onQuit, daemon: daemonOptions, flashMs = 800
         dispatch(intent.action);
         return;
       case 'move':
-        dispatch({ type: 'select', index: selected });
-        dispatch({ type: 'move', delta: intent.delta, count });
+        dispatch({ type: 'select', index: selectedOf(u) });
+        dispatch({ type: 'move', delta: intent.delta, count: rowCount(u.screen, data, u.filter[u.screen]) });
         return;
       case 'open':
-        dispatch({ type: 'details', show: !ui.details });
+        dispatch({ type: 'details', show: !u.details });
         return;
       case 'act':
-        void commands.act(intent.key, selection);
+        void commands.act(intent.key, selectionOf(u));
         return;
       case 'submit':
-        if (ui.dialog) void commands.submit(ui.dialog);
+        if (u.dialog) void commands.submit(u.dialog);
         return;
       case 'answer':
-        if (ui.dialog) void commands.answer(ui.dialog, intent.yes);
+        if (u.dialog) void commands.answer(u.dialog, intent.yes);
         return;
     }
-  });
+  };
+  useInput((input, key) => onKey.current(input, key));
 
   const bodyHeight = Math.max(3, height - 4);
   const props = { data, selected, width: columns, height: bodyHeight, details: ui.details };

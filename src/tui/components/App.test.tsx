@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { render } from 'ink-testing-library';
+import type { ProgressEvent } from '../../imaging/progress.js';
+import { TwinClient, device, image, machine } from '../../../test/helpers/tui-twin.js';
+import { KEY_HELP } from '../keymap.js';
+import { App } from './App.js';
+
+const ENTER = '\r';
+const DOWN = '\x1b[B';
+const ESC = '\x1b';
+const caps = { ascii: false, color: false };
+const fast = { backoffMs: () => 30, pollMs: 60_000 };
+let app: ReturnType<typeof render> | null = null;
+
+afterEach(() => {
+  app?.unmount();
+  app = null;
+});
+
+async function until(what: string, check: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${app?.lastFrame()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+const frame = () => app?.lastFrame() ?? '';
+const shows = (text: string) => until(`"${text}"`, () => frame().includes(text));
+async function press(...keys: string[]) {
+  for (const k of keys) {
+    app?.stdin.write(k);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+function world(): TwinClient {
+  const t = new TwinClient();
+  t.machinesList = [machine('pc-01', 'm1', [{ path: '/dev/sda', serial: 'S1', size: 500e9 }]), machine('pc-02', 'm2', [{ path: '/dev/nvme0n1', serial: 'N1', size: 1e12 }, { path: '/dev/sdb', serial: 'TINY', size: 50e9 }])];
+  t.imagesList = [image('20261125T100000Z-aaaaaaaa', { machineId: 'm1', diskSerial: 'S1', sourcePath: '/dev/sda', diskSize: 500e9, minTargetBytes: 200e9 })];
+  t.devicesList = [device('/dev/sdx', 2e12)];
+  t.jobsList = [{ id: 'j1', type: 'backup', state: 'running', machineId: 'm1', diskSerial: 'S1', createdAt: '2026-11-25T10:00:00Z', updatedAt: '2026-11-25T10:00:00Z', requestedBy: 'op' }];
+  return t;
+}
+
+const progress = (bytesDone: number, rateBps: number): ProgressEvent => ({ type: 'progress', operation: 'backup', imageId: 'i', bytesDone, bytesTotal: 1000e6, bytesNew: 300e6, bytesReused: 200e6, bytesZero: 0, storedBytes: 150e6, chunksDone: 1, chunksTotal: 10, rateBps, avgBps: 80e6, ratio: 2, etaSeconds: 42, elapsedMs: 1000 });
+
+describe('App', () => {
+  it('shows machines with disks and docked devices, and the other screens', async () => {
+    const twin = world();
+    app = render(<App client={twin} caps={caps} daemon={fast} />);
+    await shows('pc-02');
+    await shows('/dev/sdx');
+    await shows('disk /dev/sda  Samsung SSD  serial S1');
+    await press('2');
+    await shows('20261125T100000Z-aaaaaaaa');
+    await press('5');
+    await shows('the appliance status could not be read: the daemon answered 404');
+    await press('?');
+    for (const [k] of KEY_HELP) await shows(k);
+  });
+
+  it('jobs: live progress, rates, ratio, new/reused, ETA, sparkline and log from events', async () => {
+    const twin = world();
+    app = render(<App client={twin} caps={caps} daemon={fast} />);
+    await shows('pc-01');
+    await press('3');
+    await shows('pc-01:S1');
+    twin.emit({ type: 'job-progress', jobId: 'j1', progress: progress(250e6, 120e6) });
+    twin.emit({ type: 'job-progress', jobId: 'j1', progress: progress(500e6, 60e6) });
+    await shows('50%');
+    assert.match(frame(), /60\.0\/80\.0/);
+    assert.match(frame(), /x2\.00/);
+    assert.match(frame(), /286M\/191M/);
+    assert.match(frame(), /0:42/);
+    assert.match(frame(), /MB\/s [▁-█]{2} peak 120\.0/);
+    twin.jobsList = [{ ...(twin.jobsList[0] as (typeof twin.jobsList)[number]), state: 'done' }];
+    twin.emit({ type: 'job-state', jobId: 'j1', state: 'done' });
+    await shows('state → done');
+    await shows('100%');
+  });
+
+  it('restore onto another machine: identities side by side, the name must be typed', async () => {
+    const twin = world();
+    app = render(<App client={twin} caps={caps} daemon={fast} />);
+    await shows('pc-01');
+    await press('2');
+    await shows('aaaaaaaa');
+    await press('r');
+    await shows('onto which machine or docked disk');
+    await press(DOWN, ENTER);
+    await shows('onto which disk of pc-02');
+    // The 50 GB disk is too small for an image that needs 200 GB: refused before anything is sent.
+    await press(DOWN, ENTER);
+    await shows('needs 200 GB');
+    await press('k', ENTER);
+    await shows('RESTORE ONTO A DIFFERENT MACHINE OR DISK');
+    assert.match(frame(), /SOURCE \(image\).*TARGET \(machine\)/);
+    assert.match(frame(), /serial +S1 +serial +N1/);
+    await press(...'pc-01', ENTER);
+    await shows('type pc-02 exactly');
+    assert.deepEqual(twin.calls, []);
+    for (let i = 0; i < 5; i++) await press('\x7f');
+    await press(...'pc-02', ENTER);
+    await until('the job', () => twin.calls.length === 1);
+    assert.deepEqual(twin.calls[0], ['createJob', { type: 'restore', image: '20261125T100000Z-aaaaaaaa', machine: 'pc-02', disk: 'N1', confirm: true }]);
+    await shows('restore onto pc-02: job job1 queued');
+  });
+
+  it('restore onto its own source asks y/n; n sends nothing', async () => {
+    const twin = world();
+    app = render(<App client={twin} caps={caps} daemon={fast} />);
+    await shows('pc-01');
+    await press('2', 'r', ENTER);
+    await shows('onto which disk of pc-01');
+    await press(ENTER);
+    await shows('own source disk');
+    await press('n');
+    await until('dialog closed', () => !frame().includes('own source disk'));
+    assert.deepEqual(twin.calls, []);
+  });
+
+  it('backs up chosen disks and docked devices; w explains Wake-on-LAN is not built', async () => {
+    const twin = world();
+    app = render(<App client={twin} caps={caps} daemon={fast} />);
+    await shows('pc-02');
+    await press('j', 'b');
+    await shows('Back up which disks of pc-02');
+    await press(ENTER);
+    await shows('choose at least one disk');
+    await press(' ', ENTER);
+    await until('the job', () => twin.calls.length === 1);
+    assert.deepEqual(twin.calls[0], ['createJob', { type: 'backup', machine: 'pc-02', disk: 'N1' }]);
+    await press('j', 'b');
+    await shows('Back up a docked disk');
+    await press('y');
+    await until('the job', () => twin.calls.length === 2);
+    assert.deepEqual(twin.calls[1], ['createJob', { type: 'backup', device: '/dev/sdx' }]);
+    await press('g', 'w');
+    await shows('Wake-on-LAN arrives with the boot services');
+    await press(ESC);
+  });
+
+  it('cancel asks first; quitting never cancels', async () => {
+    const twin = world();
+    let quit = 0;
+    app = render(<App client={twin} caps={caps} daemon={fast} onQuit={() => quit++} />);
+    await shows('pc-01');
+    await press('3', 'c');
+    await shows('Cancel job j1');
+    await press('n');
+    assert.deepEqual(twin.calls, []);
+    await press('c', 'y');
+    await until('cancel', () => twin.calls.length === 1);
+    assert.deepEqual(twin.calls[0], ['cancelJob', 'j1']);
+    await press('q');
+    await until('quit', () => quit === 1);
+    assert.equal(twin.calls.length, 1);
+  });
+
+  it('/ filters the list', async () => {
+    app = render(<App client={world()} caps={caps} daemon={fast} />);
+    await shows('pc-02');
+    await press('/', ...'02', ENTER);
+    await until('filtered', () => !frame().includes('pc-01  ') && frame().includes('filter: 02'));
+    await press(ESC);
+    await shows('pc-01');
+  });
+
+  it('daemon gone: reconnecting, then back online with the lists fetched again and the stream re-joined', async () => {
+    const twin = world();
+    app = render(<App client={twin} caps={caps} daemon={fast} />);
+    await shows('online');
+    assert.equal(twin.subscribers, 1);
+    twin.down();
+    await shows('reconnecting…');
+    await shows('OFFLINE');
+    twin.machinesList.push(machine('pc-03', 'm3'));
+    twin.up = true;
+    await shows('pc-03');
+    await shows('online');
+    assert.equal(twin.subscribers, 1);
+  });
+});
