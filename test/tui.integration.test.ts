@@ -1,0 +1,112 @@
+// `lifeboat tui` in a real terminal: tmux panes at 80×24 and 120×40 running the built CLI
+// against a real daemon. Keys go in with send-keys; screens come back with capture-pane.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ApiClient } from '../src/api/client.js';
+import { CLI, tempDir } from './helpers/cli.js';
+import { type TestDaemon, randomDisk, startDaemon } from './helpers/daemon.js';
+
+const SERVER = `lifeboat-tui-test-${process.pid}`;
+const tmp = tempDir('lifeboat-tui-');
+let daemon: TestDaemon;
+let api: ApiClient;
+
+function tmux(...args: string[]): string {
+  const r = spawnSync('tmux', ['-L', SERVER, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+const screen = (pane: string) => tmux('capture-pane', '-p', '-t', pane);
+const keys = (pane: string, ...k: string[]) => tmux('send-keys', '-t', pane, ...k);
+
+async function waitFor(pane: string, what: RegExp, ms = 10_000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = screen(pane);
+    if (what.test(s)) return s;
+    if (Date.now() > end) throw new Error(`pane ${pane}: no ${what} within ${ms} ms; screen:\n${s}\ndaemon log tail:\n${daemon.log().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A shell in a new pane that prints a marker, then runs the console; the shell stays after it quits. */
+async function openTui(name: string, cols: number, rows: number, env: string): Promise<void> {
+  tmux('new-session', '-d', '-s', name, '-x', String(cols), '-y', String(rows), 'env', '-i', `PATH=${process.env.PATH}`, 'HOME=/tmp', 'TERM=xterm-256color', 'bash', '--norc', '--noprofile');
+  keys(name, `PS1='$ '; clear; echo BEFORE-THE-TUI-${name}; ${env} ${process.execPath} ${CLI} tui --socket ${daemon.socket}; echo TUI-EXIT=$?`, 'Enter');
+  await waitFor(name, /Lifeboat/);
+}
+
+before(async () => {
+  daemon = await startDaemon(tmp.dir);
+  api = new ApiClient(daemon.socket);
+  randomDisk(join(tmp.dir, 'disk.img'), 600);
+});
+
+after(async () => {
+  spawnSync('tmux', ['-L', SERVER, 'kill-server']);
+  await daemon?.stop();
+  tmp.cleanup();
+});
+
+test('lifeboat tui in tmux: live data from the daemon, two consoles, reconnect, and q leaves the terminal as it was', async () => {
+  await openTui('small', 80, 24, 'LANG=C.UTF-8');
+  await openTui('large', 120, 40, 'LANG=C NO_COLOR=1');
+
+  // Full screen, sized to the pane: header on the first row, key hints on the last.
+  let s = await waitFor('small', /● online/);
+  let lines = s.split('\n');
+  assert.match(lines[0] ?? '', /^ Lifeboat .*1 Machines.*5 Appliance.*● online$/);
+  assert.match(lines[23] ?? '', /b backup .* q quit/);
+  s = await waitFor('large', /\* online/);
+  lines = s.split('\n');
+  assert.match(lines[39] ?? '', /b backup .* q quit/);
+  assert.match(s, /\+-{20,}/, 'ASCII borders without a UTF-8 locale');
+
+  // A machine added through the API appears in both.
+  await api.addMachine({ name: 'pc-tui-1', macs: ['52:54:00:aa:bb:01'], vendor: 'Dell', model: 'OptiPlex 7090' });
+  await waitFor('small', /pc-tui-1 .*offline .*never .*Dell OptiPlex/);
+  await waitFor('large', /pc-tui-1/);
+
+  // A device backup started by another client: both consoles show it live, then done.
+  keys('small', '3');
+  keys('large', '3');
+  const job = await api.createJob({ type: 'backup', device: join(tmp.dir, 'disk.img') });
+  const first = await waitFor('small', /running .* (\d+)% /);
+  const pct = Number(/running .* (\d+)% /.exec(first)?.[1]);
+  await waitFor('large', /running .*#+-* +\d+% +\d+\.\d\/\d+\.\d/);
+  await waitFor('small', new RegExp(`running .* (?!${pct}%)\\d+% `));
+  assert.match(screen('small'), /MB\/s [▁▂▃▄▅▆▇█]+ peak/);
+  await waitFor('small', /done .*100%/, 20_000);
+  await waitFor('large', /done .*100%/, 5000);
+  assert.match(screen('large'), new RegExp(job.id));
+  assert.match(screen('small'), new RegExp(job.id));
+  assert.match(screen('small'), /state → done/);
+
+  // The daemon goes away: both show reconnecting; it comes back: both recover on their own.
+  await daemon.stop();
+  await waitFor('small', /reconnecting… attempt/);
+  await waitFor('large', /reconnecting… attempt/);
+  daemon = await startDaemon(tmp.dir, { socket: daemon.socket, dataDir: daemon.dataDir });
+  api = new ApiClient(daemon.socket);
+  await waitFor('small', /● online/, 15_000);
+  await waitFor('large', /\* online/, 5000);
+  await api.addMachine({ name: 'pc-tui-2', macs: ['52:54:00:aa:bb:02'] });
+  keys('small', '1');
+  await waitFor('small', /pc-tui-2/);
+
+  // Resize: the console redraws to the new size.
+  tmux('resize-window', '-t', 'large', '-x', '100', '-y', '30');
+  s = await waitFor('large', /^ Lifeboat .*\* online$/m);
+  assert.match(s.split('\n')[29] ?? '', /q quit/);
+
+  // q: the alternate screen is left, the shell's own lines are back, exit code 0, and the job is still there.
+  for (const pane of ['small', 'large']) {
+    keys(pane, 'q');
+    s = await waitFor(pane, /TUI-EXIT=0/);
+    assert.match(s, new RegExp(`BEFORE-THE-TUI-${pane}`));
+    assert.doesNotMatch(s, /Lifeboat|online/);
+  }
+  assert.equal((await api.jobs()).find((j) => j.id === job.id)?.state, 'done');
+});
