@@ -108,7 +108,9 @@ export class ApiClient {
             if (data) onEvent(JSON.parse(data) as LiveEvent);
           }
         });
-        res.on('end', () => (signal?.aborted ? resolve() : reject(new DaemonUnreachable('the daemon closed the event stream', 'down'))));
+        // 'close' comes however the stream ends: a clean end, or a daemon killed mid-stream ('aborted', no 'end').
+        res.on('error', () => {});
+        res.on('close', () => (signal?.aborted ? resolve() : reject(new DaemonUnreachable('the daemon closed the event stream', 'down'))));
       });
       req.on('error', (err: NodeJS.ErrnoException) => (signal?.aborted ? resolve() : reject(this.unreachable(err))));
       signal?.addEventListener(

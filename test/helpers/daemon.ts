@@ -18,11 +18,11 @@ export interface TestDaemon {
 }
 
 /** Starts a daemon on `<dir>/api.sock` with data in `<dir>/data` and waits until it answers. */
-export async function startDaemon(dir: string, opts: { socket?: string; dataDir?: string; args?: string[] } = {}): Promise<TestDaemon> {
+export async function startDaemon(dir: string, opts: { socket?: string; dataDir?: string; config?: string; args?: string[] } = {}): Promise<TestDaemon> {
   const socket = opts.socket ?? join(dir, 'api.sock');
   const dataDir = opts.dataDir ?? join(dir, 'data');
   let text = '';
-  const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--socket', socket, '--config', '/dev/null', ...(opts.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--socket', socket, '--config', opts.config ?? '/dev/null', ...(opts.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.on('data', (c: Buffer) => (text += c.toString()));
   const daemon: TestDaemon = {
     child,
