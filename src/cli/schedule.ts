@@ -3,7 +3,6 @@
 // schedule's images by its retention policy (then gc), and exits 1 if any job failed.
 import type { Command } from 'commander';
 import { scheduleTargetText } from '../api/contract.js';
-import type { Job } from '../api/contract.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
 import { client, followJobs, table } from './client-common.js';
