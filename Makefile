@@ -7,10 +7,10 @@
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local
-APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++
+APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux
 STAMP := var/.stamps
 
-.PHONY: all deps apt npm build test test-node24 unit lint typecheck demo bench install uninstall clean
+.PHONY: all deps apt npm build test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
 
 all: build
 
@@ -82,6 +82,15 @@ install: deps build
 	cd $(PREFIX)/lib/lifeboat && npm ci --omit=dev --no-audit --no-fund
 	ln -sf $(PREFIX)/lib/lifeboat/dist/cli/main.js $(PREFIX)/bin/lifeboat
 	@echo "installed: $$(command -v lifeboat || echo $(PREFIX)/bin/lifeboat)"
+
+# The appliance: the operator group, the units, the daemon and its gc and verify timers.
+UNITDIR ?= /etc/systemd/system
+install-appliance: install
+	getent group lifeboat >/dev/null || groupadd --system lifeboat
+	install -d -m 0755 /etc/lifeboat $(UNITDIR)
+	install -m 0644 systemd/*.service systemd/*.timer $(UNITDIR)/
+	if [ -d /run/systemd/system ]; then systemctl daemon-reload && systemctl enable --now lifeboat.service lifeboat-gc.timer lifeboat-verify.timer; fi
+	@echo "operators: usermod -aG lifeboat <user>; console and SSH: see appliance/console.md"
 
 uninstall:
 	rm -rf $(PREFIX)/lib/lifeboat $(PREFIX)/bin/lifeboat

@@ -13,7 +13,9 @@ const ConfigFile = z
   .object({
     dataDir: z.string().min(1).optional(),
     socket: z.string().min(1).optional(),
-    /** Group that may use the operator socket (numeric gid or name resolved by the unit). */
+    /** Group that may use the operator socket, by name (default "lifeboat" when it exists). */
+    socketGroup: z.string().min(1).max(64).optional(),
+    /** The same by number. */
     socketGid: z.number().int().nonnegative().optional(),
     store: z.string().min(1).optional(),
     /** Where schedule timers' drop-ins go; null turns schedule timers off. */
@@ -62,10 +64,34 @@ export function loadConfig(flags: { config?: string; dataDir?: string; socket?: 
   return {
     dataDir,
     socket: resolve(flags.socket ?? file.socket ?? DEFAULT_SOCKET),
-    ...(file.socketGid !== undefined ? { socketGid: file.socketGid } : {}),
+    ...socketGroupOf(file),
     store: resolve(file.store ?? join(dataDir, 'store')),
     // Runtime units under systemd (written again at every start); off without systemd.
     scheduleTimerDir: file.scheduleTimerDir === undefined ? (existsSync('/run/systemd/system') ? '/run/systemd/system' : null) : file.scheduleTimerDir === null ? null : resolve(file.scheduleTimerDir),
     boot: { ...(file.boot?.interface ? { interface: file.boot.interface } : {}), dhcp: file.boot?.dhcp ?? 'off' },
   };
+}
+
+/** The gid named in /etc/group text, or null. Pure. */
+export function gidOfGroup(name: string, groupFile: string): number | null {
+  for (const line of groupFile.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f[2] !== undefined && /^\d+$/.test(f[2])) return Number(f[2]);
+  }
+  return null;
+}
+
+/** socketGid from the config, else the group by name: the configured one must exist, "lifeboat" only if it does. */
+function socketGroupOf(file: { socketGroup?: string; socketGid?: number }): { socketGid?: number } {
+  if (file.socketGid !== undefined) return { socketGid: file.socketGid };
+  let groups = '';
+  try {
+    groups = readFileSync('/etc/group', 'utf8');
+  } catch {
+    // no group file: only a numeric socketGid can name a group
+  }
+  const name = file.socketGroup ?? 'lifeboat';
+  const gid = /^\d+$/.test(name) ? Number(name) : gidOfGroup(name, groups);
+  if (gid === null && file.socketGroup !== undefined) throw usageError(`socketGroup ${JSON.stringify(name)} in the config is not a group: create it (groupadd --system ${name}) or fix the name`);
+  return gid === null ? {} : { socketGid: gid };
 }
