@@ -12,6 +12,7 @@ import {
   fitTail,
   formatEta,
   initialState,
+  jobColumnWidths,
   jobRows,
   logLines,
   niceCeil,
@@ -163,10 +164,24 @@ test('the jobs table shows active jobs with progress, rate and ETA, and drops en
 test('a long target keeps its end', () => {
   const path = `/srv/${'very-long-directory/'.repeat(4)}disk.img`;
   const s = run([{ type: 'jobs', jobs: [job('a', 'running', { devicePath: path })], now: T0 }]);
-  const shown = jobRows(s)[0]?.[1] ?? '';
+  const shown = jobRows(s, 44)[0]?.[1] ?? '';
   assert.equal(shown.length, 44);
   assert.ok(shown.startsWith('...') && shown.endsWith('directory/disk.img'), shown);
   assert.equal(fitTail('short', 44), 'short');
+});
+
+test('the jobs table columns fit the terminal: the target takes what is left, within limits', () => {
+  const cases: Array<[number, number]> = [
+    [76, 22], // an 80-column terminal
+    [116, 60], // 120 columns: capped
+    [40, 12], // too narrow: the target keeps a readable minimum
+  ];
+  for (const [width, target] of cases) {
+    const w = jobColumnWidths(width);
+    assert.equal(w.length, 7);
+    assert.equal(w[1], target, `width ${width}`);
+    if (target > 12 && target < 60) assert.equal(w.reduce((a, b) => a + b, 0) + 7, width, 'the columns fill the table exactly');
+  }
 });
 
 test('progress of a job not in the last snapshot still shows, with what we know of it', () => {
@@ -204,16 +219,16 @@ test('the events log keeps only the newest lines', () => {
 });
 
 test('the store gauge and the reduction box come from the appliance status', () => {
-  assert.deepEqual(storeGauge(initialState()), { percent: 0, label: 'store: no data' });
+  assert.deepEqual(storeGauge(initialState()), { percent: 0, label: 'no data', short: 'no data' });
   assert.deepEqual(reductionLines(initialState()), ['no data yet']);
-  const cases: Array<{ store: Partial<ApplianceStatus['store']>; percent: number; label: string; first: string }> = [
-    { store: {}, percent: 75, label: '250 GB free of 1.0 TB', first: 'reduction  3.20 : 1' },
-    { store: { fsBytes: 100, fsFreeBytes: 100, reduction: 0, logicalBytes: 0, storedBytes: 0 }, percent: 0, label: '100 B free of 100 B', first: 'reduction  -' },
-    { store: { fsBytes: 100, fsFreeBytes: 0, reduction: 12.4 }, percent: 100, label: '0 B free of 100 B', first: 'reduction  12 : 1' },
+  const cases: Array<{ store: Partial<ApplianceStatus['store']>; percent: number; label: string; short: string; first: string }> = [
+    { store: {}, percent: 75, label: '250 GB free of 1.0 TB', short: '250 GB free', first: 'reduction  3.20 : 1' },
+    { store: { fsBytes: 100, fsFreeBytes: 100, reduction: 0, logicalBytes: 0, storedBytes: 0 }, percent: 0, label: '100 B free of 100 B', short: '100 B free', first: 'reduction  -' },
+    { store: { fsBytes: 100, fsFreeBytes: 0, reduction: 12.4 }, percent: 100, label: '0 B free of 100 B', short: '0 B free', first: 'reduction  12 : 1' },
   ];
   for (const c of cases) {
     const s = reduce(initialState(), { type: 'appliance', status: appliance(c.store) });
-    assert.deepEqual(storeGauge(s), { percent: c.percent, label: c.label });
+    assert.deepEqual(storeGauge(s), { percent: c.percent, label: c.label, short: c.short });
     assert.equal(reductionLines(s)[0], c.first);
   }
   const s = reduce(initialState(), { type: 'appliance', status: appliance() });

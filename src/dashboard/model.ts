@@ -218,14 +218,16 @@ export interface GaugeView {
   /** 0–100, whole numbers. */
   percent: number;
   label: string;
+  /** The label for a narrow gauge. */
+  short: string;
 }
 
 export function storeGauge(state: DashboardState): GaugeView {
   const s = state.appliance?.store;
-  if (!s || s.fsBytes <= 0) return { percent: 0, label: 'store: no data' };
+  if (!s || s.fsBytes <= 0) return { percent: 0, label: 'no data', short: 'no data' };
   const used = Math.max(0, s.fsBytes - s.fsFreeBytes);
   const percent = Math.min(100, Math.round((used / s.fsBytes) * 100));
-  return { percent, label: `${formatBytes(s.fsFreeBytes)} free of ${formatBytes(s.fsBytes)}` };
+  return { percent, label: `${formatBytes(s.fsFreeBytes)} free of ${formatBytes(s.fsBytes)}`, short: `${formatBytes(s.fsFreeBytes)} free` };
 }
 
 export function reductionLines(state: DashboardState): string[] {
@@ -236,20 +238,29 @@ export function reductionLines(state: DashboardState): string[] {
 }
 
 export const JOB_HEADERS = ['TYPE', 'TARGET', 'STATE', 'DONE', 'MB/s', 'ETA', 'JOB'];
-/** Column widths of the jobs table; 'waiting-for-boot' is the longest state. */
-export const JOB_WIDTHS = [8, 44, 16, 5, 7, 7, 8];
+/**
+ * Column widths of the jobs table for a table `width` characters wide inside its border
+ * (blessed-contrib puts columnSpacing − 1 blanks after each column): the target takes
+ * what the others leave, between 12 and 60. 'waiting-for-boot' is the longest state.
+ */
+export function jobColumnWidths(width: number, spacing = 2): number[] {
+  const fixed = [7, 16, 4, 6, 6, 8];
+  const rest = width - fixed.reduce((a, b) => a + b, 0) - JOB_HEADERS.length * (spacing - 1);
+  const target = Math.max(12, Math.min(60, rest));
+  return [fixed[0] ?? 7, target, ...fixed.slice(1)];
+}
 
 /** `text` in at most `width` characters, keeping its end (where a path says the most). */
 export function fitTail(text: string, width: number): string {
   return text.length <= width ? text : `...${text.slice(text.length - (width - 3))}`;
 }
 
-export function jobRows(state: DashboardState): string[][] {
+export function jobRows(state: DashboardState, targetWidth = 44): string[][] {
   return Object.values(state.jobs).map((j) => {
     const p = j.progress;
     const pct = p ? `${Math.floor((p.bytesDone / Math.max(1, p.bytesTotal)) * 100)}%` : '-';
     const rate = p ? (p.rateBps / 1e6).toFixed(1) : '-';
-    return [j.type, fitTail(j.target, JOB_WIDTHS[1] ?? 44), j.state, pct, rate, p ? formatEta(p.etaSeconds) : '-', shortId(j.id)];
+    return [j.type, fitTail(j.target, targetWidth), j.state, pct, rate, p ? formatEta(p.etaSeconds) : '-', shortId(j.id)];
   });
 }
 

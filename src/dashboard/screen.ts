@@ -6,7 +6,7 @@ import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import contrib from 'blessed-contrib';
 import type { GaugeElement, LineElement, LogElement, TableElement } from 'blessed-contrib';
-import { type DashboardState, JOB_HEADERS, JOB_WIDTHS, jobRows, logLines, reductionLines, statusLine, storeGauge, throughputView } from './model.js';
+import { type DashboardState, JOB_HEADERS, jobColumnWidths, jobRows, logLines, reductionLines, statusLine, storeGauge, throughputView } from './model.js';
 
 export interface DashboardScreen {
   render(state: DashboardState): void;
@@ -39,33 +39,30 @@ export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
   if (opts.noColor) withoutColor(screen);
   screen.key(['q', 'C-c', 'escape'], () => opts.onQuit());
 
-  const status = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: '100%', tags: false, style: opts.noColor ? {} : { fg: 'white', bg: 'blue' } });
-  const color = (c: string) => (opts.noColor ? undefined : c);
+  const status = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: '100%', tags: false, style: { fg: 'white', bg: 'blue' } });
+  let widths: number[] = [];
   let w = build();
   let last: DashboardState | null = null;
 
   function build(): Widgets_ {
     const root = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%-1' });
-    const grid = new contrib.grid({ rows: 12, cols: 12, screen: root, ...(opts.noColor ? { color: 'default' } : {}) });
-    const chart = grid.set(0, 0, 5, 8, contrib.line, {
-      label: ' Throughput, MB/s (last 3 minutes) ',
-      style: { line: color('yellow') ?? 'default', text: color('green') ?? 'default', baseline: color('black') ?? 'default' },
+    // Colours are always asked for; NO_COLOR strips them where the screen writes them.
+    const grid = new contrib.grid({ rows: 12, cols: 12, screen: root });
+    // A gauge draws its bar on its 3rd and 4th inner lines: below 30 lines it gets more rows.
+    const r = (screen.height as number) < 30 ? { chart: 7, gauge: 4, jobs: 3 } : { chart: 6, gauge: 3, jobs: 3 };
+    const chart = grid.set(0, 0, r.chart, 8, contrib.line, {
+      label: ' Throughput ',
+      style: { line: 'yellow', text: 'green', baseline: 'white' },
       xLabelPadding: 3,
       xPadding: 5,
       showLegend: false,
-      wholeNumbersOnly: false,
     });
-    const gauge = grid.set(0, 8, 2, 4, contrib.gauge, { label: ' Store usage ', stroke: color('green') ?? 'default', fill: color('white') ?? 'default' });
-    const reduction = grid.set(2, 8, 3, 4, blessed.box, { label: ' Dedup + LZ4 reduction ', tags: false, padding: { left: 1 } });
-    const jobs = grid.set(5, 0, 3, 12, contrib.table, {
-      label: ' Running jobs ',
-      columnWidth: JOB_WIDTHS,
-      columnSpacing: 2,
-      interactive: false,
-      fg: color('white') ?? 'default',
-      keys: false,
-    });
-    const log = grid.set(8, 0, 4, 12, contrib.log, { label: ' Recent events ', bufferLength: 200, tags: false, fg: color('green') ?? 'default' });
+    const gauge = grid.set(0, 8, r.gauge, 4, contrib.gauge, { label: ' Store ', stroke: 'green', fill: 'white' });
+    const reduction = grid.set(r.gauge, 8, r.chart - r.gauge, 4, blessed.box, { label: ' Dedup + LZ4 ', tags: false, padding: { left: 1 } });
+    // The table's rows are its width − 3 (border and a left margin).
+    widths = jobColumnWidths(Math.max(20, (screen.width as number) - 3));
+    const jobs = grid.set(r.chart, 0, r.jobs, 12, contrib.table, { label: ' Running jobs ', columnWidth: widths, columnSpacing: 2, interactive: false, fg: 'white', keys: false });
+    const log = grid.set(r.chart + r.jobs, 0, 12 - r.chart - r.jobs, 12, contrib.log, { label: ' Recent events ', bufferLength: 200, tags: false, fg: 'green' });
     return { root, chart, gauge, reduction, jobs, log };
   }
 
@@ -73,12 +70,13 @@ export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
     const series = throughputView(state);
     w.chart.options.maxY = series.maxY;
     w.chart.setLabel(` Throughput ${series.now.toFixed(1)} MB/s now (last 3 minutes) `);
-    w.chart.setData([{ title: 'all jobs', x: series.x, y: series.y, ...(opts.noColor ? {} : { style: { line: 'yellow' } }) }]);
+    w.chart.setData([{ title: 'all jobs', x: series.x, y: series.y }]);
     const g = storeGauge(state);
     w.gauge.setPercent(g.percent);
-    w.gauge.setLabel(` Store: ${g.label} `);
+    const full = ` Store: ${g.label} `;
+    w.gauge.setLabel((w.gauge.width as number) - 4 >= full.length ? full : ` Store: ${g.short} `);
     w.reduction.setContent(reductionLines(state).join('\n'));
-    const rows = jobRows(state);
+    const rows = jobRows(state, widths[1]);
     w.jobs.setData({ headers: JOB_HEADERS, data: rows.length ? rows : [['', 'no jobs running']] });
     const lines = logLines(state);
     w.log.setItems(lines.length ? lines : ['no events yet']);
@@ -105,16 +103,21 @@ export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
 }
 
 /**
- * NO_COLOR (https://no-color.org): every attribute keeps bold, underline and inverse but
- * loses its colours; a background colour (a gauge's bar) becomes inverse video so bars
- * still show.
+ * NO_COLOR (https://no-color.org): before each draw every cell keeps bold, underline and
+ * inverse but loses its colours; a cell with a background colour (a gauge's bar, the
+ * status line) becomes inverse video so it still shows.
  */
 function withoutColor(screen: Widgets.Screen): void {
-  const s = screen as unknown as { codeAttr(code: number): string };
-  const codeAttr = s.codeAttr.bind(screen);
-  s.codeAttr = (code: number) => {
-    let flags = (code >> 18) & 0x1ff;
-    if ((code & 0x1ff) !== 0x1ff) flags |= 8;
-    return codeAttr((flags << 18) | (0x1ff << 9) | 0x1ff);
+  const s = screen as unknown as { lines: Array<Array<[number, string]>>; draw(start: number, end: number): void };
+  const draw = s.draw.bind(screen);
+  s.draw = (start: number, end: number) => {
+    for (let y = start; y <= end; y++) {
+      for (const cell of s.lines[y] ?? []) {
+        const code = cell[0];
+        const flags = ((code >> 18) & 0x1ff) | ((code & 0x1ff) !== 0x1ff ? 8 : 0);
+        cell[0] = (flags << 18) | (0x1ff << 9) | 0x1ff;
+      }
+    }
+    draw(start, end);
   };
 }
