@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { userInfo } from 'node:os';
 import { LifeboatError } from '../errors.js';
 import type { ApiErrorBody, ApplianceStatus, LocalDevice, PruneReport, ScheduleRunResult, AuditEvent, Health, ImageRecord, Job, JobView, LiveEvent, Machine, MachinePatchBody, MachineWithDisks, NewJobBody, NewMachineBody, NewScheduleBody, Schedule, ScheduleView } from './contract.js';
-import { API_PREFIX, OPERATOR_HEADER } from './contract.js';
+import { API_PREFIX, OPERATOR_HEADER } from './constants.js';
 
 export const DEFAULT_SOCKET = '/run/lifeboat/api.sock';
 

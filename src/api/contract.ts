@@ -6,13 +6,7 @@ import type { ProgressEvent } from '../imaging/progress.js';
 import type { AuditEvent, Disk, ImageRecord, Job, Machine, Schedule } from '../store/index.js';
 export type { LiveEvent } from '../daemon/event-hub.js';
 
-export const API_PREFIX = '/v1';
-export const MAX_BODY = 1 << 20;
-/**
- * Header carrying the name a client speaks for. The daemon names a peer by its uid (see
- * peer.ts); only root may speak for another name (the schedule timer says "timer").
- */
-export const OPERATOR_HEADER = 'x-lifeboat-operator';
+export { API_PREFIX, MAX_BODY, OPERATOR_HEADER, scheduleTargetText } from './constants.js';
 
 const name = z.string().min(1).max(63);
 const mac = z.string().min(1).max(64);
@@ -65,12 +59,6 @@ export const NewScheduleBody = z
   .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length === 1, 'name machines, a group, or devices docked in the appliance: exactly one of them');
 export type NewScheduleBody = z.infer<typeof NewScheduleBody>;
 
-/** What a schedule backs up, in a few words: "pc-1,pc-2", "group office", "device /dev/sdb". */
-export function scheduleTargetText(target: Schedule['target']): string {
-  if ('machines' in target) return target.machines.join(',');
-  if ('group' in target) return `group ${target.group}`;
-  return `device${target.devices.length > 1 ? 's' : ''} ${target.devices.join(',')}`;
-}
 
 export const ScheduleRunBody = z
   .object({

@@ -2,7 +2,7 @@
 // schedule's timer runs: it creates the jobs, follows them to their end, prunes the
 // schedule's images by its retention policy (then gc), and exits 1 if any job failed.
 import type { Command } from 'commander';
-import { scheduleTargetText } from '../api/contract.js';
+import { scheduleTargetText } from '../api/constants.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
 import { client, followJobs, table } from './client-common.js';

@@ -1,6 +1,5 @@
 // lifeboat serve [--config <file>] [--data-dir <dir>] [--socket <path>] [--repair-db]
 import type { Command } from 'commander';
-import { runDaemon } from '../daemon/main.js';
 
 export function register(program: Command): void {
   program
@@ -11,6 +10,7 @@ export function register(program: Command): void {
     .option('--socket <path>', 'operator API socket (default /run/lifeboat/api.sock)')
     .option('--repair-db', 'drop damaged database lines (a copy of each damaged file is kept)')
     .action(async (o: { config?: string; dataDir?: string; socket?: string; repairDb?: boolean }) => {
+      const { runDaemon } = await import('../daemon/main.js'); // the daemon's modules load only for serve
       process.exitCode = await runDaemon({ ...o, ...(o.repairDb ? { repair: true } : {}) });
     });
 }

@@ -3,7 +3,6 @@
 // starts anyway and shows "reconnecting" until the daemon answers (a console on tty1
 // may well come up before the daemon does). It exits 0 on q.
 import type { Command } from 'commander';
-import { runTui } from '../tui/index.js';
 
 export function register(program: Command): void {
   program
@@ -11,6 +10,8 @@ export function register(program: Command): void {
     .description('the operator console: machines, images, jobs, schedules, appliance; live progress')
     .option('--socket <path>', 'daemon socket (default $LIFEBOAT_SOCKET or /run/lifeboat/api.sock)')
     .action(async (o: { socket?: string }) => {
+      // Loaded only when asked for: React and Ink would slow every other command's start.
+      const { runTui } = await import('../tui/index.js');
       const code = await runTui(o.socket ? { socket: o.socket } : {});
       if (code !== 0) process.exitCode = code;
     });
