@@ -100,7 +100,10 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
         if (key === 'b') {
           const full = await daemon.loadMachine(m.name);
           if (!full) return flash(`could not read machine ${m.name} from the daemon`, 'error');
-          if (full.disks.length === 0) return open({ kind: 'notice', title: `Back up ${m.name}`, lines: [`No disks are known for ${m.name} yet: its inventory arrives when it first runs the boot OS.`, `A backup of every disk can still be queued with: lifeboat backup --machine ${m.name}`] });
+          if (full.disks.length === 0) {
+            const lines = [`No disks are known for ${m.name} yet: its inventory arrives when it first runs the boot OS.`, `Queue a backup of every disk of ${m.name}? The job waits until the machine boots from the network.`];
+            return open({ kind: 'confirm', title: `Back up ${m.name}`, lines, command: { type: 'create-jobs', bodies: [{ type: 'backup', machine: m.name }], what: `backup of ${m.name}` } });
+          }
           const choices = full.disks.map((d) => ({ label: `${d.devicePath.padEnd(12)} ${(d.model ?? '').slice(0, 20).padEnd(20)} ${(d.serial ?? '').slice(0, 16).padEnd(16)} ${shortBytes(d.size)}`, value: { kind: 'disk' as const, machine: m.name, diskId: d.id } }));
           return open(pick(`Back up which disks of ${m.name}? (space chooses, a all)`, 'backup-disks', choices, { multi: true }));
         }
