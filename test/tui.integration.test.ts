@@ -2,6 +2,7 @@
 // against a real daemon. Keys go in with send-keys; screens come back with capture-pane.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
@@ -69,9 +70,19 @@ test('lifeboat tui in tmux: live data from the daemon, two consoles, reconnect, 
   await waitFor('small', /pc-tui-1 .*offline .*never .*Dell OptiPlex/);
   await waitFor('large', /pc-tui-1/);
 
-  // A device backup started by another client: both consoles show it live, then done.
+  // Colour, and NO_COLOR: the 80-column console (colour on) has SGR colour codes, the other none.
+  // eslint-disable-next-line no-control-regex -- SGR escape sequences are what it looks for
+  const colour = /\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7])(?:;[0-9;]*)?m/;
+  assert.match(tmux('capture-pane', '-e', '-p', '-t', 'small'), colour);
+  assert.doesNotMatch(tmux('capture-pane', '-e', '-p', '-t', 'large'), colour);
+
+  // A device backup started by another client: both consoles show it live, then done. The
+  // bytes the console writes meanwhile are recorded: lines are redrawn, the screen never cleared.
   keys('small', '3');
   keys('large', '3');
+  await waitFor('small', /TYPE +TARGET/);
+  const raw = join(tmp.dir, 'small.raw');
+  tmux('pipe-pane', '-o', '-t', 'small', `cat > ${raw}`);
   const job = await api.createJob({ type: 'backup', device: join(tmp.dir, 'disk.img') });
   const first = await waitFor('small', /running .* (\d+)% /);
   const pct = Number(/running .* (\d+)% /.exec(first)?.[1]);
@@ -83,6 +94,11 @@ test('lifeboat tui in tmux: live data from the daemon, two consoles, reconnect, 
   assert.match(screen('large'), new RegExp(job.id));
   assert.match(screen('small'), new RegExp(job.id));
   assert.match(screen('small'), /state → done/);
+  tmux('pipe-pane', '-t', 'small');
+  const written = readFileSync(raw, 'latin1');
+  assert.ok(written.length > 0, 'the console wrote while the job ran');
+  assert.equal(written.split('\x1b[2J').length - 1, 0, 'no full-screen clear during updates');
+  assert.ok(written.includes('\x1b[4;1H\x1b[2K'), 'the job row is redrawn in place');
 
   // The daemon goes away: both show reconnecting; it comes back: both recover on their own.
   await daemon.stop();
