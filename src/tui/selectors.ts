@@ -63,18 +63,24 @@ export const jobRows = (data: DataState, filter: string): JobView[] =>
   );
 export const scheduleRows = (data: DataState, filter: string): ScheduleView[] => applyFilter(data.schedules, filter, scheduleText);
 
-/** How many selectable rows the screen has now. */
-export function rowCount(screen: Screen, data: DataState, filter: string): number {
+/** The identity of each selectable row of a screen, in order. */
+export function rowKeys(screen: Screen, data: DataState, filter: string): string[] {
   switch (screen) {
     case 'machines':
-      return machineRows(data, filter).length;
+      return machineRows(data, filter).map((r) => (r.kind === 'machine' ? `machine ${r.machine.name}` : `device ${r.device.path}`));
     case 'images':
-      return imageRows(data, filter).length;
+      return imageRows(data, filter).map((i) => i.id);
     case 'jobs':
-      return jobRows(data, filter).length;
+      return jobRows(data, filter).map((j) => j.id);
     case 'schedules':
-      return scheduleRows(data, filter).length;
+      return scheduleRows(data, filter).map((s) => s.name);
     default:
-      return 0;
+      return [];
   }
+}
+
+/** The selected row's index: where its key is now, else the remembered index within bounds. */
+export function selectedIndex(keys: readonly string[], key: string | null, index: number): number {
+  const at = key === null ? -1 : keys.indexOf(key);
+  return at >= 0 ? at : Math.min(index, Math.max(0, keys.length - 1));
 }

@@ -40,6 +40,9 @@ export interface Flash {
 export interface UiState {
   screen: Screen;
   selected: Record<Screen, number>;
+  /** The selected row's identity (job id, image id, machine name…): the selection follows
+   * its row when the list reorders (a new job on top) instead of staying on a row number. */
+  selectedKey: Record<Screen, string | null>;
   filter: Record<Screen, string>;
   /** The filter line has the keyboard. */
   filtering: boolean;
@@ -52,12 +55,12 @@ export interface UiState {
 
 const perScreen = <T>(v: T): Record<Screen, T> => ({ machines: v, images: v, jobs: v, schedules: v, appliance: v });
 
-export const initialUi: UiState = { screen: 'machines', selected: perScreen(0), filter: perScreen(''), filtering: false, help: false, details: false, flash: null, dialog: null };
+export const initialUi: UiState = { screen: 'machines', selected: perScreen(0), selectedKey: perScreen<string | null>(null), filter: perScreen(''), filtering: false, help: false, details: false, flash: null, dialog: null };
 
 export type UiAction =
   | { type: 'screen'; screen: Screen }
   | { type: 'move'; delta: number; count: number }
-  | { type: 'select'; index: number }
+  | { type: 'select'; index: number; key?: string | null }
   | { type: 'filter-start' }
   | { type: 'filter-input'; text: string }
   | { type: 'filter-backspace' }
@@ -104,15 +107,15 @@ export function uiReducer(state: UiState, action: UiAction): UiState {
     case 'screen':
       return { ...state, screen: action.screen, filtering: false, help: false, details: false };
     case 'move':
-      return { ...state, selected: { ...state.selected, [s]: clamp(state.selected[s] + action.delta, action.count) } };
+      return { ...state, selected: { ...state.selected, [s]: clamp(state.selected[s] + action.delta, action.count) }, selectedKey: { ...state.selectedKey, [s]: null } };
     case 'select':
-      return { ...state, selected: { ...state.selected, [s]: Math.max(0, action.index) } };
+      return { ...state, selected: { ...state.selected, [s]: Math.max(0, action.index) }, selectedKey: { ...state.selectedKey, [s]: action.key ?? null } };
     case 'filter-start':
       return { ...state, filtering: true };
     case 'filter-input':
-      return { ...state, filter: { ...state.filter, [s]: state.filter[s] + action.text }, selected: { ...state.selected, [s]: 0 } };
+      return { ...state, filter: { ...state.filter, [s]: state.filter[s] + action.text }, selected: { ...state.selected, [s]: 0 }, selectedKey: { ...state.selectedKey, [s]: null } };
     case 'filter-backspace':
-      return { ...state, filter: { ...state.filter, [s]: state.filter[s].slice(0, -1) }, selected: { ...state.selected, [s]: 0 } };
+      return { ...state, filter: { ...state.filter, [s]: state.filter[s].slice(0, -1) }, selected: { ...state.selected, [s]: 0 }, selectedKey: { ...state.selectedKey, [s]: null } };
     case 'filter-end':
       return { ...state, filtering: false, ...(action.keep ? {} : { filter: { ...state.filter, [s]: '' } }) };
     case 'help':

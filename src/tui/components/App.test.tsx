@@ -158,6 +158,21 @@ describe('App', () => {
     assert.equal(twin.calls.length, 1);
   });
 
+  it('the selection follows its job when a new job arrives on top', async () => {
+    const twin = world();
+    twin.jobsList.push({ id: 'j0', type: 'verify', state: 'done', imageId: '20261125T100000Z-aaaaaaaa', createdAt: '2026-11-24T10:00:00Z', updatedAt: '2026-11-24T10:00:00Z', requestedBy: 'op' });
+    app = render(<App client={twin} caps={caps} daemon={fast} />);
+    await shows('pc-01');
+    await press('3', 'j');
+    await shows('j0  verify');
+    twin.jobsList = [{ id: 'j2', type: 'backup', state: 'queued', devicePath: '/dev/sdx', createdAt: '2026-11-25T11:00:00Z', updatedAt: '2026-11-25T11:00:00Z', requestedBy: 'op' }, ...twin.jobsList];
+    twin.emit({ type: 'job-state', jobId: 'j2', state: 'queued' });
+    await shows('/dev/sdx');
+    assert.match(frame(), /j0 {2}verify/);
+    await press('c');
+    await shows('already done');
+  });
+
   it('/ filters the list', async () => {
     app = render(<App client={world()} caps={caps} daemon={fast} />);
     await shows('pc-02');

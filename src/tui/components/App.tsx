@@ -4,7 +4,7 @@ import { Box, type Key, useApp, useInput } from 'ink';
 import { useEffect, useMemo, useRef } from 'react';
 import type { TuiClient } from '../client.js';
 import { keyToIntent } from '../keymap.js';
-import { imageRows, jobRows, machineRows, rowCount, scheduleRows } from '../selectors.js';
+import { imageRows, jobRows, machineRows, rowKeys, scheduleRows, selectedIndex } from '../selectors.js';
 import type { TermCaps } from '../terminal.js';
 import { ThemeContext, makeTheme } from '../theme.js';
 import type { UiState } from '../ui-state.js';
@@ -47,7 +47,7 @@ export function App({ client, caps, onQuit, daemon: daemonOptions, flashMs = 800
   const iRows = useMemo(() => imageRows(data, ui.filter.images), [data, ui.filter.images]);
   const jRows = useMemo(() => jobRows(data, ui.filter.jobs), [data, ui.filter.jobs]);
   const sRows = useMemo(() => scheduleRows(data, ui.filter.schedules), [data, ui.filter.schedules]);
-  const selectedOf = (u: UiState) => Math.min(u.selected[u.screen], Math.max(0, rowCount(u.screen, data, u.filter[u.screen]) - 1));
+  const selectedOf = (u: UiState) => selectedIndex(rowKeys(u.screen, data, u.filter[u.screen]), u.selectedKey[u.screen], u.selected[u.screen]);
   const selected = selectedOf(ui);
   /** The selected row as of the latest key, not the latest render. */
   const selectionOf = (u: UiState): Selection => {
@@ -87,10 +87,12 @@ export function App({ client, caps, onQuit, daemon: daemonOptions, flashMs = 800
       case 'ui':
         dispatch(intent.action);
         return;
-      case 'move':
-        dispatch({ type: 'select', index: selectedOf(u) });
-        dispatch({ type: 'move', delta: intent.delta, count: rowCount(u.screen, data, u.filter[u.screen]) });
+      case 'move': {
+        const keys = rowKeys(u.screen, data, u.filter[u.screen]);
+        const index = Math.max(0, Math.min(keys.length - 1, selectedOf(u) + intent.delta));
+        dispatch({ type: 'select', index, key: keys[index] ?? null });
         return;
+      }
       case 'open':
         dispatch({ type: 'details', show: !u.details });
         return;
