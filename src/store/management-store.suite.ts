@@ -456,7 +456,12 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     await assert.rejects(store.schedules.add({ name: 'nightly', target: { machines: ['pc-1'] }, calendar: 'daily' }), kind('conflict', /schedule named "nightly" already exists/));
     await assert.rejects(store.schedules.add({ name: 'other', target: { machines: ['pc-1', 'pc-7'] }, calendar: 'daily' }), kind('not-found', /no machine named "pc-7"/));
     await assert.rejects(store.schedules.add({ name: 'other', target: { machines: [] }, calendar: 'daily' }), kind('user'));
-    await assert.rejects(store.schedules.add({ name: 'other', target: { machines: ['pc-1'], group: 'lab' } as never, calendar: 'daily' }), kind('user', /not both/));
+    await assert.rejects(store.schedules.add({ name: 'other', target: { machines: ['pc-1'], group: 'lab' } as never, calendar: 'daily' }), kind('user', /machines, a group or devices: one of them/));
+    await assert.rejects(store.schedules.add({ name: 'other', target: { devices: ['relative/path'] }, calendar: 'daily' }), kind('user'));
+    await assert.rejects(store.schedules.add({ name: 'other', target: { devices: [] }, calendar: 'daily' }), kind('user', /list of device paths/));
+    const docked = await store.schedules.add({ name: 'docked', target: { devices: ['/dev/sdb', '/dev/sdb'] }, calendar: 'daily' });
+    assert.deepEqual(docked.target, { devices: ['/dev/sdb'] }, 'devices are kept once each');
+    await store.schedules.remove('docked');
     await assert.rejects(store.schedules.add({ name: 'other', target: { group: 'lab' }, calendar: '' }), kind('user', /calendar/));
     await assert.rejects(store.schedules.add({ name: 'other', target: { group: 'lab' }, calendar: 'daily', retention: { daily: 0 } }), kind('user', /retention daily/));
     await assert.rejects(store.schedules.add({ name: 'other', target: { group: 'lab' }, calendar: 'daily', retention: { hourly: 2 } as never }), kind('user', /unknown field\(s\) hourly/));
