@@ -27,7 +27,7 @@ describe('dataReducer', () => {
     s = dataReducer(s, ev({ type: 'log', jobId: 'a', level: 'warning', message: 'slow disk', at: 'x' }));
     s = dataReducer(s, ev({ type: 'log', level: 'info', message: 'daemon up', at: 'y' }));
     assert.equal(s.jobs.find((j) => j.id === 'a')?.state, 'failed');
-    assert.deepEqual(s.logs.a?.map((l) => l.message), ['state → failed: disk vanished', 'slow disk']);
+    assert.deepEqual(s.logs.a?.map((l) => l.message), ['now failed: disk vanished', 'slow disk']);
     assert.equal(s.logs.a?.[0]?.level, 'error');
     assert.deepEqual(s.systemLog.map((l) => l.message), ['daemon up']);
   });

@@ -82,7 +82,7 @@ function onEvent(state: DataState, event: LiveEvent, at: string): DataState {
     }
     case 'job-state': {
       const jobs = upsertJob(state.jobs, event.jobId, (j) => ({ ...j, state: event.state as JobView['state'], ...(event.error ? { error: event.error } : {}) }));
-      const line: LogLine = { at, level: event.state === 'failed' ? 'error' : 'info', message: `state → ${event.state}${event.error ? `: ${event.error}` : ''}` };
+      const line: LogLine = { at, level: event.state === 'failed' ? 'error' : 'info', message: `now ${event.state}${event.error ? `: ${event.error}` : ''}` };
       return { ...state, jobs, logs: { ...state.logs, [event.jobId]: capped(state.logs[event.jobId], line, LOG_LINES) } };
     }
     case 'log': {

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FrameWriter, diffFrame, toLines } from './frame-writer.js';
+import { FrameWriter, asciiOnly, diffFrame, toLines } from './frame-writer.js';
 
 describe('diffFrame', () => {
   it('clears and paints the first frame, then rewrites only changed lines', () => {
     assert.equal(diffFrame(null, ['a', '', 'c']), '\x1b[H\x1b[2J\x1b[1;1H\x1b[2Ka\x1b[3;1H\x1b[2Kc');
     assert.equal(diffFrame(['a', 'b', 'c'], ['a', 'B', 'c']), '\x1b[2;1H\x1b[2KB');
     assert.equal(diffFrame(['a', 'b'], ['a', 'b']), '');
+  });
+
+  it('keeps ASCII as is and turns anything else into one ASCII character', () => {
+    assert.equal(asciiOnly('\x1b[1mok\x1b[22m reconnecting… a → b ● ✓'), '\x1b[1mok\x1b[22m reconnecting. a > b * ?');
   });
 
   it('pads and cuts frames to the terminal height', () => {

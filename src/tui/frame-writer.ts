@@ -27,6 +27,14 @@ export function toLines(frame: string, rows: number): string[] {
   return lines;
 }
 
+const ASCII_FALLBACK: Record<string, string> = { '…': '.', '→': '>', '←': '<', '’': "'", '‘': "'", '“': '"', '”': '"', '–': '-', '—': '-', '●': '*', '█': '#', '×': 'x' };
+
+/** Any character outside ASCII as one ASCII character: the last guard for terminals that cannot show more. */
+export function asciiOnly(line: string): string {
+  // eslint-disable-next-line no-control-regex -- escape sequences stay, they are ASCII
+  return line.replace(/[^ -~\x1b]/g, (c) => ASCII_FALLBACK[c] ?? '?');
+}
+
 export interface Screen {
   write(data: string): unknown;
 }
@@ -45,7 +53,7 @@ export class FrameWriter extends Writable {
   constructor(
     private readonly screen: Screen,
     size: { columns: number; rows: number },
-    private readonly opts: { minIntervalMs?: number; synchronized?: boolean } = {},
+    private readonly opts: { minIntervalMs?: number; synchronized?: boolean; /** Replace non-ASCII characters (TERM=linux, no UTF-8). */ ascii?: boolean } = {},
   ) {
     super({ decodeStrings: false });
     this.columns = size.columns;
@@ -70,7 +78,8 @@ export class FrameWriter extends Writable {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.pending === null || this.stopped) return;
-    const next = toLines(this.pending, this.rows);
+    const lines = toLines(this.pending, this.rows);
+    const next = this.opts.ascii ? lines.map(asciiOnly) : lines;
     this.pending = null;
     this.lastFlush = Date.now();
     const bytes = diffFrame(this.shown, next);

@@ -26,7 +26,7 @@ export async function runTui(opts: TuiOptions = {}): Promise<number> {
   const caps = detectCaps(process.env);
   let code = 0;
   let ink: ReturnType<typeof render> | null = null;
-  const writer = new FrameWriter(out, { columns: out.columns || 80, rows: out.rows || 24 }, { synchronized: process.env.TERM !== 'linux' });
+  const writer = new FrameWriter(out, { columns: out.columns || 80, rows: out.rows || 24 }, { synchronized: process.env.TERM !== 'linux', ascii: caps.ascii });
   const session = enterFullscreen(
     out,
     stdin,

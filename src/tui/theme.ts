@@ -9,10 +9,11 @@ export interface Theme extends TermCaps {
   border: 'single' | 'classic';
   pointer: string;
   dot: string;
+  ellipsis: string;
 }
 
 export function makeTheme(caps: TermCaps): Theme {
-  return { ...caps, tone: (c) => (caps.color ? c : undefined), border: caps.ascii ? 'classic' : 'single', pointer: '>', dot: caps.ascii ? '*' : '●' };
+  return { ...caps, tone: (c) => (caps.color ? c : undefined), border: caps.ascii ? 'classic' : 'single', pointer: '>', dot: caps.ascii ? '*' : '●', ellipsis: caps.ascii ? '...' : '…' };
 }
 
 export const ThemeContext = createContext<Theme>(makeTheme({ ascii: false, color: true }));

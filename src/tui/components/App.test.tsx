@@ -76,7 +76,7 @@ describe('App', () => {
     assert.match(frame(), /MB\/s [▁-█]{2} peak 120\.0/);
     twin.jobsList = [{ ...(twin.jobsList[0] as (typeof twin.jobsList)[number]), state: 'done' }];
     twin.emit({ type: 'job-state', jobId: 'j1', state: 'done' });
-    await shows('state → done');
+    await shows('now done');
     await shows('100%');
   });
 

@@ -11,7 +11,7 @@ export function ApplianceScreen({ data, width, height }: { data: DataState; widt
     return (
       <Box flexDirection="column" height={height} borderStyle={theme.border} paddingX={1}>
         <Text color={data.errors.appliance ? theme.tone('red') : undefined} wrap="wrap">
-          {data.errors.appliance ? `! the appliance status could not be read: ${data.errors.appliance}` : 'loading…'}
+          {data.errors.appliance ? `! the appliance status could not be read: ${data.errors.appliance}` : `loading${theme.ellipsis}`}
         </Text>
       </Box>
     );

@@ -72,7 +72,7 @@ export function Dialog({ dialog, width, height }: { dialog: DialogState; width: 
       const { plan } = dialog;
       error = dialog.error;
       const other = plan.verdict === 'other';
-      title = other ? 'RESTORE ONTO A DIFFERENT MACHINE OR DISK' : 'Restore onto the image’s own source disk';
+      title = other ? 'RESTORE ONTO A DIFFERENT MACHINE OR DISK' : "Restore onto the image's own source disk";
       const col = Math.floor(inner / 2);
       body = (
         <>

@@ -9,10 +9,10 @@ export function Header({ screen, connection, width, filter, filtering }: { scree
   const theme = useTheme();
   const tabs = SCREENS.map((s, i) => ({ s, label: ` ${i + 1} ${SCREEN_TITLES[s]} ` }));
   const used = 9 + tabs.reduce((n, t) => n + t.label.length, 0);
-  const state = connection.status === 'online' ? `${theme.dot} online` : connection.status === 'connecting' ? 'connecting…' : `${theme.dot} OFFLINE`;
+  const state = connection.status === 'online' ? `${theme.dot} online` : connection.status === 'connecting' ? `connecting${theme.ellipsis}` : `${theme.dot} OFFLINE`;
   const stateColor = connection.status === 'online' ? 'green' : 'red';
   let second: string;
-  if (connection.status === 'reconnecting') second = `reconnecting… attempt ${connection.attempt}, next try in ${Math.ceil(connection.retryInMs / 1000)}s: ${connection.error}`;
+  if (connection.status === 'reconnecting') second = `reconnecting${theme.ellipsis} attempt ${connection.attempt}, next try in ${Math.ceil(connection.retryInMs / 1000)}s: ${connection.error}`;
   else if (filtering || filter) second = `filter: ${filter}${filtering ? '_' : ''}${filtering ? '   (enter keeps, esc clears)' : ''}`;
   else second = '';
   return (

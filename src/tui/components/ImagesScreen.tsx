@@ -27,7 +27,7 @@ export function ImagesScreen({ data, rows, selected, width, height, details }: P
         `${img.id}${img.label ? `  "${img.label}"` : ''}${img.protected ? '  protected' : ''}${img.hasPassphrase ? '  passphrase' : ''}`,
         `from ${owner(img, data)} (host ${img.host}) ${img.sourcePath} (${img.sourceKind})  ${img.diskModel ?? ''} ${img.diskSerial ?? ''}`,
         `disk ${shortBytes(img.diskSize)}  needs a target of ${shortBytes(neededBytes(img))}  new ${shortBytes(img.bytesNew)} stored as ${shortBytes(img.storedBytesNew)}  ${img.chunkCount} chunks of ${shortBytes(img.chunkSize)}`,
-        `made ${img.createdAt.slice(0, 19)} → ${img.completedAt.slice(0, 19)}${img.parent ? `  parent ${img.parent}` : '  full'}`,
+        `made ${img.createdAt.slice(0, 19)} to ${img.completedAt.slice(0, 19)}${img.parent ? `  parent ${img.parent}` : '  full'}`,
       ]
     : ['select an image'];
   return (

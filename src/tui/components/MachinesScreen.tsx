@@ -20,7 +20,7 @@ interface Props {
 
 function MachineDetail({ m, data, width, now }: { m: MachineWithDisks | undefined; data: DataState; width: number; now: number }) {
   const theme = useTheme();
-  if (!m) return <Text dimColor>loading…</Text>;
+  if (!m) return <Text dimColor>{`loading${theme.ellipsis}`}</Text>;
   const st = machineStatus(m, data.jobs, now);
   const inv = m.inventory;
   const lines = [
