@@ -182,6 +182,17 @@ describe('App', () => {
     await shows('pc-01');
   });
 
+  it('starts without a daemon: reconnecting with the reason, then online when it comes up', async () => {
+    const twin = world();
+    twin.up = false;
+    app = render(<App client={twin} caps={caps} daemon={{ ...fast, backoffMs: () => 200 }} />);
+    await shows('reconnecting… attempt 1');
+    assert.match(frame(), /not reachable at twin\.sock/);
+    twin.up = true;
+    await shows('pc-01');
+    await shows('online');
+  });
+
   it('daemon gone: reconnecting, then back online with the lists fetched again and the stream re-joined', async () => {
     const twin = world();
     app = render(<App client={twin} caps={caps} daemon={fast} />);

@@ -21,7 +21,8 @@ export function ApplianceScreen({ data, width, height }: { data: DataState; widt
   const lines: Array<[string, string | undefined]> = [
     [`${a.hostname}  lifeboat ${a.version}  node ${a.node}  up ${duration(a.uptimeSeconds)}`, undefined],
     [`data ${a.dataDir}  socket ${a.socket}  DHCP mode ${a.dhcpMode}`, undefined],
-    [`store ${a.store.path}  ${a.store.images} images, ${a.store.chunks} chunks, ${shortBytes(a.store.storedBytes)} stored for ${shortBytes(a.store.logicalBytes)} protected (x${a.store.reduction.toFixed(1)})`, undefined],
+    [`store ${a.store.path}`, undefined],
+    [`      ${a.store.images} images, ${a.store.chunks} chunks: ${shortBytes(a.store.storedBytes)} stored for ${shortBytes(a.store.logicalBytes)} protected (x${a.store.reduction.toFixed(1)})`, undefined],
     [`disk  ${bar(used / Math.max(1, a.store.fsBytes), Math.min(30, w - 30), theme.ascii)} ${shortBytes(used)} of ${shortBytes(a.store.fsBytes)} (${shortBytes(a.store.fsFreeBytes)} free)`, used / Math.max(1, a.store.fsBytes) > 0.9 ? 'red' : undefined],
     [`jobs  ${a.jobs.running} running, ${a.jobs.active} active`, undefined],
     ['services', undefined],
