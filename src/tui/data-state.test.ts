@@ -9,7 +9,7 @@ const progress = (rateBps: number, bytesDone = 10): ProgressEvent => ({ type: 'p
 const ev = (event: LiveEvent) => ({ type: 'event' as const, event, at: '2026-11-25T10:00:05.000Z' });
 
 describe('dataReducer', () => {
-  const loaded = dataReducer(initialData, { type: 'loaded', at: 1, lists: { jobs: [job('a'), job('b', 'done')] }, errors: { appliance: 'the daemon answered 404' } });
+  const loaded = dataReducer(initialData, { type: 'loaded', at: 1, names: ['jobs', 'appliance'], lists: { jobs: [job('a'), job('b', 'done')] }, errors: { appliance: 'the daemon answered 404' } });
 
   it('progress makes a queued job running, keeps live figures and a capped rate history', () => {
     let s = loaded;
@@ -34,9 +34,11 @@ describe('dataReducer', () => {
 
   it('a re-fetched job list keeps the live figures of running jobs the stream reported', () => {
     const s = dataReducer(loaded, ev({ type: 'job-progress', jobId: 'a', progress: progress(7) }));
-    const again = dataReducer(s, { type: 'loaded', at: 2, lists: { jobs: [job('a', 'running')] }, errors: {} });
+    const again = dataReducer(s, { type: 'loaded', at: 2, names: ['jobs'], lists: { jobs: [job('a', 'running')] }, errors: {} });
     assert.equal(again.jobs[0]?.live?.rateBps, 7);
-    assert.deepEqual(again.errors, {});
+    assert.deepEqual(again.errors, { appliance: 'the daemon answered 404' }, 'a load of other lists keeps the appliance error');
+    const fixed = dataReducer(again, { type: 'loaded', at: 3, names: ['appliance'], lists: {}, errors: {} });
+    assert.deepEqual(fixed.errors, {});
   });
 
   it('asks for a refresh on state changes and on progress of a job it does not know', () => {

@@ -42,7 +42,7 @@ export interface DataState {
 
 export type DataAction =
   | { type: 'connection'; connection: Connection }
-  | { type: 'loaded'; at: number; lists: Partial<Pick<DataState, 'machines' | 'images' | 'jobs' | 'schedules' | 'appliance' | 'devices'>>; errors: Partial<Record<ListName, string>> }
+  | { type: 'loaded'; at: number; /** The lists this load fetched (errors of the others stay). */ names: ListName[]; lists: Partial<Pick<DataState, 'machines' | 'images' | 'jobs' | 'schedules' | 'appliance' | 'devices'>>; errors: Partial<Record<ListName, string>> }
   | { type: 'machine-detail'; machine: MachineWithDisks }
   | { type: 'event'; event: LiveEvent; at: string }
   | { type: 'job-created'; job: JobView };
@@ -105,7 +105,8 @@ export function dataReducer(state: DataState, action: DataAction): DataState {
       if (lists.jobs) lists.jobs = lists.jobs.map((j) => ({ ...j, live: j.live ?? (j.state === 'running' ? state.jobs.find((o) => o.id === j.id)?.live : undefined) }));
       const names = lists.machines ? new Set(lists.machines.map((m) => m.name)) : null;
       const machineDetails = names ? Object.fromEntries(Object.entries(state.machineDetails).filter(([n]) => names.has(n))) : state.machineDetails;
-      return { ...state, ...lists, machineDetails, errors: action.errors, loadedAt: action.at };
+      const errors = Object.fromEntries(Object.entries(state.errors).filter(([n]) => !action.names.includes(n as ListName)));
+      return { ...state, ...lists, machineDetails, errors: { ...errors, ...action.errors }, loadedAt: action.at };
     }
     case 'machine-detail':
       return { ...state, machineDetails: { ...state.machineDetails, [action.machine.name]: action.machine } };

@@ -19,11 +19,15 @@ export const defaultBackoff = (attempt: number): number => Math.min(500 * 2 ** (
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** Fetches every list at once; throws DaemonUnreachable if the daemon is gone, else reports per-list errors. */
-export async function loadAll(client: TuiClient): Promise<Extract<DataAction, { type: 'loaded' }>> {
-  const calls = { machines: client.machines(), images: client.images(), jobs: client.jobs(), schedules: client.schedules(), appliance: client.appliance(), devices: client.devices() };
-  const names = Object.keys(calls) as ListName[];
-  const settled = await Promise.allSettled(Object.values(calls));
+export const ALL_LISTS: readonly ListName[] = ['machines', 'images', 'jobs', 'schedules', 'appliance', 'devices'];
+/** Lists polled often; the appliance status and docked devices (lsblk on the daemon) less so. */
+export const FAST_LISTS: readonly ListName[] = ['machines', 'images', 'jobs', 'schedules'];
+const SLOW_EVERY = 4;
+
+/** Fetches the named lists at once; throws DaemonUnreachable if the daemon is gone, else reports per-list errors. */
+export async function loadAll(client: TuiClient, names: readonly ListName[] = ALL_LISTS): Promise<Extract<DataAction, { type: 'loaded' }>> {
+  const fetchers: Record<ListName, () => Promise<unknown>> = { machines: client.machines, images: client.images, jobs: () => client.jobs(), schedules: client.schedules, appliance: client.appliance, devices: client.devices };
+  const settled = await Promise.allSettled(names.map((n) => fetchers[n]()));
   const lists: Record<string, unknown> = {};
   const errors: Partial<Record<ListName, string>> = {};
   settled.forEach((r, i) => {
@@ -32,7 +36,7 @@ export async function loadAll(client: TuiClient): Promise<Extract<DataAction, { 
     else if (r.reason instanceof DaemonUnreachable) throw r.reason;
     else errors[name] = message(r.reason);
   });
-  return { type: 'loaded', at: Date.now(), lists: lists as Extract<DataAction, { type: 'loaded' }>['lists'], errors };
+  return { type: 'loaded', at: Date.now(), names: [...names], lists: lists as Extract<DataAction, { type: 'loaded' }>['lists'], errors };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -55,8 +59,9 @@ export function useDaemon(client: TuiClient, opts: DaemonOptions = {}): Daemon {
   const dataRef = useRef(data);
   dataRef.current = data;
   const refreshRef = useRef<() => void>(() => {});
-  const backoff = opts.backoffMs ?? defaultBackoff;
-  const pollMs = opts.pollMs ?? 3000;
+  // Options are read when used, so a caller passing a new object each render restarts nothing.
+  const optsRef = useRef(opts);
+  optsRef.current = opts;
 
   useEffect(() => {
     const stop = new AbortController();
@@ -74,10 +79,11 @@ export function useDaemon(client: TuiClient, opts: DaemonOptions = {}): Daemon {
           }
         };
         let pending: ReturnType<typeof setTimeout> | undefined;
-        const reload = () => loadAll(client).then(dispatch, fail);
+        let polls = 0;
+        const reload = (names: readonly ListName[]) => loadAll(client, names).then(dispatch, fail);
         refreshRef.current = () => {
           clearTimeout(pending);
-          pending = setTimeout(() => void reload(), 50);
+          pending = setTimeout(() => void reload(FAST_LISTS), 50);
         };
         try {
           const stream = client.events((event) => {
@@ -90,7 +96,7 @@ export function useDaemon(client: TuiClient, opts: DaemonOptions = {}): Daemon {
             dispatch({ type: 'connection', connection: { status: 'online' } });
             attempt = 0;
           }, fail);
-          const poll = setInterval(() => void reload(), pollMs);
+          const poll = setInterval(() => void reload(++polls % SLOW_EVERY === 0 ? ALL_LISTS : FAST_LISTS), optsRef.current.pollMs ?? 3000);
           await stream.catch(() => {});
           clearInterval(poll);
         } finally {
@@ -99,13 +105,13 @@ export function useDaemon(client: TuiClient, opts: DaemonOptions = {}): Daemon {
         }
         if (stop.signal.aborted) return;
         attempt++;
-        const wait = backoff(attempt);
+        const wait = (optsRef.current.backoffMs ?? defaultBackoff)(attempt);
         dispatch({ type: 'connection', connection: { status: 'reconnecting', attempt, error: message(lost ?? 'the event stream ended'), retryInMs: wait } });
         await sleep(wait, stop.signal);
       }
     })();
     return () => stop.abort();
-  }, [client, backoff, pollMs]);
+  }, [client]);
 
   const refresh = useCallback(() => refreshRef.current(), []);
   const loadMachine = useCallback(
