@@ -173,6 +173,22 @@ describe('App', () => {
     await shows('already done');
   });
 
+  it('v verifies an image; d asks before deleting it', async () => {
+    const twin = world();
+    app = render(<App client={twin} caps={caps} daemon={fast} />);
+    await shows('pc-01');
+    await press('2', 'v');
+    await until('verify job', () => twin.calls.length === 1);
+    assert.deepEqual(twin.calls[0], ['createJob', { type: 'verify', image: '20261125T100000Z-aaaaaaaa' }]);
+    await press('d');
+    await shows('Delete image 20261125T100000Z-aaaaaaaa');
+    await press(ENTER, 'x');
+    assert.equal(twin.calls.length, 1, 'only y deletes');
+    await press('y');
+    await until('removal', () => twin.calls.length === 2);
+    assert.deepEqual(twin.calls[1], ['removeImage', '20261125T100000Z-aaaaaaaa']);
+  });
+
   it('/ filters the list', async () => {
     app = render(<App client={world()} caps={caps} daemon={fast} />);
     await shows('pc-02');
