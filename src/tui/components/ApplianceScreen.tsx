@@ -1,19 +1,20 @@
 // The appliance itself: services, network interfaces, DHCP mode, store usage, versions.
-import { Box, Text } from 'ink';
+import { Text } from 'ink';
 import type { DataState } from '../data-state.js';
 import { bar, duration, fit, shortBytes } from '../format.js';
 import { useTheme } from '../theme.js';
+import { Panel } from './Panel.js';
 
 export function ApplianceScreen({ data, width, height }: { data: DataState; width: number; height: number }) {
   const theme = useTheme();
   const a = data.appliance;
   if (!a) {
     return (
-      <Box flexDirection="column" height={height} borderStyle={theme.border} paddingX={1}>
+      <Panel height={height}>
         <Text color={data.errors.appliance ? theme.tone('red') : undefined} wrap="wrap">
           {data.errors.appliance ? `! the appliance status could not be read: ${data.errors.appliance}` : `loading${theme.ellipsis}`}
         </Text>
-      </Box>
+      </Panel>
     );
   }
   const used = a.store.fsBytes - a.store.fsFreeBytes;
@@ -31,12 +32,12 @@ export function ApplianceScreen({ data, width, height }: { data: DataState; widt
     ...a.interfaces.map((i): [string, string | undefined] => [`  ${i.name.padEnd(14)} ${i.mac.padEnd(18)} ${i.addresses.join(' ')}`, undefined]),
   ];
   return (
-    <Box flexDirection="column" height={height} borderStyle={theme.border} paddingX={1} overflow="hidden">
+    <Panel height={height}>
       {lines.slice(0, height - 2).map(([l, tone], i) => (
         <Text key={i} bold={i === 0 || l === 'services' || l === 'interfaces'} color={tone ? theme.tone(tone) : undefined}>
           {fit(l, w, { ascii: theme.ascii })}
         </Text>
       ))}
-    </Box>
+    </Panel>
   );
 }

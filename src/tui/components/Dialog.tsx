@@ -4,6 +4,7 @@ import { Box, Text } from 'ink';
 import { fit, windowStart } from '../format.js';
 import type { Identity } from '../restore-plan.js';
 import { useTheme } from '../theme.js';
+import { Panel } from './Panel.js';
 import type { Dialog as DialogState } from '../ui-state.js';
 
 function IdentityColumn({ id, width, highlight }: { id: Identity; width: number; highlight?: Identity }) {
@@ -97,7 +98,7 @@ export function Dialog({ dialog, width, height }: { dialog: DialogState; width: 
     }
   }
   return (
-    <Box flexDirection="column" borderStyle={theme.border} borderColor={theme.tone(dialog.kind === 'restore-confirm' ? 'red' : 'cyan')} width={width} height={height} paddingX={1}>
+    <Panel borderColor={theme.tone(dialog.kind === 'restore-confirm' ? 'red' : 'cyan')} width={width} height={height}>
       <Text bold>{fit(title, inner, { ascii: theme.ascii })}</Text>
       {body}
       {error ? (
@@ -105,6 +106,6 @@ export function Dialog({ dialog, width, height }: { dialog: DialogState; width: 
           {`! ${error}`}
         </Text>
       ) : null}
-    </Box>
+    </Panel>
   );
 }

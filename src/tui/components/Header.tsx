@@ -7,9 +7,14 @@ import { SCREENS, SCREEN_TITLES, type Screen } from '../ui-state.js';
 
 export function Header({ screen, connection, width, filter, filtering }: { screen: Screen; connection: Connection; width: number; filter: string; filtering: boolean }) {
   const theme = useTheme();
-  const tabs = SCREENS.map((s, i) => ({ s, label: ` ${i + 1} ${SCREEN_TITLES[s]} ` }));
-  const used = 9 + tabs.reduce((n, t) => n + t.label.length, 0);
   const state = connection.status === 'online' ? `${theme.dot} online` : connection.status === 'connecting' ? `connecting${theme.ellipsis}` : `${theme.dot} OFFLINE`;
+  const labels = (title: (s: Screen) => string) => SCREENS.map((s, i) => ({ s, label: ` ${i + 1} ${title(s)} ` }));
+  const width_ = (t: Array<{ label: string }>) => 9 + t.reduce((n, x) => n + x.label.length, 0) + state.length + 1;
+  // Narrow terminals get short tab names, then numbers only: the header stays one line.
+  let tabs = labels((s) => SCREEN_TITLES[s]);
+  if (width_(tabs) > width) tabs = labels((s) => SCREEN_TITLES[s].slice(0, 4));
+  if (width_(tabs) > width) tabs = labels(() => '').map((t) => ({ ...t, label: t.label.trimEnd() + ' ' }));
+  const used = 9 + tabs.reduce((n, t) => n + t.label.length, 0);
   const stateColor = connection.status === 'online' ? 'green' : 'red';
   let second: string;
   if (connection.status === 'reconnecting') second = `reconnecting${theme.ellipsis} attempt ${connection.attempt}, next try in ${Math.ceil(connection.retryInMs / 1000)}s: ${connection.error}`;

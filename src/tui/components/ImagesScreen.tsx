@@ -4,6 +4,7 @@ import type { DataState, ImageView } from '../data-state.js';
 import { fit, shortBytes, shortImageId } from '../format.js';
 import { neededBytes } from '../restore-plan.js';
 import { useTheme } from '../theme.js';
+import { Panel } from './Panel.js';
 import { ListView } from './ListView.js';
 
 interface Props {
@@ -33,13 +34,13 @@ export function ImagesScreen({ data, rows, selected, width, height, details }: P
   return (
     <Box flexDirection="column" height={height} width={width}>
       <ListView header={`${'MADE'.padEnd(16)} ${'MACHINE'.padEnd(14)} ${'SOURCE'.padEnd(18)} ${'SIZE'.padStart(7)} ${'STORED'.padStart(7)}   LABEL`} rows={text} selected={selected} height={listHeight} width={width} empty={data.errors.images ? `! ${data.errors.images}` : 'no images yet'} />
-      <Box flexDirection="column" borderStyle={theme.border} height={height - listHeight} paddingX={1} overflow="hidden">
+      <Panel height={height - listHeight}>
         {lines.map((l, i) => (
           <Text key={i} bold={i === 0}>
             {fit(l, width - 4, { ascii: theme.ascii })}
           </Text>
         ))}
-      </Box>
+      </Panel>
     </Box>
   );
 }

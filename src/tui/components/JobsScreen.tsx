@@ -8,6 +8,7 @@ import { bar, duration, fit, fitPath, mbps, shortBytes, sparkline } from '../for
 import { jobSubject } from '../selectors.js';
 import { STATE_COLORS, useTheme } from '../theme.js';
 import { ListView } from './ListView.js';
+import { Panel } from './Panel.js';
 
 interface Props {
   data: DataState;
@@ -78,9 +79,9 @@ export function JobsScreen({ data, rows, selected, width, height, details }: Pro
   return (
     <Box flexDirection="column" height={height} width={width}>
       <ListView header={header} rows={rows.map((j) => jobRow(j, data, width, theme.ascii))} tones={rows.map((j) => STATE_COLORS[j.state])} selected={selected} height={listHeight} width={width} empty={data.errors.jobs ? `! ${data.errors.jobs}` : 'no jobs yet: b on the Machines screen starts a backup'} />
-      <Box flexDirection="column" borderStyle={theme.border} height={height - listHeight} paddingX={1} overflow="hidden">
+      <Panel height={height - listHeight}>
         {job ? <JobDetail job={job} data={data} width={width - 4} height={height - listHeight - 2} /> : <Text dimColor>select a job</Text>}
-      </Box>
+      </Panel>
     </Box>
   );
 }

@@ -21,7 +21,7 @@ export function ListView({ header, rows, selected, height, width, tones, empty }
   const shown = rows.slice(start, start + visible);
   return (
     <Box flexDirection="column" height={height}>
-      <Text bold>{fit(`  ${header}`, width)}</Text>
+      <Text bold>{fit(`  ${header}`, width, { ascii: theme.ascii })}</Text>
       {rows.length === 0 ? <Text dimColor>{fit(`  ${empty ?? 'nothing here'}`, width)}</Text> : null}
       {shown.map((row, i) => {
         const index = start + i;

@@ -6,6 +6,7 @@ import type { DataState } from '../data-state.js';
 import { fit, shortBytes } from '../format.js';
 import { type MachineRow, machineStatus } from '../selectors.js';
 import { useTheme } from '../theme.js';
+import { Panel } from './Panel.js';
 import { ListView } from './ListView.js';
 
 interface Props {
@@ -77,9 +78,9 @@ export function MachinesScreen({ data, rows, selected, width, height, details, n
     <Box flexDirection="column" height={height} width={width}>
       <ListView header={`${'NAME'.padEnd(18)} ${'NOW'.padEnd(17)} ${'LAST BACKUP'.padEnd(17)} MODEL`} rows={text} tones={tones} selected={selected} height={listHeight} width={width} empty="no machines yet: add one with `lifeboat machines add`; docked disks appear here too" />
       {errors ? <Text color={theme.tone('red')}>{fit(`! ${errors}`, width)}</Text> : null}
-      <Box flexDirection="column" borderStyle={theme.border} height={height - listHeight - (errors ? 1 : 0)} paddingX={1} overflow="hidden">
+      <Panel height={height - listHeight - (errors ? 1 : 0)}>
         {row?.kind === 'machine' ? <MachineDetail m={data.machineDetails[row.machine.name]} data={data} width={width - 4} now={now} /> : row ? <DeviceDetail d={row.device} width={width - 4} /> : <Text dimColor>select a machine</Text>}
-      </Box>
+      </Panel>
     </Box>
   );
 }

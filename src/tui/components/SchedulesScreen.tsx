@@ -5,6 +5,7 @@ import type { DataState } from '../data-state.js';
 import { fit } from '../format.js';
 import { scheduleTargets as targets } from '../selectors.js';
 import { useTheme } from '../theme.js';
+import { Panel } from './Panel.js';
 import { ListView } from './ListView.js';
 
 const keeps = (s: ScheduleView) => Object.entries(s.retention).map(([k, v]) => `${k} ${v}`).join(', ') || 'every image';
@@ -18,13 +19,13 @@ export function SchedulesScreen({ data, rows, selected, width, height }: { data:
   return (
     <Box flexDirection="column" height={height} width={width}>
       <ListView header={`${'NAME'.padEnd(16)} ON  ${'NEXT (UTC)'.padEnd(17)} ${'CALENDAR'.padEnd(20)} TARGETS`} rows={text} selected={selected} height={listHeight} width={width} empty={data.errors.schedules ? `! ${data.errors.schedules}` : 'no schedules: lifeboat schedule add'} />
-      <Box flexDirection="column" borderStyle={theme.border} height={height - listHeight} paddingX={1} overflow="hidden">
+      <Panel height={height - listHeight}>
         {lines.map((l, i) => (
           <Text key={i} bold={i === 0}>
             {fit(l, width - 4, { ascii: theme.ascii })}
           </Text>
         ))}
-      </Box>
+      </Panel>
     </Box>
   );
 }
