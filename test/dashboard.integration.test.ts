@@ -19,7 +19,7 @@ let stderrFile: string;
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const screen = () => sh(`${TMUX} capture-pane -p -t dash`);
 
-async function waitForScreen(what: string, ok: (text: string) => boolean, timeoutMs = 10_000): Promise<string> {
+async function waitForScreen(what: string, ok: (text: string) => boolean, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let text = '';
   while (Date.now() < deadline) {
@@ -44,7 +44,7 @@ after(async () => {
   work?.cleanup();
 });
 
-test('the dashboard shows a running backup live, survives a daemon restart, and q gives the terminal back', { timeout: 40_000 }, async () => {
+test('the dashboard shows a running backup live, survives a daemon restart, and q gives the terminal back', { timeout: 120_000 }, async () => {
   const run = `cd ${quote(REPO)} && echo before-the-dashboard && ${quote(process.execPath)} ${quote(CLI)} dashboard --socket ${quote(daemon.socket)} 2>${quote(stderrFile)}; echo "dashboard exited $?"; sleep 600`;
   sh(`${TMUX} new-session -d -s dash -x 120 -y 40 ${quote(`bash -c ${quote(run)}`)}`);
 

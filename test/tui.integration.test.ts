@@ -22,7 +22,7 @@ function tmux(...args: string[]): string {
 const screen = (pane: string) => tmux('capture-pane', '-p', '-t', pane);
 const keys = (pane: string, ...k: string[]) => tmux('send-keys', '-t', pane, ...k);
 
-async function waitFor(pane: string, what: RegExp, ms = 10_000): Promise<string> {
+async function waitFor(pane: string, what: RegExp, ms = 30_000): Promise<string> {
   const end = Date.now() + ms;
   for (;;) {
     const s = screen(pane);
@@ -90,8 +90,8 @@ test('lifeboat tui in tmux: live data from the daemon, two consoles, reconnect, 
   await waitFor('large', /running .*#+-* +\d+% +\d+\.\d\/\d+\.\d/);
   await waitFor('small', new RegExp(`running .* (?!${pct}%)\\d+% `));
   assert.match(screen('small'), /MB\/s [▁▂▃▄▅▆▇█]+ peak/);
-  await waitFor('small', /done .*100%/, 20_000);
-  await waitFor('large', /done .*100%/, 5000);
+  await waitFor('small', /done .*100%/, 60_000);
+  await waitFor('large', /done .*100%/, 15_000);
   assert.match(screen('large'), new RegExp(job.id));
   assert.match(screen('small'), new RegExp(job.id));
   assert.match(screen('small'), /now done/);
@@ -108,7 +108,7 @@ test('lifeboat tui in tmux: live data from the daemon, two consoles, reconnect, 
   daemon = await startDaemon(tmp.dir, { socket: daemon.socket, dataDir: daemon.dataDir });
   api = new ApiClient(daemon.socket);
   await waitFor('small', /● online/, 15_000);
-  await waitFor('large', /\* online/, 5000);
+  await waitFor('large', /\* online/, 15_000);
   await api.addMachine({ name: 'pc-tui-2', macs: ['52:54:00:aa:bb:02'] });
   keys('small', '1');
   await waitFor('small', /pc-tui-2/);

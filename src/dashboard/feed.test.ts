@@ -39,7 +39,7 @@ function fakeDaemon(opts: { appliance?: () => Promise<ApplianceStatus> } = {}) {
   return f;
 }
 
-async function until(what: string, ok: () => boolean, ms = 2000): Promise<void> {
+async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);

@@ -18,7 +18,8 @@ afterEach(() => {
   app = null;
 });
 
-async function until(what: string, check: () => boolean, ms = 3000): Promise<void> {
+// Generous: a loaded CI machine (two cores, tests in parallel) can take seconds per frame; a pass returns at once.
+async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${app?.lastFrame()}`);
