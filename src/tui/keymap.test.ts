@@ -36,6 +36,18 @@ describe('keyToIntent', () => {
     assert.equal(keyToIntent(d, '', key({ return: true })), null);
     assert.equal(keyToIntent(d, 'q', key()), null);
   });
+
+  it('erasing: one backspace or delete, or every DEL/BS byte of a burst (held or fast keys arrive as one input)', () => {
+    const filtering: UiState = { ...initialUi, filtering: true, filter: { ...initialUi.filter, machines: 'desk-12' } };
+    assert.deepEqual(keyToIntent(filtering, '', key({ backspace: true })), { type: 'ui', action: { type: 'filter-backspace', count: 1 } });
+    assert.deepEqual(keyToIntent(filtering, '\x7f', key({ delete: true })), { type: 'ui', action: { type: 'filter-backspace', count: 1 } });
+    const burst = keyToIntent(filtering, '\x7f\x7f\x7f', key());
+    assert.deepEqual(burst, { type: 'ui', action: { type: 'filter-backspace', count: 3 } });
+    if (burst?.type !== 'ui') throw new Error('unreachable');
+    assert.equal(uiReducer(filtering, burst.action).filter.machines, 'desk');
+    assert.equal(uiReducer(filtering, { type: 'filter-backspace', count: 99 }).filter.machines, '', 'never past the start');
+    assert.equal(keyToIntent(filtering, '\x7fx', key()), null, 'a burst mixing erase and text is neither');
+  });
 });
 
 describe('uiReducer', () => {

@@ -33,6 +33,15 @@ export const KEY_HELP: Array<[string, string]> = [
 ];
 
 const ACTIONS = new Set<string>(['b', 'r', 'w', 'v', 'd', 'c']);
+/**
+ * How many characters a key press erases: one for backspace or delete, and one per DEL or
+ * BS byte when several arrive in one read (held or fast keys: Ink then reports the bytes
+ * as input and neither flag).
+ */
+function erased(input: string, key: Key): number {
+  if (input.length > 1 && /^[\x7f\b]+$/.test(input)) return input.length;
+  return key.backspace || key.delete ? 1 : 0;
+}
 const printable = (input: string, key: Key) => input.length > 0 && !key.ctrl && !key.meta && !key.return && !key.tab && !key.escape && ![...input].some((ch) => ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127);
 
 export function keyToIntent(ui: UiState, input: string, key: Key): Intent | null {
@@ -54,14 +63,14 @@ export function keyToIntent(ui: UiState, input: string, key: Key): Intent | null
     // restore-confirm
     if (d.plan.verdict === 'same') return input === 'y' || input === 'Y' ? { type: 'submit' } : input === 'n' || input === 'N' ? { type: 'answer', yes: false } : null;
     if (key.return) return { type: 'submit' };
-    if (key.backspace || key.delete) return { type: 'ui', action: { type: 'dialog-backspace' } };
+    if (erased(input, key) > 0) return { type: 'ui', action: { type: 'dialog-backspace', count: erased(input, key) } };
     return printable(input, key) ? { type: 'ui', action: { type: 'dialog-type', text: input } } : null;
   }
   if (ui.help) return { type: 'ui', action: { type: 'help', show: false } };
   if (ui.filtering) {
     if (key.escape) return { type: 'ui', action: { type: 'filter-end', keep: false } };
     if (key.return) return { type: 'ui', action: { type: 'filter-end', keep: true } };
-    if (key.backspace || key.delete) return { type: 'ui', action: { type: 'filter-backspace' } };
+    if (erased(input, key) > 0) return { type: 'ui', action: { type: 'filter-backspace', count: erased(input, key) } };
     if (up || down) return { type: 'move', delta: up ? -1 : 1 };
     return printable(input, key) ? { type: 'ui', action: { type: 'filter-input', text: input } } : null;
   }

@@ -63,7 +63,8 @@ export type UiAction =
   | { type: 'select'; index: number; key?: string | null }
   | { type: 'filter-start' }
   | { type: 'filter-input'; text: string }
-  | { type: 'filter-backspace' }
+  /** count: how many characters (keys typed fast arrive together). */
+  | { type: 'filter-backspace'; count?: number }
   | { type: 'filter-end'; keep: boolean }
   | { type: 'help'; show: boolean }
   | { type: 'details'; show: boolean }
@@ -72,7 +73,7 @@ export type UiAction =
   | { type: 'dialog-move'; delta: number }
   | { type: 'dialog-toggle'; all?: boolean }
   | { type: 'dialog-type'; text: string }
-  | { type: 'dialog-backspace' }
+  | { type: 'dialog-backspace'; count?: number }
   | { type: 'dialog-error'; error: string };
 
 const clamp = (i: number, count: number) => (count <= 0 ? 0 : Math.min(count - 1, Math.max(0, i)));
@@ -93,7 +94,7 @@ function onDialog(d: Dialog, action: UiAction): Dialog {
     case 'dialog-type':
       return d.kind === 'restore-confirm' ? { ...d, typed: (d.typed + action.text).slice(0, 4096), error: undefined } : d;
     case 'dialog-backspace':
-      return d.kind === 'restore-confirm' ? { ...d, typed: d.typed.slice(0, -1), error: undefined } : d;
+      return d.kind === 'restore-confirm' ? { ...d, typed: d.typed.slice(0, Math.max(0, d.typed.length - (action.count ?? 1))), error: undefined } : d;
     case 'dialog-error':
       return d.kind === 'pick' || d.kind === 'restore-confirm' ? { ...d, error: action.error } : d;
     default:
@@ -115,7 +116,7 @@ export function uiReducer(state: UiState, action: UiAction): UiState {
     case 'filter-input':
       return { ...state, filter: { ...state.filter, [s]: state.filter[s] + action.text }, selected: { ...state.selected, [s]: 0 }, selectedKey: { ...state.selectedKey, [s]: null } };
     case 'filter-backspace':
-      return { ...state, filter: { ...state.filter, [s]: state.filter[s].slice(0, -1) }, selected: { ...state.selected, [s]: 0 }, selectedKey: { ...state.selectedKey, [s]: null } };
+      return { ...state, filter: { ...state.filter, [s]: state.filter[s].slice(0, Math.max(0, state.filter[s].length - (action.count ?? 1))) }, selected: { ...state.selected, [s]: 0 }, selectedKey: { ...state.selectedKey, [s]: null } };
     case 'filter-end':
       return { ...state, filtering: false, ...(action.keep ? {} : { filter: { ...state.filter, [s]: '' } }) };
     case 'help':
