@@ -31,7 +31,18 @@ export function jobRow(j: JobView, data: DataState, width: number, ascii: boolea
   const p = j.live;
   const done = p ? p.bytesDone / Math.max(1, p.bytesTotal) : j.state === 'done' ? 1 : j.progress ? j.progress.bytesDone / Math.max(1, j.progress.bytesTotal) : 0;
   const head = `${fit(j.type, 7, { pad: true })} ${fitPath(jobSubject(j, data), c.subject, ascii)} ${fit(j.state === 'waiting-for-boot' ? 'waiting' : j.state, 8, { pad: true })} ${bar(done, c.bar, ascii)} ${`${Math.floor(done * 100)}%`.padStart(4)}`;
-  if (!p) return `${head} ${j.error ? fit(j.error, 40, { ascii }) : ''}`;
+  if (!p) {
+    // An ended job shows its final figures (average MB/s, LZ4 ratio, new/reused) from its stats.
+    const st = j.stats;
+    if (j.state === 'done' && st && st.durationMs) {
+      const total = st.bytesTotal ?? (st.bytesRead ?? 0) + (st.bytesZero ?? 0);
+      const avg = total / Math.max(0.001, st.durationMs / 1000);
+      const ratio = st.compressionRatio !== undefined ? `x${st.compressionRatio.toFixed(2)}` : '';
+      const newReused = st.bytesNew !== undefined ? `${shortBytes(st.bytesNew)}/${shortBytes(st.bytesReused ?? 0)}` : '';
+      return `${head} ${`-/${mbps(avg)}`.padStart(12)} ${ratio.padStart(5)} ${newReused.padStart(11)}`;
+    }
+    return `${head} ${j.error ? fit(j.error, 40, { ascii }) : ''}`;
+  }
   return `${head} ${`${mbps(p.rateBps)}/${mbps(p.avgBps)}`.padStart(12)} ${`x${p.ratio.toFixed(2)}`.padStart(5)} ${`${shortBytes(p.bytesNew)}/${shortBytes(p.bytesReused)}`.padStart(11)} ${duration(p.etaSeconds).padStart(7)}`;
 }
 

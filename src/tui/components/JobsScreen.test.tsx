@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { JobView } from '../../api/contract.js';
+import { initialData } from '../data-state.js';
+import { jobRow } from './JobsScreen.js';
+
+const base: JobView = { id: 'j1', type: 'backup', state: 'running', devicePath: '/dev/sdb', createdAt: '2026-11-25T21:00:00.000Z', updatedAt: '2026-11-25T21:00:00.000Z', requestedBy: 'alice' };
+
+test('a running job shows live MB/s now/avg, the LZ4 ratio, new/reused and the ETA', () => {
+  const live = { type: 'progress', operation: 'backup', imageId: 'x', bytesDone: 50 << 20, bytesTotal: 100 << 20, bytesNew: 30 << 20, bytesReused: 20 << 20, bytesZero: 0, storedBytes: 15 << 20, chunksDone: 1, chunksTotal: 2, rateBps: 200e6, avgBps: 150e6, ratio: 2, etaSeconds: 90, elapsedMs: 1000 } as const;
+  const row = jobRow({ ...base, live }, initialData, 120, false);
+  assert.match(row, /50%/);
+  assert.match(row, /200\.0\/150\.0/);
+  assert.match(row, /30\.0M\/20\.0M/);
+  assert.match(row, /x2\.00/);
+  assert.match(row, /1:30|90/);
+});
+
+test('a finished job shows its final average, ratio and new/reused from its stats; a failed one its error', () => {
+  const done = jobRow({ ...base, state: 'done', stats: { bytesRead: 100e6, bytesZero: 100e6, bytesNew: 80e6, bytesReused: 20e6, compressionRatio: 1.6, durationMs: 2000 } }, initialData, 120, false);
+  assert.match(done, /done\s+\S+\s+100%/);
+  assert.match(done, /-\/100\.0/, 'average 200 MB in 2 s');
+  assert.match(done, /x1\.60/);
+  const failed = jobRow({ ...base, state: 'failed', error: 'no space left on the store' }, initialData, 120, false);
+  assert.match(failed, /no space left/);
+});
