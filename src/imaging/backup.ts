@@ -76,30 +76,28 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   const chunkSize = store.config.chunkSize;
   const passphrase = opts.passphrase !== undefined ? makePassphraseVerifier(opts.passphrase) : null;
 
-  const { input, plan } = await openSource(source, opts.source, chunkSize, opts.raw === true);
-  let lock: StoreLock;
-  try {
-    lock = acquireLock(store.root, 'backup', id);
-  } catch (err) {
-    await input.close();
-    throw err;
-  }
+  // The lock first: from here gc stays out, so the parent image's chunks we skip stay in the store.
+  const lock: StoreLock = acquireLock(store.root, 'backup', id);
   const job = newJobTag();
   const staged: string[] = [];
   const flushes: Promise<void>[] = [];
   let flushError: unknown = null;
   const staging = store.path(STORE_LAYOUT.tmp, `${id}.staging`);
   let pool: WorkerPool | null = null;
+  let opened: ChunkSource | null = null;
   let committed = false;
   try {
     const parent = opts.incremental === false || source.kind === 'stream' ? null : await store.findParent(source);
     const known = parent ? (await store.readIndex(parent)).digests : undefined;
+    const workers = Math.max(1, opts.workers ?? availableParallelism());
+    const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize, job, ...(source.kind !== 'stream' ? { sourcePath: opts.source } : {}), ...(known ? { known: new Uint8Array(known) } : {}) };
+    // The worker threads boot while the disk is planned.
+    pool = new WorkerPool(siblingModule(import.meta.url, 'chunk-worker'), workers, workerData);
+    const { input, plan } = await openSource(source, opts.source, chunkSize, opts.raw === true);
+    opened = input;
     await mkdir(staging, { recursive: true });
     const indexPath = join(staging, 'index');
     const indexFh = await open(indexPath, 'wx', 0o640);
-    const workers = Math.max(1, opts.workers ?? availableParallelism());
-    const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize, job, ...(source.kind !== 'stream' ? { sourcePath: opts.source } : {}), ...(known ? { known: new Uint8Array(known) } : {}) };
-    pool = new WorkerPool(siblingModule(import.meta.url, 'chunk-worker'), workers, workerData);
     opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: store.root, bytesTotal: source.size, parent: parent?.id ?? null });
     for (const message of plan?.warnings ?? []) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
 
@@ -277,7 +275,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     throw describeSystemError(err, `backup of ${opts.source} into store ${store.root}`);
   } finally {
     await pool?.close();
-    await input.close().catch(() => {});
+    await opened?.close().catch(() => {});
     if (!committed) {
       await Promise.allSettled(flushes); // no flush may still hold a staged file when it is discarded
       await rm(staging, { recursive: true, force: true }).catch(() => {});
