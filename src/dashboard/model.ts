@@ -3,6 +3,7 @@
 // state to exactly what each widget shows. No blessed, no sockets, no timers here.
 import type { ApplianceStatus, AuditEvent, JobView, LiveEvent } from '../api/contract.js';
 import type { ProgressEvent } from '../imaging/progress.js';
+import { formatBytes } from '../imaging/disk.js';
 
 /** One throughput sample per tick (1 s): three minutes, so a job of a few seconds is still more than a sliver. */
 export const SERIES_LENGTH = 180;
@@ -164,16 +165,6 @@ export const shortId = (id: string): string => id.slice(0, 8);
 
 // ---- views: what each widget shows -------------------------------------------------
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
-  let v = n;
-  let u = 0;
-  while (Math.abs(v) >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${u === 0 ? v.toFixed(0) : v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
 
 export function formatEta(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '-';
