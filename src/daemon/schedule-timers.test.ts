@@ -20,6 +20,8 @@ test('what changes: new and changed calendars written, gone and disabled schedul
   assert.deepEqual(c.write.map((w) => w.unit).sort(), ['lifeboat-schedule@changed.timer', 'lifeboat-schedule@new.timer']);
   assert.deepEqual(c.remove.sort(), ['lifeboat-schedule@gone.timer', 'lifeboat-schedule@off.timer']);
   assert.match(dropInText({ name: 'n', calendar: 'Mon 02:00' }), /^\[Timer\]\nOnCalendar=\nOnCalendar=Mon 02:00\n$/m);
+  for (const calendar of ['daily\nUnit=reboot.target', 'daily \\', '%H:00', 'daily\r']) assert.throws(() => dropInText({ name: 'n', calendar }), /a unit file cannot hold/, JSON.stringify(calendar));
+  assert.throws(() => dropInText({ name: '../x', calendar: 'daily' }), /a unit file cannot hold/);
 });
 
 test('drop-ins on disk: written, rewritten, removed; foreign drop-ins left alone; systemd-analyze accepts the result', () => {

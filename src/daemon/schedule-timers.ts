@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bug } from '../errors.js';
 import type { Schedule } from '../store/index.js';
 
 export const TIMER_PREFIX = 'lifeboat-schedule@';
@@ -19,6 +20,10 @@ export function timerUnit(scheduleName: string): string {
 
 /** The drop-in giving a schedule's timer its calendar. Pure. */
 export function dropInText(s: Pick<Schedule, 'name' | 'calendar'>): string {
+  // The API has parsed the calendar already; a unit file must still never receive a line
+  // break (another directive), a backslash (line continuation) or a % (a specifier).
+  const unsafe = [...s.calendar].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f || ch === '%' || ch === '\\');
+  if (unsafe || !/^[a-z0-9-]+$/.test(s.name)) throw bug(`schedule ${JSON.stringify(s.name)} has a calendar or name a unit file cannot hold: ${JSON.stringify(s.calendar)}`);
   return `${MARK} for schedule ${s.name}; \`lifeboat schedule rm ${s.name}\` removes it.\n[Timer]\nOnCalendar=\nOnCalendar=${s.calendar}\n`;
 }
 

@@ -459,6 +459,7 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     await assert.rejects(store.schedules.add({ name: 'other', target: { machines: ['pc-1'], group: 'lab' } as never, calendar: 'daily' }), kind('user', /machines, a group or devices: one of them/));
     await assert.rejects(store.schedules.add({ name: 'other', target: { devices: ['relative/path'] }, calendar: 'daily' }), kind('user'));
     await assert.rejects(store.schedules.add({ name: 'other', target: { devices: [] }, calendar: 'daily' }), kind('user', /list of device paths/));
+    await assert.rejects(store.schedules.add({ name: 'other', target: { machines: ['pc-1'] }, calendar: 'daily\nUnit=reboot.target' }), kind('user', /control character/));
     const docked = await store.schedules.add({ name: 'docked', target: { devices: ['/dev/sdb', '/dev/sdb'] }, calendar: 'daily' });
     assert.deepEqual(docked.target, { devices: ['/dev/sdb'] }, 'devices are kept once each');
     await store.schedules.remove('docked');

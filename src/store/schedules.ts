@@ -66,7 +66,9 @@ export function checkRetention(value: unknown): Retention {
 }
 
 export function checkCalendar(value: unknown): string {
-  return checkNonEmptyText('calendar (systemd OnCalendar text, like "daily" or "Mon..Fri 22:00")', value, 256);
+  const text = checkNonEmptyText('calendar (systemd OnCalendar text, like "daily" or "Mon..Fri 22:00")', value, 256);
+  if ([...text].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) throw userError(`calendar ${JSON.stringify(text).slice(0, 80)} holds a control character: write it on one line, like "Mon..Fri 22:00"`);
+  return text;
 }
 
 function checkTarget(value: unknown): ScheduleTarget {
