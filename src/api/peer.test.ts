@@ -91,3 +91,22 @@ test('the SO_PEERCRED addon is built (make build) and names a peer run as anothe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('fuzz: the ss and /proc parsers take any text without throwing and return only numbers', () => {
+  let seed = 4242;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const sample = 'u_str ESTAB 0 0 /run/lifeboat/api.sock 852812 * 852811 users:(("node",pid=25516,fd=21))\nUid:\t1000\t1000\n';
+  const alphabet = ' \t\n*:()=",/0123456789abcdefpiduUsersESTAB_';
+  for (let round = 0; round < 2000; round++) {
+    const chars = [...sample];
+    for (let f = 0; f < 1 + Math.floor(rand() * 8); f++) chars[Math.floor(rand() * chars.length)] = alphabet[Math.floor(rand() * alphabet.length)] as string;
+    const text = round % 10 === 0 ? Array.from({ length: 200 }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('') : chars.join('');
+    for (const line of parseSsUnix(text).values()) {
+      assert.ok(Number.isSafeInteger(line.inode) && Number.isSafeInteger(line.peerInode));
+      assert.ok(line.pids.every((p) => Number.isSafeInteger(p)));
+    }
+    const uid = uidFromStatus(text);
+    assert.ok(uid === null || Number.isSafeInteger(uid));
+    assert.equal(typeof userNameFor(Math.floor(rand() * 2000), text), 'string');
+  }
+});

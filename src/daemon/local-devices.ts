@@ -23,25 +23,33 @@ interface LsblkDevice {
   children?: LsblkDevice[];
 }
 
-/** The candidate disks in `lsblk -J -b` output. Pure. */
+/** The candidate disks in `lsblk -J -b` output. Pure; anything malformed is left out, never thrown. */
 export function disksFromLsblk(json: unknown): Array<Omit<LocalDevice, 'partitions'> & { mountpoints: string[] }> {
-  const list = (json as { blockdevices?: LsblkDevice[] } | null)?.blockdevices;
+  const list = (json as { blockdevices?: unknown } | null)?.blockdevices;
   if (!Array.isArray(list)) return [];
-  const mounts = (d: LsblkDevice): string[] => [...(d.mountpoints ?? []).filter((m): m is string => typeof m === 'string'), ...(d.children ?? []).flatMap(mounts)];
+  const isDevice = (d: unknown): d is LsblkDevice => typeof d === 'object' && d !== null && !Array.isArray(d);
+  const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
+  const mounts = (d: LsblkDevice, depth = 0): string[] => [
+    ...(Array.isArray(d.mountpoints) ? d.mountpoints.filter((m): m is string => typeof m === 'string') : []),
+    ...(Array.isArray(d.children) && depth < 8 ? d.children.filter(isDevice).flatMap((c) => mounts(c, depth + 1)) : []),
+  ];
   return list
-    .filter((d) => (d.type === 'disk' || d.type === 'loop') && typeof d.path === 'string' && !/^\/dev\/(zram|ram)\d/.test(d.path) && Number(d.size) > 0)
+    .filter(isDevice)
+    .filter((d) => (d.type === 'disk' || d.type === 'loop') && typeof d.path === 'string' && d.path.startsWith('/dev/') && !/^\/dev\/(zram|ram)\d/.test(d.path))
     .map((d) => {
       const mountpoints = mounts(d);
+      const sector = Number(d['log-sec']);
       return {
         path: d.path as string,
-        model: d.model?.trim() || null,
-        serial: d.serial?.trim() || null,
+        model: text(d.model),
+        serial: text(d.serial),
         sizeBytes: Number(d.size),
-        logicalSectorSize: Number(d['log-sec'] ?? 512) || 512,
+        logicalSectorSize: Number.isInteger(sector) && sector >= 512 ? sector : 512,
         inUse: mountpoints.length > 0,
         mountpoints,
       };
-    });
+    })
+    .filter((d) => Number.isSafeInteger(d.sizeBytes) && d.sizeBytes > 0);
 }
 
 /** Devices named in /proc/swaps. */
