@@ -105,7 +105,14 @@ export class ApiClient {
             const block = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
             const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-            if (data) onEvent(JSON.parse(data) as LiveEvent);
+            if (!data) continue;
+            let event: LiveEvent;
+            try {
+              event = JSON.parse(data) as LiveEvent;
+            } catch {
+              continue; // a line that is not JSON is not an event: skip it rather than crash the client
+            }
+            onEvent(event);
           }
         });
         // 'close' comes however the stream ends: a clean end, or a daemon killed mid-stream ('aborted', no 'end').
