@@ -1,7 +1,8 @@
 // What the Appliance screen and the wall dashboard show: versions, services, network
 // interfaces, and the store's usage and reduction (logical bytes protected ÷ bytes
-// stored). Walking the chunk directory costs a moment on a big store, so its numbers
-// are cached for a few seconds.
+// stored). Walking the chunk directory costs real I/O on a big store (millions of files),
+// so its numbers are cached for a minute (or until an image comes or goes) and only one walk runs at a time, however many
+// consoles and dashboards ask; the filesystem figures (statfs) are always current.
 import { statfs } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import type { ApplianceStatus } from '../api/contract.js';
@@ -10,7 +11,7 @@ import type { ManagementStore } from '../store/index.js';
 import type { DaemonConfig } from './config.js';
 import type { JobRunner } from './job-runner.js';
 
-const CHUNK_CACHE_MS = 5_000;
+const CHUNK_CACHE_MS = 60_000;
 
 /** Interfaces other than loopback, with their MAC and addresses. Pure over os.networkInterfaces(). */
 export function interfacesOf(ifaces: ReturnType<typeof networkInterfaces>): ApplianceStatus['interfaces'] {
@@ -21,7 +22,8 @@ export function interfacesOf(ifaces: ReturnType<typeof networkInterfaces>): Appl
 }
 
 export class ApplianceStatusSource {
-  private chunks: { at: number; value: { chunks: number; bytes: number } } | null = null;
+  private chunks: { at: number; key: string; value: { chunks: number; bytes: number } } | null = null;
+  private walking: Promise<{ chunks: number; bytes: number }> | null = null;
 
   constructor(
     private readonly deps: { config: DaemonConfig; version: string; startedAt: number; db: ManagementStore; images: Store; runner: JobRunner },
@@ -29,9 +31,14 @@ export class ApplianceStatusSource {
 
   async status(): Promise<ApplianceStatus> {
     const { config, images, db, runner } = this.deps;
-    if (!this.chunks || Date.now() - this.chunks.at > CHUNK_CACHE_MS) this.chunks = { at: Date.now(), value: await images.chunkBytes() };
-    const fs = await statfs(images.root);
     const records = await db.images.list();
+    // A new or removed image walks again at once: the figures follow backups and pruning.
+    const key = `${records.length}:${records[0]?.id ?? ''}`;
+    if (!this.chunks || this.chunks.key !== key || Date.now() - this.chunks.at > CHUNK_CACHE_MS) {
+      this.walking ??= images.chunkBytes().finally(() => (this.walking = null));
+      this.chunks = { at: Date.now(), key, value: await this.walking };
+    }
+    const fs = await statfs(images.root);
     const logicalBytes = records.reduce((sum, r) => sum + r.diskSize, 0);
     const active = await db.jobs.active();
     return {
