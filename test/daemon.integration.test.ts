@@ -148,6 +148,9 @@ test('a device backup runs as a job; two clients watch it live; restore brings t
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /choose a larger disk/);
   assert.ok(readFileSync(small).every((x) => x === 7), 'nothing written');
+  const afterRefusal = JSON.parse(lifeboat(['jobs', 'list', '--json'], { env: env() }).stdout) as Array<{ devicePath?: string }>;
+  assert.ok(!afterRefusal.some((j) => j.devicePath === small), 'refused up front: no job was even created');
+  assert.match(refused.stderr, /needs at least .* \(\d+ bytes\)/, 'the size needed, in bytes too');
   const target = join(work.dir, 'restored.img');
   const ok = lifeboat(['restore', '--image', done?.imageId as string, '--device', target, '--yes', '--wait'], { env: env() });
   assert.equal(ok.code, 0, ok.stderr);

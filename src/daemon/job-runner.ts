@@ -52,6 +52,12 @@ export class JobRunner {
     }
     if (req.type !== 'backup' && !req.imageId) throw new LifeboatError('usage', `a ${req.type} job needs an image`);
     if (req.imageId) await this.images.readManifest(req.imageId);
+    if (req.type === 'restore' && req.devicePath && existsSync(req.devicePath)) {
+      // Too small is said before a job exists (the engine checks again, exactly, before writing).
+      const need = (await this.db.images.find(req.imageId as string))?.minTargetBytes;
+      const size = describeDisk(req.devicePath).size;
+      if (need !== undefined && size > 0 && size < need) throw new LifeboatError('user', `${req.devicePath} is ${formatBytes(size)} (${size} bytes); image ${req.imageId} needs at least ${formatBytes(need)} (${need} bytes): choose a larger disk`);
+    }
     const job = await this.db.jobs.create({
       type: req.type,
       ...(req.devicePath ? { devicePath: req.devicePath } : {}),
