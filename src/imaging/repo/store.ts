@@ -24,6 +24,11 @@ export function assertImageId(id: string): void {
   if (!IMAGE_ID.test(id)) throw usageError(`invalid image id ${JSON.stringify(id).slice(0, 80)}: ids look like 20261125T181200Z-3fa9c2d1 (see \`lifeboat image list\`)`);
 }
 
+/** Orders manifests by completion time, then id (equal times): oldest first. */
+function byCompletion(a: Manifest, b: Manifest): number {
+  return a.completedAt < b.completedAt ? -1 : a.completedAt > b.completedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 export class Store {
   readonly chunks: DirChunkStore;
 
@@ -134,6 +139,8 @@ export class Store {
         damaged.push({ id, error: (err as Error).message });
       }
     }
+    // Oldest first by completion time (milliseconds): ids only tell the second they began.
+    images.sort(byCompletion);
     return { images, damaged };
   }
 
@@ -159,11 +166,11 @@ export class Store {
   }
 
   /** The newest certified image of the same source (by serial when known, else path and size). */
+  /** The newest intact image of the same disk (by completion time), made with this store's chunk size. */
   async findParent(source: SourceIdentity): Promise<Manifest | null> {
-    const ids = (await this.imageIds()).reverse();
-    for (const id of ids) {
-      const m = await this.readManifest(id).catch(() => null);
-      if (!m || m.chunkSize !== this.config.chunkSize) continue;
+    const { images } = await this.listImages();
+    for (const m of images.reverse()) {
+      if (m.chunkSize !== this.config.chunkSize) continue;
       const same = source.serial ? m.source.serial === source.serial : !m.source.serial && m.source.path === source.path && m.source.size === source.size;
       if (same) return m;
     }

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { backupImage } from '../backup.js';
+import { Store } from './store.js';
+
+test('images made within one second are listed, and chosen as parent, by completion time, not by id', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-store-order-'));
+  try {
+    const store = await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
+    const disk = join(dir, 'disk.img');
+    // One clock second for all of them; each image completes a few milliseconds after the one before.
+    let t = Date.parse('2026-11-25T12:00:00.000Z');
+    const now = () => (t += 3);
+    const made: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      writeFileSync(disk, Buffer.alloc(256 * 1024, i + 1));
+      made.push((await backupImage({ store, source: disk, now, incremental: true })).id);
+    }
+    assert.ok(made.every((id) => id.startsWith('20261125T120000Z-')), 'same second: the ids alone cannot order them');
+    assert.deepEqual((await store.listImages()).images.map((m) => m.id), made);
+    const parents = await Promise.all(made.map(async (id) => (await store.readManifest(id)).parent));
+    assert.deepEqual(parents, [null, made[0], made[1], made[2]], 'each backup is made against the one just before');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
