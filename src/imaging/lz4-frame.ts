@@ -2,7 +2,7 @@
 // codec (its own frame decoder can kill the process on a truncated frame). Pure
 // functions over Buffers. Every length is checked against what the caller expects,
 // so a damaged frame is an IntegrityError, never a crash or an over-read.
-import lz4 from 'lz4';
+import { createRequire } from 'node:module';
 import { integrityError } from '../errors.js';
 import {
   LZ4_BD_WRITTEN,
@@ -12,6 +12,32 @@ import {
   LZ4_UNCOMPRESSED_BIT,
 } from './repo/formats.js';
 import { xxh32 } from './xxh32.js';
+
+/** The lz4 package's native block codec: all we use of it. */
+interface Lz4Blocks {
+  encodeBlock(input: Buffer, output: Buffer): number;
+  decodeBlock(input: Buffer, output: Buffer): number;
+  encodeBound(length: number): number;
+}
+
+/**
+ * The addon itself (lz4/build/Release/lz4.node, what the package exports as encodeBlock,
+ * decodeBlock and encodeBound): loading the package's JavaScript as well (streams, a JS
+ * codec, xxhash) costs every thread ~10 ms at start. Falls back to the package.
+ */
+function loadLz4(): Lz4Blocks {
+  const require = createRequire(import.meta.url);
+  try {
+    const native = require('lz4/build/Release/lz4.node') as { compress: Lz4Blocks['encodeBlock']; uncompress: Lz4Blocks['decodeBlock']; compressBound: Lz4Blocks['encodeBound'] };
+    if (typeof native.compress === 'function' && typeof native.uncompress === 'function' && typeof native.compressBound === 'function') {
+      return { encodeBlock: native.compress, decodeBlock: native.uncompress, encodeBound: native.compressBound };
+    }
+  } catch {
+    // another layout of the package: use its public API
+  }
+  return require('lz4') as Lz4Blocks;
+}
+const lz4 = loadLz4();
 
 const HEADER_SIZE = 4 + 2 + 8 + 1;
 const MAX_BLOCK = 4 << 20;
