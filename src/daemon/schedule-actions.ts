@@ -66,21 +66,27 @@ async function imagesBySource(db: ManagementStore, schedule: Schedule): Promise<
 export async function pruneSchedule(deps: { db: ManagementStore; images: Store }, schedule: Schedule, actor: string, now = new Date()): Promise<PruneReport> {
   const { db, images } = deps;
   const report: PruneReport = { schedule: schedule.name, removed: [], kept: [], protectedKept: [], gc: { skipped: 'nothing was removed' } };
-  for (const group of (await imagesBySource(db, schedule)).values()) {
-    const decision = prune(group.map((i) => ({ id: i.id, completedAt: i.completedAt })), schedule.retention, now);
-    report.kept.push(...decision.keep.map((k) => k.id));
-    for (const id of decision.remove) {
-      if (group.find((i) => i.id === id)?.protected) {
-        report.protectedKept.push(id);
-        continue;
+  try {
+    for (const group of (await imagesBySource(db, schedule)).values()) {
+      const decision = prune(group.map((i) => ({ id: i.id, completedAt: i.completedAt })), schedule.retention, now);
+      report.kept.push(...decision.keep.map((k) => k.id));
+      for (const id of decision.remove) {
+        if (group.find((i) => i.id === id)?.protected) {
+          report.protectedKept.push(id);
+          continue;
+        }
+        await images.removeImage(id);
+        report.removed.push(id);
       }
-      await images.removeImage(id);
-      report.removed.push(id);
+    }
+  } finally {
+    // Whatever was removed before a failure is recorded: the database follows the store.
+    if (report.removed.length > 0) {
+      await db.images.reconcile((await images.listImages()).images.map(imageFactsFromManifest));
+      await db.events.record({ actor, action: 'schedule.prune', subject: schedule.name, details: { removed: report.removed } });
     }
   }
   if (report.removed.length > 0) {
-    await db.images.reconcile((await images.listImages()).images.map(imageFactsFromManifest));
-    await db.events.record({ actor, action: 'schedule.prune', subject: schedule.name, details: { removed: report.removed } });
     try {
       report.gc = await collectGarbage(images);
     } catch (err) {
