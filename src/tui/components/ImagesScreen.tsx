@@ -1,10 +1,10 @@
 // Images in the store, newest first; the selected one's full record below.
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import type { DataState, ImageView } from '../data-state.js';
 import { fit, shortBytes, shortImageId } from '../format.js';
 import { neededBytes } from '../restore-plan.js';
 import { useTheme } from '../theme.js';
-import { Panel } from './Panel.js';
+import { DetailLines, Panel } from './Panel.js';
 import { ListView } from './ListView.js';
 
 interface Props {
@@ -35,11 +35,7 @@ export function ImagesScreen({ data, rows, selected, width, height, details }: P
     <Box flexDirection="column" height={height} width={width}>
       <ListView header={`${'MADE'.padEnd(16)} ${'MACHINE'.padEnd(14)} ${'SOURCE'.padEnd(18)} ${'SIZE'.padStart(7)} ${'STORED'.padStart(7)}   LABEL`} rows={text} selected={selected} height={listHeight} width={width} empty={data.errors.images ? `! ${data.errors.images}` : 'no images yet'} />
       <Panel height={height - listHeight}>
-        {lines.map((l, i) => (
-          <Text key={i} bold={i === 0}>
-            {fit(l, width - 4, { ascii: theme.ascii })}
-          </Text>
-        ))}
+        <DetailLines lines={lines} width={width - 4} />
       </Panel>
     </Box>
   );

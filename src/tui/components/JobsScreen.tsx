@@ -8,7 +8,7 @@ import { bar, duration, fit, fitPath, mbps, shortBytes, sparkline } from '../for
 import { jobSubject } from '../selectors.js';
 import { STATE_COLORS, useTheme } from '../theme.js';
 import { ListView } from './ListView.js';
-import { Panel } from './Panel.js';
+import { DetailLines, Panel } from './Panel.js';
 
 interface Props {
   data: DataState;
@@ -62,11 +62,7 @@ function JobDetail({ job, data, width, height }: { job: JobView; data: DataState
   const logRoom = Math.max(0, height - head.length - 2);
   return (
     <>
-      {head.map((l, i) => (
-        <Text key={i} bold={i === 0}>
-          {fit(l, width, { ascii: theme.ascii })}
-        </Text>
-      ))}
+      <DetailLines lines={head} width={width} />
       <Text>
         {'MB/s '}
         <Text color={theme.tone('cyan')}>{spark}</Text>

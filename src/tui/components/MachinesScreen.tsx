@@ -6,7 +6,7 @@ import type { DataState } from '../data-state.js';
 import { fit, shortBytes } from '../format.js';
 import { type MachineRow, machineStatus } from '../selectors.js';
 import { useTheme } from '../theme.js';
-import { Panel } from './Panel.js';
+import { DetailLines, Panel } from './Panel.js';
 import { ListView } from './ListView.js';
 
 interface Props {
@@ -35,32 +35,17 @@ function MachineDetail({ m, data, width, now }: { m: MachineWithDisks | undefine
     ...d.partitions.entries.map((p) => `   ${String(p.number).padStart(2)} ${shortBytes(p.size).padStart(7)} ${p.filesystem ?? p.type ?? ''} ${p.label ?? ''}`),
   ]);
   return (
-    <>
-      {[...lines, ...(disks.length ? disks : ['no disks known yet: the inventory arrives when it first runs the boot OS'])].map((l, i) => (
-        <Text key={i} bold={i === 0}>
-          {fit(l, width, { ascii: theme.ascii })}
-        </Text>
-      ))}
-    </>
+    <DetailLines lines={[...lines, ...(disks.length ? disks : ['no disks known yet: the inventory arrives when it first runs the boot OS'])]} width={width} />
   );
 }
 
 function DeviceDetail({ d, width }: { d: LocalDevice; width: number }) {
-  const theme = useTheme();
   const lines = [
     `${d.path}  docked in the appliance${d.inUse ? '  IN USE: never a restore target' : ''}`,
     `${d.model ?? 'model unknown'}  serial ${d.serial ?? '-'}  ${shortBytes(d.sizeBytes)}  sector ${d.logicalSectorSize}`,
     ...d.partitions.map((p) => `   ${p.path} ${shortBytes(p.sizeBytes).padStart(7)} ${p.fsType ?? ''} ${p.label ?? ''}`),
   ];
-  return (
-    <>
-      {lines.map((l, i) => (
-        <Text key={i} bold={i === 0}>
-          {fit(l, width, { ascii: theme.ascii })}
-        </Text>
-      ))}
-    </>
-  );
+  return <DetailLines lines={lines} width={width} />;
 }
 
 export function MachinesScreen({ data, rows, selected, width, height, details, now }: Props) {

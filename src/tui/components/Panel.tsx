@@ -1,6 +1,7 @@
 // A bordered box whose lines keep their height and are clipped at the bottom when the
 // terminal is short (Yoga would otherwise shrink the lines onto one another).
-import { Box } from 'ink';
+import { Box, Text } from 'ink';
+import { fit } from '../format.js';
 import type { ReactNode } from 'react';
 import { useTheme } from '../theme.js';
 
@@ -12,5 +13,19 @@ export function Panel({ height, width, borderColor, children }: { height: number
         {children}
       </Box>
     </Box>
+  );
+}
+
+/** A detail view's lines, the first in bold, each cut to `width` (ASCII where the terminal needs it). */
+export function DetailLines({ lines, width }: { lines: string[]; width: number }) {
+  const theme = useTheme();
+  return (
+    <>
+      {lines.map((l, i) => (
+        <Text key={i} bold={i === 0}>
+          {fit(l, width, { ascii: theme.ascii })}
+        </Text>
+      ))}
+    </>
   );
 }

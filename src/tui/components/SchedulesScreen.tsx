@@ -1,17 +1,15 @@
 // Schedules: when each fires next, what it backs up and what it keeps.
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import type { ScheduleView } from '../../api/contract.js';
 import type { DataState } from '../data-state.js';
 import { fit } from '../format.js';
 import { scheduleTargets as targets } from '../selectors.js';
-import { useTheme } from '../theme.js';
-import { Panel } from './Panel.js';
+import { DetailLines, Panel } from './Panel.js';
 import { ListView } from './ListView.js';
 
 const keeps = (s: ScheduleView) => Object.entries(s.retention).map(([k, v]) => `${k} ${v}`).join(', ') || 'every image';
 
 export function SchedulesScreen({ data, rows, selected, width, height }: { data: DataState; rows: ScheduleView[]; selected: number; width: number; height: number }) {
-  const theme = useTheme();
   const listHeight = Math.max(3, Math.min(rows.length + 1, height - 6));
   const s = rows[selected];
   const text = rows.map((r) => `${fit(r.name, 16, { pad: true })} ${r.enabled ? 'on ' : 'off'} ${fit(r.nextRun ? r.nextRun.slice(0, 16).replace('T', ' ') : 'never', 17, { pad: true })} ${fit(r.calendar, 20, { pad: true })} ${targets(r)}`);
@@ -20,11 +18,7 @@ export function SchedulesScreen({ data, rows, selected, width, height }: { data:
     <Box flexDirection="column" height={height} width={width}>
       <ListView header={`${'NAME'.padEnd(16)} ON  ${'NEXT (UTC)'.padEnd(17)} ${'CALENDAR'.padEnd(20)} TARGETS`} rows={text} selected={selected} height={listHeight} width={width} empty={data.errors.schedules ? `! ${data.errors.schedules}` : 'no schedules: lifeboat schedule add'} />
       <Panel height={height - listHeight}>
-        {lines.map((l, i) => (
-          <Text key={i} bold={i === 0}>
-            {fit(l, width - 4, { ascii: theme.ascii })}
-          </Text>
-        ))}
+        <DetailLines lines={lines} width={width - 4} />
       </Panel>
     </Box>
   );
