@@ -19,7 +19,8 @@ import { encodeIndexHeader } from './repo/index-file.js';
 import { type StoreLock, acquireLock } from './repo/locks.js';
 import { type Manifest, type SourceIdentity, makeImageId, makePassphraseVerifier, signManifest } from './repo/manifest.js';
 import type { Store } from './repo/store.js';
-import { WorkerPool, siblingModule } from './worker-pool.js';
+import { chunkWorkers } from './chunk-pool.js';
+import type { WorkerPool } from './worker-pool.js';
 
 export interface BackupOptions {
   store: Store;
@@ -83,7 +84,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   const flushes: Promise<void>[] = [];
   let flushError: unknown = null;
   const staging = store.path(STORE_LAYOUT.tmp, `${id}.staging`);
-  let pool: WorkerPool | null = null;
+  let poolReady: Promise<WorkerPool> | null = null;
   let opened: ChunkSource | null = null;
   let committed = false;
   try {
@@ -91,10 +92,12 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     const known = parent ? (await store.readIndex(parent)).digests : undefined;
     const workers = Math.max(1, opts.workers ?? availableParallelism());
     const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize, job, ...(source.kind !== 'stream' ? { sourcePath: opts.source } : {}), ...(known ? { known: new Uint8Array(known) } : {}) };
-    // The worker threads boot while the disk is planned.
-    pool = new WorkerPool(siblingModule(import.meta.url, 'chunk-worker'), workers, workerData);
+    // The worker threads boot (or take their job) while the disk is planned.
+    poolReady = chunkWorkers(workers, workerData);
+    poolReady.catch(() => {}); // awaited below; a planning failure must not leave it unhandled
     const { input, plan } = await openSource(source, opts.source, chunkSize, opts.raw === true);
     opened = input;
+    const pool = await poolReady;
     await mkdir(staging, { recursive: true });
     const indexPath = join(staging, 'index');
     const indexFh = await open(indexPath, 'wx', 0o640);
@@ -274,7 +277,10 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     if (err instanceof LifeboatError) throw err;
     throw describeSystemError(err, `backup of ${opts.source} into store ${store.root}`);
   } finally {
-    await pool?.close();
+    await poolReady?.then(
+      (pool) => pool.close(),
+      () => {},
+    );
     await opened?.close().catch(() => {});
     if (!committed) {
       await Promise.allSettled(flushes); // no flush may still hold a staged file when it is discarded

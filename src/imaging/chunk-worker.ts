@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { LifeboatError, bug, describeSystemError, integrityError, userError } from '../errors.js';
 import { readSpans, zeroOutside } from './extents.js';
 import type { Extent } from './layout/types.js';
@@ -27,6 +27,8 @@ export interface ChunkWorkerData {
 }
 
 export type ChunkTask =
+  /** First task of every worker: what the job is (store, chunk size, source or target). */
+  | { type: 'setup'; data: ChunkWorkerData }
   /** A chunk the main thread read (streams). */
   | { type: 'backup'; i: number; length: number; buf: ArrayBuffer }
   /** A chunk the worker reads itself from `sourcePath`: the used `ranges` (relative to `offset`), the rest zeros. */
@@ -48,17 +50,31 @@ export interface BackupResult {
   buf: ArrayBuffer;
 }
 
-const data = workerData as ChunkWorkerData;
-const zero = Buffer.alloc(data.chunkSize);
-const frameBuf = Buffer.allocUnsafeSlow(frameBound(data.chunkSize));
-const rawBuf = Buffer.allocUnsafeSlow(data.chunkSize);
-const known = new DigestSet(data.known ?? new Uint8Array(0));
+// What this thread works for: given by a `setup` task (a pool may boot before its job is known).
+let data: ChunkWorkerData = { storeRoot: '', chunkSize: 0 };
+let zero = Buffer.alloc(0);
+let frameBuf = Buffer.alloc(0);
+let rawBuf = Buffer.alloc(0);
+let known = new DigestSet(new Uint8Array(0));
+/** Backup reads land here (allocated on first use). */
+let readBuf: Buffer | null = null;
+
+function setup(next: ChunkWorkerData): void {
+  if (!Number.isSafeInteger(next.chunkSize) || next.chunkSize <= 0) throw bug(`worker setup with chunk size ${next.chunkSize}`);
+  if (next.chunkSize !== data.chunkSize) {
+    zero = Buffer.alloc(next.chunkSize);
+    frameBuf = Buffer.allocUnsafeSlow(frameBound(next.chunkSize));
+    rawBuf = Buffer.allocUnsafeSlow(next.chunkSize);
+    readBuf = null;
+  }
+  known = new DigestSet(next.known ?? new Uint8Array(0));
+  data = next;
+}
 
 function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
-let readBuf: Buffer | null = null;
 
 /** Reads the used parts of chunk `i` of the source disk into this worker's buffer; the rest is zeros. */
 function readChunk(task: Extract<ChunkTask, { type: 'backup-read' }>): Buffer {
@@ -209,6 +225,11 @@ function readback(task: Extract<ChunkTask, { type: 'readback' }>): { i: number; 
 }
 
 function handle(task: ChunkTask): { result: unknown; transfer: ArrayBuffer[] } {
+  if (task.type === 'setup') {
+    setup(task.data);
+    return { result: null, transfer: [] };
+  }
+  if (data.chunkSize === 0) throw bug(`chunk task ${task.type} before the worker's setup`);
   switch (task.type) {
     case 'backup':
     case 'backup-read': {

@@ -20,7 +20,8 @@ import { type ImageIndex, chunkLength, digestAt, isUnused } from './repo/index-f
 import { type Manifest, checkPassphrase } from './repo/manifest.js';
 import type { Store } from './repo/store.js';
 import { runBounded } from './task-runner.js';
-import { WorkerPool, siblingModule } from './worker-pool.js';
+import { chunkWorkers } from './chunk-pool.js';
+import type { WorkerPool } from './worker-pool.js';
 
 export interface Certified {
   manifest: Manifest;
@@ -132,7 +133,9 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
   });
   const workers = Math.max(1, opts.workers ?? availableParallelism());
   const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize: index.chunkSize, targetPath: opts.target };
-  const pool = new WorkerPool(siblingModule(import.meta.url, 'chunk-worker'), workers, workerData);
+  // The worker threads take their job while the target is prepared.
+  const poolReady = chunkWorkers(workers, workerData);
+  poolReady.catch(() => {}); // awaited below; an earlier failure must not leave it unhandled
   try {
     if (fresh) await fh.truncate(manifest.diskSize).catch((err) => {
       throw describeSystemError(err, `sizing ${opts.target} to ${manifest.diskSize} bytes`);
@@ -149,6 +152,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
     const fixups = planFixups(growth?.shape ?? shape, index, shape.gpt ? sector0 : null, targetSize, fresh, oldPartitions);
     if (growth?.mbrSector) fixups.writes.push({ offset: 0, data: growth.mbrSector });
     let bytesWritten = 0;
+    const pool = await poolReady;
     await runBounded<number, { i: number }>(
       pool,
       // A fresh file is all holes already; elsewhere zero chunks are written, unused ones skipped.
@@ -199,7 +203,10 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
         : `restore of image ${manifest.id} stopped and ${opts.target} was removed; run \`lifeboat image verify ${manifest.id}\` and restore an older image`,
     );
   } finally {
-    await pool.close();
+    await poolReady.then(
+      (pool) => pool.close(),
+      () => {},
+    );
     await fh.close().catch(() => {});
   }
 }

@@ -10,7 +10,7 @@ import { type EventSink, ProgressMeter, emptyCounters } from './progress.js';
 import { chunkLength, digestAt } from './repo/index-file.js';
 import type { Store } from './repo/store.js';
 import { runBounded } from './task-runner.js';
-import { WorkerPool, siblingModule } from './worker-pool.js';
+import { chunkWorkers } from './chunk-pool.js';
 
 export interface VerifyProblem {
   /** What is wrong, in a sentence. */
@@ -60,7 +60,7 @@ export async function verifyImage(store: Store, imageId: string, opts: { onEvent
 
   const workers = Math.max(1, opts.workers ?? availableParallelism());
   const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize: index.chunkSize };
-  const pool = new WorkerPool(siblingModule(import.meta.url, 'chunk-worker'), workers, workerData);
+  const pool = await chunkWorkers(workers, workerData);
   const counters = emptyCounters(manifest.diskSize, users.size);
   const meter = new ProgressMeter('verify', imageId, startedAt);
   opts.onEvent?.({ type: 'start', operation: 'verify', imageId, source: store.root, target: '', bytesTotal: manifest.diskSize });

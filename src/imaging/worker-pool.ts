@@ -28,10 +28,10 @@ export function siblingModule(base: string, name: string): URL {
  * Under tsx (tests, development) a worker must register tsx itself before it can load
  * a TypeScript module; compiled JavaScript workers need nothing of the sort.
  */
-function tsWorker(url: URL, workerData: unknown): Worker {
+function tsWorker(url: URL): Worker {
   const api = createRequire(import.meta.url).resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs');
   const bootstrap = `import(${JSON.stringify(pathToFileURL(api).href)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { eval: true });
 }
 
 export class WorkerPool {
@@ -41,9 +41,13 @@ export class WorkerPool {
   private failure: Error | null = null;
   private closed = false;
 
-  constructor(url: URL, size: number, workerData: unknown) {
+  /** Boots `size` threads of module `url`; they wait for tasks (the first is usually a setup). */
+  constructor(
+    readonly url: URL,
+    size: number,
+  ) {
     for (let i = 0; i < size; i++) {
-      const worker = url.pathname.endsWith('.ts') ? tsWorker(url, workerData) : new Worker(url, { workerData });
+      const worker = url.pathname.endsWith('.ts') ? tsWorker(url) : new Worker(url);
       worker.on('message', (reply: WorkerReply) => this.settle(worker, reply));
       worker.on('error', (err) => this.fail(bug(`worker thread crashed: ${err.message}`)));
       worker.on('exit', (code) => {
@@ -55,6 +59,34 @@ export class WorkerPool {
 
   get size(): number {
     return this.idle.length + this.busy.size;
+  }
+
+  /**
+   * Whether the threads keep the process alive. A pool booted ahead of its job is let go
+   * (a command that fails before using it must still exit), and held again when used.
+   */
+  hold(held: boolean): void {
+    for (const w of [...this.idle, ...this.busy.keys()]) {
+      if (held) w.ref();
+      else w.unref();
+    }
+  }
+
+  /** Sends `message` to every thread once (the pool must be idle), e.g. the job's setup. */
+  async broadcast(message: unknown): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.busy.size > 0 || this.queue.length > 0) throw bug('broadcast to a busy worker pool');
+    const workers = [...this.idle];
+    this.idle.length = 0;
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise((resolve, reject) => {
+            this.busy.set(worker, { message, transfer: [], resolve, reject });
+            worker.postMessage(message);
+          }),
+      ),
+    );
   }
 
   /** Runs one task; buffers listed in `transfer` move to the worker (and come back in the result). */

@@ -1,0 +1,100 @@
+// The `lifeboat` command's program: wires the subcommands (one file each), turns signals into
+// an abort, and maps every error to a message and an exit code (0 ok, 1 failed, 2 usage).
+import { createInterface } from 'node:readline/promises';
+import { Command, CommanderError } from 'commander';
+import { LifeboatError, exitCodeFor } from '../errors.js';
+import type { CommandContext } from './context.js';
+import { register as registerBackup } from './image-backup.js';
+import { register as registerExport } from './image-export.js';
+import { register as registerList } from './image-list.js';
+import { register as registerRestore } from './image-restore.js';
+import { register as registerRm } from './image-rm.js';
+import { register as registerVerify } from './image-verify.js';
+import { register as registerGc } from './store-gc.js';
+import { register as registerServe } from './serve.js';
+import { register as registerMachines } from './machines.js';
+import { register as registerJobs } from './jobs.js';
+import { register as registerSchedule } from './schedule.js';
+import { register as registerTui } from './tui.js';
+import { register as registerDashboard } from './dashboard.js';
+import { DaemonUnreachable } from '../api/client.js';
+
+const VERSION = '0.1.0';
+
+function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('lifeboat')
+    .description('Lifeboat backup appliance: network-boot, image, deduplicate, restore')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)');
+  const image = program.command('image').description('local imaging against a store directory, no daemon needed');
+  registerBackup(image, ctx);
+  registerRestore(image, ctx);
+  registerVerify(image, ctx);
+  registerList(image);
+  registerExport(image, ctx);
+  registerRm(image);
+  const store = program.command('store').description('maintain an image store');
+  registerGc(store);
+  registerServe(program);
+  registerMachines(program);
+  registerJobs(program);
+  registerSchedule(program);
+  registerTui(program);
+  registerDashboard(program, ctx);
+  // Every command and subcommand throws instead of exiting, so one place picks exit codes.
+  const exitOverride = (c: Command) => {
+    c.exitOverride();
+    c.commands.forEach(exitOverride);
+  };
+  exitOverride(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const abort = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    process.stderr.write(`\n${sig}: stopping cleanly (again to force)\n`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ctx: CommandContext = {
+    signal: abort.signal,
+    async confirm(question: string) {
+      if (!process.stdin.isTTY) return false;
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        const answer = await rl.question(`${question}\nType "yes" to continue: `);
+        return answer.trim().toLowerCase() === 'yes';
+      } finally {
+        rl.close();
+      }
+    },
+  };
+  try {
+    await buildProgram(ctx).parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help asked for is success; help shown because a subcommand is missing is a usage error.
+      if (err.exitCode === 0) return 0;
+      return 2; // commander already printed what was wrong
+    }
+    if (err instanceof DaemonUnreachable) {
+      process.stderr.write(`lifeboat: ${err.message}\n`);
+      return err.reason === 'permission' ? 4 : 3;
+    }
+    if ((err as { reported?: boolean }).reported) return exitCodeFor(err);
+    const message = err instanceof LifeboatError ? err.message : `internal error (a bug in Lifeboat, please report it): ${(err as Error)?.stack ?? String(err)}`;
+    process.stderr.write(`lifeboat: ${message}\n`);
+    return exitCodeFor(err);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+process.exitCode = await main(process.argv);
