@@ -9,6 +9,7 @@ import { LifeboatError, bug, describeSystemError, integrityError, userError } fr
 import { readSpans, zeroOutside } from './extents.js';
 import type { Extent } from './layout/types.js';
 import { DigestSet } from './digest-set.js';
+import { FingerprintMap, Fingerprinter } from './repo/fingerprint.js';
 import { decodeFrame, encodeFrameInto, frameBound } from './lz4-frame.js';
 import { chunkKnownToJob, stageChunkFile } from './repo/dir-chunk-store.js';
 import { chunkRelativePath } from './repo/formats.js';
@@ -20,6 +21,14 @@ export interface ChunkWorkerData {
   known?: Uint8Array;
   /** Disk or file a backup reads (backup-read tasks). */
   sourcePath?: string;
+  /** Fingerprint key (64 bytes, repo/fingerprint.ts): backups fingerprint every chunk they read, verify checks them. */
+  fingerprintKey?: Uint8Array;
+  /** Fingerprint → digest pairs of the parent image (FingerprintMap): a match is taken without SHA-256. */
+  parentPrints?: Uint8Array;
+  /** Every `spotCheck`-th match is SHA-256'd all the same and must give the parent's digest (0: never). */
+  spotCheck?: number;
+  /** The parent image, for messages. */
+  parentId?: string;
   /** Backup job tag: new chunks are staged as tmp/<job>-<digest>.chunk. */
   job?: string;
   /** Restore target. */
@@ -35,7 +44,8 @@ export type ChunkTask =
   | { type: 'backup-read'; i: number; length: number; offset: number; ranges: Extent[] }
   /** `sparse`: the target is a fresh file of holes, so runs of zeros need not be written. */
   | { type: 'restore'; i: number; length: number; writeLength: number; offset: number; digest: string | null; sparse: boolean }
-  | { type: 'check'; i: number; length: number; digest: string }
+  /** `fingerprint`: what the image records for this content, checked too (needs the key in setup). */
+  | { type: 'check'; i: number; length: number; digest: string; fingerprint?: string }
   | { type: 'readback'; i: number; length: number; offset: number; digest: string | null };
 
 export type BackupOutcome = 'unused' | 'zero' | 'known' | 'existing' | 'new';
@@ -46,6 +56,10 @@ export interface BackupResult {
   bytesRead: number;
   outcome: BackupOutcome;
   digest: string | null;
+  /** Hex, or null for zero chunks (and when no key was given). */
+  fingerprint: string | null;
+  /** Bytes SHA-256'd for this chunk: 0 when the fingerprint matched the parent's. */
+  bytesHashed: number;
   storedBytes: number;
   buf: ArrayBuffer;
 }
@@ -56,6 +70,9 @@ let zero = Buffer.alloc(0);
 let frameBuf = Buffer.alloc(0);
 let rawBuf = Buffer.alloc(0);
 let known = new DigestSet(new Uint8Array(0));
+let fingerprinter: Fingerprinter | null = null;
+let parentPrints = new FingerprintMap(new Uint8Array(0));
+let matches = 0;
 /** Backup reads land here (allocated on first use). */
 let readBuf: Buffer | null = null;
 
@@ -68,6 +85,9 @@ function setup(next: ChunkWorkerData): void {
     readBuf = null;
   }
   known = new DigestSet(next.known ?? new Uint8Array(0));
+  fingerprinter = next.fingerprintKey ? new Fingerprinter(next.fingerprintKey) : null;
+  parentPrints = new FingerprintMap(next.parentPrints ?? new Uint8Array(0));
+  matches = 0;
   data = next;
 }
 
@@ -118,19 +138,38 @@ function backup(task: Extract<ChunkTask, { type: 'backup' | 'backup-read' }>): B
     buf: task.type === 'backup' ? task.buf : new ArrayBuffer(0),
   };
   if (raw.equals(task.length === zero.length ? zero : zero.subarray(0, task.length))) {
-    return { ...base, outcome: 'zero', digest: null, storedBytes: 0 };
+    return { ...base, outcome: 'zero', digest: null, fingerprint: null, bytesHashed: 0, storedBytes: 0 };
+  }
+  // Unchanged since the parent image: its fingerprint says so, and the parent's certified index has the digest.
+  const print = fingerprinter?.of(raw) ?? null;
+  const fingerprint = print?.toString('hex') ?? null;
+  const matched = print ? parentPrints.get(print) : null;
+  if (matched) {
+    // A spot check guards against fingerprints that were recorded wrong (a bug), never silently.
+    const spot = (data.spotCheck ?? 0) > 0 && matches++ % (data.spotCheck as number) === 0;
+    if (spot) {
+      const actual = createHash('sha256').update(raw).digest();
+      if (!actual.equals(matched)) {
+        throw integrityError(
+          `chunk ${task.i} matches a fingerprint of parent image ${data.parentId ?? '?'} recorded for content ${matched.toString('hex')}, but hashes to ${actual.toString('hex')}: ` +
+            `that image's fingerprints are wrong; nothing was committed — run \`lifeboat image verify ${data.parentId ?? '<parent>'}\` and back up with --full`,
+        );
+      }
+    }
+    return { ...base, outcome: 'known', digest: matched.toString('hex'), fingerprint, bytesHashed: spot ? task.length : 0, storedBytes: 0 };
   }
   const digestBytes = createHash('sha256').update(raw).digest();
   const digest = digestBytes.toString('hex');
-  if (known.has(digestBytes)) return { ...base, outcome: 'known', digest, storedBytes: 0 };
-  if (chunkKnownToJob(data.storeRoot, data.job ?? '', digest)) return { ...base, outcome: 'existing', digest, storedBytes: 0 };
+  const hashed = { fingerprint, bytesHashed: task.length };
+  if (known.has(digestBytes)) return { ...base, ...hashed, outcome: 'known', digest, storedBytes: 0 };
+  if (chunkKnownToJob(data.storeRoot, data.job ?? '', digest)) return { ...base, ...hashed, outcome: 'existing', digest, storedBytes: 0 };
   const n = encodeFrameInto(raw, frameBuf);
   const frame = frameBuf.subarray(0, n);
   // The store's ingest check: the frame must give back exactly the bytes that were hashed.
   const back = decodeFrame(frame, task.length, `new chunk ${digest}`, rawBuf);
   if (!back.equals(raw)) throw bug(`LZ4 round trip of chunk ${task.i} changed its bytes`);
   const isNew = stageChunkFile(data.storeRoot, data.job ?? '', digest, frame);
-  return { ...base, outcome: isNew ? 'new' : 'existing', digest, storedBytes: isNew ? n : 0 };
+  return { ...base, ...hashed, outcome: isNew ? 'new' : 'existing', digest, storedBytes: isNew ? n : 0 };
 }
 
 /** Reads a chunk file into this worker's frame buffer (no allocation per chunk). */
@@ -247,7 +286,14 @@ function handle(task: ChunkTask): { result: unknown; transfer: ArrayBuffer[] } {
     }
     case 'check': {
       try {
-        loadChunk(task.digest, task.length, task.i);
+        const raw = loadChunk(task.digest, task.length, task.i);
+        if (task.fingerprint !== undefined) {
+          if (!fingerprinter) throw bug('fingerprint check without a fingerprint key');
+          const actual = fingerprinter.of(raw).toString('hex');
+          if (actual !== task.fingerprint) {
+            return { result: { i: task.i, ok: false, error: `the fingerprint recorded for chunk ${task.i} (${task.digest}) does not match its content (${actual}): take the next backup of this disk with --full` }, transfer: [] };
+          }
+        }
         return { result: { i: task.i, ok: true }, transfer: [] };
       } catch (err) {
         if (err instanceof LifeboatError && err.kind === 'integrity') return { result: { i: task.i, ok: false, error: err.message }, transfer: [] };

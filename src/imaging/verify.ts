@@ -1,5 +1,6 @@
-// Verify: re-read every chunk an image needs, decode it and check its SHA-256, and
-// check the manifest's certification, the index and the whole-content digest.
+// Verify: re-read every chunk an image needs, decode it and check its SHA-256 (and the
+// fingerprint the image records for it), and check the manifest's certification, the
+// index, the fingerprints file and the whole-content digest.
 // Returns every problem found (not just the first), each naming the disk bytes it hits.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -7,6 +8,8 @@ import { LifeboatError } from '../errors.js';
 import { zeroChunkDigest } from './backup.js';
 import type { ChunkTask, ChunkWorkerData } from './chunk-worker.js';
 import { type EventSink, ProgressMeter, emptyCounters } from './progress.js';
+import { fingerprintKey } from './repo/fingerprint.js';
+import { FINGERPRINT_SIZE, NO_FINGERPRINT } from './repo/formats.js';
 import { chunkLength, digestAt } from './repo/index-file.js';
 import type { Store } from './repo/store.js';
 import { runBounded } from './task-runner.js';
@@ -58,8 +61,41 @@ export async function verifyImage(store: Store, imageId: string, opts: { onEvent
   }
   if (content.digest('hex') !== manifest.content.sha256) problems.push({ message: `the index of image ${imageId} does not give the content digest its manifest records` });
 
+  // Fingerprints: certified by the manifest, one per content (same digest, same fingerprint),
+  // none where there is no data; each is checked against its chunk's content below.
+  const printOf = new Map<string, string>();
+  let fingerprintKeyBytes: Buffer | null = null;
+  try {
+    const prints = await store.readFingerprints(manifest);
+    if (prints && manifest.fingerprints) {
+      fingerprintKeyBytes = fingerprintKey(store.key, manifest.fingerprints.salt);
+      const inconsistent: number[] = [];
+      for (let i = 0; i < index.chunkCount; i++) {
+        const f = prints.subarray(i * FINGERPRINT_SIZE, (i + 1) * FINGERPRINT_SIZE);
+        const d = digestAt(index, i)?.toString('hex');
+        if (!d) {
+          if (!f.equals(NO_FINGERPRINT)) inconsistent.push(i);
+          continue;
+        }
+        const hex = f.toString('hex');
+        const seen = printOf.get(d);
+        if (seen === undefined) printOf.set(d, hex);
+        else if (seen !== hex) inconsistent.push(i);
+      }
+      if (inconsistent.length > 0) {
+        problems.push({
+          message: `the fingerprints of image ${imageId} disagree with its index at ${inconsistent.length} chunk(s): take the next backup of this disk with --full`,
+          ranges: inconsistent.slice(0, 16).map((i) => ({ offset: i * index.chunkSize, length: chunkLength(index, i) })),
+        });
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof LifeboatError && err.kind === 'integrity')) throw err;
+    problems.push({ message: `${err.message}: restores are not affected; take the next backup of this disk with --full` });
+  }
+
   const workers = Math.max(1, opts.workers ?? availableParallelism());
-  const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize: index.chunkSize };
+  const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize: index.chunkSize, ...(fingerprintKeyBytes ? { fingerprintKey: new Uint8Array(fingerprintKeyBytes) } : {}) };
   const pool = await chunkWorkers(workers, workerData);
   const counters = emptyCounters(manifest.diskSize, users.size);
   const meter = new ProgressMeter('verify', imageId, startedAt);
@@ -70,7 +106,10 @@ export async function verifyImage(store: Store, imageId: string, opts: { onEvent
       pool,
       users.entries(),
       workers * 2,
-      ([digest, list]): ChunkTask => ({ type: 'check', i: list[0] as number, length: chunkLength(index, list[0] as number), digest }),
+      ([digest, list]): ChunkTask => {
+        const fingerprint = fingerprintKeyBytes ? printOf.get(digest) : undefined;
+        return { type: 'check', i: list[0] as number, length: chunkLength(index, list[0] as number), digest, ...(fingerprint !== undefined ? { fingerprint } : {}) };
+      },
       (r, [digest, list]) => {
         checked++;
         counters.chunksDone++;

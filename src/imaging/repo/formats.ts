@@ -49,6 +49,26 @@ export const INDEX_ENTRY_SIZE = 32;
 export const ZERO_DIGEST = Buffer.alloc(32);
 export const UNUSED_DIGEST = Buffer.alloc(32, 0xff);
 
+/**
+ * Fingerprints file (images/<id>/fingerprints, recorded in the manifest as `fingerprints`):
+ * one keyed 16-byte fingerprint per chunk (repo/fingerprint.ts), so the next backup of the
+ * same disk can recognise unchanged chunks without SHA-256.
+ *   offset size  field
+ *        0    8  magic "LBOATFPR"
+ *        8    4  version u32 LE (1)
+ *       12    4  entry size u32 LE (16)
+ *       16    8  chunk count u64 LE (the index's)
+ *       24    8  reserved, zero
+ *       32  16·n chunk i's fingerprint, or 16 × 0x00 for a zero or unused chunk
+ * Images made before fingerprints existed have no such file and no manifest entry.
+ */
+export const FINGERPRINTS_MAGIC = Buffer.from('LBOATFPR', 'ascii');
+export const FINGERPRINTS_VERSION = 1;
+export const FINGERPRINTS_HEADER_SIZE = 32;
+export const FINGERPRINT_SIZE = 16;
+export const NO_FINGERPRINT = Buffer.alloc(16);
+export const FINGERPRINTS_ALG = 'aes256-gmac-aes256';
+
 /** Chunk sizes a store accepts: powers of two from 64 KiB to 4 MiB (one LZ4 block per chunk). */
 export const DEFAULT_CHUNK_SIZE = 4 << 20;
 export const MIN_CHUNK_SIZE = 64 << 10;

@@ -3,6 +3,7 @@
 // everything else, plus an optional restore passphrase kept only as a scrypt verifier).
 import { createHash, createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { integrityError, userError } from '../../errors.js';
+import type { FingerprintsRecord } from './fingerprint.js';
 import { IMAGE_ID, MANIFEST_FORMAT, MANIFEST_VERSION } from './formats.js';
 
 export interface SourceIdentity {
@@ -26,6 +27,8 @@ export interface ImageStats {
   chunksUnused: number;
   chunksReused: number;
   chunksNew: number;
+  /** Bytes whose SHA-256 was computed (unchanged chunks recognised by fingerprint are not); absent in older images. */
+  bytesHashed?: number;
   /** Bytes the new chunks take in the store (compressed). */
   storedBytesNew: number;
   /** bytesNew / storedBytesNew (1 when nothing was new). */
@@ -65,6 +68,8 @@ export interface Manifest {
   index: { sha256: string; bytes: number };
   /** SHA-256 over the SHA-256 of every chunk in disk order (zero chunks included): binds every byte. */
   content: { alg: 'sha256-of-chunk-sha256'; sha256: string };
+  /** The image's chunk fingerprints file (absent in images made before fingerprints). */
+  fingerprints?: FingerprintsRecord;
   stats: ImageStats;
   /** How each region was imaged (filled in by filesystem-aware imaging). */
   layout: unknown;

@@ -9,7 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { describeSystemError, integrityError, notFoundError, usageError, userError } from '../../errors.js';
 import { DirChunkStore } from './dir-chunk-store.js';
 import { fsyncDir, writeFileDurable } from './durable.js';
-import { DEFAULT_CHUNK_SIZE, IMAGE_ID, STORE_FORMAT, STORE_LAYOUT, STORE_VERSION, isValidChunkSize } from './formats.js';
+import { decodeFingerprints } from './fingerprint.js';
+import { DEFAULT_CHUNK_SIZE, FINGERPRINTS_ALG, IMAGE_ID, STORE_FORMAT, STORE_LAYOUT, STORE_VERSION, isValidChunkSize } from './formats.js';
 import { type ImageIndex, decodeIndex } from './index-file.js';
 import { type Manifest, type SourceIdentity, verifyManifest } from './manifest.js';
 
@@ -165,7 +166,26 @@ export class Store {
     return index;
   }
 
-  /** The newest certified image of the same source (by serial when known, else path and size). */
+  /** The chunk fingerprints of a certified image (16 bytes per chunk), checked against its manifest; null when it has none. */
+  async readFingerprints(manifest: Manifest): Promise<Buffer | null> {
+    const record = manifest.fingerprints;
+    if (!record) return null;
+    if (record.alg !== FINGERPRINTS_ALG) throw integrityError(`image ${manifest.id} has fingerprints of an unknown kind ${JSON.stringify(record.alg).slice(0, 40)}: upgrade Lifeboat`);
+    const path = join(this.imageDir(manifest.id), 'fingerprints');
+    let buf: Buffer;
+    try {
+      buf = await readFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw integrityError(`fingerprints of image ${manifest.id} are missing`);
+      throw describeSystemError(err, `fingerprints of image ${manifest.id}`);
+    }
+    const digest = createHash('sha256').update(buf).digest('hex');
+    if (buf.length !== record.bytes || digest !== record.sha256) {
+      throw integrityError(`fingerprints of image ${manifest.id} do not match its manifest (${buf.length} bytes, SHA-256 ${digest.slice(0, 16)}…): they are damaged or truncated`);
+    }
+    return decodeFingerprints(buf, manifest.chunkCount, `fingerprints of image ${manifest.id}`);
+  }
+
   /** The newest intact image of the same disk (by completion time), made with this store's chunk size. */
   async findParent(source: SourceIdentity): Promise<Manifest | null> {
     const { images } = await this.listImages();
@@ -177,7 +197,7 @@ export class Store {
     return null;
   }
 
-  /** Makes a staged image directory (index + manifest.json, both fsynced) visible as images/<id>. */
+  /** Makes a staged image directory (index, fingerprints, manifest.json, all fsynced) visible as images/<id>. */
   async commitImage(id: string, stagingDir: string): Promise<void> {
     fsyncDir(stagingDir);
     await rename(stagingDir, this.imageDir(id));
