@@ -49,7 +49,9 @@ export function register(image: Command): void {
         `parent       ${m.parent ?? '(none: full image)'}`,
         `chunks       ${m.chunkCount} x ${formatBytes(m.chunkSize)}: ${s.chunksNew} new, ${s.chunksReused} reused, ${s.chunksZero} zero`,
         `data         ${formatBytes(s.bytesNew)} new -> ${formatBytes(s.storedBytesNew)} stored (lz4 ${s.compressionRatio.toFixed(2)}x), ${formatBytes(s.bytesReused)} reused, ${formatBytes(s.bytesZero)} zero`,
+        `read         ${formatBytes(s.bytesRead)}${s.bytesHashed !== undefined ? `, ${formatBytes(s.bytesHashed)} of it SHA-256'd (the rest known by fingerprint or zero)` : ''}`,
         `content      sha256-of-chunk-sha256 ${m.content.sha256}`,
+        `fingerprints ${m.fingerprints ? `${m.fingerprints.alg}, lineage ${m.fingerprints.salt.slice(0, 8)}` : '(none: made before fingerprints)'}`,
         `certified    ${m.certification.alg} by store key ${m.certification.keyId}${m.passphrase ? ', restore passphrase required' : ''}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
