@@ -40,8 +40,14 @@ function restoresTo(store: string, id: string, expected: Buffer): void {
   assert.equal(sha(readFileSync(out)), sha(expected), `image ${id} restores the disk as it was`);
 }
 
-/** Six distinct random chunks, then 8 MiB of zeros. */
-const makeDisk = () => Buffer.concat([randomBytes(6 * CHUNK), Buffer.alloc(2 * CHUNK)]);
+/** A disk file `name`.img of six distinct random chunks and 8 MiB of zeros, its own store, and a first backup. */
+function firstBackup(name: string): { disk: string; store: string; content: Buffer; first: Summary } {
+  const disk = join(work.dir, `${name}.img`);
+  const store = join(work.dir, `store-${name}`);
+  const content = Buffer.concat([randomBytes(6 * CHUNK), Buffer.alloc(2 * CHUNK)]);
+  writeFileSync(disk, content);
+  return { disk, store, content, first: backup(disk, store) };
+}
 
 /** Rewrites image `id`'s fingerprints with `edit` and certifies the manifest again with the store key (what only a bug could do). */
 function recertifyFingerprints(store: string, id: string, edit: (prints: Buffer) => void): void {
@@ -64,11 +70,7 @@ before(() => {
 after(() => work.cleanup());
 
 test('an unchanged disk is recognised by fingerprints, moved chunks too; only a changed chunk is hashed and stored', () => {
-  const disk = join(work.dir, 'a.img');
-  const store = join(work.dir, 'store-a');
-  const content = makeDisk();
-  writeFileSync(disk, content);
-  const first = backup(disk, store);
+  const { disk, store, content, first } = firstBackup('a');
   assert.equal(first.stats.bytesHashed, 6 * CHUNK, 'a first backup hashes every chunk with data');
 
   const second = backup(disk, store);
@@ -94,11 +96,7 @@ test('an unchanged disk is recognised by fingerprints, moved chunks too; only a 
 });
 
 test('damaged fingerprints of the parent: the backup says so, hashes every chunk and is right; verify names them', () => {
-  const disk = join(work.dir, 'b.img');
-  const store = join(work.dir, 'store-b');
-  const content = makeDisk();
-  writeFileSync(disk, content);
-  const first = backup(disk, store);
+  const { disk, store, content, first } = firstBackup('b');
   const path = join(store, 'images', first.id, 'fingerprints');
   const file = readFileSync(path);
   file[FINGERPRINTS_HEADER_SIZE + 5] = (file[FINGERPRINTS_HEADER_SIZE + 5] as number) ^ 1;
@@ -121,11 +119,7 @@ test('damaged fingerprints of the parent: the backup says so, hashes every chunk
 });
 
 test('a parent made before fingerprints existed is used by SHA-256, and its child starts fingerprints', () => {
-  const disk = join(work.dir, 'c.img');
-  const store = join(work.dir, 'store-c');
-  const content = makeDisk();
-  writeFileSync(disk, content);
-  const first = backup(disk, store);
+  const { disk, store, content, first } = firstBackup('c');
   // Make it look like an older image: no fingerprints file, no manifest entry; certified again.
   const dir = join(store, 'images', first.id);
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
@@ -146,11 +140,7 @@ test('a parent made before fingerprints existed is used by SHA-256, and its chil
 });
 
 test('fingerprints certified but wrong (a bug) are caught: verify names the chunks, a backup stops before committing', async () => {
-  const disk = join(work.dir, 'd.img');
-  const storeDir = join(work.dir, 'store-d');
-  const content = makeDisk();
-  writeFileSync(disk, content);
-  const first = backup(disk, storeDir);
+  const { disk, store: storeDir, content, first } = firstBackup('d');
   // Swap the fingerprints of chunks 0 and 1: each now names the other's content.
   recertifyFingerprints(storeDir, first.id, (prints) => {
     const a = Buffer.from(prints.subarray(0, 16));
