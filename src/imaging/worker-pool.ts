@@ -42,10 +42,7 @@ export class WorkerPool {
   private closed = false;
 
   /** Boots `size` threads of module `url`; they wait for tasks (the first is usually a setup). */
-  constructor(
-    readonly url: URL,
-    size: number,
-  ) {
+  constructor(url: URL, size: number) {
     for (let i = 0; i < size; i++) {
       const worker = url.pathname.endsWith('.ts') ? tsWorker(url) : new Worker(url);
       worker.on('message', (reply: WorkerReply) => this.settle(worker, reply));
