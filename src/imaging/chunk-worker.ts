@@ -95,7 +95,6 @@ function sha256(buf: Buffer): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
-
 /** Reads the used parts of chunk `i` of the source disk into this worker's buffer; the rest is zeros. */
 function readChunk(task: Extract<ChunkTask, { type: 'backup-read' }>): Buffer {
   if (!data.sourcePath) throw bug('backup-read task without a source');
