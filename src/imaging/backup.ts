@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LifeboatError, bug, describeSystemError, integrityError, userError } from '../errors.js';
+import { LifeboatError, bug, describeSystemError, userError } from '../errors.js';
 import { type ChunkSource, diskSource, streamSource } from './chunk-source.js';
 import type { BackupResult, ChunkTask, ChunkWorkerData } from './chunk-worker.js';
 import { type DiskPlan, describePlan, planDisk, rawPlan } from './disk-plan.js';
@@ -62,7 +62,6 @@ async function parentFingerprints(store: Store, parent: Manifest, digests: Buffe
   const fresh = { salt: newFingerprintSalt(), pairs: null };
   if (!parent.fingerprints) return { ...fresh, warning: null };
   try {
-    if (!/^[0-9a-f]{32}$/.test(parent.fingerprints.salt)) throw integrityError(`image ${parent.id} records an invalid fingerprint salt`);
     const prints = await store.readFingerprints(parent);
     if (!prints) return { ...fresh, warning: null };
     const pairs = FingerprintMap.pairsOf(prints, digests, (d) => d.equals(ZERO_DIGEST) || d.equals(UNUSED_DIGEST));

@@ -171,6 +171,7 @@ export class Store {
     const record = manifest.fingerprints;
     if (!record) return null;
     if (record.alg !== FINGERPRINTS_ALG) throw integrityError(`image ${manifest.id} has fingerprints of an unknown kind ${JSON.stringify(record.alg).slice(0, 40)}: upgrade Lifeboat`);
+    if (typeof record.salt !== 'string' || !/^[0-9a-f]{32}$/.test(record.salt)) throw integrityError(`image ${manifest.id} records an invalid fingerprint salt`);
     const path = join(this.imageDir(manifest.id), 'fingerprints');
     let buf: Buffer;
     try {
