@@ -1,5 +1,6 @@
 // Real block devices (loop devices): back up from one, restore onto one; a mounted target
-// and a target with 4096-byte logical sectors are refused before a byte is written.
+// and a target with 4096-byte logical sectors are refused before a byte is written; a
+// source mounted read-write or holding active swap is refused (its image would be torn).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -59,6 +60,50 @@ test('a mounted target is refused before a byte is written', { skip: ROOT }, () 
   } finally {
     sh(`umount ${mnt}`);
     b.detach();
+    t.cleanup();
+  }
+});
+
+test('a source mounted read-write or holding active swap is refused; mounted read-only it is imaged', { skip: ROOT }, () => {
+  const t = tempDir();
+  const src = join(t.dir, 'src.img');
+  const store = join(t.dir, 'store');
+  sh(`mkdir -p ${t.dir}/tree && head -c 3M /dev/urandom > ${t.dir}/tree/a.bin && truncate -s 64M ${src} && mkfs.ext4 -q -F -d ${t.dir}/tree ${src}`);
+  const a = loop(src);
+  const mnt = join(t.dir, 'mnt');
+  sh(`mkdir -p ${mnt} && mount ${a.dev} ${mnt}`);
+  let mounted = true;
+  try {
+    const rw = lifeboat(['image', 'backup', a.dev, '--store', store]);
+    assert.equal(rw.code, 1, rw.stderr);
+    assert.match(rw.stderr, new RegExp(`${a.dev} is mounted read-write at ${mnt}: its image would be torn; unmount it \\(or remount it read-only\\)`));
+    assert.equal(lifeboat(['image', 'list', '--store', store, '--json']).stdout.trim(), '[]', 'nothing committed');
+
+    sh(`mount -o remount,ro ${mnt}`);
+    const ro = lifeboat(['image', 'backup', a.dev, '--store', store, '--json']);
+    assert.equal(ro.code, 0, ro.stderr);
+    sh(`umount ${mnt}`);
+    mounted = false;
+    const out = join(t.dir, 'restored.img');
+    assert.equal(lifeboat(['image', 'restore', lastJson<{ id: string }>(ro).id, out, '--store', store]).code, 0);
+    sh(`e2fsck -fn ${out}`);
+    assert.equal(sh(`debugfs -R 'cat /a.bin' ${out} 2>/dev/null | sha256sum`).slice(0, 64), sha(readFileSync(join(t.dir, 'tree', 'a.bin'))));
+  } finally {
+    if (mounted) sh(`umount ${mnt}`);
+    a.detach();
+  }
+
+  const swap = join(t.dir, 'swap.img');
+  sh(`head -c 16M /dev/zero > ${swap} && chmod 600 ${swap} && mkswap ${swap}`);
+  const s = loop(swap);
+  sh(`swapon ${s.dev}`);
+  try {
+    const r = lifeboat(['image', 'backup', s.dev, '--store', store]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`${s.dev} holds active swap \\(${s.dev}\\): run \`swapoff ${s.dev}\``));
+  } finally {
+    sh(`swapoff ${s.dev}`);
+    s.detach();
     t.cleanup();
   }
 });

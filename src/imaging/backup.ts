@@ -11,7 +11,7 @@ import { LifeboatError, bug, describeSystemError, userError } from '../errors.js
 import { type ChunkSource, diskSource, streamSource } from './chunk-source.js';
 import type { BackupResult, ChunkTask, ChunkWorkerData } from './chunk-worker.js';
 import { type DiskPlan, describePlan, planDisk, rawPlan } from './disk-plan.js';
-import { describeDisk, fileReader } from './disk.js';
+import { describeDisk, fileReader, mountsWithModeOf, swapsOn } from './disk.js';
 import { type EventSink, ProgressMeter, emptyCounters } from './progress.js';
 import { discardStagedChunks, flushStagedChunk, newJobTag, publishStagedChunks } from './repo/dir-chunk-store.js';
 import { FingerprintMap, encodeFingerprints, fingerprintKey, newFingerprintSalt } from './repo/fingerprint.js';
@@ -72,6 +72,20 @@ async function parentFingerprints(store: Store, parent: Manifest, digests: Buffe
   }
 }
 
+/**
+ * A disk whose filesystem is mounted read-write (or that holds active swap) changes while it
+ * is read: its image would be torn — metadata from one moment, data from another. Refused;
+ * a read-only mount is fine.
+ */
+function assertQuiescent(device: string): void {
+  const writable = mountsWithModeOf(device).filter((m) => m.writable);
+  if (writable.length > 0) {
+    throw userError(`${device} is mounted read-write at ${writable.map((m) => m.mountPoint).join(', ')}: its image would be torn; unmount it (or remount it read-only) and back up again`);
+  }
+  const swaps = swapsOn(device);
+  if (swaps.length > 0) throw userError(`${device} holds active swap (${swaps.join(', ')}): run \`swapoff ${swaps.join(' ')}\` and back up again`);
+}
+
 async function openSource(source: SourceIdentity, path: string, chunkSize: number, raw: boolean): Promise<{ input: ChunkSource; plan: DiskPlan | null }> {
   if (source.kind === 'stream') return { input: streamSource(path, chunkSize), plan: null };
   let fh: FileHandle;
@@ -94,6 +108,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   const startedAt = now();
   const source = describeDisk(opts.source);
   if (source.kind !== 'stream' && source.size === 0) throw userError(`source ${opts.source} is empty (0 bytes): nothing to back up`);
+  if (source.kind === 'block') assertQuiescent(opts.source);
   store.assertWritable();
   const id = makeImageId(new Date(startedAt));
   const chunkSize = store.config.chunkSize;
