@@ -104,13 +104,13 @@ test('damaged fingerprints of the parent: the backup says so, hashes every chunk
 
   const v = lifeboat(['image', 'verify', first.id, '--store', store]);
   assert.equal(v.code, 1, v.stdout + v.stderr);
-  assert.match(v.stdout + v.stderr, /fingerprints of image \S+ do not match its manifest/);
+  assert.match(v.stdout + v.stderr, /fingerprints of image \S+ do not match the manifest/);
   assert.match(v.stdout + v.stderr, /restores are not affected/);
 
   content[5 * CHUNK] = (content[5 * CHUNK] as number) ^ 1;
   writeFileSync(disk, content);
   const second = backup(disk, store);
-  assert.match(second.output, /fingerprints of image \S+ do not match its manifest.*hashes every chunk instead/);
+  assert.match(second.output, /fingerprints of image \S+ do not match the manifest.*hashes every chunk instead/);
   assert.equal(second.stats.bytesHashed, 6 * CHUNK);
   assert.equal(second.stats.chunksNew, 1);
   assert.equal(second.stats.chunksReused, 5, 'unchanged chunks are still found by their SHA-256 in the parent');

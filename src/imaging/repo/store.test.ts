@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -23,6 +23,29 @@ test('images made within one second are listed, and chosen as parent, by complet
     assert.deepEqual((await store.listImages()).images.map((m) => m.id), made);
     const parents = await Promise.all(made.map(async (id) => (await store.readManifest(id)).parent));
     assert.deepEqual(parents, [null, made[0], made[1], made[2]], 'each backup is made against the one just before');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an index or fingerprints file longer than its manifest certifies is refused after reading one byte past the certified size', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-store-certified-'));
+  try {
+    const store = await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
+    const disk = join(dir, 'disk.img');
+    writeFileSync(disk, Buffer.alloc(256 * 1024, 7));
+    const manifest = await backupImage({ store, source: disk });
+    for (const name of ['index', 'fingerprints']) {
+      const path = join(store.imageDir(manifest.id), name);
+      const good = readFileSync(path);
+      // A sparse gigabyte after the certified bytes: reading it whole would take a gigabyte of memory.
+      truncateSync(path, 1 << 30);
+      const read = name === 'index' ? store.readIndex(manifest) : store.readFingerprints(manifest);
+      await assert.rejects(read, (err: Error & { kind?: string }) => err.kind === 'integrity' && new RegExp(`${name} of image ${manifest.id} .*not match the manifest \\(more than ${good.length} bytes\\)`).test(err.message));
+      writeFileSync(path, good);
+    }
+    assert.equal((await store.readIndex(manifest)).chunkCount, 4);
+    assert.equal((await store.readFingerprints(manifest))?.length, 4 * 16);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

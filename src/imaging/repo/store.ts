@@ -4,7 +4,7 @@
 // taken from outside is checked against its pattern before it becomes a path.
 import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { describeSystemError, integrityError, notFoundError, usageError, userError } from '../../errors.js';
 import { DirChunkStore } from './dir-chunk-store.js';
@@ -145,23 +145,47 @@ export class Store {
     return { images, damaged };
   }
 
+  /**
+   * A file of image `id` that its manifest certifies by size and SHA-256, read and checked.
+   * Never reads more than one byte past the certified size, whatever the file has become.
+   */
+  private async readCertified(id: string, name: string, certified: { bytes: number; sha256: string }, subject: string, plural: boolean): Promise<Buffer> {
+    const path = join(this.imageDir(id), name);
+    if (!Number.isSafeInteger(certified.bytes) || certified.bytes < 0) throw integrityError(`the manifest of image ${id} gives ${name} an impossible size`);
+    let buf: Buffer;
+    let length = 0;
+    try {
+      const fh = await open(path, 'r');
+      try {
+        buf = Buffer.alloc(certified.bytes + 1);
+        while (length < buf.length) {
+          const { bytesRead } = await fh.read(buf, length, buf.length - length, length);
+          if (bytesRead === 0) break;
+          length += bytesRead;
+        }
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw integrityError(`${subject} ${plural ? 'are' : 'is'} missing${name === 'index' ? ': the image cannot be restored' : ''}`);
+      throw describeSystemError(err, subject);
+    }
+    const data = buf.subarray(0, length);
+    const digest = createHash('sha256').update(data).digest('hex');
+    if (length !== certified.bytes || digest !== certified.sha256) {
+      const size = length > certified.bytes ? `more than ${certified.bytes} bytes` : `${length} bytes, SHA-256 ${digest.slice(0, 16)}…`;
+      throw integrityError(`${subject} ${plural ? 'do' : 'does'} not match the manifest (${size}): ${plural ? 'they are' : 'it is'} damaged or truncated`);
+    }
+    return data;
+  }
+
   /** The index of a certified image, checked against the manifest's digest of it. */
   async readIndex(manifest: Manifest): Promise<ImageIndex> {
-    const path = join(this.imageDir(manifest.id), 'index');
-    let buf: Buffer;
-    try {
-      buf = await readFile(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw integrityError(`index of image ${manifest.id} is missing: the image cannot be restored`);
-      throw describeSystemError(err, `index of image ${manifest.id}`);
-    }
-    const digest = createHash('sha256').update(buf).digest('hex');
-    if (buf.length !== manifest.index.bytes || digest !== manifest.index.sha256) {
-      throw integrityError(`index of image ${manifest.id} does not match its manifest (${buf.length} bytes, SHA-256 ${digest.slice(0, 16)}…): it is damaged or truncated`);
-    }
-    const index = decodeIndex(buf, `index of image ${manifest.id}`);
+    const subject = `index of image ${manifest.id}`;
+    const buf = await this.readCertified(manifest.id, 'index', manifest.index, subject, false);
+    const index = decodeIndex(buf, subject);
     if (index.diskSize !== manifest.diskSize || index.chunkSize !== manifest.chunkSize) {
-      throw integrityError(`index of image ${manifest.id} disagrees with its manifest on disk or chunk size`);
+      throw integrityError(`${subject} disagrees with its manifest on disk or chunk size`);
     }
     return index;
   }
@@ -172,19 +196,9 @@ export class Store {
     if (!record) return null;
     if (record.alg !== FINGERPRINTS_ALG) throw integrityError(`image ${manifest.id} has fingerprints of an unknown kind ${JSON.stringify(record.alg).slice(0, 40)}: upgrade Lifeboat`);
     if (typeof record.salt !== 'string' || !/^[0-9a-f]{32}$/.test(record.salt)) throw integrityError(`image ${manifest.id} records an invalid fingerprint salt`);
-    const path = join(this.imageDir(manifest.id), 'fingerprints');
-    let buf: Buffer;
-    try {
-      buf = await readFile(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw integrityError(`fingerprints of image ${manifest.id} are missing`);
-      throw describeSystemError(err, `fingerprints of image ${manifest.id}`);
-    }
-    const digest = createHash('sha256').update(buf).digest('hex');
-    if (buf.length !== record.bytes || digest !== record.sha256) {
-      throw integrityError(`fingerprints of image ${manifest.id} do not match its manifest (${buf.length} bytes, SHA-256 ${digest.slice(0, 16)}…): they are damaged or truncated`);
-    }
-    return decodeFingerprints(buf, manifest.chunkCount, `fingerprints of image ${manifest.id}`);
+    const subject = `fingerprints of image ${manifest.id}`;
+    const buf = await this.readCertified(manifest.id, 'fingerprints', record, subject, true);
+    return decodeFingerprints(buf, manifest.chunkCount, subject);
   }
 
   /** The newest intact image of the same disk (by completion time), made with this store's chunk size. */
