@@ -50,3 +50,21 @@ test('an index or fingerprints file longer than its manifest certifies is refuse
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a manifest file grown past any manifest size is refused as damaged, not read whole; the other images stay listed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-store-manifest-'));
+  try {
+    const store = await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
+    const disk = join(dir, 'disk.img');
+    writeFileSync(disk, Buffer.alloc(128 * 1024, 3));
+    const a = await backupImage({ store, source: disk });
+    const b = await backupImage({ store, source: disk });
+    truncateSync(join(store.imageDir(a.id), 'manifest.json'), 1 << 30);
+    await assert.rejects(store.readManifest(a.id), (err: Error & { kind?: string }) => err.kind === 'integrity' && /larger than any manifest/.test(err.message));
+    const { images, damaged } = await store.listImages();
+    assert.deepEqual(images.map((m) => m.id), [b.id]);
+    assert.deepEqual(damaged.map((d) => d.id), [a.id]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,7 +4,7 @@
 // taken from outside is checked against its pattern before it becomes a path.
 import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { describeSystemError, integrityError, notFoundError, usageError, userError } from '../../errors.js';
 import { DirChunkStore } from './dir-chunk-store.js';
@@ -111,13 +111,15 @@ export class Store {
   /** The certified manifest of image `id`; IntegrityError when it fails certification. */
   async readManifest(id: string): Promise<Manifest> {
     const dir = this.imageDir(id);
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(join(dir, 'manifest.json'), 'utf8');
+      bytes = await readAtMost(join(dir, 'manifest.json'), MAX_MANIFEST_BYTES);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFoundError(`no image ${id} in store ${this.root}: see \`lifeboat image list --store ${this.root}\``);
       throw describeSystemError(err, `manifest of image ${id}`);
     }
+    if (bytes.length > MAX_MANIFEST_BYTES) throw integrityError(`manifest of image ${id} is larger than any manifest (${MAX_MANIFEST_BYTES} bytes): it is damaged; restore an older image`);
+    const text = bytes.toString('utf8');
     let manifest: Manifest;
     try {
       manifest = JSON.parse(text) as Manifest;
@@ -152,25 +154,14 @@ export class Store {
   private async readCertified(id: string, name: string, certified: { bytes: number; sha256: string }, subject: string, plural: boolean): Promise<Buffer> {
     const path = join(this.imageDir(id), name);
     if (!Number.isSafeInteger(certified.bytes) || certified.bytes < 0) throw integrityError(`the manifest of image ${id} gives ${name} an impossible size`);
-    let buf: Buffer;
-    let length = 0;
+    let data: Buffer;
     try {
-      const fh = await open(path, 'r');
-      try {
-        buf = Buffer.alloc(certified.bytes + 1);
-        while (length < buf.length) {
-          const { bytesRead } = await fh.read(buf, length, buf.length - length, length);
-          if (bytesRead === 0) break;
-          length += bytesRead;
-        }
-      } finally {
-        await fh.close();
-      }
+      data = await readAtMost(path, certified.bytes);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw integrityError(`${subject} ${plural ? 'are' : 'is'} missing${name === 'index' ? ': the image cannot be restored' : ''}`);
       throw describeSystemError(err, subject);
     }
-    const data = buf.subarray(0, length);
+    const length = data.length;
     const digest = createHash('sha256').update(data).digest('hex');
     if (length !== certified.bytes || digest !== certified.sha256) {
       const size = length > certified.bytes ? `more than ${certified.bytes} bytes` : `${length} bytes, SHA-256 ${digest.slice(0, 16)}…`;
@@ -246,6 +237,26 @@ export class Store {
       () => true,
       () => false,
     );
+  }
+}
+
+/** A manifest is a few KiB (its layout is summarised); anything much larger is not one. */
+const MAX_MANIFEST_BYTES = 4 << 20;
+
+/** The first `limit` + 1 bytes of a file at most: enough to tell it is longer than `limit`, never the whole of a huge file. */
+async function readAtMost(path: string, limit: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.min((await fh.stat()).size, limit) + 1);
+    let length = 0;
+    while (length < buf.length) {
+      const { bytesRead } = await fh.read(buf, length, buf.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buf.subarray(0, length);
+  } finally {
+    await fh.close();
   }
 }
 
