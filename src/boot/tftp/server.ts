@@ -99,6 +99,8 @@ export class TftpServer {
     });
     const server = new TftpServer(socket, rootReal, opts);
     socket.on('message', (bytes, rinfo) => server.request(bytes, { address: rinfo.address, port: rinfo.port }));
+    // A datagram that cannot be sent (an unreachable client) is that client's problem, not the server's end.
+    socket.on('error', (err) => server.emit({ type: 'failed', peer: '-', file: '-', reason: `socket error: ${err.message}` }));
     return server;
   }
 
@@ -128,7 +130,7 @@ export class TftpServer {
       this.emit({ type: 'malformed', peer: who, reason: err.message });
       return;
     }
-    const reply = (code: number, message: string) => this.socket.send(encodeTftp({ op: 'error', code, message }), peer.port, peer.address);
+    const reply = (code: number, message: string) => this.socket.send(encodeTftp({ op: 'error', code, message }), peer.port, peer.address, () => {});
     if (packet.op === 'wrq') {
       this.emit({ type: 'refused', peer: who, file: packet.filename, reason: 'write request to a read-only server' });
       reply(TFTP_ERROR.accessViolation, 'this server is read-only');
