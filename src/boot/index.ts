@@ -1,8 +1,9 @@
-// The boot services' wire formats: what a client computer's firmware and iPXE send to the
-// appliance and get back. So far the DHCP codec (dhcp/codec.ts) and the option readers a
-// PXE server needs (dhcp/options.ts: message type, client architecture, PXE and iPXE
-// detection, machine UUID). The servers (DHCP proxy/full, TFTP, HTTP boot) come with the
-// boot services and sit around these as thin socket layers.
+// The boot services: what a client computer's firmware and iPXE send to the appliance and
+// get back. So far the DHCP codec (dhcp/codec.ts) with the option readers a PXE server
+// needs (dhcp/options.ts: message type, client architecture, PXE and iPXE detection,
+// machine UUID), and a read-only TFTP server for the boot root (tftp/: codec, pure
+// negotiation and path policy, server). The DHCP server (proxy/full) and HTTP boot come
+// with the boot services issue and sit around these as thin socket layers.
 //
 // Invariants:
 // - Decoders are pure functions over Buffers and never trust a byte: every length is
@@ -13,3 +14,4 @@
 // - Encoders refuse (RangeError) what cannot be sent rather than truncating it.
 export { MalformedPacket } from './malformed.js';
 export { type DhcpMessage, decodeDhcp, encodeDhcp } from './dhcp/codec.js';
+export { type TftpEvent, type TftpServerOptions, TftpServer } from './tftp/server.js';
