@@ -181,3 +181,21 @@ test('block numbers roll over past 65535: a 33 MiB file in 512-byte blocks arriv
   assert.equal(r.body.length, big.length);
   assert.equal(sha(r.body), sha(big));
 });
+
+test('closing the server ends a transfer under way with an ERROR to its client, within one timeout', async () => {
+  const own = await TftpServer.start({ root, host: '127.0.0.1', port: 0, limits: { defaultTimeoutMs: 300 }, retries: 50 });
+  const c = await rawClient();
+  try {
+    c.send({ op: 'rrq', filename: 'ipxe.efi', mode: 'octet', options: new Map() }, own.address.port);
+    const first = await c.next();
+    assert.ok(first && first.p.op === 'data' && first.p.block === 1);
+    const started = Date.now();
+    await own.close(); // the client never ACKs: without the shutdown the server would retry 50 times
+    assert.ok(Date.now() - started < 1500, `closed in ${Date.now() - started} ms`);
+    let last = await c.next(500);
+    while (last && last.p.op === 'data') last = await c.next(500);
+    assert.ok(last && last.p.op === 'error' && /shutting down/.test(last.p.message), JSON.stringify(last));
+  } finally {
+    c.close();
+  }
+});

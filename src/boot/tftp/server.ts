@@ -109,7 +109,7 @@ export class TftpServer {
     return { address: a.address, port: a.port };
   }
 
-  /** Stops listening and waits for the transfers under way to end (each ends within its retries). */
+  /** Stops listening; each transfer under way ends at its next acknowledgement or timeout, with an ERROR to its client. */
   async close(): Promise<void> {
     this.closed = true;
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
@@ -206,6 +206,7 @@ export class TftpServer {
       let base = deal.accepted.size > 0 ? 0 : 1;
       let timeouts = 0;
       while (base <= lastBlock) {
+        if (this.closed) throw new TransferError(TFTP_ERROR.notDefined, 'the server is shutting down');
         const end = base === 0 ? 0 : Math.min(lastBlock, base + deal.windowSize - 1);
         for (let k = base; k <= end; k++) await send(k === 0 ? { op: 'oack', options: deal.accepted } : await dataOf(k));
         const deadline = Date.now() + deal.timeoutMs;
