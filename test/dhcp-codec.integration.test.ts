@@ -1,96 +1,87 @@
-// The DHCP codec against a real client: busybox udhcpc in a network namespace behind a veth
-// pair that the test creates and removes. What udhcpc sends must decode (its MAC, its
-// vendor class, its options), and what the codec encodes must be good enough for udhcpc
-// to take the lease: DISCOVER → OFFER → REQUEST → ACK, and udhcpc exits with the address.
+// The DHCP codec against a real client: busybox udhcpc in one network namespace, a
+// responder built on the codec in another (test/helpers/dhcp-responder.ts), a veth pair
+// between them — all created and removed by the test, nothing on the host's network. What
+// udhcpc sends must decode (its MAC, vendor class, options), and what the codec encodes
+// must be good enough for udhcpc to take the lease: DISCOVER → OFFER → REQUEST → ACK.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { type DhcpMessage, decodeDhcp, encodeDhcp } from '../src/boot/dhcp/codec.js';
-import { OPTION, clientArchitectures, macAddress, messageType, textOption, value } from '../src/boot/dhcp/options.js';
-import { sh } from './helpers/cli.js';
+import { REPO, sh } from './helpers/cli.js';
 
 const BUSYBOX = '/bin/busybox';
-const skip = process.getuid?.() !== 0 ? 'needs root for a network namespace' : spawnSync(BUSYBOX, ['udhcpc', '--help']).status === null ? 'busybox-static is not installed (make apt installs it)' : false;
+const skip = process.getuid?.() !== 0 ? 'needs root for network namespaces' : spawnSync(BUSYBOX, ['udhcpc', '--help']).status === null ? 'busybox-static is not installed (make apt installs it)' : false;
+
+interface Seen {
+  type: string | null;
+  xid: number;
+  mac: string | null;
+  vendorClass: string | null;
+  arch: number[];
+  requested: string | null;
+  serverId: string | null;
+}
+
+/** Collects a child's stdout JSON lines; resolves `ready` on the first {"listening":true}. */
+function jsonLines(child: ChildProcess): { lines: Array<Record<string, unknown>>; ready: Promise<void> } {
+  const lines: Array<Record<string, unknown>> = [];
+  let buffered = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the responder exited (${code}) before listening`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
+        buffered = buffered.slice(nl + 1);
+        if (line.listening) resolve();
+        else lines.push(line);
+      }
+    });
+  });
+  return { lines, ready };
+}
 
 test('udhcpc takes a lease from messages this codec encodes, and its own messages decode', { skip, timeout: 60_000 }, async () => {
   const tag = `lbd${process.pid % 100000}`;
-  const ns = `${tag}ns`;
-  const host = `${tag}h`;
-  const client = `${tag}c`;
-  const net = `10.213.${process.pid % 250}`;
-  const server = `${net}.1`;
-  const lease = `${net}.20`;
-  sh(`ip netns add ${ns}`);
-  const socket = createSocket({ type: 'udp4', reuseAddr: true });
+  const [cli, srv] = [`${tag}c`, `${tag}s`];
+  const server = '10.213.7.1';
+  const lease = '10.213.7.20';
+  let responder: ChildProcess | null = null;
   try {
-    sh(`ip link add ${host} type veth peer name ${client} && ip link set ${client} netns ${ns}`);
-    sh(`ip addr add ${server}/24 dev ${host} && ip link set ${host} up && ip -n ${ns} link set ${client} up && ip -n ${ns} link set lo up`);
-    const clientMac = sh(`ip -n ${ns} -o link show ${client}`).match(/link\/ether ([0-9a-f:]{17})/)?.[1];
+    sh(`ip netns add ${cli} && ip netns add ${srv}`);
+    sh(`ip link add ${tag}a netns ${cli} type veth peer name ${tag}b netns ${srv}`);
+    sh(`ip -n ${srv} addr add ${server}/24 dev ${tag}b && ip -n ${srv} link set ${tag}b up && ip -n ${srv} link set lo up && ip -n ${cli} link set ${tag}a up`);
+    // The limited broadcast (255.255.255.255) needs a route to leave by; in this namespace there is one link.
+    sh(`ip -n ${srv} route add default dev ${tag}b`);
+    const clientMac = sh(`ip -n ${cli} -o link show ${tag}a`).match(/link\/ether ([0-9a-f:]{17})/)?.[1];
     assert.ok(clientMac, 'the client side has a MAC address');
 
-    const seen: DhcpMessage[] = [];
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(67, '0.0.0.0', () => resolve());
-    });
-    socket.setBroadcast(true);
-    socket.on('message', (bytes) => {
-      let m: DhcpMessage;
-      try {
-        m = decodeDhcp(bytes);
-      } catch {
-        return; // someone else's packet on another interface
-      }
-      if (macAddress(m) !== clientMac) return; // not ours
-      seen.push(m);
-      const type = messageType(m);
-      const reply = type === 'discover' ? 'offer' : type === 'request' ? 'ack' : null;
-      if (!reply) return;
-      const out = encodeDhcp(
-        {
-          ...m,
-          op: 'reply',
-          hops: 0,
-          secs: 0,
-          yiaddr: lease,
-          siaddr: server,
-          sname: '',
-          file: '',
-          options: new Map([
-            [OPTION.messageType, value.messageType(reply)],
-            [OPTION.serverId, value.ipv4(server)],
-            [OPTION.leaseTime, value.u32(600)],
-            [OPTION.subnetMask, value.ipv4('255.255.255.0')],
-            [OPTION.router, value.ipv4(server)],
-          ]),
-        },
-        576,
-      );
-      // The broadcast address of the veth's own subnet: routing sends it out of that link only.
-      socket.send(out, 68, `${net}.255`);
-    });
+    responder = spawn('ip', ['netns', 'exec', srv, process.execPath, '--import', 'tsx', join(REPO, 'test/helpers/dhcp-responder.ts'), server, lease], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+    const { lines, ready } = jsonLines(responder);
+    await ready;
 
-    const udhcpc = spawn('ip', ['netns', 'exec', ns, BUSYBOX, 'udhcpc', '-i', client, '-f', '-q', '-n', '-t', '5', '-T', '1', '-s', '/bin/true', '-V', 'PXEClient:Arch:00007:UNDI:003016', '-x', '0x5d:0007'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const udhcpc = spawn('ip', ['netns', 'exec', cli, BUSYBOX, 'udhcpc', '-i', `${tag}a`, '-f', '-q', '-n', '-t', '5', '-T', '1', '-s', '/bin/true', '-V', 'PXEClient:Arch:00007:UNDI:003016', '-x', '0x5d:0007'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     udhcpc.stdout.on('data', (d: Buffer) => (output += d.toString()));
     udhcpc.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const code = await new Promise<number | null>((resolve) => udhcpc.on('exit', resolve));
     assert.equal(code, 0, output);
-    assert.match(output, new RegExp(`lease of ${lease.replaceAll('.', '\\.')} obtained`));
+    assert.match(output, /lease of 10\.213\.7\.20 obtained/);
 
-    const discover = seen.find((m) => messageType(m) === 'discover');
-    const request = seen.find((m) => messageType(m) === 'request');
-    assert.ok(discover && request, `saw ${seen.map(messageType).join(', ')}`);
-    assert.equal(discover.op, 'request');
-    assert.equal(textOption(discover, OPTION.vendorClass), 'PXEClient:Arch:00007:UNDI:003016');
-    assert.deepEqual(clientArchitectures(discover), [7]);
+    const seen = lines as unknown as Seen[];
+    assert.deepEqual(seen.filter((l) => 'malformed' in l), [], 'every message udhcpc sent decodes');
+    const discover = seen.find((m) => m.type === 'discover');
+    const request = seen.find((m) => m.type === 'request');
+    assert.ok(discover && request, `saw ${JSON.stringify(seen)}`);
+    assert.equal(discover.mac, clientMac);
+    assert.equal(discover.vendorClass, 'PXEClient:Arch:00007:UNDI:003016');
+    assert.deepEqual(discover.arch, [7]);
     assert.equal(request.xid, discover.xid, 'one transaction');
-    assert.equal(request.options.get(OPTION.requestedAddress)?.join('.'), lease);
-    assert.equal(request.options.get(OPTION.serverId)?.join('.'), server);
+    assert.equal(request.requested, lease);
+    assert.equal(request.serverId, server);
   } finally {
-    socket.close();
-    spawnSync('ip', ['link', 'del', host]);
-    spawnSync('ip', ['netns', 'del', ns]);
+    responder?.kill('SIGTERM');
+    spawnSync('ip', ['netns', 'del', cli]);
+    spawnSync('ip', ['netns', 'del', srv]);
   }
 });
