@@ -86,6 +86,17 @@ function assertQuiescent(device: string): void {
   if (swaps.length > 0) throw userError(`${device} holds active swap (${swaps.join(', ')}): run \`swapoff ${swaps.join(' ')}\` and back up again`);
 }
 
+/** A new file of a staged image, written and fsynced (closed whatever happens). */
+async function writeStaged(path: string, data: string | Buffer): Promise<void> {
+  const fh = await open(path, 'wx', 0o640);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 async function openSource(source: SourceIdentity, path: string, chunkSize: number, raw: boolean): Promise<{ input: ChunkSource; plan: DiskPlan | null }> {
   if (source.kind === 'stream') return { input: streamSource(path, chunkSize), plan: null };
   let fh: FileHandle;
@@ -124,6 +135,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   let poolReady: Promise<WorkerPool> | null = null;
   let opened: ChunkSource | null = null;
   let committed = false;
+  let indexFh: FileHandle | null = null;
   try {
     const parent = opts.incremental === false || source.kind === 'stream' ? null : await store.findParent(source);
     const known = parent ? (await store.readIndex(parent)).digests : undefined;
@@ -146,7 +158,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     const pool = await poolReady;
     await mkdir(staging, { recursive: true });
     const indexPath = join(staging, 'index');
-    const indexFh = await open(indexPath, 'wx', 0o640);
+    indexFh = await open(indexPath, 'wx', 0o640);
     opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: store.root, bytesTotal: source.size, parent: parent?.id ?? null });
     for (const message of [...(plan?.warnings ?? []), ...(lineage.warning ? [lineage.warning] : [])]) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
 
@@ -163,7 +175,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
       pendingEntries.length = 0;
       const at = indexPos;
       indexPos += batch.length; // reserved before the await: flushes may overlap
-      await indexFh.write(batch, 0, batch.length, at);
+      await (indexFh as FileHandle).write(batch, 0, batch.length, at);
     };
 
     // Ordered completion: results arrive in any order, the index is written in disk order.
@@ -273,13 +285,11 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     await indexFh.write(encodeIndexHeader({ chunkSize, diskSize: imageBytes, chunkCount }), 0, INDEX_HEADER_SIZE, 0);
     await indexFh.sync();
     await indexFh.close();
+    indexFh = null;
     // Hash the index as written: what the manifest certifies is what is on disk.
     const indexBytes = await readFile(indexPath);
     const printsBytes = encodeFingerprints(chunkCount, Buffer.concat(prints));
-    const pfh = await open(join(staging, 'fingerprints'), 'wx', 0o640);
-    await pfh.writeFile(printsBytes);
-    await pfh.sync();
-    await pfh.close();
+    await writeStaged(join(staging, 'fingerprints'), printsBytes);
 
     // Every new chunk durable and named before the image that needs it can exist.
     await Promise.all(flushes);
@@ -321,10 +331,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
       passphrase,
     } satisfies Omit<Manifest, 'certification'>;
     const manifest = signManifest(unsigned, store.key);
-    const mfh = await open(join(staging, 'manifest.json'), 'wx', 0o640);
-    await mfh.writeFile(`${JSON.stringify(manifest, null, 2)}\n`);
-    await mfh.sync();
-    await mfh.close();
+    await writeStaged(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await store.commitImage(id, staging);
     committed = true;
     const last = meter.sample({ ...counters, bytesTotal: imageBytes }, finishedAt, true);
@@ -334,6 +341,7 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     if (err instanceof LifeboatError) throw err;
     throw describeSystemError(err, `backup of ${opts.source} into store ${store.root}`);
   } finally {
+    await indexFh?.close().catch(() => {}); // still open only when the backup failed
     await poolReady?.then(
       (pool) => pool.close(),
       () => {},

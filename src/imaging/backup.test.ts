@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { backupImage } from './backup.js';
+import { Store } from './repo/store.js';
+
+/** Files this process holds open below `dir` (a deleted one still counts). */
+function openBelow(dir: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith(dir) ? [target] : [];
+    } catch {
+      return []; // closed while listing
+    }
+  });
+}
+
+test('a backup that fails or is cancelled closes every file it opened and leaves no staging behind (the daemon runs many in one process)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-backup-files-'));
+  try {
+    const store = await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
+    const disk = join(dir, 'disk.img');
+    writeFileSync(disk, Buffer.alloc(256 * 1024, 7));
+    await backupImage({ store, source: disk });
+    const cancelled = new AbortController();
+    cancelled.abort();
+    await assert.rejects(backupImage({ store, source: disk, signal: cancelled.signal }), /was cancelled; nothing was committed/);
+    assert.deepEqual(openBelow(dir), []);
+    assert.deepEqual(readdirSync(join(dir, 'store', 'tmp')), []);
+    assert.equal((await store.listImages()).images.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
