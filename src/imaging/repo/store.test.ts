@@ -6,11 +6,18 @@ import { test } from 'node:test';
 import { backupImage } from '../backup.js';
 import { Store } from './store.js';
 
-test('images made within one second are listed, and chosen as parent, by completion time, not by id', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-store-order-'));
+/** A store with 64 KiB chunks and a disk-image path in a fresh temporary directory, removed afterwards. */
+async function withStore(fn: (store: Store, disk: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-store-'));
   try {
-    const store = await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
-    const disk = join(dir, 'disk.img');
+    await fn(await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 }), join(dir, 'disk.img'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('images made within one second are listed, and chosen as parent, by completion time, not by id', () =>
+  withStore(async (store, disk) => {
     // One clock second for all of them; each image completes a few milliseconds after the one before.
     let t = Date.parse('2026-11-25T12:00:00.000Z');
     const now = () => (t += 3);
@@ -23,16 +30,10 @@ test('images made within one second are listed, and chosen as parent, by complet
     assert.deepEqual((await store.listImages()).images.map((m) => m.id), made);
     const parents = await Promise.all(made.map(async (id) => (await store.readManifest(id)).parent));
     assert.deepEqual(parents, [null, made[0], made[1], made[2]], 'each backup is made against the one just before');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('an index or fingerprints file longer than its manifest certifies is refused after reading one byte past the certified size', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-store-certified-'));
-  try {
-    const store = await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
-    const disk = join(dir, 'disk.img');
+test('an index or fingerprints file longer than its manifest certifies is refused after reading one byte past the certified size', () =>
+  withStore(async (store, disk) => {
     writeFileSync(disk, Buffer.alloc(256 * 1024, 7));
     const manifest = await backupImage({ store, source: disk });
     for (const name of ['index', 'fingerprints']) {
@@ -46,16 +47,10 @@ test('an index or fingerprints file longer than its manifest certifies is refuse
     }
     assert.equal((await store.readIndex(manifest)).chunkCount, 4);
     assert.equal((await store.readFingerprints(manifest))?.length, 4 * 16);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a manifest file grown past any manifest size is refused as damaged, not read whole; the other images stay listed', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-store-manifest-'));
-  try {
-    const store = await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
-    const disk = join(dir, 'disk.img');
+test('a manifest file grown past any manifest size is refused as damaged, not read whole; the other images stay listed', () =>
+  withStore(async (store, disk) => {
     writeFileSync(disk, Buffer.alloc(128 * 1024, 3));
     const a = await backupImage({ store, source: disk });
     const b = await backupImage({ store, source: disk });
@@ -64,7 +59,4 @@ test('a manifest file grown past any manifest size is refused as damaged, not re
     const { images, damaged } = await store.listImages();
     assert.deepEqual(images.map((m) => m.id), [b.id]);
     assert.deepEqual(damaged.map((d) => d.id), [a.id]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
