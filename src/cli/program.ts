@@ -19,7 +19,7 @@ import { register as registerTui } from './tui.js';
 import { register as registerDashboard } from './dashboard.js';
 import { DaemonUnreachable } from '../api/client.js';
 
-const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
 
 function buildProgram(ctx: CommandContext): Command {
   const program = new Command('lifeboat')

@@ -18,7 +18,7 @@ import { listLocalDevices } from './local-devices.js';
 import { timerSync } from './schedule-timers.js';
 import { lockDataDir } from './lock.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
 
 /** Structured log lines on stderr (journald keeps them). */
 export function log(level: 'info' | 'warning' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
