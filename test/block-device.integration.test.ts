@@ -7,22 +7,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { lastJson, lifeboat, sh, tempDir } from './helpers/cli.js';
+import { attachLoop } from './helpers/system.js';
 
 const ROOT = process.getuid?.() === 0 ? false : 'needs root for loop devices';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-function loop(file: string, extra = ''): { dev: string; detach: () => void } {
-  const dev = sh(`losetup -f --show ${extra} ${file}`).trim();
-  return { dev, detach: () => sh(`losetup -d ${dev}`) };
-}
 
 test('backup from a loop device and restore onto another, byte-identical', { skip: ROOT }, () => {
   const t = tempDir();
   const src = join(t.dir, 'src.img');
   const dst = join(t.dir, 'dst.img');
   sh(`head -c 9M /dev/urandom > ${src} && truncate -s 24M ${src} && truncate -s 32M ${dst}`);
-  const a = loop(src);
-  const b = loop(dst);
+  const a = attachLoop(src);
+  const b = attachLoop(dst);
   try {
     const r = lifeboat(['image', 'backup', a.dev, '--store', join(t.dir, 'store'), '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -45,7 +41,7 @@ test('a mounted target is refused before a byte is written', { skip: ROOT }, () 
   const src = join(t.dir, 'src.img');
   const dst = join(t.dir, 'dst.img');
   sh(`head -c 4M /dev/urandom > ${src} && truncate -s 64M ${dst} && mkfs.ext4 -q -F ${dst}`);
-  const b = loop(dst);
+  const b = attachLoop(dst);
   const mnt = join(t.dir, 'mnt');
   sh(`mkdir -p ${mnt} && mount ${b.dev} ${mnt}`);
   try {
@@ -69,7 +65,7 @@ test('a source mounted read-write or holding active swap is refused; mounted rea
   const src = join(t.dir, 'src.img');
   const store = join(t.dir, 'store');
   sh(`mkdir -p ${t.dir}/tree && head -c 3M /dev/urandom > ${t.dir}/tree/a.bin && truncate -s 64M ${src} && mkfs.ext4 -q -F -d ${t.dir}/tree ${src}`);
-  const a = loop(src);
+  const a = attachLoop(src);
   const mnt = join(t.dir, 'mnt');
   sh(`mkdir -p ${mnt} && mount ${a.dev} ${mnt}`);
   let mounted = true;
@@ -95,7 +91,7 @@ test('a source mounted read-write or holding active swap is refused; mounted rea
 
   const swap = join(t.dir, 'swap.img');
   sh(`head -c 16M /dev/zero > ${swap} && chmod 600 ${swap} && mkswap ${swap}`);
-  const s = loop(swap);
+  const s = attachLoop(swap);
   sh(`swapon ${s.dev}`);
   try {
     const r = lifeboat(['image', 'backup', s.dev, '--store', store]);
@@ -113,7 +109,7 @@ test('a target with 4096-byte logical sectors is refused for an image of a 512-b
   const src = join(t.dir, 'src.img');
   const dst = join(t.dir, 'dst.img');
   sh(`head -c 4M /dev/urandom > ${src} && truncate -s 16M ${dst}`);
-  const b = loop(dst, '--sector-size 4096');
+  const b = attachLoop(dst, { sectorSize: 4096 });
   try {
     const r = lifeboat(['image', 'backup', src, '--store', join(t.dir, 'store'), '--json']);
     assert.equal(r.code, 0, r.stderr);

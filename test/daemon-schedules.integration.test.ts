@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
 import { CLI, REPO, sh, tempDir } from './helpers/cli.js';
 import { type TestDaemon, randomDisk, startDaemon } from './helpers/daemon.js';
+import { attachLoop, mountTmpfs, withLoop } from './helpers/system.js';
 
 let work: { dir: string; cleanup: () => void };
 let daemon: TestDaemon;
@@ -125,10 +126,8 @@ test('appliance status and docked devices: a loop device shows its GPT partition
   if (spawnSync('losetup', ['--version']).status !== 0 || process.getuid?.() !== 0) return t.skip('needs losetup and root');
   const img = join(work.dir, 'gpt.img');
   sh(`truncate -s 64M ${img} && sgdisk -o -n1:2048:+20M -t1:8300 -c1:data ${img} >/dev/null`);
-  const part = sh(`losetup -f --show -o 1048576 --sizelimit 20971520 ${img}`).trim();
-  sh(`mkfs.ext4 -q -L docs ${part}`);
-  sh(`losetup -d ${part}`);
-  const loop = sh(`losetup -f --show ${img}`).trim();
+  withLoop(img, { offset: 1 << 20, size: 20 << 20 }, (part) => sh(`mkfs.ext4 -q -L docs ${part}`));
+  const { dev: loop, detach } = attachLoop(img);
   try {
     const devices = await api.devices();
     const d = devices.find((x) => x.path === loop);
@@ -137,14 +136,14 @@ test('appliance status and docked devices: a loop device shows its GPT partition
     assert.equal(d.inUse, false);
     assert.deepEqual(d.partitions.map((p) => [p.path, p.sizeBytes, p.fsType, p.label]), [[`${loop}p1`, 20 << 20, 'ext4', 'docs']]);
   } finally {
-    sh(`losetup -d ${loop}`);
+    detach();
   }
 });
 
 test('a full store during a daemon job: the job fails saying so, nothing half-made appears, the daemon goes on', async (t) => {
   if (process.getuid?.() !== 0) return t.skip('mounting a small tmpfs needs root');
   const small = join(work.dir, 'small');
-  sh(`mkdir -p ${small} && mount -t tmpfs -o size=24m tmpfs ${small}`);
+  const unmountSmall = mountTmpfs(small, 'size=24m');
   const other = tempDir('lifeboat-full-');
   try {
     writeFileSync(join(other.dir, 'config.json'), JSON.stringify({ store: join(small, 'store'), scheduleTimerDir: null }));
@@ -177,7 +176,7 @@ test('a full store during a daemon job: the job fails saying so, nothing half-ma
       await d2.stop();
     }
   } finally {
-    sh(`umount ${small}`);
+    unmountSmall();
     other.cleanup();
   }
 });

@@ -14,6 +14,7 @@ import { closeSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { type CliResult, lastJson, lifeboat, tempDir } from './helpers/cli.js';
+import { type LoopDevice, attachLoop, unmount } from './helpers/system.js';
 
 const MiB = 1 << 20;
 const KiB = 1024;
@@ -50,23 +51,18 @@ function check(cmd: string, args: string[]): { code: number | null; out: string 
 
 // ---------------------------------------------------------------- loop devices and mounts
 
-const attached = new Set<string>();
+const attached = new Set<LoopDevice>();
 
 /** Attaches `size` bytes of `file` at `offset` to a free loop device, runs `fn`, detaches. */
 function withLoop<T>(file: string, offset: number, size: number, fn: (dev: string) => T, writable = false): T {
-  const dev = tool('losetup', ['-f', '--show', ...(writable ? [] : ['-r']), '-o', String(offset), '--sizelimit', String(size), file]).trim();
-  attached.add(dev);
+  const loop = attachLoop(file, { offset, size, readOnly: !writable });
+  attached.add(loop);
   try {
-    return fn(dev);
+    return fn(loop.dev);
   } finally {
-    detach(dev);
+    loop.detach();
+    attached.delete(loop);
   }
-}
-
-function detach(dev: string): void {
-  if (!attached.has(dev)) return;
-  const r = spawnSync('losetup', ['-d', dev]);
-  if (r.status === 0) attached.delete(dev);
 }
 
 /** Mounts `dev` with ntfs-3g at `dir`, runs `fn`, unmounts (FUSE's umount waits for the flush). */
@@ -76,7 +72,7 @@ function withNtfsMount<T>(dev: string, dir: string, fn: () => T): T {
   try {
     return fn();
   } finally {
-    if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
+    unmount(dir);
   }
 }
 
@@ -86,7 +82,7 @@ function scope(prefix: string): { dir: string; close: () => void } {
   return {
     dir: t.dir,
     close: () => {
-      for (const dev of [...attached]) detach(dev);
+      for (const loop of [...attached]) loop.detach();
       t.cleanup();
     },
   };

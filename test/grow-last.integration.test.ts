@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { lastJson, lifeboat, sh, tempDir } from './helpers/cli.js';
+import { withLoop } from './helpers/system.js';
 
 const MiB = 1 << 20;
 const ROOT = process.getuid?.() === 0 ? false : 'needs root for loop devices';
@@ -16,14 +17,6 @@ function backup(disk: string, store: string): string {
   return lastJson<{ id: string }>(r).id;
 }
 
-function withLoop<T>(file: string, start: number, size: number, fn: (dev: string) => T): T {
-  const dev = sh(`losetup -f --show -o ${start} --sizelimit ${size} ${file}`).trim();
-  try {
-    return fn(dev);
-  } finally {
-    sh(`losetup -d ${dev}`);
-  }
-}
 
 function partition(disk: string, n: number): { start: number; size: number } {
   const json = JSON.parse(sh(`sfdisk --json ${disk}`)) as { partitiontable: { partitions: Array<{ node: string; start: number; size: number }> } };
@@ -59,7 +52,7 @@ test('GPT with ext4 last: partition and filesystem grow; sgdisk and e2fsck are c
     assert.match(sh(`sgdisk -v ${target}`), /No problems found/);
     const grown = partition(target, 2);
     assert.equal(grown.size, report.grow.newSize);
-    withLoop(target, grown.start, grown.size, (dev) => {
+    withLoop(target, { offset: grown.start, size: grown.size }, (dev) => {
       sh(`e2fsck -fn ${dev}`);
       const blocks = Number(/Block count:\s+(\d+)/.exec(sh(`dumpe2fs -h ${dev} 2>/dev/null`))?.[1]);
       const blockSize = Number(/Block size:\s+(\d+)/.exec(sh(`dumpe2fs -h ${dev} 2>/dev/null`))?.[1]);
@@ -78,7 +71,7 @@ test('MBR with NTFS as the last primary partition grows with ntfsresize; ntfsfix
     const disk = join(t.dir, 'disk.img');
     sh(`truncate -s 96M ${disk} && printf 'label: dos\\n,16M,83\\n,64M,7\\n' | sfdisk -q ${disk}`);
     const p2 = partition(disk, 2);
-    withLoop(disk, p2.start, p2.size, (dev) => sh(`mkntfs -q -F -Q ${dev}`));
+    withLoop(disk, { offset: p2.start, size: p2.size }, (dev) => sh(`mkntfs -q -F -Q ${dev}`));
     const store = join(t.dir, 'store');
     const id = backup(disk, store);
     const target = join(t.dir, 'big.img');
@@ -88,7 +81,7 @@ test('MBR with NTFS as the last primary partition grows with ntfsresize; ntfsfix
     assert.match(r.stdout, /partition 2 grown .* ntfs grown with ntfsresize/);
     const grown = partition(target, 2);
     assert.ok(grown.size > 150 * MiB);
-    withLoop(target, grown.start, grown.size, (dev) => {
+    withLoop(target, { offset: grown.start, size: grown.size }, (dev) => {
       sh(`ntfsfix -n ${dev}`);
       const info = sh(`ntfsresize --info -f ${dev} 2>&1`);
       const vol = Number(/Current volume size\s*:\s*(\d+)/.exec(info)?.[1]);

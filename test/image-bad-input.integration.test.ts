@@ -12,6 +12,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type CliResult, lastJson, lifeboat, lifeboatSpawn, tempDir } from './helpers/cli.js';
+import { mountTmpfs } from './helpers/system.js';
 
 const MiB = 1 << 20;
 const CHUNK = 4 * MiB;
@@ -24,16 +25,6 @@ const NO_PASSPHRASE = { LIFEBOAT_PASSPHRASE: '' };
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-}
-
-/** Mounts a tmpfs at `dir` (made if missing); the returned function unmounts it. */
-function mountTmpfs(dir: string, options: string): () => void {
-  mkdirSync(dir, { recursive: true });
-  run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
-  return () => {
-    const r = spawnSync('umount', [dir], { encoding: 'utf8' });
-    if (r.status !== 0) spawnSync('umount', ['-l', dir]);
-  };
 }
 
 /** `bytes` of random data in a new file, from /dev/urandom. */
