@@ -27,8 +27,8 @@ export interface HttpBootOptions {
   host?: string;
   /** 80 by default; 0 picks a free port. */
   port?: number;
-  /** The URL scripts point back to, e.g. http://10.0.0.1 (default: http://<host>:<port>). */
-  publicBase?: string;
+  /** The URL scripts point back to, e.g. http://10.0.0.1 (default: http://<host>:<port>); a function gets the bound port. */
+  publicBase?: string | ((port: number) => string);
   plan(subject: BootSubject): Promise<{ action: BootAction; files: BootOsFiles }>;
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   onEvent?: (e: HttpBootEvent) => void;
@@ -86,7 +86,8 @@ export class HttpBootServer {
       });
     });
     const addr = server.address() as AddressInfo;
-    const base = opts.publicBase ?? `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    const base =
+      typeof opts.publicBase === 'function' ? opts.publicBase(addr.port) : (opts.publicBase ?? `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`);
     const self = new HttpBootServer(server, opts, rootReal, base);
     server.on('request', (req, res) => {
       self.handle(req, res).catch((err: unknown) => self.fail(req, res, err));
