@@ -74,6 +74,7 @@ demo: deps build
 
 bench: deps build
 	bash test/bench/engine-bench.sh
+	bash test/bench/http-bench.sh
 
 install: deps build
 	rm -rf $(PREFIX)/lib/lifeboat
