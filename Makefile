@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local
-APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf
+APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed dnsmasq
 STAMP := var/.stamps
 
 .PHONY: all deps apt npm build test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
