@@ -1,13 +1,18 @@
-// The operator API on a Unix socket: HTTP/1.1, JSON bodies (at most MAX_BODY bytes), and
-// GET /v1/events as a Server-Sent Events stream of live job progress and state changes.
-// The socket is created mode 0660 (group from the caller), after removing a stale one.
+// The operator surface on a Unix socket: HTTP/1.1, JSON bodies (at most MAX_BODY bytes),
+// and GET /v1/events as a Server-Sent Events stream of live job progress and state
+// changes. Authentication is this surface's, done here before any handler runs: the
+// socket is mode 0660 (group from the caller) and a request that changes something is
+// named by the peer's uid (peer.ts). The socket is created after removing a stale one.
 import { chmodSync, chownSync, existsSync, unlinkSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { connect } from 'node:net';
 import { conflictError, describeSystemError } from '../errors.js';
-import { API_PREFIX, MAX_BODY, OPERATOR_HEADER } from './contract.js';
+import { API_PREFIX, MAX_BODY, OPERATOR_HEADER } from './constants.js';
+import { errorResponse } from './dispatch.js';
 import { actorName, peerCredentials } from './peer.js';
-import { type ApiDeps, errorResponse, handle } from './routes.js';
+import { ROUTES } from './route-table.js';
+import { operatorApi } from './routes.js';
+import type { OperatorServices } from './services.js';
 import { LifeboatError } from '../errors.js';
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -32,10 +37,10 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function serveEvents(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): void {
+function serveEvents(req: IncomingMessage, res: ServerResponse, services: OperatorServices): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
   res.write(': lifeboat live events\n\n');
-  const leave = deps.hub.subscribe((event) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
+  const leave = services.subscribe((event) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
   const ping = setInterval(() => res.write(': ping\n\n'), 15000);
   req.on('close', () => {
     clearInterval(ping);
@@ -43,7 +48,17 @@ function serveEvents(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): 
   });
 }
 
-export async function startApiServer(socketPath: string, deps: ApiDeps, opts: { gid?: number } = {}): Promise<Server> {
+/** The request's path and query, or null when its target is not a URL path (`//`, `http://[`). */
+function target(url: string | undefined): URL | null {
+  try {
+    return new URL(url ?? '/', 'http://lifeboat');
+  } catch {
+    return null;
+  }
+}
+
+export async function startApiServer(socketPath: string, services: OperatorServices, opts: { gid?: number } = {}): Promise<Server> {
+  const handle = operatorApi(services);
   if (existsSync(socketPath)) {
     // A socket someone answers on belongs to a running daemon; a dead one is left over.
     const alive = await new Promise<boolean>((resolve) => {
@@ -57,17 +72,18 @@ export async function startApiServer(socketPath: string, deps: ApiDeps, opts: { 
     unlinkSync(socketPath);
   }
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://lifeboat');
-    if (req.method === 'GET' && url.pathname === `${API_PREFIX}/events`) return serveEvents(req, res, deps);
+    const url = target(req.url);
+    if (!url) return send(res, 400, errorResponse(new LifeboatError('usage', `the request target ${JSON.stringify((req.url ?? '').slice(0, 200))} is not a path: ask for ${API_PREFIX}/…`)).body);
+    if (req.method === 'GET' && url.pathname === `${API_PREFIX}${ROUTES.events.path}`) return serveEvents(req, res, services);
     const claimed = req.headers[OPERATOR_HEADER];
     // Only requests that change something are audited: only they pay for the peer lookup.
     const who = req.method === 'GET' ? Promise.resolve('reader') : peerCredentials(req.socket).then((peer) => actorName(peer, typeof claimed === 'string' ? claimed : undefined));
     Promise.all([readBody(req), who])
-      .then(([body, actor]) => handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, actor }, deps))
+      .then(([body, actor]) => handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, actor }))
       .then((r) => send(res, r.status, r.body))
       .catch((err: unknown) => {
         const r = errorResponse(err);
-        send(res, (err as { status?: number }).status ?? r.status, r.body);
+        send(res, r.status, r.body);
       });
   });
   await new Promise<void>((resolve, reject) => {
