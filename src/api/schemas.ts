@@ -74,9 +74,13 @@ export type BodySchemas = typeof BODY_SCHEMAS;
 export const PARAM_SCHEMAS = { machine: name, schedule: name, image: imageId, job: jobId };
 export type ParamSchemas = typeof PARAM_SCHEMAS;
 
-/** A query parameter given once arrives as a string, given again as an array; these take either. */
-const oneOrMore = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).max(64)]).transform((v) => (Array.isArray(v) ? v : [v]) as Array<z.output<T>>);
-const once = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).length(1)]).transform((v) => (Array.isArray(v) ? v[0] : v) as z.output<T>);
+/**
+ * A query parameter given once arrives as a string, given again as an array. These take
+ * either (so an error names the bad value: "state.1: is not a job state"); their declared
+ * input type is what a client may pass.
+ */
+const oneOrMore = <T extends z.ZodType>(item: T) => z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).max(64)) as unknown as z.ZodType<Array<z.output<T>>, z.input<T> | Array<z.input<T>>>;
+const once = <T extends z.ZodType>(item: T) => z.preprocess((v) => (Array.isArray(v) && v.length === 1 ? v[0] : v), item) as unknown as z.ZodType<z.output<T>, z.input<T>>;
 
 /** Query strings, by name. A route naming none takes no query parameters. */
 export const QUERY_SCHEMAS = {

@@ -8,11 +8,10 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import { connect } from 'node:net';
 import { conflictError, describeSystemError } from '../errors.js';
 import { API_PREFIX, MAX_BODY, OPERATOR_HEADER } from './constants.js';
-import { errorResponse } from './dispatch.js';
+import { type ApiRequest, type ApiResponse, errorResponse } from './dispatch.js';
 import { actorName, peerCredentials } from './peer.js';
 import { ROUTES } from './route-table.js';
-import { operatorApi } from './routes.js';
-import type { OperatorServices } from './services.js';
+import type { LiveEvent } from './wire.js';
 import { LifeboatError } from '../errors.js';
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -37,10 +36,16 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function serveEvents(req: IncomingMessage, res: ServerResponse, services: OperatorServices): void {
+/** What the socket serves: the operator surface's dispatch (routes.ts: operatorApi) and its live events. */
+export interface OperatorSurface {
+  handle(req: ApiRequest): Promise<ApiResponse>;
+  subscribe(listener: (event: LiveEvent) => void): () => void;
+}
+
+function serveEvents(req: IncomingMessage, res: ServerResponse, surface: OperatorSurface): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
   res.write(': lifeboat live events\n\n');
-  const leave = services.subscribe((event) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
+  const leave = surface.subscribe((event) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
   const ping = setInterval(() => res.write(': ping\n\n'), 15000);
   req.on('close', () => {
     clearInterval(ping);
@@ -57,8 +62,7 @@ function target(url: string | undefined): URL | null {
   }
 }
 
-export async function startApiServer(socketPath: string, services: OperatorServices, opts: { gid?: number } = {}): Promise<Server> {
-  const handle = operatorApi(services);
+export async function startApiServer(socketPath: string, surface: OperatorSurface, opts: { gid?: number } = {}): Promise<Server> {
   if (existsSync(socketPath)) {
     // A socket someone answers on belongs to a running daemon; a dead one is left over.
     const alive = await new Promise<boolean>((resolve) => {
@@ -74,12 +78,12 @@ export async function startApiServer(socketPath: string, services: OperatorServi
   const server = createServer((req, res) => {
     const url = target(req.url);
     if (!url) return send(res, 400, errorResponse(new LifeboatError('usage', `the request target ${JSON.stringify((req.url ?? '').slice(0, 200))} is not a path: ask for ${API_PREFIX}/…`)).body);
-    if (req.method === 'GET' && url.pathname === `${API_PREFIX}${ROUTES.events.path}`) return serveEvents(req, res, services);
+    if (req.method === 'GET' && url.pathname === `${API_PREFIX}${ROUTES.events.path}`) return serveEvents(req, res, surface);
     const claimed = req.headers[OPERATOR_HEADER];
     // Only requests that change something are audited: only they pay for the peer lookup.
     const who = req.method === 'GET' ? Promise.resolve('reader') : peerCredentials(req.socket).then((peer) => actorName(peer, typeof claimed === 'string' ? claimed : undefined));
     Promise.all([readBody(req), who])
-      .then(([body, actor]) => handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, actor }))
+      .then(([body, actor]) => surface.handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, actor }))
       .then((r) => send(res, r.status, r.body))
       .catch((err: unknown) => {
         const r = errorResponse(err);

@@ -7,6 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Server } from 'node:http';
 import { LifeboatError } from '../errors.js';
+import { operatorApi } from '../api/routes.js';
 import { startApiServer } from '../api/server.js';
 import { Store } from '../imaging/repo/store.js';
 import { type ManagementStore, imageFactsFromManifest, openManagementStore } from '../store/index.js';
@@ -61,7 +62,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     const startedAt = Date.now();
     const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner });
     const services = operatorServices({ db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: listLocalDevices, schedulesChanged });
-    server = await startApiServer(config.socket, services, config.socketGid !== undefined ? { gid: config.socketGid } : {});
+    server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
     server.on('error', (err) => {
       log('error', `operator API failed: ${err.message}`);
       stop.abort();
