@@ -125,3 +125,20 @@ test('schedules: a bad calendar is refused before anything is stored; add and re
   assert.equal(timerSyncs, 2);
   assert.equal((await call('POST', '/v1/schedules/nightly/run', {})).status, 404);
 });
+
+test('a malformed path is refused before any handler runs: 400 naming the problem, nothing removed', async () => {
+  assert.equal((await call('POST', '/v1/machines', { name: 'pc-keep', macs: ['52:54:00:00:00:42'] })).status, 201);
+  for (const [method, path] of [
+    ['DELETE', '/v1/machines/%'],
+    ['DELETE', '/v1/machines/pc-keep%'],
+    ['GET', '/v1/images/%E0%A4%A'],
+    ['DELETE', '/v1/images/%E0%A4%A'],
+  ] as const) {
+    const r = await call(method, path);
+    assert.equal(r.status, 400, `${method} ${path}: ${JSON.stringify(r.body)}`);
+    assert.match(error(r).message, /is not valid percent-encoding/);
+  }
+  assert.equal((await call('GET', '/v1/machines/pc-keep')).status, 200, 'the machine is still there');
+  const audit = (await call('GET', '/v1/audit')).body as Array<{ action: string; subject: string }>;
+  assert.ok(!audit.some((e) => e.action === 'machine.remove' && e.subject === 'pc-keep'));
+});
