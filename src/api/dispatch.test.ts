@@ -135,6 +135,13 @@ test('404 and 405 name the request; the event stream is not a handler route', as
   assert.equal((await handle(req('GET', '/v1/events'))).status, 400);
 });
 
+test('surfaces are apart: a dispatcher serves only its own surface\'s routes (the agent surface has none yet)', async () => {
+  const agent = dispatcher('agent', {});
+  const r = await agent(req('GET', '/v1/machines'));
+  assert.equal(r.status, 404);
+  assert.equal((await agent(req('GET', '/v1/health'))).status, 404);
+});
+
 test('fuzz: random hostile paths, queries and bodies never become a 500', async () => {
   let seed = 7;
   const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
