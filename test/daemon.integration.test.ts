@@ -212,10 +212,15 @@ test('malformed paths get a 400 that says what is wrong, and the daemon keeps se
   const badState = await rawRequest('GET /v1/jobs?state=bogus HTTP/1.1');
   assert.equal(badState.status, 400);
   assert.match(badState.body, /is not a job state/);
-  // A target that is not a URL path: it used to throw inside the server's callback and take the daemon down.
-  const notAPath = await rawRequest('GET // HTTP/1.1');
-  assert.equal(notAPath.status, 400, notAPath.body);
-  assert.match(notAPath.body, /is not a path/);
+  // '//' used to throw inside the server's callback (new URL) and take the daemon down.
+  const slashes = await rawRequest('GET // HTTP/1.1');
+  assert.equal(slashes.status, 404, slashes.body);
+  assert.match(slashes.body, /the API lives under \/v1\//);
+  const star = await rawRequest('OPTIONS * HTTP/1.1');
+  assert.equal(star.status, 400, star.body);
+  assert.match(star.body, /is not a path/);
+  // Dot segments are not resolved: this is no route, not GET /v1/machines.
+  assert.equal((await rawRequest('GET /v1/jobs/../machines HTTP/1.1')).status, 404);
   assert.equal((await new ApiClient(socket).health()).ok, true, 'the daemon still answers');
 });
 

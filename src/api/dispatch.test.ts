@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { ApiClient, type Args } from './client.js';
 import { type ApiRequest, type Handlers, compilePath, dispatcher } from './dispatch.js';
 import { type CallName, ROUTES, type RoutesOf } from './route-table.js';
-import { startApiServer } from './server.js';
+import { splitTarget, startApiServer } from './server.js';
 import type { ApiErrorBody } from './wire.js';
 
 const operatorRoutes = (Object.keys(ROUTES) as CallName[]).filter((k) => !('stream' in ROUTES[k]));
@@ -133,6 +133,15 @@ test('404 and 405 name the request; the event stream is not a handler route', as
   assert.equal((await handle(req('GET', '/v1/nothing'))).status, 404);
   assert.equal((await handle(req('PUT', '/v1/machines/pc-1'))).status, 405);
   assert.equal((await handle(req('GET', '/v1/events'))).status, 400);
+});
+
+test('request targets: the path stays as sent (no dot-segment resolution), the query apart; other forms are refused', async () => {
+  assert.deepEqual(splitTarget('/v1/jobs/../machines?state=a&state=b'), { path: '/v1/jobs/../machines', query: new URLSearchParams('state=a&state=b') });
+  assert.equal((await handle(req('GET', '/v1/jobs/../machines'))).status, 404);
+  assert.equal((await handle(req('DELETE', '/v1/machines/pc-1/../pc-2'))).status, 404);
+  assert.equal(splitTarget('*'), null);
+  assert.equal(splitTarget('http://lifeboat/v1/health'), null);
+  assert.equal(splitTarget(undefined), null);
 });
 
 test('surfaces are apart: a dispatcher serves only its own surface\'s routes (the agent surface has none yet)', async () => {

@@ -53,13 +53,15 @@ function serveEvents(req: IncomingMessage, res: ServerResponse, surface: Operato
   });
 }
 
-/** The request's path and query, or null when its target is not a URL path (`//`, `http://[`). */
-function target(url: string | undefined): URL | null {
-  try {
-    return new URL(url ?? '/', 'http://lifeboat');
-  } catch {
-    return null;
-  }
+/**
+ * The request's path (still percent-encoded, never normalized: `/jobs/x/../y` is not
+ * `/jobs/y`, and a `..` reaches a parameter's schema) and its query; null when the
+ * target is not an origin-form path (`*`, `http://…`).
+ */
+export function splitTarget(url: string | undefined): { path: string; query: URLSearchParams } | null {
+  if (!url?.startsWith('/')) return null;
+  const q = url.indexOf('?');
+  return q < 0 ? { path: url, query: new URLSearchParams() } : { path: url.slice(0, q), query: new URLSearchParams(url.slice(q + 1)) };
 }
 
 export async function startApiServer(socketPath: string, surface: OperatorSurface, opts: { gid?: number } = {}): Promise<Server> {
@@ -76,14 +78,14 @@ export async function startApiServer(socketPath: string, surface: OperatorSurfac
     unlinkSync(socketPath);
   }
   const server = createServer((req, res) => {
-    const url = target(req.url);
+    const url = splitTarget(req.url);
     if (!url) return send(res, 400, errorResponse(new LifeboatError('usage', `the request target ${JSON.stringify((req.url ?? '').slice(0, 200))} is not a path: ask for ${API_PREFIX}/…`)).body);
-    if (req.method === 'GET' && url.pathname === `${API_PREFIX}${ROUTES.events.path}`) return serveEvents(req, res, surface);
+    if (req.method === 'GET' && url.path === `${API_PREFIX}${ROUTES.events.path}`) return serveEvents(req, res, surface);
     const claimed = req.headers[OPERATOR_HEADER];
     // Only requests that change something are audited: only they pay for the peer lookup.
     const who = req.method === 'GET' ? Promise.resolve('reader') : peerCredentials(req.socket).then((peer) => actorName(peer, typeof claimed === 'string' ? claimed : undefined));
     Promise.all([readBody(req), who])
-      .then(([body, actor]) => surface.handle({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, actor }))
+      .then(([body, actor]) => surface.handle({ method: req.method ?? 'GET', path: url.path, query: url.query, body, actor }))
       .then((r) => send(res, r.status, r.body))
       .catch((err: unknown) => {
         const r = errorResponse(err);
