@@ -53,7 +53,10 @@ export class ApiClient {
   call<K extends CallName>(name: K, ...args: Args<K>): Promise<ResponseOf<K>> {
     const spec: RouteSpec = ROUTES[name];
     const rest = [...(args as unknown[])];
-    const path = spec.path.replace(/:[a-z]+/g, () => encodeURIComponent(String(rest.shift())));
+    const path = spec.path
+      .split('/')
+      .map((seg) => (seg.startsWith(':') ? encodeURIComponent(String(rest.shift())) : seg))
+      .join('/');
     const extra = rest.shift();
     const query = spec.query && extra ? queryString(extra as Record<string, string | string[] | undefined>) : '';
     return this.send(spec.method, `${path}${query}`, spec.body ? (extra ?? {}) : undefined) as Promise<ResponseOf<K>>;
