@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
@@ -187,6 +188,40 @@ test('malformed and oversized request bodies get clear 4xx errors', async () => 
   assert.equal(injection.status, 400);
   const huge = await raw(JSON.stringify({ name: 'x', macs: ['52:54:00:00:00:09'], notes: 'y'.repeat(2 * MiB) }));
   assert.equal(huge.status, 413);
+});
+
+test('malformed paths get a 400 that says what is wrong, and the daemon keeps serving', async () => {
+  // Written by hand on the socket: an HTTP client would refuse (or fix) some of these targets.
+  const rawRequest = (line: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const c = connect(socket, () => c.write(`${line}\r\nHost: lifeboat\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`));
+      let text = '';
+      c.on('data', (d: Buffer) => (text += d.toString()));
+      c.on('error', reject);
+      c.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
+    });
+  for (const line of ['GET /v1/images/%E0%A4%A HTTP/1.1', 'DELETE /v1/machines/% HTTP/1.1']) {
+    const r = await rawRequest(line);
+    assert.equal(r.status, 400, `${line}: ${r.body}`);
+    assert.match(r.body, /not valid percent-encoding/);
+    assert.doesNotMatch(r.body, /a bug in Lifeboat/);
+  }
+  const badImage = await rawRequest('GET /v1/images/..%2F..%2Fetc HTTP/1.1');
+  assert.equal(badImage.status, 400);
+  assert.match(badImage.body, /is not an image id/);
+  const badState = await rawRequest('GET /v1/jobs?state=bogus HTTP/1.1');
+  assert.equal(badState.status, 400);
+  assert.match(badState.body, /is not a job state/);
+  // '//' used to throw inside the server's callback (new URL) and take the daemon down.
+  const slashes = await rawRequest('GET // HTTP/1.1');
+  assert.equal(slashes.status, 404, slashes.body);
+  assert.match(slashes.body, /the API lives under \/v1\//);
+  const star = await rawRequest('OPTIONS * HTTP/1.1');
+  assert.equal(star.status, 400, star.body);
+  assert.match(star.body, /is not a path/);
+  // Dot segments are not resolved: this is no route, not GET /v1/machines.
+  assert.equal((await rawRequest('GET /v1/jobs/../machines HTTP/1.1')).status, 404);
+  assert.equal((await new ApiClient(socket).health()).ok, true, 'the daemon still answers');
 });
 
 test('without a daemon the CLI exits 3 and says how to start it; a socket without permission exits 4', () => {

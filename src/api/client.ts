@@ -1,13 +1,29 @@
-// The typed client of the operator API, over the daemon's Unix socket. Used by the CLI
-// (and later the TUI and dashboard). Errors come back as LifeboatErrors with the
-// daemon's message; an unreachable daemon and a refused socket have their own kinds.
+// The typed client of the API, derived from the route table: one method per route
+// (`machines()`, `machine(name)`, `editMachine(name, patch)`, `jobs({ state })`…), path
+// parameters in the table's order, then the body or query its schema types. Over the
+// daemon's Unix socket for the operator surface. Errors come back as LifeboatErrors with
+// the daemon's message; an unreachable daemon and a refused socket have their own kinds.
+// Loads no zod and nothing of the daemon: the CLI starts fast and the agent bundles it.
 import { request } from 'node:http';
 import { userInfo } from 'node:os';
+import type { z } from 'zod';
 import { LifeboatError } from '../errors.js';
-import type { ApiErrorBody, ApplianceStatus, LocalDevice, PruneReport, ScheduleRunResult, AuditEvent, Health, ImageRecord, Job, JobView, LiveEvent, Machine, MachinePatchBody, MachineWithDisks, NewJobBody, NewMachineBody, NewScheduleBody, Schedule, ScheduleView } from './contract.js';
-import { API_PREFIX, OPERATOR_HEADER } from './constants.js';
+import { API_PREFIX, DEFAULT_SOCKET, OPERATOR_HEADER } from './constants.js';
+import { type BodyName, type CallName, type ParamList, type QueryName, type ResponseOf, ROUTES, type RouteSpec, type Routes } from './route-table.js';
+import type { BodySchemas, QuerySchemas } from './schemas.js';
+import type { ApiErrorBody, LiveEvent } from './wire.js';
 
-export const DEFAULT_SOCKET = '/run/lifeboat/api.sock';
+export { DEFAULT_SOCKET };
+
+type BodyIn<K extends CallName> = z.input<BodySchemas[BodyName<K>]>;
+type QueryIn<K extends CallName> = z.input<QuerySchemas[QueryName<K>]>;
+type Strings<T extends unknown[]> = T extends [unknown, ...infer R] ? [string, ...Strings<R>] : [];
+type ParamArgs<K extends CallName> = Strings<ParamList<Routes[K]['path']>>;
+type TailArgs<K extends CallName> = [BodyName<K>] extends [never] ? ([QueryName<K>] extends [never] ? [] : [query?: QueryIn<K>]) : Record<string, never> extends BodyIn<K> ? [body?: BodyIn<K>] : [body: BodyIn<K>];
+/** A route's arguments: its path parameters in order, then its body (or query) if it has one. */
+export type Args<K extends CallName> = [...ParamArgs<K>, ...TailArgs<K>];
+/** One method per route of the table. */
+export type RouteMethods = { [K in CallName]: (...args: Args<K>) => Promise<ResponseOf<K>> };
 
 /** The daemon cannot be reached (exit code 3) or the socket refused us (exit code 4). */
 export class DaemonUnreachable extends LifeboatError {
@@ -19,15 +35,36 @@ export class DaemonUnreachable extends LifeboatError {
   }
 }
 
+// The route methods are made from the table in the constructor; this interface gives them their types.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface ApiClient extends RouteMethods {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ApiClient {
   constructor(
     readonly socketPath: string = process.env.LIFEBOAT_SOCKET ?? DEFAULT_SOCKET,
     private readonly operator = process.env.LIFEBOAT_OPERATOR || safeUser(),
-  ) {}
+  ) {
+    for (const name of Object.keys(ROUTES) as CallName[]) {
+      if (!(ROUTES[name] as RouteSpec).stream) Object.defineProperty(this, name, { value: (...args: unknown[]) => this.call(name, ...(args as Args<typeof name>)), enumerable: false });
+    }
+  }
 
-  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** Calls route `name` of the table: path parameters in order, then its body or query. */
+  call<K extends CallName>(name: K, ...args: Args<K>): Promise<ResponseOf<K>> {
+    const spec: RouteSpec = ROUTES[name];
+    const rest = [...(args as unknown[])];
+    const path = spec.path
+      .split('/')
+      .map((seg) => (seg.startsWith(':') ? encodeURIComponent(String(rest.shift())) : seg))
+      .join('/');
+    const extra = rest.shift();
+    const query = spec.query && extra ? queryString(extra as Record<string, string | string[] | undefined>) : '';
+    return this.send(spec.method, `${path}${query}`, spec.body ? (extra ?? {}) : undefined) as Promise<ResponseOf<K>>;
+  }
+
+  private send(method: string, path: string, body?: unknown): Promise<unknown> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const req = request(
         {
           socketPath: this.socketPath,
@@ -53,7 +90,7 @@ export class ApiClient {
             if ((res.statusCode ?? 500) >= 400) {
               const e = (parsed as ApiErrorBody | undefined)?.error;
               reject(new LifeboatError((e?.kind as LifeboatError['kind']) ?? 'external', e?.message ?? `the daemon answered ${res.statusCode}`));
-            } else resolve(parsed as T);
+            } else resolve(parsed);
           });
         },
       );
@@ -70,33 +107,10 @@ export class ApiClient {
     return new DaemonUnreachable(`the lifeboat daemon is not reachable at ${this.socketPath} (${err.code ?? err.message}): start it with \`systemctl start lifeboat\` or \`lifeboat serve\`, or point --socket / LIFEBOAT_SOCKET at it`, 'down');
   }
 
-  health = () => this.call<Health>('GET', '/health');
-  appliance = () => this.call<ApplianceStatus>('GET', '/appliance');
-  devices = () => this.call<LocalDevice[]>('GET', '/devices');
-  machines = () => this.call<Machine[]>('GET', '/machines');
-  machine = (name: string) => this.call<MachineWithDisks>('GET', `/machines/${encodeURIComponent(name)}`);
-  addMachine = (body: NewMachineBody) => this.call<Machine>('POST', '/machines', body);
-  editMachine = (name: string, patch: MachinePatchBody) => this.call<Machine>('PATCH', `/machines/${encodeURIComponent(name)}`, patch);
-  removeMachine = (name: string) => this.call<Machine>('DELETE', `/machines/${encodeURIComponent(name)}`);
-  images = () => this.call<ImageRecord[]>('GET', '/images');
-  image = (id: string) => this.call<Record<string, unknown>>('GET', `/images/${encodeURIComponent(id)}`);
-  removeImage = (id: string) => this.call<{ removed: string }>('DELETE', `/images/${encodeURIComponent(id)}`);
-  jobs = (states: string[] = []) => this.call<JobView[]>('GET', `/jobs${states.length ? `?${states.map((s) => `state=${encodeURIComponent(s)}`).join('&')}` : ''}`);
-  job = (id: string) => this.call<JobView>('GET', `/jobs/${encodeURIComponent(id)}`);
-  createJob = (body: NewJobBody) => this.call<Job>('POST', '/jobs', body);
-  cancelJob = (id: string) => this.call<Job>('POST', `/jobs/${encodeURIComponent(id)}/cancel`);
-  audit = () => this.call<AuditEvent[]>('GET', '/audit');
-  schedules = () => this.call<ScheduleView[]>('GET', '/schedules');
-  schedule = (name: string) => this.call<ScheduleView>('GET', `/schedules/${encodeURIComponent(name)}`);
-  addSchedule = (body: NewScheduleBody) => this.call<ScheduleView>('POST', '/schedules', body);
-  removeSchedule = (name: string) => this.call<Schedule>('DELETE', `/schedules/${encodeURIComponent(name)}`);
-  runSchedule = (name: string, bootTimeoutSeconds?: number) => this.call<ScheduleRunResult>('POST', `/schedules/${encodeURIComponent(name)}/run`, bootTimeoutSeconds ? { bootTimeoutSeconds } : {});
-  pruneSchedule = (name: string) => this.call<PruneReport>('POST', `/schedules/${encodeURIComponent(name)}/prune`);
-
   /** Follows the live event stream until `signal` aborts or the daemon goes away (then rejects). */
   events(onEvent: (e: LiveEvent) => void, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, agent: false, method: 'GET', path: `${API_PREFIX}/events`, headers: { [OPERATOR_HEADER]: this.operator } }, (res) => {
+      const req = request({ socketPath: this.socketPath, agent: false, method: 'GET', path: `${API_PREFIX}${ROUTES.events.path}`, headers: { [OPERATOR_HEADER]: this.operator } }, (res) => {
         let buffer = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
@@ -131,6 +145,14 @@ export class ApiClient {
       req.end();
     });
   }
+}
+
+/** `?state=a&state=b`: each value of each key, in order; undefined keys left out. */
+function queryString(query: Record<string, string | string[] | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) for (const v of value === undefined ? [] : Array.isArray(value) ? value : [value]) q.append(key, v);
+  const text = q.toString();
+  return text ? `?${text}` : '';
 }
 
 function safeUser(): string {

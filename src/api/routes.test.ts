@@ -1,28 +1,32 @@
 // The operator API's handlers called directly (no socket): validation, errors as
-// statuses and bodies, and the machine-job flow, over the in-memory management store
-// and a real image store in a temporary directory.
+// statuses and bodies, and the machine-job flow, over the daemon's real services (its
+// wiring, api-services.ts) on the in-memory management store and a real image store in a
+// temporary directory.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { operatorServices } from '../daemon/api-services.js';
 import { EventHub } from '../daemon/event-hub.js';
 import { JobRunner } from '../daemon/job-runner.js';
 import { Store } from '../imaging/repo/store.js';
 import { type ManagementStore, openManagementStore } from '../store/index.js';
 import type { ApiErrorBody, LiveEvent } from './contract.js';
-import { type ApiDeps, handle } from './routes.js';
+import type { ApiRequest, ApiResponse } from './dispatch.js';
+import { operatorApi } from './routes.js';
 
 let dir: string;
-let deps: ApiDeps;
+let handle: (req: ApiRequest) => Promise<ApiResponse>;
+let runner: JobRunner;
 let db: ManagementStore;
 const events: LiveEvent[] = [];
 let timerSyncs = 0;
 
-const call = (method: string, path: string, body?: unknown, actor = 'alice') => handle({ method, path, query: new URLSearchParams(), body, actor }, deps);
+const call = (method: string, path: string, body?: unknown, actor = 'alice') => handle({ method, path, query: new URLSearchParams(), body, actor });
 const call2 = (method: string, pathWithQuery: string) => {
   const [path, q] = pathWithQuery.split('?');
-  return handle({ method, path: path as string, query: new URLSearchParams(q ?? ''), body: undefined, actor: 'alice' }, deps);
+  return handle({ method, path: path as string, query: new URLSearchParams(q ?? ''), body: undefined, actor: 'alice' });
 };
 const error = (r: { body: unknown }) => (r.body as ApiErrorBody).error;
 
@@ -32,8 +36,8 @@ before(async () => {
   const images = await Store.open(join(dir, 'store'), { create: true });
   const hub = new EventHub();
   hub.subscribe((e) => events.push(e));
-  const runner = new JobRunner(db, images, hub, () => {});
-  deps = {
+  runner = new JobRunner(db, images, hub, () => {});
+  const services = operatorServices({
     db,
     images,
     runner,
@@ -49,11 +53,12 @@ before(async () => {
       timerSyncs++;
       return [];
     },
-  };
+  });
+  handle = operatorApi(services);
 });
 
 after(async () => {
-  await deps.runner.stop();
+  await runner.stop();
   await db.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -119,4 +124,21 @@ test('schedules: a bad calendar is refused before anything is stored; add and re
   assert.equal((await call('DELETE', '/v1/schedules/nightly')).status, 200);
   assert.equal(timerSyncs, 2);
   assert.equal((await call('POST', '/v1/schedules/nightly/run', {})).status, 404);
+});
+
+test('a malformed path is refused before any handler runs: 400 naming the problem, nothing removed', async () => {
+  assert.equal((await call('POST', '/v1/machines', { name: 'pc-keep', macs: ['52:54:00:00:00:42'] })).status, 201);
+  for (const [method, path] of [
+    ['DELETE', '/v1/machines/%'],
+    ['DELETE', '/v1/machines/pc-keep%'],
+    ['GET', '/v1/images/%E0%A4%A'],
+    ['DELETE', '/v1/images/%E0%A4%A'],
+  ] as const) {
+    const r = await call(method, path);
+    assert.equal(r.status, 400, `${method} ${path}: ${JSON.stringify(r.body)}`);
+    assert.match(error(r).message, /is not valid percent-encoding/);
+  }
+  assert.equal((await call('GET', '/v1/machines/pc-keep')).status, 200, 'the machine is still there');
+  const audit = (await call('GET', '/v1/audit')).body as Array<{ action: string; subject: string }>;
+  assert.ok(!audit.some((e) => e.action === 'machine.remove' && e.subject === 'pc-keep'));
 });

@@ -2,6 +2,7 @@
 // waits for the machine to boot), lifeboat jobs list|show|watch|cancel, lifeboat images
 // list|show|verify|rm — through the daemon.
 import type { Command } from 'commander';
+import { JOB_STATES, type JobState } from '../api/wire.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
 import { JOB_HEAD, client, followJobs, jobLine, table, watchJob } from './client-common.js';
@@ -58,7 +59,9 @@ export function register(program: Command): void {
     .option('--json', 'a JSON array of jobs')
     .option('--socket <path>', 'daemon socket')
     .action(async (o: { state: string[]; json?: boolean; socket?: string }) => {
-      const list = await client(o.socket).jobs(o.state);
+      const bad = o.state.filter((s) => !(JOB_STATES as readonly string[]).includes(s));
+      if (bad.length > 0) throw usageError(`--state ${bad.join(', ')}: not a job state (one of ${JOB_STATES.join(', ')})`);
+      const list = await client(o.socket).jobs(o.state.length > 0 ? { state: o.state as JobState[] } : {});
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       else process.stdout.write(list.length ? `${table(list.map(jobLine), JOB_HEAD)}\n` : 'no jobs\n');
     });

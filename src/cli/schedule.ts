@@ -93,7 +93,7 @@ export function register(program: Command): void {
       const say = (line: string) => {
         if (!o.json) process.stdout.write(`${line}\n`);
       };
-      const run = await api.runSchedule(name, o.bootTimeout);
+      const run = await api.runSchedule(name, { bootTimeoutSeconds: o.bootTimeout });
       for (const j of run.jobs) say(`job ${j.id}: ${j.type} of ${j.devicePath ?? j.machineId ?? '?'} ${j.state}`);
       for (const r of run.refused) process.stderr.write(`lifeboat: schedule ${name}: ${r.target}: ${r.error}\n`);
       const final = await followJobs(api, run.jobs, say);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { describeSystemError, usageError } from '../errors.js';
-import { DEFAULT_SOCKET } from '../api/client.js';
+import { DEFAULT_SOCKET } from '../api/constants.js';
 
 export const DEFAULT_CONFIG = '/etc/lifeboat/config.json';
 export const DEFAULT_DATA_DIR = '/var/lib/lifeboat';

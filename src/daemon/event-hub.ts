@@ -1,12 +1,10 @@
 // Live events for every client at once: job progress (kept in memory only, never in the
 // database) and job state changes. Subscribers get what is published after they join,
 // plus, on joining, the latest progress of every running job so a new screen is current.
-import type { ProgressEvent } from '../imaging/progress.js';
+// The events are the API's (wire.ts): what is published here is what clients receive.
+import type { LiveEvent, ProgressEvent } from '../api/wire.js';
 
-export type LiveEvent =
-  | { type: 'job-progress'; jobId: string; progress: ProgressEvent }
-  | { type: 'job-state'; jobId: string; state: string; error?: string }
-  | { type: 'log'; jobId?: string; level: 'info' | 'warning' | 'error'; message: string; at: string };
+export type { LiveEvent };
 
 export type Subscriber = (event: LiveEvent) => void;
 

@@ -7,11 +7,13 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Server } from 'node:http';
 import { LifeboatError } from '../errors.js';
+import { operatorApi } from '../api/routes.js';
 import { startApiServer } from '../api/server.js';
 import { Store } from '../imaging/repo/store.js';
 import { type ManagementStore, imageFactsFromManifest, openManagementStore } from '../store/index.js';
 import { type DaemonConfig, loadConfig } from './config.js';
 import { EventHub } from './event-hub.js';
+import { operatorServices } from './api-services.js';
 import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
 import { listLocalDevices } from './local-devices.js';
@@ -59,7 +61,8 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     await schedulesChanged();
     const startedAt = Date.now();
     const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner });
-    server = await startApiServer(config.socket, { db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: listLocalDevices, schedulesChanged }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
+    const services = operatorServices({ db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: listLocalDevices, schedulesChanged });
+    server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
     server.on('error', (err) => {
       log('error', `operator API failed: ${err.message}`);
       stop.abort();

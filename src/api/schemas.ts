@@ -1,0 +1,90 @@
+// The zod schemas the route table names: one per request body, per path parameter and
+// per query. The server validates every request with them before a handler runs (so a
+// handler sees only checked values); the route table refers to them by name, so the
+// client (which never loads zod: it costs a CLI command ~0.1 s of start-up) knows their
+// types without their code.
+import { z } from 'zod';
+import { JOB_STATES } from './wire.js';
+
+const name = z.string().min(1).max(63);
+const mac = z.string().min(1).max(64);
+const devicePath = z.string().min(1).max(4096).refine((p) => p.startsWith('/'), 'must be an absolute path');
+const imageId = z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/, 'is not an image id (see `lifeboat images list`)');
+const jobId = z.string().regex(/^[0-9a-f]{12}$/, 'is not a job id (see `lifeboat jobs list`)');
+
+export const NewMachineBody = z
+  .object({
+    name,
+    macs: z.array(mac).min(1).max(16),
+    group: z.string().max(63).optional(),
+    notes: z.string().max(4096).optional(),
+    vendor: z.string().max(256).optional(),
+    model: z.string().max(256).optional(),
+    serial: z.string().max(256).optional(),
+    systemUuid: z.string().max(64).optional(),
+  })
+  .strict();
+export type NewMachineBody = z.infer<typeof NewMachineBody>;
+
+export const MachinePatchBody = NewMachineBody.partial().strict();
+export type MachinePatchBody = z.infer<typeof MachinePatchBody>;
+
+const diskRef = z.string().min(1).max(256);
+/** A job runs on a disk docked in the appliance (`device`) or on a machine's disk (`machine`, optional `disk` serial or path: none = every disk of it). */
+const onOneTarget = (b: { device?: string | undefined; machine?: string | undefined; disk?: string | undefined }) => (b.device === undefined) !== (b.machine === undefined) && !(b.disk !== undefined && b.machine === undefined);
+const targetMessage = 'name either a device (a disk docked in the appliance) or a machine (with an optional disk), not both';
+export const NewJobBody = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: z.string().max(256).optional() }).strict().refine(onOneTarget, targetMessage),
+  z
+    .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional() })
+    .strict()
+    .refine(onOneTarget, targetMessage),
+  z.object({ type: z.literal('verify'), image: imageId }).strict(),
+]);
+export type NewJobBody = z.infer<typeof NewJobBody>;
+
+const retentionCount = z.number().int().min(1).max(10000).optional();
+export const NewScheduleBody = z
+  .object({
+    name,
+    machines: z.array(name).min(1).max(1000).optional(),
+    group: name.optional(),
+    devices: z.array(devicePath).min(1).max(64).optional(),
+    calendar: z.string().min(1).max(256),
+    retention: z.object({ keepLast: retentionCount, daily: retentionCount, weekly: retentionCount, monthly: retentionCount }).strict().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length === 1, 'name machines, a group, or devices docked in the appliance: exactly one of them');
+export type NewScheduleBody = z.infer<typeof NewScheduleBody>;
+
+export const ScheduleRunBody = z
+  .object({
+    /** Machine jobs fail when their machine has not booted within this many seconds (default 3600). */
+    bootTimeoutSeconds: z.number().int().min(1).max(7 * 86400).optional(),
+  })
+  .strict();
+export type ScheduleRunBody = z.infer<typeof ScheduleRunBody>;
+
+/** Request bodies, by the name the route table gives them. A route naming none takes no body. */
+export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody };
+export type BodySchemas = typeof BODY_SCHEMAS;
+
+/** Path parameters, by their name in the route's path (`/machines/:machine`): each is checked after percent-decoding. */
+export const PARAM_SCHEMAS = { machine: name, schedule: name, image: imageId, job: jobId };
+export type ParamSchemas = typeof PARAM_SCHEMAS;
+
+/**
+ * A query parameter given once arrives as a string, given again as an array. These take
+ * either (so an error names the bad value: "state.1: is not a job state"); their declared
+ * input type is what a client may pass.
+ */
+const oneOrMore = <T extends z.ZodType>(item: T) => z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).max(64)) as unknown as z.ZodType<Array<z.output<T>>, z.input<T> | Array<z.input<T>>>;
+const once = <T extends z.ZodType>(item: T) => z.preprocess((v) => (Array.isArray(v) && v.length === 1 ? v[0] : v), item) as unknown as z.ZodType<z.output<T>, z.input<T>>;
+
+/** Query strings, by name. A route naming none takes no query parameters. */
+export const QUERY_SCHEMAS = {
+  MachineQuery: z.object({ group: once(name).optional() }).strict(),
+  JobQuery: z.object({ state: oneOrMore(z.enum(JOB_STATES, `is not a job state (${JOB_STATES.join(', ')})`)).optional() }).strict(),
+};
+export type QuerySchemas = typeof QUERY_SCHEMAS;

@@ -1,0 +1,75 @@
+// What the operator routes need from the rest of the appliance, as interfaces in the
+// wire's own types. The daemon's composition root (src/daemon/api-services.ts) wires the
+// real ones (the NeDB store, the image store, the job runner, the event hub); a test can
+// wire its own. Nothing here knows NeDB, the engine or the job runner's internals.
+import type { MachinePatchBody, NewMachineBody } from './schemas.js';
+import type { ApplianceStatus, AuditEvent, Disk, ImageManifest, ImageRecord, Job, JobState, LiveEvent, LocalDevice, Machine, ProgressEvent, PruneReport, Schedule, ScheduleRunResult, ScheduleTarget } from './wire.js';
+
+/** A job as the routes ask for it; the job runner decides whether it can run. */
+export interface JobRequest {
+  type: 'backup' | 'restore' | 'verify';
+  devicePath?: string;
+  machine?: string;
+  disk?: string;
+  imageId?: string;
+  label?: string;
+  verify?: boolean;
+  requestedBy: string;
+}
+
+export interface NewScheduleRecord {
+  name: string;
+  target: ScheduleTarget;
+  calendar: string;
+  retention?: Schedule['retention'];
+  enabled?: boolean;
+}
+
+export interface OperatorServices {
+  /** What GET /health reports about the daemon. */
+  info(): { version: string; pid: number; startedAt: number; dataDir: string; store: string; activeJobs: number };
+  appliance(): Promise<ApplianceStatus>;
+  /** The disks docked in the appliance. */
+  devices(): Promise<LocalDevice[]>;
+  machines: {
+    list(filter: { group?: string }): Promise<Machine[]>;
+    add(machine: NewMachineBody): Promise<Machine>;
+    get(name: string): Promise<Machine>;
+    disksOf(machineId: string): Promise<Disk[]>;
+    edit(name: string, patch: MachinePatchBody): Promise<Machine>;
+    remove(name: string): Promise<Machine>;
+  };
+  images: {
+    list(): Promise<ImageRecord[]>;
+    find(id: string): Promise<ImageRecord | null>;
+    manifest(id: string): Promise<ImageManifest>;
+    /** Removes it from the store, then brings the list in line. */
+    remove(id: string): Promise<void>;
+  };
+  jobs: {
+    list(filter: { state?: JobState[] }): Promise<Job[]>;
+    get(id: string): Promise<Job>;
+    /** The latest live progress of a running job. */
+    progressOf(id: string): ProgressEvent | undefined;
+    submit(request: JobRequest): Promise<Job>;
+    cancel(id: string, actor: string): Promise<Job>;
+  };
+  schedules: {
+    list(): Promise<Schedule[]>;
+    get(name: string): Promise<Schedule>;
+    add(schedule: NewScheduleRecord): Promise<Schedule>;
+    remove(name: string): Promise<Schedule>;
+    /** Starts the named schedule's jobs (machine jobs fail after bootDeadlineMs without a boot). */
+    run(name: string, actor: string, bootDeadlineMs: number): Promise<ScheduleRunResult>;
+    /** Removes the images of the named schedule its retention policy lets go, then collects garbage. */
+    prune(name: string, actor: string): Promise<PruneReport>;
+    /** After an add or remove: bring the timers in line; returns the problems. */
+    timersChanged(): Promise<string[]>;
+  };
+  audit: {
+    list(): Promise<AuditEvent[]>;
+    record(event: { actor: string; action: string; subject: string; details?: Record<string, unknown> }): Promise<void>;
+  };
+  /** Joins the live event stream; returns the function that leaves it. */
+  subscribe(listener: (event: LiveEvent) => void): () => void;
+}

@@ -1,0 +1,240 @@
+// What travels over the API, declared here and nowhere else: the records clients see,
+// the live events, the reports, the error body. These are the wire's own types, not the
+// database's or the engine's: the daemon maps its records onto them field by field
+// (src/daemon/wire-records.ts), so a field added to a NeDB document never leaks out by
+// accident, and a field that changes shape fails to compile there. No imports: this file
+// (with route-table.ts and schemas.ts) is what the agent bundles into the boot OS.
+
+export const JOB_TYPES = ['backup', 'restore', 'verify', 'inventory'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+export const JOB_STATES = ['queued', 'waiting-for-boot', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface Machine {
+  id: string;
+  name: string;
+  macs: string[];
+  systemUuid?: string;
+  vendor?: string;
+  model?: string;
+  serial?: string;
+  inventory?: {
+    cpu?: { model?: string; cores?: number; threads?: number; arch?: string };
+    memoryBytes?: number;
+    firmware?: 'bios' | 'uefi';
+    nics?: { name?: string; mac: string; driver?: string; speedMbps?: number }[];
+    collectedAt?: string;
+  };
+  group?: string;
+  notes?: string;
+  lastSeen?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Disk {
+  id: string;
+  machineId: string;
+  devicePath: string;
+  model?: string;
+  serial?: string;
+  size: number;
+  logicalSectorSize: number;
+  physicalSectorSize: number;
+  partitions: {
+    table: 'gpt' | 'mbr' | 'none' | 'unknown';
+    /** start and size in bytes; type is a GPT type GUID or an MBR type byte as text ("0x83"). */
+    entries: Array<{ number: number; start: number; size: number; type?: string; filesystem?: string; label?: string }>;
+  };
+  lastSeen: string;
+  createdAt: string;
+}
+
+export type MachineWithDisks = Machine & { disks: Disk[] };
+
+/** An image as listed: what its manifest says, and what only the appliance knows (owner, protection). */
+export interface ImageRecord {
+  id: string;
+  label: string | null;
+  host: string;
+  createdAt: string;
+  completedAt: string;
+  diskSize: number;
+  /** The smallest disk it can be restored onto (its partitions must fit). */
+  minTargetBytes?: number;
+  chunkSize: number;
+  chunkCount: number;
+  bytesNew: number;
+  storedBytesNew: number;
+  parent: string | null;
+  sourcePath: string;
+  sourceKind: 'block' | 'file' | 'stream';
+  diskModel?: string;
+  diskSerial?: string;
+  hasPassphrase: boolean;
+  machineId?: string;
+  protected: boolean;
+}
+
+/** An image's manifest as the store holds it (GET /v1/images/:id): the on-disk format, documented in the README. */
+export type ImageManifest = { id: string } & Record<string, unknown>;
+
+export interface Job {
+  id: string;
+  type: JobType;
+  state: JobState;
+  machineId?: string;
+  diskSerial?: string;
+  devicePath?: string;
+  imageId?: string;
+  scheduleId?: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+  /** Final numbers (bytes read, new, stored…), set when the job ends. */
+  stats?: Record<string, number>;
+  /** The last checkpoint (at most every 10 s), never per-second progress. */
+  progress?: { bytesDone: number; bytesTotal: number; at: string };
+  /** 'timer' or an operator name. */
+  requestedBy: string;
+}
+
+/** Live progress of a running job (in memory on the daemon, never in the database). */
+export interface ProgressEvent {
+  type: 'progress';
+  operation: 'backup' | 'restore' | 'verify' | 'export';
+  imageId: string;
+  bytesDone: number;
+  bytesTotal: number;
+  bytesNew: number;
+  bytesReused: number;
+  bytesZero: number;
+  storedBytes: number;
+  chunksDone: number;
+  chunksTotal: number;
+  rateBps: number;
+  avgBps: number;
+  ratio: number;
+  etaSeconds: number | null;
+  elapsedMs: number;
+}
+
+export type JobView = Job & { live?: ProgressEvent };
+
+export type ScheduleTarget = { machines: string[] } | { group: string } | { devices: string[] };
+
+export interface Schedule {
+  id: string;
+  name: string;
+  target: ScheduleTarget;
+  calendar: string;
+  retention: { keepLast?: number; daily?: number; weekly?: number; monthly?: number };
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  lastRunAt?: string;
+}
+
+/** A schedule with when it fires next (UTC ISO time, null when never). */
+export type ScheduleView = Schedule & { nextRun: string | null; /** Why its timer could not be set up (it will not fire by itself). */ warnings?: string[] };
+
+export interface ScheduleRunResult {
+  schedule: string;
+  jobs: Job[];
+  /** Targets whose job could not be created (busy disk, missing device…), with why. */
+  refused: Array<{ target: string; error: string }>;
+}
+
+export interface GcReport {
+  images: number;
+  chunksKept: number;
+  chunksRemoved: number;
+  bytesRemoved: number;
+  tempFilesRemoved: number;
+  dryRun: boolean;
+}
+
+export interface PruneReport {
+  schedule: string;
+  removed: string[];
+  kept: string[];
+  /** Protected images the policy would have removed. */
+  protectedKept: string[];
+  gc: GcReport | { skipped: string };
+}
+
+export interface AuditEvent {
+  id: string;
+  /** 1, 2, 3… in insertion order. */
+  seq: number;
+  at: string;
+  /** 'timer' or an operator name. */
+  actor: string;
+  /** What was done, like "machine.add" or "job.cancel". */
+  action: string;
+  subject: string;
+  details: Record<string, unknown>;
+}
+
+/** The live event stream (GET /v1/events, Server-Sent Events). */
+export type LiveEvent =
+  | { type: 'job-progress'; jobId: string; progress: ProgressEvent }
+  | { type: 'job-state'; jobId: string; state: string; error?: string }
+  | { type: 'log'; jobId?: string; level: 'info' | 'warning' | 'error'; message: string; at: string };
+
+export interface ApiErrorBody {
+  error: { kind: string; message: string; issues?: string[] };
+}
+
+export interface Health {
+  ok: true;
+  version: string;
+  pid: number;
+  uptimeSeconds: number;
+  activeJobs: number;
+  store: string;
+  dataDir: string;
+}
+
+/** What the Appliance screen and the wall dashboard show (GET /v1/appliance). */
+export interface ApplianceStatus {
+  version: string;
+  node: string;
+  hostname: string;
+  uptimeSeconds: number;
+  dataDir: string;
+  socket: string;
+  /** Each service the daemon runs, or will run once the boot issues land ('off'). */
+  services: Array<{ name: string; state: 'running' | 'off' | 'failed'; detail: string }>;
+  interfaces: Array<{ name: string; mac: string; addresses: string[] }>;
+  dhcpMode: 'off' | 'proxy' | 'full';
+  store: {
+    path: string;
+    /** The filesystem holding the store. */
+    fsBytes: number;
+    fsFreeBytes: number;
+    images: number;
+    chunks: number;
+    /** Compressed bytes of all chunk files. */
+    storedBytes: number;
+    /** Sum of the disk sizes the images describe: logical bytes protected. */
+    logicalBytes: number;
+    /** logicalBytes / storedBytes (0 when empty): what dedup, zero padding and LZ4 save together. */
+    reduction: number;
+  };
+  jobs: { active: number; running: number };
+}
+
+/** A disk attached to the appliance itself (GET /v1/devices): what an operator docks to back up or restore. */
+export interface LocalDevice {
+  path: string;
+  model: string | null;
+  serial: string | null;
+  sizeBytes: number;
+  logicalSectorSize: number;
+  /** Mounted anywhere (or holds the appliance's own filesystems): never a restore target. */
+  inUse: boolean;
+  partitions: Array<{ path: string; sizeBytes: number; fsType: string | null; label: string | null }>;
+}
