@@ -22,11 +22,16 @@ export const NewMachineBody = z
     model: z.string().max(256).optional(),
     serial: z.string().max(256).optional(),
     systemUuid: z.string().max(64).optional(),
+    bootLoader: z.enum(['auto', 'ipxe', 'ipxe-full', 'signed']).optional(),
+    localBoot: z.enum(['exit', 'sanboot']).optional(),
   })
   .strict();
 export type NewMachineBody = z.infer<typeof NewMachineBody>;
 
-export const MachinePatchBody = NewMachineBody.partial().strict();
+/** A patch may also approve a discovered machine (status null) or ignore one. */
+export const MachinePatchBody = NewMachineBody.partial()
+  .extend({ status: z.enum(['ignored']).nullable().optional() })
+  .strict();
 export type MachinePatchBody = z.infer<typeof MachinePatchBody>;
 
 const diskRef = z.string().min(1).max(256);

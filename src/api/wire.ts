@@ -10,10 +10,20 @@ export type JobType = (typeof JOB_TYPES)[number];
 export const JOB_STATES = ['queued', 'waiting-for-boot', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
+export type BootLoader = 'auto' | 'ipxe' | 'ipxe-full' | 'signed';
+export type LocalBoot = 'exit' | 'sanboot';
+export type BootStageName = 'dhcp' | 'loader' | 'script' | 'kernel' | 'agent';
+
 export interface Machine {
   id: string;
   name: string;
   macs: string[];
+  /** 'discovered': found by a network boot, waiting for the operator; 'ignored': never booted into Lifeboat. Absent: a machine the operator manages. */
+  status?: 'discovered' | 'ignored';
+  bootLoader?: BootLoader;
+  localBoot?: LocalBoot;
+  /** How far its last network boot got. */
+  bootStage?: { stage: BootStageName; at: string; detail?: string };
   systemUuid?: string;
   vendor?: string;
   model?: string;

@@ -1,9 +1,22 @@
-// lifeboat machines list|add|show|edit|rm — through the daemon.
-import type { Command } from 'commander';
+// lifeboat machines list|add|show|edit|approve|ignore|rm — through the daemon.
+import { type Command, Option } from 'commander';
 import { formatBytes } from '../imaging/disk.js';
 import { client, table } from './client-common.js';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
+const LOADERS = ['auto', 'ipxe', 'ipxe-full', 'signed'] as const;
+const LOCAL_BOOTS = ['exit', 'sanboot'] as const;
+type Loader = (typeof LOADERS)[number];
+type LocalBoot = (typeof LOCAL_BOOTS)[number];
+const loaderOption = () => new Option('--loader <loader>', 'x64 UEFI network loader: auto (signed chain, works with Secure Boot), ipxe (snponly.efi), ipxe-full (ipxe.efi), signed').choices(LOADERS);
+const localBootOption = () => new Option('--local-boot <how>', 'leaving the network boot when there is nothing to do: exit (to the next boot device) or sanboot (first BIOS disk)').choices(LOCAL_BOOTS);
+
+interface Staged {
+  status?: string;
+  bootStage?: { stage: string; at: string; detail?: string };
+}
+const statusOf = (m: Staged) => m.status ?? 'managed';
+const stageOf = (m: Staged) => (m.bootStage ? `${m.bootStage.stage} ${m.bootStage.at}${m.bootStage.detail ? ` (${m.bootStage.detail})` : ''}` : '-');
 
 export function register(program: Command): void {
   const machines = program.command('machines').description('the computers Lifeboat backs up');
@@ -15,7 +28,7 @@ export function register(program: Command): void {
       const list = await client(o.socket).machines();
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       else if (list.length === 0) process.stdout.write('no machines yet: add one with `lifeboat machines add --name <n> --mac <mac>`\n');
-      else process.stdout.write(`${table(list.map((m) => [m.name, m.macs.join(','), m.group ?? '', m.lastSeen ?? 'never']), ['NAME', 'MACS', 'GROUP', 'LAST SEEN'])}\n`);
+      else process.stdout.write(`${table(list.map((m) => [m.name, statusOf(m), m.macs.join(','), m.group ?? '', m.lastSeen ?? 'never', m.bootStage?.stage ?? '-']), ['NAME', 'STATUS', 'MACS', 'GROUP', 'LAST SEEN', 'BOOT'])}\n`);
     });
   machines
     .command('add')
@@ -23,10 +36,19 @@ export function register(program: Command): void {
     .requiredOption('--mac <mac>', 'a MAC address (repeat for several)', collect, [] as string[])
     .option('--group <group>', 'group for schedules')
     .option('--notes <text>', 'free text')
+    .addOption(loaderOption())
+    .addOption(localBootOption())
     .option('--socket <path>', 'daemon socket')
     .option('--json', 'the machine as JSON')
-    .action(async (o: { name: string; mac: string[]; group?: string; notes?: string; socket?: string; json?: boolean }) => {
-      const m = await client(o.socket).addMachine({ name: o.name, macs: o.mac, ...(o.group ? { group: o.group } : {}), ...(o.notes ? { notes: o.notes } : {}) });
+    .action(async (o: { name: string; mac: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; socket?: string; json?: boolean }) => {
+      const m = await client(o.socket).addMachine({
+        name: o.name,
+        macs: o.mac,
+        ...(o.group ? { group: o.group } : {}),
+        ...(o.notes ? { notes: o.notes } : {}),
+        ...(o.loader ? { bootLoader: o.loader } : {}),
+        ...(o.localBoot ? { localBoot: o.localBoot } : {}),
+      });
       process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `added machine ${m.name} (${m.macs.join(', ')})\n`);
     });
   machines
@@ -40,7 +62,19 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`machine  ${m.name}\nmacs     ${m.macs.join(', ')}\ngroup    ${m.group ?? '-'}\nseen     ${m.lastSeen ?? 'never'}\n`);
+      process.stdout.write(
+        [
+          `machine  ${m.name}`,
+          `status   ${statusOf(m)}${m.status === 'discovered' ? ' (approve it: lifeboat machines approve <name> --name <new-name>)' : ''}`,
+          `macs     ${m.macs.join(', ')}`,
+          `uuid     ${m.systemUuid ?? '-'}`,
+          `group    ${m.group ?? '-'}`,
+          `loader   ${m.bootLoader ?? 'auto'} (x64 UEFI); local boot ${m.localBoot ?? 'default (BIOS: sanboot, UEFI: exit)'}`,
+          `seen     ${m.lastSeen ?? 'never'}`,
+          `boot     ${stageOf(m)}`,
+          '',
+        ].join('\n'),
+      );
       for (const d of m.disks) process.stdout.write(`disk     ${d.devicePath}  ${d.model ?? ''} ${d.serial ?? ''}  ${formatBytes(d.size)}\n`);
     });
   machines
@@ -50,10 +84,38 @@ export function register(program: Command): void {
     .option('--mac <mac>', 'replace the MACs (repeat for several)', collect, [] as string[])
     .option('--group <group>')
     .option('--notes <text>')
+    .addOption(loaderOption())
+    .addOption(localBootOption())
     .option('--socket <path>', 'daemon socket')
-    .action(async (name: string, o: { name?: string; mac: string[]; group?: string; notes?: string; socket?: string }) => {
-      const m = await client(o.socket).editMachine(name, { ...(o.name ? { name: o.name } : {}), ...(o.mac.length ? { macs: o.mac } : {}), ...(o.group !== undefined ? { group: o.group } : {}), ...(o.notes !== undefined ? { notes: o.notes } : {}) });
+    .action(async (name: string, o: { name?: string; mac: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; socket?: string }) => {
+      const m = await client(o.socket).editMachine(name, {
+        ...(o.name ? { name: o.name } : {}),
+        ...(o.mac.length ? { macs: o.mac } : {}),
+        ...(o.group !== undefined ? { group: o.group } : {}),
+        ...(o.notes !== undefined ? { notes: o.notes } : {}),
+        ...(o.loader ? { bootLoader: o.loader } : {}),
+        ...(o.localBoot ? { localBoot: o.localBoot } : {}),
+      });
       process.stdout.write(`updated machine ${m.name}\n`);
+    });
+  machines
+    .command('approve')
+    .description('take a discovered machine into Lifeboat (optionally naming it)')
+    .argument('<name>')
+    .option('--name <new>', 'its name from now on')
+    .option('--socket <path>', 'daemon socket')
+    .action(async (name: string, o: { name?: string; socket?: string }) => {
+      const m = await client(o.socket).editMachine(name, { status: null, ...(o.name ? { name: o.name } : {}) });
+      process.stdout.write(`approved machine ${m.name}: it can be backed up and restored now\n`);
+    });
+  machines
+    .command('ignore')
+    .description('never boot this machine into Lifeboat (its network boots go to its local disk)')
+    .argument('<name>')
+    .option('--socket <path>', 'daemon socket')
+    .action(async (name: string, o: { socket?: string }) => {
+      const m = await client(o.socket).editMachine(name, { status: 'ignored' });
+      process.stdout.write(`ignoring machine ${m.name}: its network boots go to its local disk (approve it to change that)\n`);
     });
   machines
     .command('rm')

@@ -28,10 +28,31 @@ export interface MachineInventory {
   collectedAt?: string;
 }
 
+/** Which network loader an x64 UEFI machine gets: the signed chain (Secure Boot), iPXE with the NIC's SNP driver, or iPXE with its own drivers. */
+export type BootLoader = 'auto' | 'ipxe' | 'ipxe-full' | 'signed';
+export const BOOT_LOADERS: readonly BootLoader[] = ['auto', 'ipxe', 'ipxe-full', 'signed'];
+/** How a machine with nothing to do leaves the network boot. */
+export type LocalBoot = 'exit' | 'sanboot';
+/** How far a machine's last network boot got. */
+export type BootStageName = 'dhcp' | 'loader' | 'script' | 'kernel' | 'agent';
+export const BOOT_STAGES: readonly BootStageName[] = ['dhcp', 'loader', 'script', 'kernel', 'agent'];
+export interface BootStage {
+  stage: BootStageName;
+  at: string;
+  /** The file or script fetched, the address given. */
+  detail?: string;
+}
+/** A machine found by discovery waits for the operator: approve it (the field goes) or ignore it. */
+export type MachineStatus = 'discovered' | 'ignored';
+
 export interface Machine {
   id: string;
   name: string;
   macs: string[];
+  status?: MachineStatus;
+  bootLoader?: BootLoader;
+  localBoot?: LocalBoot;
+  bootStage?: BootStage;
   systemUuid?: string;
   vendor?: string;
   model?: string;
@@ -49,6 +70,9 @@ export type MachineDoc = Omit<Machine, 'id'> & { _id: string };
 export interface NewMachine {
   name: string;
   macs: string[];
+  status?: MachineStatus;
+  bootLoader?: BootLoader;
+  localBoot?: LocalBoot;
   systemUuid?: string;
   vendor?: string;
   model?: string;
@@ -72,6 +96,10 @@ export interface MachinePatch {
   group?: string | null;
   notes?: string | null;
   lastSeen?: string;
+  status?: MachineStatus | null;
+  bootLoader?: BootLoader | null;
+  localBoot?: LocalBoot | null;
+  bootStage?: BootStage | null;
 }
 
 export interface Machines {
@@ -88,12 +116,29 @@ export interface Machines {
   list(filter?: { group?: string }): Promise<Machine[]>;
   edit(name: string, patch: MachinePatch): Promise<Machine>;
   markSeen(id: string, at?: string): Promise<Machine>;
+  /** The machine whose SMBIOS system UUID this is (any case), or null. */
+  findBySystemUuid(uuid: string): Promise<Machine | null>;
+  /** Records how far the machine's network boot got (and that it was seen then). */
+  recordBootStage(id: string, stage: BootStage): Promise<Machine>;
   /** Removes the machine and its disks. Refused while it has an active job or a schedule names it. */
   remove(name: string): Promise<Machine>;
 }
 
-const PATCH_KEYS = ['name', 'macs', 'addMacs', 'removeMacs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'lastSeen'] as const;
-const NEW_KEYS = ['name', 'macs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes'] as const;
+const PATCH_KEYS = ['name', 'macs', 'addMacs', 'removeMacs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'lastSeen', 'status', 'bootLoader', 'localBoot', 'bootStage'] as const;
+const NEW_KEYS = ['name', 'macs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'status', 'bootLoader', 'localBoot'] as const;
+
+function checkOneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw userError(`${field} must be one of ${allowed.join(', ')}, not ${describe(value)}`);
+}
+
+export function checkBootStage(value: unknown): BootStage {
+  const v = checkObject('bootStage', value);
+  checkKeys('bootStage', v, ['stage', 'at', 'detail']);
+  const out: BootStage = { stage: checkOneOf('bootStage.stage', v.stage, BOOT_STAGES), at: checkTime('bootStage.at', v.at) };
+  if (v.detail !== undefined) out.detail = checkText('bootStage.detail', v.detail, 256);
+  return out;
+}
 
 export function checkInventory(value: unknown): MachineInventory {
   const v = checkObject('inventory', value);
@@ -143,6 +188,10 @@ function applyOptional(doc: Partial<MachineDoc>, fields: Record<string, unknown>
   set('inventory', fields.inventory, checkInventory);
   set('group', fields.group, (v) => checkName('group', v));
   set('notes', fields.notes, (v) => checkText('notes', v, 4096, true));
+  set('status', fields.status, (v) => checkOneOf('status', v, ['discovered', 'ignored'] as const));
+  set('bootLoader', fields.bootLoader, (v) => checkOneOf('boot loader', v, BOOT_LOADERS));
+  set('localBoot', fields.localBoot, (v) => checkOneOf('local boot', v, ['exit', 'sanboot'] as const));
+  set('bootStage', fields.bootStage, checkBootStage);
 }
 
 export function machinesCollection(ctx: StoreContext): Machines {
@@ -256,6 +305,20 @@ export function machinesCollection(ctx: StoreContext): Machines {
       return ctx.lock.run(async () => {
         const { id: _id, ...rest } = await getById(id);
         const doc: MachineDoc = { _id, ...rest, lastSeen: seen };
+        await machines.replace(doc);
+        return toRecord<Machine>(doc);
+      });
+    },
+
+    async findBySystemUuid(uuid) {
+      return record(await machines.findOne({ systemUuid: checkSystemUuid(uuid) }));
+    },
+
+    async recordBootStage(id, stage) {
+      const checked = checkBootStage(stage);
+      return ctx.lock.run(async () => {
+        const { id: _id, ...rest } = await getById(id);
+        const doc: MachineDoc = { _id, ...rest, bootStage: checked, lastSeen: checked.at };
         await machines.replace(doc);
         return toRecord<Machine>(doc);
       });

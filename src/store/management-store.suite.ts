@@ -156,6 +156,27 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     assert.equal(seen.lastSeen, '2026-11-26T08:00:00.000Z');
   });
 
+  withStore('machines: boot settings, discovery status and boot stages', async (store, clock) => {
+    const found = await store.machines.add({ name: 'new-525400000031', macs: ['52:54:00:00:00:31'], systemUuid: '6A0E1C2B-3D4F-4A5B-8C6D-7E8F90A1B2C3', status: 'discovered' });
+    assert.equal(found.status, 'discovered');
+    assert.deepEqual(await store.machines.findBySystemUuid('6a0e1c2b-3d4f-4a5b-8c6d-7e8f90a1b2c3'), found);
+    assert.equal(await store.machines.findBySystemUuid('00000000-0000-4000-8000-000000000000'), null);
+    await assert.rejects(store.machines.findBySystemUuid('nope'), kind('user'));
+    clock.advance(1000);
+    const staged = await store.machines.recordBootStage(found.id, { stage: 'script', at: '2026-12-03T10:00:00Z', detail: 'boot OS (inventory)' });
+    assert.deepEqual(staged.bootStage, { stage: 'script', at: '2026-12-03T10:00:00.000Z', detail: 'boot OS (inventory)' });
+    assert.equal(staged.lastSeen, '2026-12-03T10:00:00.000Z');
+    const approved = await store.machines.edit('new-525400000031', { name: 'desk-9', status: null, bootLoader: 'ipxe', localBoot: 'sanboot' });
+    assert.equal(approved.status, undefined);
+    assert.equal(approved.bootLoader, 'ipxe');
+    assert.equal(approved.localBoot, 'sanboot');
+    assert.equal(approved.bootStage?.stage, 'script', 'the boot stage stays through a rename');
+    await assert.rejects(store.machines.edit('desk-9', { bootLoader: 'grub' as never }), kind('user', /boot loader must be one of auto, ipxe, ipxe-full, signed/));
+    await assert.rejects(store.machines.edit('desk-9', { status: 'approved' as never }), kind('user', /status must be one of discovered, ignored/));
+    await assert.rejects(store.machines.recordBootStage(found.id, { stage: 'bios' as never, at: '2026-12-03T10:00:00Z' }), kind('user', /bootStage.stage must be one of/));
+    return store;
+  });
+
   withStore('machines: edits that would break a rule are refused and change nothing', async (store) => {
     await pc(store, 1);
     await pc(store, 2);
