@@ -14,6 +14,9 @@ const table: Array<[string, Firmware, BootRecord, BootPolicy, BootAction]> = [
   ['a machine set to exit under BIOS exits', 'bios', { machine: { ...machine, localBoot: 'exit' } }, on, { kind: 'local-disk', how: 'exit', reason: 'no job is waiting for kiosk' }],
   ['an unknown machine with discovery on: inventory', 'bios', {}, on, { kind: 'boot-os', mode: 'inventory' }],
   ['an unknown machine with discovery off: its disk', 'uefi', {}, off, { kind: 'local-disk', how: 'exit', reason: 'unknown machine and discovery is off' }],
+  ['an ignored machine boots its disk even with a job', 'uefi', { machine: { ...machine, ignored: true }, job }, on, { kind: 'local-disk', how: 'exit', reason: 'kiosk is ignored by Lifeboat' }],
+  ['a discovered machine without inventory: inventory again', 'bios', { machine: { ...machine, needsInventory: true } }, on, { kind: 'boot-os', mode: 'inventory' }],
+  ['a discovered machine without inventory, discovery now off: its disk', 'bios', { machine: { ...machine, needsInventory: true } }, off, { kind: 'local-disk', how: 'sanboot', reason: 'no job is waiting for kiosk' }],
   ['a job with no machine record cannot boot anything', 'bios', { job }, off, { kind: 'local-disk', how: 'sanboot', reason: 'unknown machine and discovery is off' }],
 ];
 

@@ -3,7 +3,8 @@
 //
 // - a machine with a job waiting for its boot → the Lifeboat boot OS, for that job;
 // - an unknown machine while discovery is on → the boot OS in inventory mode (it says
-//   hello and is listed as discovered);
+//   hello and is listed as discovered); so does a discovered machine whose inventory has
+//   not arrived yet (once it has, it boots its disk until the operator gives it a job);
 // - anything else (no job, a known machine whose last job failed, discovery off) → the
 //   local disk, the way the machine is set to leave the network boot.
 
@@ -15,7 +16,7 @@ export type LocalBoot = 'exit' | 'sanboot';
 /** What the daemon knows about the machine that asks. */
 export interface BootRecord {
   /** Absent: the MAC and UUID belong to no machine. */
-  machine?: { id: string; name: string; localBoot?: LocalBoot };
+  machine?: { id: string; name: string; localBoot?: LocalBoot; ignored?: boolean; needsInventory?: boolean };
   /** The job waiting for this machine's boot, with its one-job token. */
   job?: { id: string; type: 'backup' | 'restore'; token: string };
 }
@@ -37,7 +38,9 @@ export function defaultLocalBoot(firmware: Firmware): LocalBoot {
 
 export function decideBoot(firmware: Firmware, record: BootRecord, policy: BootPolicy): BootAction {
   const { machine, job } = record;
+  if (machine?.ignored) return { kind: 'local-disk', how: machine.localBoot ?? defaultLocalBoot(firmware), reason: `${machine.name} is ignored by Lifeboat` };
   if (machine && job) return { kind: 'boot-os', mode: 'job', machine: machine.name, jobId: job.id, jobType: job.type, token: job.token };
+  if (machine?.needsInventory && policy.discovery) return { kind: 'boot-os', mode: 'inventory' };
   if (machine) return { kind: 'local-disk', how: machine.localBoot ?? defaultLocalBoot(firmware), reason: `no job is waiting for ${machine.name}` };
   if (policy.discovery) return { kind: 'boot-os', mode: 'inventory' };
   return { kind: 'local-disk', how: defaultLocalBoot(firmware), reason: 'unknown machine and discovery is off' };
