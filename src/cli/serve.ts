@@ -9,8 +9,21 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'state directory (default /var/lib/lifeboat)')
     .option('--socket <path>', 'operator API socket (default /run/lifeboat/api.sock)')
     .option('--repair-db', 'drop damaged database lines (a copy of each damaged file is kept)')
-    .action(async (o: { config?: string; dataDir?: string; socket?: string; repairDb?: boolean }) => {
+    .option('--interface <ifname>', 'boot network interface: DHCP, TFTP and HTTP boot bind to its address only')
+    .option('--dhcp <mode>', 'off (default), proxy (beside the site\'s DHCP server) or full (own address range)')
+    .option('--dhcp-range <first-last>', 'full DHCP: the addresses handed out')
+    .option('--http-port <n>', 'HTTP boot port (default 80)')
+    .option('--tftp-port <n>', 'TFTP port (default 69)')
+    .option('--boot-root <dir>', 'what TFTP and HTTP boot serve (default <data-dir>/boot)')
+    .action(async (o: { config?: string; dataDir?: string; socket?: string; repairDb?: boolean; interface?: string; dhcp?: string; dhcpRange?: string; httpPort?: string; tftpPort?: string; bootRoot?: string }) => {
       const { runDaemon } = await import('../daemon/main.js'); // the daemon's modules load only for serve
-      process.exitCode = await runDaemon({ ...o, ...(o.repairDb ? { repair: true } : {}) });
+      const boot = Object.fromEntries(Object.entries({ interface: o.interface, dhcp: o.dhcp, dhcpRange: o.dhcpRange, httpPort: o.httpPort, tftpPort: o.tftpPort, bootRoot: o.bootRoot }).filter(([, v]) => v !== undefined));
+      process.exitCode = await runDaemon({
+        ...(o.config !== undefined ? { config: o.config } : {}),
+        ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+        ...(o.socket !== undefined ? { socket: o.socket } : {}),
+        ...(o.repairDb ? { repair: true } : {}),
+        boot,
+      });
     });
 }

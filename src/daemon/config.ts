@@ -1,5 +1,5 @@
 // The daemon's configuration: /etc/lifeboat/config.json (or --config), then flags.
-// Boot-service settings are part of the schema already (the boot issue fills them in).
+// boot.* configures the boot services (DHCP, TFTP, HTTP boot) on one boot interface.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -22,8 +22,20 @@ const ConfigFile = z
     scheduleTimerDir: z.string().min(1).nullable().optional(),
     boot: z
       .object({
-        interface: z.string().optional(),
+        /** The boot network's interface: every boot service binds to its address only. Absent: boot services off. */
+        interface: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'is not an interface name').optional(),
         dhcp: z.enum(['off', 'proxy', 'full']).optional(),
+        /** Full mode: the addresses handed out, "first-last". */
+        dhcpRange: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}-\d{1,3}(\.\d{1,3}){3}$/, 'must be first-last, e.g. 10.0.0.100-10.0.0.199').optional(),
+        router: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/)).max(4).optional(),
+        dns: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/)).max(4).optional(),
+        leaseSeconds: z.number().int().min(60).max(7 * 86400).optional(),
+        httpPort: z.number().int().min(1).max(65535).optional(),
+        tftpPort: z.number().int().min(1).max(65535).optional(),
+        bootRoot: z.string().min(1).optional(),
+        /** Unknown PXE clients become discovered machines and boot the boot OS to report their inventory. */
+        discovery: z.boolean().optional(),
+        wolPort: z.number().int().min(1).max(65535).optional(),
       })
       .strict()
       .optional(),
@@ -37,10 +49,47 @@ export interface DaemonConfig {
   store: string;
   /** null: schedules fire only by `lifeboat schedule run` (no systemd here, or turned off). */
   scheduleTimerDir: string | null;
-  boot: { interface?: string; dhcp: 'off' | 'proxy' | 'full' };
+  boot: BootConfig;
 }
 
-export function loadConfig(flags: { config?: string; dataDir?: string; socket?: string }): DaemonConfig {
+export interface BootConfig {
+  interface?: string;
+  dhcp: 'off' | 'proxy' | 'full';
+  dhcpRange?: { start: string; end: string };
+  router?: string[];
+  dns?: string[];
+  leaseSeconds: number;
+  httpPort: number;
+  tftpPort: number;
+  bootRoot: string;
+  discovery: boolean;
+  wolPort: number;
+}
+
+/** Flags of `lifeboat serve` that set boot.* (they win over the file). */
+export interface BootFlags {
+  interface?: string;
+  dhcp?: string;
+  dhcpRange?: string;
+  httpPort?: string;
+  tftpPort?: string;
+  bootRoot?: string;
+}
+
+function port(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) throw usageError(`${flag} must be a port number from 1 to 65535, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function rangeOf(text: string | undefined, where: string): { start: string; end: string } | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})-(\d{1,3}(?:\.\d{1,3}){3})$/.exec(text);
+  if (!m) throw usageError(`${where} must be first-last, e.g. 10.0.0.100-10.0.0.199, not ${JSON.stringify(text)}`);
+  return { start: m[1] as string, end: m[2] as string };
+}
+
+export function loadConfig(flags: { config?: string; dataDir?: string; socket?: string; boot?: BootFlags }): DaemonConfig {
   const path = flags.config ?? DEFAULT_CONFIG;
   let file: z.infer<typeof ConfigFile> = {};
   let text: string | null = null;
@@ -68,7 +117,30 @@ export function loadConfig(flags: { config?: string; dataDir?: string; socket?: 
     store: resolve(file.store ?? join(dataDir, 'store')),
     // Runtime units under systemd (written again at every start); off without systemd.
     scheduleTimerDir: file.scheduleTimerDir === undefined ? (existsSync('/run/systemd/system') ? '/run/systemd/system' : null) : file.scheduleTimerDir === null ? null : resolve(file.scheduleTimerDir),
-    boot: { ...(file.boot?.interface ? { interface: file.boot.interface } : {}), dhcp: file.boot?.dhcp ?? 'off' },
+    boot: bootConfig(file.boot ?? {}, flags.boot ?? {}, dataDir),
+  };
+}
+
+function bootConfig(file: NonNullable<z.infer<typeof ConfigFile>['boot']>, flags: BootFlags, dataDir: string): BootConfig {
+  if (flags.dhcp !== undefined && !['off', 'proxy', 'full'].includes(flags.dhcp)) throw usageError(`--dhcp must be off, proxy or full, not ${JSON.stringify(flags.dhcp)}`);
+  if (flags.interface !== undefined && !/^[A-Za-z0-9_.:@-]{1,15}$/.test(flags.interface)) throw usageError(`--interface ${JSON.stringify(flags.interface)} is not an interface name`);
+  const iface = flags.interface ?? file.interface;
+  const dhcp = (flags.dhcp as BootConfig['dhcp'] | undefined) ?? file.dhcp ?? 'off';
+  const range = rangeOf(flags.dhcpRange, '--dhcp-range') ?? rangeOf(file.dhcpRange, 'boot.dhcpRange in the config');
+  if (dhcp !== 'off' && iface === undefined) throw usageError(`DHCP ${dhcp} needs the boot interface: give --interface <ifname> (or boot.interface in the config)`);
+  if (dhcp === 'full' && range === undefined) throw usageError('DHCP full hands out addresses: give --dhcp-range first-last (or boot.dhcpRange in the config)');
+  return {
+    ...(iface !== undefined ? { interface: iface } : {}),
+    dhcp,
+    ...(range ? { dhcpRange: range } : {}),
+    ...(file.router ? { router: file.router } : {}),
+    ...(file.dns ? { dns: file.dns } : {}),
+    leaseSeconds: file.leaseSeconds ?? 3600,
+    httpPort: port('--http-port', flags.httpPort) ?? file.httpPort ?? 80,
+    tftpPort: port('--tftp-port', flags.tftpPort) ?? file.tftpPort ?? 69,
+    bootRoot: resolve(flags.bootRoot ?? file.bootRoot ?? join(dataDir, 'boot')),
+    discovery: file.discovery ?? true,
+    wolPort: file.wolPort ?? 9,
   };
 }
 

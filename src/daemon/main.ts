@@ -11,7 +11,7 @@ import { operatorApi } from '../api/routes.js';
 import { startApiServer } from '../api/server.js';
 import { Store } from '../imaging/repo/store.js';
 import { type ManagementStore, imageFactsFromManifest, openManagementStore } from '../store/index.js';
-import { type DaemonConfig, loadConfig } from './config.js';
+import { type BootFlags, type DaemonConfig, loadConfig } from './config.js';
 import { EventHub } from './event-hub.js';
 import { operatorServices } from './api-services.js';
 import { ApplianceStatusSource } from './appliance-status.js';
@@ -27,7 +27,7 @@ export function log(level: 'info' | 'warning' | 'error', msg: string, fields: Re
   process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), level, msg, ...fields })}\n`);
 }
 
-export async function runDaemon(flags: { config?: string; dataDir?: string; socket?: string; repair?: boolean }): Promise<number> {
+export async function runDaemon(flags: { config?: string; dataDir?: string; socket?: string; repair?: boolean; boot?: BootFlags }): Promise<number> {
   const config: DaemonConfig = loadConfig(flags);
   const stop = new AbortController();
   mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
