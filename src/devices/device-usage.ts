@@ -109,7 +109,7 @@ export function usageOf(id: Identity, view: KernelView): Usage {
     kind: node ? kindOf(node) : id.kind === 'file' ? 'file' : 'block',
     name: node?.name ?? null,
     parent: node?.parent ?? null,
-    loop: node?.loop ? { ...node.loop, backing: backingNode?.name ?? null, backingIsPartition: backingNode?.parent != null } : null,
+    loop: node?.loop ? { ...node.loop, backing: backingNode?.name ?? null, backingIsPartition: (backingNode?.parent ?? null) !== null } : null,
     above: above.map((n) => n.name),
     holders: above.filter((n) => n.parent === null && n.loop === null && !view.loopBacking.has(n.name)).map((n) => n.name),
     below: below.map((n) => n.name),
