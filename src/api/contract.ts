@@ -114,6 +114,10 @@ export interface LocalDevice {
   logicalSectorSize: number;
   /** Mounted anywhere (or holds the appliance's own filesystems): never a restore target. */
   inUse: boolean;
+  /** A disk, or a disk-image file in the docked directory (absent from older daemons: a disk). */
+  kind?: 'disk' | 'file';
+  /** For the appliance's own system disk: what it holds ("/ (the root filesystem), the image store"); never a backup or restore target. */
+  system?: string | null;
   partitions: Array<{ path: string; sizeBytes: number; fsType: string | null; label: string | null }>;
 }
 

@@ -4,6 +4,7 @@
 // at most every 10 s. One job per disk (the database refuses a second); cancel aborts
 // the engine cleanly; stop() interrupts what runs so the next start finds it recorded.
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import { backupImage } from '../imaging/backup.js';
 import { describeDisk, formatBytes } from '../imaging/disk.js';
@@ -13,6 +14,7 @@ import { verifyImage } from '../imaging/verify.js';
 import type { EngineEvent } from '../imaging/progress.js';
 import { type Job, type ManagementStore, imageFactsFromManifest } from '../store/index.js';
 import type { EventHub } from './event-hub.js';
+import { type DevicePolicyConfig, checkJobDevice } from './device-policy.js';
 
 export interface DeviceJobRequest {
   type: 'backup' | 'restore' | 'verify';
@@ -40,15 +42,20 @@ export class JobRunner {
     private readonly images: Store,
     private readonly hub: EventHub,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void,
+    /** Where docked disk-image files live and what the appliance's own disks hold (default: beside the store). */
+    private readonly devices: DevicePolicyConfig = { dataDir: dirname(images.root), store: images.root, dockedDir: join(dirname(images.root), 'docked') },
   ) {}
 
   /** Creates the job (refused while the disk is busy) and starts it at once. */
-  async submit(req: DeviceJobRequest): Promise<Job> {
-    if (req.machine !== undefined) return this.submitForMachine(req);
+  async submit(asked: DeviceJobRequest): Promise<Job> {
+    if (asked.machine !== undefined) return this.submitForMachine(asked);
+    let req = asked;
     if (req.type !== 'verify') {
       if (!req.devicePath) throw new LifeboatError('usage', `a ${req.type} job needs a device`);
-      // A missing or unusable device is refused before a job exists (a restore may create a new image file).
-      if (req.type === 'backup' || existsSync(req.devicePath)) describeDisk(req.devicePath);
+      // A device that is not a docked disk or a docked image file, or is in use, is refused before a job
+      // exists; the job records the kernel's name for the disk, so every alias of it is one disk.
+      req = { ...req, devicePath: checkJobDevice(req.type, req.devicePath, this.devices) };
+      if (req.type === 'backup' || existsSync(req.devicePath as string)) describeDisk(req.devicePath as string);
     }
     if (req.type !== 'backup' && !req.imageId) throw new LifeboatError('usage', `a ${req.type} job needs an image`);
     if (req.imageId) await this.images.readManifest(req.imageId);

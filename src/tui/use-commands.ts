@@ -65,7 +65,7 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
     ...d.machines.map((m) => ({ label: `${m.name.padEnd(16)} machine  ${machineStatus(m, d.jobs, Date.now()).now}`, value: { kind: 'machine' as const, name: m.name } })),
     ...d.devices.map((dev) => {
       const plan = planRestore(image, { kind: 'device', device: dev }, d.machines);
-      return { label: `${dev.path.padEnd(16)} docked   ${dev.model ?? ''} ${shortBytes(dev.sizeBytes)}`, value: { kind: 'device' as const, path: dev.path }, ...(plan.verdict === 'refused' ? { disabled: plan.reason } : {}) };
+      return { label: `${dev.path.padEnd(16)} ${dev.system ? 'system ' : dev.kind === 'file' ? 'file   ' : 'docked '}  ${dev.model ?? ''} ${shortBytes(dev.sizeBytes)}`, value: { kind: 'device' as const, path: dev.path }, ...(plan.verdict === 'refused' ? { disabled: plan.reason } : {}) };
     }),
   ];
 
@@ -92,6 +92,7 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
     if (sel.screen === 'machines' && sel.row) {
       const row = sel.row;
       if (row.kind === 'device') {
+        if (key === 'b' && row.device.system) return flash(`${row.device.path} is the appliance's own system disk (it holds ${row.device.system}): it is never backed up or restored by a job`, 'error');
         if (key === 'b') return open({ kind: 'confirm', title: 'Back up a docked disk', lines: [`${row.device.path}  ${row.device.model ?? ''} ${row.device.serial ?? ''}  ${shortBytes(row.device.sizeBytes)}`, 'Start the backup?'], command: { type: 'create-jobs', bodies: [{ type: 'backup', device: row.device.path }], what: `backup of ${row.device.path}` } });
         if (key === 'd') return flash(`${row.device.path} is a disk docked in the appliance, not a record: undock it to remove it`, 'error');
       } else {
