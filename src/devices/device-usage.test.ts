@@ -138,3 +138,31 @@ test('policy: local commands refuse only what is in use; the daemon also partiti
   assert.match(daemonRefusal('restore', f('/var/lib/lifeboat/docked/l', 'missing', { danglingSymlink: true }), ctx) ?? '', /symlink to nothing/);
   assert.match(daemonRefusal('restore', f('/dev/sdz-typo', 'missing'), ctx) ?? '', /\/dev\/sdz-typo does not exist: a job's device/);
 });
+
+test('fuzz: random block graphs (cycles, dangling names, shared numbers) never throw or hang', () => {
+  let seed = 7;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const names = ['a', 'b', 'c', 'd', 'loop0', 'dm-0', 'md0', 'ghost'];
+  for (let round = 0; round < 2000; round++) {
+    const blocks = names.slice(0, 1 + rand(names.length - 1)).map((name) =>
+      node(name, `${rand(3)}:${rand(4)}`, {
+        parent: rand(4) === 0 ? (names[rand(names.length)] as string) : null,
+        holders: Array.from({ length: rand(3) }, () => names[rand(names.length)] as string),
+        slaves: Array.from({ length: rand(3) }, () => names[rand(names.length)] as string),
+        loop: rand(3) === 0 ? { backingFile: '/x', offset: rand(2), sizeLimit: 0 } : null,
+      }),
+    );
+    const v: KernelView = {
+      blocks,
+      mounts: [mount(`${rand(3)}:${rand(4)}`, '/m', rand(2) === 0, rand(2) ? `${rand(3)}:${rand(4)}` : null)],
+      swaps: [{ path: '/s', type: 'partition', id: block(`${rand(3)}:${rand(4)}`) }],
+      loopBacking: new Map<string, Identity>([[names[rand(names.length)] as string, rand(2) ? block(`${rand(3)}:${rand(4)}`) : file('0:1', rand(3))]]),
+    };
+    const u = usageOf(rand(3) ? block(`${rand(3)}:${rand(4)}`) : file('0:1', rand(3)), v);
+    assert.ok(u.above.length <= blocks.length && u.below.length <= blocks.length);
+    const sys = systemDevices(v, [{ role: 'r', dev: `${rand(3)}:${rand(4)}` }]);
+    assert.ok(sys.size <= blocks.length);
+    const d = inspected(block(`${rand(3)}:${rand(4)}`), v);
+    daemonRefusal(rand(2) ? 'backup' : 'restore', d, { dockedDir: '/docked', system: sys });
+  }
+});
