@@ -154,6 +154,15 @@ test('cancel in the console: the dialog says a restore leaves the disk incomplet
   assert.match(end, /restore .*target\.img +cancelled/);
   await waitFor('cancel', /TARGET INCOMPLETE: .*target\.img must not be used; restore it again/, 15_000);
   assert.equal((await api.job(job.id)).targetIncomplete, true);
+  // The Machines screen lists the appliance's own disk as the system disk; b on it is refused.
+  keys('cancel', '1');
+  await waitFor('cancel', /\/dev\/\S+ +system disk/);
+  const rows = screen('cancel').split('\n');
+  const at = rows.findIndex((l) => /system disk/.test(l)) - rows.findIndex((l) => /^\s*NAME /.test(l)) - 1;
+  for (let i = 0; i < at; i++) keys('cancel', 'j');
+  await waitFor('cancel', /> \/dev\/\S+ +system disk/);
+  keys('cancel', 'b');
+  await waitFor('cancel', /! \/dev\/\S+ is the appliance's own system disk \(it holds \//);
   keys('cancel', 'q');
   await waitFor('cancel', /TUI-EXIT=0/);
 });
