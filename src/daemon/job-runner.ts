@@ -1,8 +1,11 @@
 // Runs the jobs the appliance can do by itself: backup, restore and verify on disks
 // docked in the appliance (or disk-image files), with the image engine, live progress
 // to every client through the EventHub, the job document written on state changes and
-// at most every 10 s. One job per disk (the database refuses a second); cancel aborts
-// the engine cleanly; stop() interrupts what runs so the next start finds it recorded.
+// at most every 10 s. A job's device passes the operator-safety policy (device-policy.ts)
+// before the job exists, and is recorded by the kernel's name for it. One job per disk (the
+// database refuses a second); cancel marks the job `cancelling`, aborts the engine and
+// answers with how the job really ended, in words (`outcome`, `targetIncomplete`); stop()
+// interrupts what runs so the next start finds it recorded.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LifeboatError } from '../errors.js';
