@@ -33,7 +33,7 @@ function run(args: string[], env: Record<string, string> = {}, prefix: string[] 
 before(async () => {
   work = tempDir('lifeboat-sched-');
   timers = join(work.dir, 'units');
-  writeFileSync(join(work.dir, 'config.json'), JSON.stringify({ scheduleTimerDir: timers, socketGid: 65534 }));
+  writeFileSync(join(work.dir, 'config.json'), JSON.stringify({ scheduleTimerDir: timers, socketGid: 65534, dockedDir: work.dir }));
   chmodSync(work.dir, 0o755);
   daemon = await startDaemon(work.dir, { config: join(work.dir, 'config.json') });
 });
@@ -146,7 +146,7 @@ test('a full store during a daemon job: the job fails saying so, nothing half-ma
   const unmountSmall = mountTmpfs(small, 'size=24m');
   const other = tempDir('lifeboat-full-');
   try {
-    writeFileSync(join(other.dir, 'config.json'), JSON.stringify({ store: join(small, 'store'), scheduleTimerDir: null }));
+    writeFileSync(join(other.dir, 'config.json'), JSON.stringify({ store: join(small, 'store'), scheduleTimerDir: null, dockedDir: other.dir }));
     const d2 = await startDaemon(other.dir, { config: join(other.dir, 'config.json') });
     try {
       const disk = join(other.dir, 'big.img');

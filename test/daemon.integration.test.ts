@@ -24,7 +24,10 @@ function env() {
 }
 
 async function startDaemon(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--socket', socket, '--config', '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The test's directory is the docked directory: its disk-image files are what jobs may use.
+  const config = join(work.dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ dockedDir: work.dir }));
+  const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--socket', socket, '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.on('data', (c: Buffer) => (daemonLog += c.toString()));
   for (let i = 0; i < 100; i++) {
     if (existsSync(socket) && (await new ApiClient(socket).health().then(() => true, () => false))) return child;

@@ -127,3 +127,42 @@ test('lifeboat tui in tmux: live data from the daemon, two consoles, reconnect, 
   }
   assert.equal((await api.jobs()).find((j) => j.id === job.id)?.state, 'done');
 });
+
+test('cancel in the console: the dialog says a restore leaves the disk incomplete, "cancelling…" until the daemon stopped it, then the real outcome', async () => {
+  let image = (await api.images())[0]?.id;
+  if (!image) {
+    const b = await api.createJob({ type: 'backup', device: join(tmp.dir, 'disk.img') });
+    for (let i = 0; i < 600 && (await api.job(b.id)).state !== 'done'; i++) await new Promise((r) => setTimeout(r, 100));
+    image = (await api.images())[0]?.id;
+  }
+  assert.ok(image, 'an image to restore');
+  const target = join(tmp.dir, 'target.img');
+  spawnSync('truncate', ['-s', '700M', target]);
+  await openTui('cancel', 120, 40, 'LANG=C.UTF-8');
+  keys('cancel', '3');
+  await waitFor('cancel', /TYPE +TARGET/);
+  const job = await api.createJob({ type: 'restore', image, device: target, confirm: true });
+  await waitFor('cancel', new RegExp(`restore .*target\\.img +running`));
+  keys('cancel', 'c');
+  const dialog = await waitFor('cancel', /Cancel job/);
+  assert.match(dialog, /INCOMPLETE/);
+  assert.doesNotMatch(dialog, /discarded/);
+  keys('cancel', 'y');
+  // The answer comes once the daemon stopped the restore: the flash says how it really ended.
+  const end = await waitFor('cancel', new RegExp(`job ${job.id} cancelled: .*target\\.img is incomplete`), 30_000);
+  assert.match(end, /now running[^\n]*\n[^\n]*now cancelling[^\n]*\n[^\n]*now cancelled/, 'the console showed "cancelling" before "cancelled"');
+  assert.match(end, /restore .*target\.img +cancelled/);
+  await waitFor('cancel', /TARGET INCOMPLETE: .*target\.img must not be used; restore it again/, 15_000);
+  assert.equal((await api.job(job.id)).targetIncomplete, true);
+  // The Machines screen lists the appliance's own disk as the system disk; b on it is refused.
+  keys('cancel', '1');
+  await waitFor('cancel', /\/dev\/\S+ +system disk/);
+  const rows = screen('cancel').split('\n');
+  const at = rows.findIndex((l) => /system disk/.test(l)) - rows.findIndex((l) => /^\s*NAME /.test(l)) - 1;
+  for (let i = 0; i < at; i++) keys('cancel', 'j');
+  await waitFor('cancel', /> \/dev\/\S+ +system disk/);
+  keys('cancel', 'b');
+  await waitFor('cancel', /! \/dev\/\S+ is the appliance's own system disk \(it holds \//);
+  keys('cancel', 'q');
+  await waitFor('cancel', /TUI-EXIT=0/);
+});

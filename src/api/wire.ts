@@ -7,7 +7,7 @@
 
 export const JOB_TYPES = ['backup', 'restore', 'verify', 'inventory'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
-export const JOB_STATES = ['queued', 'waiting-for-boot', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+export const JOB_STATES = ['queued', 'waiting-for-boot', 'running', 'cancelling', 'done', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export type BootLoader = 'auto' | 'ipxe' | 'ipxe-full' | 'signed';
@@ -108,6 +108,10 @@ export interface Job {
   /** The last checkpoint (at most every 10 s), never per-second progress. */
   progress?: { bytesDone: number; bytesTotal: number; at: string };
   /** 'timer' or an operator name. */
+  /** What the job did, in words, when it ended (a cancelled restore says the target is incomplete). */
+  outcome?: string;
+  /** A restore stopped after it began writing: the target disk holds part of the image. */
+  targetIncomplete?: boolean;
   requestedBy: string;
 }
 
@@ -246,5 +250,9 @@ export interface LocalDevice {
   logicalSectorSize: number;
   /** Mounted anywhere (or holds the appliance's own filesystems): never a restore target. */
   inUse: boolean;
+  /** A disk, or a disk-image file in the docked directory (absent from older daemons: a disk). */
+  kind?: 'disk' | 'file';
+  /** For the appliance's own system disk: what it holds ("/ (the root filesystem), the image store"); never a backup or restore target. */
+  system?: string | null;
   partitions: Array<{ path: string; sizeBytes: number; fsType: string | null; label: string | null }>;
 }

@@ -18,9 +18,18 @@ export function table(rows: string[][], head: string[]): string {
 
 export function jobLine(j: JobView): string[] {
   const live = j.live ? `${Math.round((j.live.bytesDone / Math.max(1, j.live.bytesTotal)) * 100)}% ${(j.live.rateBps / 1e6).toFixed(0)} MB/s` : '';
-  return [j.id, j.type, j.state, j.devicePath ?? j.machineId ?? '', j.imageId ?? '', live || (j.stats?.bytesNew !== undefined ? `new ${formatBytes(j.stats.bytesNew)}` : ''), j.error ?? ''];
+  return [j.id, j.type, j.state, j.devicePath ?? j.machineId ?? '', j.imageId ?? '', live || (j.stats?.bytesNew !== undefined ? `new ${formatBytes(j.stats.bytesNew)}` : ''), j.error ?? j.outcome ?? ''];
 }
 export const JOB_HEAD = ['ID', 'TYPE', 'STATE', 'TARGET', 'IMAGE', 'PROGRESS', 'ERROR'];
+
+/** A job's end in words, as `jobs show` and `jobs cancel` say it (empty while it runs). */
+export function jobEnding(j: Job): string {
+  return [
+    ...(j.targetIncomplete ? [`TARGET INCOMPLETE: ${j.devicePath ?? 'the target disk'} holds part of image ${j.imageId ?? '?'} and part of what was there: do not use it; restore it again`] : []),
+    ...(j.outcome ? [`outcome: ${j.outcome}`] : []),
+    ...(j.error ? [`error: ${j.error}`] : []),
+  ].join('\n');
+}
 
 const FINAL = new Set(['done', 'failed', 'cancelled', 'interrupted']);
 
@@ -50,7 +59,8 @@ export async function watchJob(api: ApiClient, jobId: string, json: boolean): Pr
   if (!j) throw new LifeboatError('external', `lost track of job ${jobId}`);
   if (json) process.stdout.write(`${JSON.stringify(j)}\n`);
   if (j.state !== 'done') {
-    process.stderr.write(`lifeboat: job ${j.id} ${j.state}${j.error ? `: ${j.error}` : ''}\n`);
+    process.stderr.write(`lifeboat: job ${j.id} ${j.state}${j.error ? `: ${j.error}` : j.outcome ? `: ${j.outcome}` : ''}\n`);
+    if (j.targetIncomplete) process.stderr.write(`lifeboat: ${j.devicePath ?? 'the target'} is INCOMPLETE: do not use it; restore it again\n`);
     throw Object.assign(new LifeboatError('user', `job ${j.id} ${j.state}`), { reported: true });
   }
   if (!json) process.stdout.write(`job ${j.id} done${j.imageId ? `: image ${j.imageId}` : ''}\n`);
@@ -66,7 +76,7 @@ export async function followJobs(api: ApiClient, jobs: Job[], say: (line: string
     const j = await api.job(id);
     if (FINAL.has(j.state) && !final.has(id)) {
       final.set(id, j);
-      say(`job ${j.id} ${j.state}${j.imageId ? `: image ${j.imageId}` : ''}${j.error ? `: ${j.error}` : ''}`);
+      say(`job ${j.id} ${j.state}${j.imageId ? `: image ${j.imageId}` : ''}${j.error ? `: ${j.error}` : j.outcome ? `: ${j.outcome}` : ''}`);
     }
     if (final.size === ids.size) abort.abort();
   };

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { JOB_STATES, type JobState } from '../api/wire.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
-import { JOB_HEAD, client, followJobs, jobLine, table, watchJob } from './client-common.js';
+import { JOB_HEAD, client, followJobs, jobEnding, jobLine, table, watchJob } from './client-common.js';
 
 /** --device, or --machine with an optional --disk: exactly one target. */
 function target(o: { device?: string; machine?: string; disk?: string }): { device: string } | { machine: string; disk?: string } {
@@ -72,7 +72,8 @@ export function register(program: Command): void {
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { json?: boolean; socket?: string }) => {
       const j = await client(o.socket).job(id);
-      process.stdout.write(o.json ? `${JSON.stringify(j, null, 2)}\n` : `${table([jobLine(j)], JOB_HEAD)}\n`);
+      const ending = jobEnding(j);
+      process.stdout.write(o.json ? `${JSON.stringify(j, null, 2)}\n` : `${table([jobLine(j)], JOB_HEAD)}\n${ending ? `${ending}\n` : ''}`);
     });
   jobs
     .command('watch')
@@ -87,8 +88,11 @@ export function register(program: Command): void {
     .argument('<id>')
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { socket?: string }) => {
+      // The daemon answers once the job has stopped: its state is what really happened.
       const j = await client(o.socket).cancelJob(id);
-      process.stdout.write(`job ${j.id} ${j.state}\n`);
+      const ending = jobEnding(j);
+      process.stdout.write(`job ${j.id} ${j.state}\n${ending ? `${ending}\n` : ''}`);
+      if (j.state !== 'cancelled') throw new LifeboatError('conflict', `job ${j.id} was not cancelled: it ended ${j.state}${j.outcome ? ` (${j.outcome})` : ''}`);
     });
 
   const images = program.command('images').description('images in the appliance\'s store');

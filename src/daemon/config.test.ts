@@ -25,6 +25,8 @@ test('config: empty file is fine, flags override the file, store defaults under 
   const empty = loadConfig({ config: file('empty.json', '\n'), dataDir: '/srv/lb' });
   assert.equal(empty.dataDir, '/srv/lb');
   assert.equal(empty.store, '/srv/lb/store');
+  assert.equal(empty.dockedDir, '/srv/lb/docked');
+  assert.equal(loadConfig({ config: file('d.json', '{"dockedDir": "/srv/images/"}') }).dockedDir, '/srv/images');
   assert.equal(empty.boot.dhcp, 'off');
   const c = loadConfig({ config: file('c.json', JSON.stringify({ dataDir: '/a', socket: '/run/x.sock', store: '/b/store', scheduleTimerDir: null, socketGroup: 'root', boot: { dhcp: 'proxy', interface: 'eth1' } })), socket: '/run/y.sock' });
   assert.deepEqual([c.dataDir, c.socket, c.store, c.scheduleTimerDir, c.socketGid], ['/a', '/run/y.sock', '/b/store', null, 0]);

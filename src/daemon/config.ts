@@ -18,6 +18,8 @@ const ConfigFile = z
     /** The same by number. */
     socketGid: z.number().int().nonnegative().optional(),
     store: z.string().min(1).optional(),
+    /** Where disk-image files a daemon job may use live (default <dataDir>/docked). */
+    dockedDir: z.string().min(1).optional(),
     /** Where schedule timers' drop-ins go; null turns schedule timers off. */
     scheduleTimerDir: z.string().min(1).nullable().optional(),
     boot: z
@@ -47,6 +49,8 @@ export interface DaemonConfig {
   socket: string;
   socketGid?: number;
   store: string;
+  /** The only directory whose disk-image files a daemon job may read or write (block devices aside). */
+  dockedDir: string;
   /** null: schedules fire only by `lifeboat schedule run` (no systemd here, or turned off). */
   scheduleTimerDir: string | null;
   boot: BootConfig;
@@ -115,6 +119,7 @@ export function loadConfig(flags: { config?: string; dataDir?: string; socket?: 
     socket: resolve(flags.socket ?? file.socket ?? DEFAULT_SOCKET),
     ...socketGroupOf(file),
     store: resolve(file.store ?? join(dataDir, 'store')),
+    dockedDir: resolve(file.dockedDir ?? join(dataDir, 'docked')),
     // Runtime units under systemd (written again at every start); off without systemd.
     scheduleTimerDir: file.scheduleTimerDir === undefined ? (existsSync('/run/systemd/system') ? '/run/systemd/system' : null) : file.scheduleTimerDir === null ? null : resolve(file.scheduleTimerDir),
     boot: bootConfig(file.boot ?? {}, flags.boot ?? {}, dataDir),

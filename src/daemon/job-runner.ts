@@ -1,9 +1,13 @@
 // Runs the jobs the appliance can do by itself: backup, restore and verify on disks
 // docked in the appliance (or disk-image files), with the image engine, live progress
 // to every client through the EventHub, the job document written on state changes and
-// at most every 10 s. One job per disk (the database refuses a second); cancel aborts
-// the engine cleanly; stop() interrupts what runs so the next start finds it recorded.
+// at most every 10 s. A job's device passes the operator-safety policy (device-policy.ts)
+// before the job exists, and is recorded by the kernel's name for it. One job per disk (the
+// database refuses a second); cancel marks the job `cancelling`, aborts the engine and
+// answers with how the job really ended, in words (`outcome`, `targetIncomplete`); stop()
+// interrupts what runs so the next start finds it recorded.
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import { backupImage } from '../imaging/backup.js';
 import { describeDisk, formatBytes } from '../imaging/disk.js';
@@ -13,6 +17,7 @@ import { verifyImage } from '../imaging/verify.js';
 import type { EngineEvent } from '../imaging/progress.js';
 import { type Job, type ManagementStore, imageFactsFromManifest } from '../store/index.js';
 import type { EventHub } from './event-hub.js';
+import { type DevicePolicyConfig, checkJobDevice } from './device-policy.js';
 
 export interface DeviceJobRequest {
   type: 'backup' | 'restore' | 'verify';
@@ -40,15 +45,20 @@ export class JobRunner {
     private readonly images: Store,
     private readonly hub: EventHub,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void,
+    /** Where docked disk-image files live and what the appliance's own disks hold (default: beside the store). */
+    private readonly devices: DevicePolicyConfig = { dataDir: dirname(images.root), store: images.root, dockedDir: join(dirname(images.root), 'docked') },
   ) {}
 
   /** Creates the job (refused while the disk is busy) and starts it at once. */
-  async submit(req: DeviceJobRequest): Promise<Job> {
-    if (req.machine !== undefined) return this.submitForMachine(req);
+  async submit(asked: DeviceJobRequest): Promise<Job> {
+    if (asked.machine !== undefined) return this.submitForMachine(asked);
+    let req = asked;
     if (req.type !== 'verify') {
       if (!req.devicePath) throw new LifeboatError('usage', `a ${req.type} job needs a device`);
-      // A missing or unusable device is refused before a job exists (a restore may create a new image file).
-      if (req.type === 'backup' || existsSync(req.devicePath)) describeDisk(req.devicePath);
+      // A device that is not a docked disk or a docked image file, or is in use, is refused before a job
+      // exists; the job records the kernel's name for the disk, so every alias of it is one disk.
+      req = { ...req, devicePath: checkJobDevice(req.type, req.devicePath, this.devices) };
+      if (req.type === 'backup' || existsSync(req.devicePath as string)) describeDisk(req.devicePath as string);
     }
     if (req.type !== 'backup' && !req.imageId) throw new LifeboatError('usage', `a ${req.type} job needs an image`);
     if (req.imageId) await this.images.readManifest(req.imageId);
@@ -122,12 +132,20 @@ export class JobRunner {
     }
   }
 
-  /** Asks a running job to stop; a queued one is cancelled at once. */
+  /**
+   * Asks a running job to stop and answers only when it has: the job shows `cancelling` to
+   * every client meanwhile, and the answer is what really happened (cancelled, or done when
+   * the engine finished first). A waiting or queued job is cancelled at once.
+   */
   async cancel(jobId: string, actor: string): Promise<Job> {
     const job = await this.db.jobs.get(jobId);
     await this.db.events.record({ actor, action: 'job.cancel', subject: jobId, details: {} });
     const r = this.running.get(jobId);
     if (r) {
+      if (job.state === 'running') {
+        const cancelling = await this.db.jobs.transition(jobId, 'request-cancel').catch(() => null);
+        if (cancelling) this.hub.publish({ type: 'job-state', jobId, state: cancelling.state });
+      }
       r.abort.abort();
       await r.done;
       return this.db.jobs.get(jobId);
@@ -135,7 +153,7 @@ export class JobRunner {
     const timer = this.waiting.get(jobId);
     if (timer) clearTimeout(timer);
     this.waiting.delete(jobId);
-    const cancelled = await this.db.jobs.transition(job.id, 'cancel');
+    const cancelled = await this.db.jobs.transition(job.id, 'cancel', { outcome: 'cancelled before it started: nothing was read or written' });
     this.hub.publish({ type: 'job-state', jobId, state: cancelled.state });
     return cancelled;
   }
@@ -171,6 +189,8 @@ export class JobRunner {
         this.hub.publish({ type: 'log', jobId: job.id, level: 'warning', message: e.message, at: new Date().toISOString() });
       }
     };
+    const targetExisted = req.type === 'restore' && existsSync(req.devicePath as string);
+    let writing = false;
     try {
       let stats: Record<string, number> = {};
       let imageId: string | undefined;
@@ -180,22 +200,44 @@ export class JobRunner {
         stats = { ...m.stats };
         imageId = m.id;
       } else if (req.type === 'restore') {
-        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, onEvent, signal });
+        const confirm = async () => {
+          writing = true; // from here a stop leaves the target part old, part new
+          return true;
+        };
+        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, onEvent, signal, confirm });
         stats = { bytesWritten: r.bytesWritten, bytesTotal: r.bytesTotal, durationMs: r.durationMs };
       } else {
         const r = await verifyImage(this.images, req.imageId as string, { onEvent, signal });
         stats = { chunksChecked: r.chunksChecked, problems: r.problems.length, durationMs: r.durationMs };
         if (!r.ok) throw new LifeboatError('integrity', `image ${req.imageId} failed verification: ${r.problems.map((p) => p.message).join('; ')}`);
       }
-      const done = await this.db.jobs.transition(job.id, 'succeed', { stats, ...(imageId ? { imageId } : {}) });
+      // Asked to stop too late: the engine had finished; the job says so rather than "cancelled".
+      const late = signal.aborted && !this.stopping ? { outcome: `the ${job.type} finished before the cancel took effect` } : {};
+      const done = await this.db.jobs.transition(job.id, 'succeed', { stats, ...(imageId ? { imageId } : {}), ...late });
       this.hub.publish({ type: 'job-state', jobId: job.id, state: done.state });
       this.log('job done', { job: job.id });
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       const event = signal.aborted ? (this.stopping ? 'interrupt' : 'cancel') : 'fail';
-      const ended = await this.db.jobs.transition(job.id, event, event === 'fail' ? { error: message } : event === 'interrupt' ? { error: 'the daemon stopped while the job ran' } : {});
+      const ending = endingOf(job, req, event, { targetExisted, writing });
+      const ended = await this.db.jobs.transition(job.id, event, { ...(event === 'fail' ? { error: message } : event === 'interrupt' ? { error: 'the daemon stopped while the job ran' } : {}), ...ending });
       this.hub.publish({ type: 'job-state', jobId: job.id, state: ended.state, ...(ended.error ? { error: ended.error } : {}) });
       this.log(`job ${ended.state}`, { job: job.id, error: message });
     }
   }
+}
+
+/**
+ * What a job that stopped early leaves behind, in words: a backup leaves no image; a restore
+ * that had begun writing leaves its target incomplete (a new file it created is removed);
+ * a verify leaves the image unchecked. Pure.
+ */
+export function endingOf(job: Job, req: DeviceJobRequest, event: 'cancel' | 'interrupt' | 'fail', at: { targetExisted: boolean; writing: boolean }): { outcome: string; targetIncomplete?: boolean } {
+  const how = event === 'cancel' ? 'cancelled' : event === 'interrupt' ? 'interrupted' : 'failed';
+  if (job.type === 'backup') return { outcome: `${how}: no image was made (nothing was committed to the store)` };
+  if (job.type === 'verify') return { outcome: `${how}: image ${req.imageId} was not fully checked` };
+  const target = req.devicePath ?? 'the target';
+  if (!at.writing) return { outcome: `${how} before anything was written to ${target}`, targetIncomplete: false };
+  if (!at.targetExisted) return { outcome: `${how}: the new file ${target} was removed`, targetIncomplete: false };
+  return { outcome: `${how}: ${target} is incomplete — part of it holds image ${req.imageId}, part what was there before; do not use it: restore it again`, targetIncomplete: true };
 }

@@ -51,7 +51,8 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     const changes = await db.images.reconcile(listed.images.map(imageFactsFromManifest));
     log('info', 'images reconciled with the store', { ...changes });
     const hub = new EventHub();
-    runner = new JobRunner(db, images, hub, (msg, fields) => log('info', msg, fields));
+    mkdirSync(config.dockedDir, { recursive: true, mode: 0o750 });
+    runner = new JobRunner(db, images, hub, (msg, fields) => log('info', msg, fields), config);
     const timers = config.scheduleTimerDir ? timerSync(config.scheduleTimerDir, (msg, fields) => log('info', msg, fields)) : null;
     const schedulesChanged = async () => {
       const problems = timers ? timers.sync(await (db as ManagementStore).schedules.list()) : [];
@@ -61,7 +62,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     await schedulesChanged();
     const startedAt = Date.now();
     const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner });
-    const services = operatorServices({ db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: listLocalDevices, schedulesChanged });
+    const services = operatorServices({ db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: () => listLocalDevices(config), schedulesChanged });
     server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
     server.on('error', (err) => {
       log('error', `operator API failed: ${err.message}`);

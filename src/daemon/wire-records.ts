@@ -89,6 +89,8 @@ export function jobToWire(j: Job): wire.Job {
     startedAt: j.startedAt,
     finishedAt: j.finishedAt,
     error: j.error,
+    outcome: j.outcome,
+    targetIncomplete: j.targetIncomplete,
     stats: j.stats ? { ...j.stats } : undefined,
     progress: j.progress ? { bytesDone: j.progress.bytesDone, bytesTotal: j.progress.bytesTotal, at: j.progress.at } : undefined,
     requestedBy: j.requestedBy,

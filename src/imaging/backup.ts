@@ -11,7 +11,9 @@ import { LifeboatError, bug, describeSystemError, userError } from '../errors.js
 import { type ChunkSource, diskSource, streamSource } from './chunk-source.js';
 import type { BackupResult, ChunkTask, ChunkWorkerData } from './chunk-worker.js';
 import { type DiskPlan, describePlan, planDisk, rawPlan } from './disk-plan.js';
-import { describeDisk, fileReader, mountsWithModeOf, swapsOn } from './disk.js';
+import { describeDisk, fileReader } from './disk.js';
+import { assertNotInUse, openChecked } from '../devices/device-check.js';
+import type { Inspected } from '../devices/kernel-read.js';
 import { type EventSink, ProgressMeter, emptyCounters } from './progress.js';
 import { discardStagedChunks, flushStagedChunk, newJobTag, publishStagedChunks } from './repo/dir-chunk-store.js';
 import { FingerprintMap, encodeFingerprints, fingerprintKey, newFingerprintSalt } from './repo/fingerprint.js';
@@ -72,20 +74,6 @@ async function parentFingerprints(store: Store, parent: Manifest, digests: Buffe
   }
 }
 
-/**
- * A disk whose filesystem is mounted read-write (or that holds active swap) changes while it
- * is read: its image would be torn — metadata from one moment, data from another. Refused;
- * a read-only mount is fine.
- */
-function assertQuiescent(device: string): void {
-  const writable = mountsWithModeOf(device).filter((m) => m.writable);
-  if (writable.length > 0) {
-    throw userError(`${device} is mounted read-write at ${writable.map((m) => m.mountPoint).join(', ')}: its image would be torn; unmount it (or remount it read-only) and back up again`);
-  }
-  const swaps = swapsOn(device);
-  if (swaps.length > 0) throw userError(`${device} holds active swap (${swaps.join(', ')}): run \`swapoff ${swaps.join(' ')}\` and back up again`);
-}
-
 /** A new file of a staged image, written and fsynced (closed whatever happens). */
 async function writeStaged(path: string, data: string | Buffer): Promise<void> {
   const fh = await open(path, 'wx', 0o640);
@@ -97,14 +85,9 @@ async function writeStaged(path: string, data: string | Buffer): Promise<void> {
   }
 }
 
-async function openSource(source: SourceIdentity, path: string, chunkSize: number, raw: boolean): Promise<{ input: ChunkSource; plan: DiskPlan | null }> {
-  if (source.kind === 'stream') return { input: streamSource(path, chunkSize), plan: null };
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    throw describeSystemError(err, `source ${path}`);
-  }
+async function openSource(source: SourceIdentity, path: string, checked: Inspected | null, chunkSize: number, raw: boolean): Promise<{ input: ChunkSource; plan: DiskPlan | null }> {
+  if (source.kind === 'stream' || checked === null) return { input: streamSource(path, chunkSize), plan: null };
+  const fh = await openChecked(checked, 'read', 'source');
   try {
     const plan = raw ? rawPlan(source.size, source.logicalSectorSize) : await planDisk(fileReader(fh, source.size, path), source.logicalSectorSize);
     return { input: diskSource(source.size, chunkSize, plan), plan };
@@ -119,7 +102,9 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   const startedAt = now();
   const source = describeDisk(opts.source);
   if (source.kind !== 'stream' && source.size === 0) throw userError(`source ${opts.source} is empty (0 bytes): nothing to back up`);
-  if (source.kind === 'block') assertQuiescent(opts.source);
+  // A disk (or a file behind a loop device) mounted read-write or holding swap would give a torn image.
+  const checked = source.kind === 'stream' ? null : assertNotInUse('backup', opts.source);
+  const sourcePath = checked?.resolved ?? opts.source;
   store.assertWritable();
   const id = makeImageId(new Date(startedAt));
   const chunkSize = store.config.chunkSize;
@@ -146,14 +131,14 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
       chunkSize,
       job,
       fingerprintKey: new Uint8Array(fingerprintKey(store.key, lineage.salt)),
-      ...(source.kind !== 'stream' ? { sourcePath: opts.source } : {}),
+      ...(source.kind !== 'stream' ? { sourcePath } : {}),
       ...(known ? { known: new Uint8Array(known) } : {}),
       ...(lineage.pairs && parent ? { parentPrints: new Uint8Array(lineage.pairs), parentId: parent.id, spotCheck: opts.fingerprintSpotCheck ?? 32 } : {}),
     };
     // The worker threads boot (or take their job) while the disk is planned.
     poolReady = chunkWorkers(workers, workerData);
     poolReady.catch(() => {}); // awaited below; a planning failure must not leave it unhandled
-    const { input, plan } = await openSource(source, opts.source, chunkSize, opts.raw === true);
+    const { input, plan } = await openSource(source, opts.source, checked, chunkSize, opts.raw === true);
     opened = input;
     const pool = await poolReady;
     await mkdir(staging, { recursive: true });

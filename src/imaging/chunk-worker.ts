@@ -2,7 +2,7 @@
 // zero check, SHA-256, LZ4 encode/decode, writing it into the store or onto the target.
 // One task at a time; the main thread keeps order and bounded memory.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { LifeboatError, bug, describeSystemError, integrityError, userError } from '../errors.js';
@@ -103,7 +103,7 @@ function readChunk(task: Extract<ChunkTask, { type: 'backup-read' }>): Buffer {
   const subject = `source ${data.sourcePath}`;
   let fd: number;
   try {
-    fd = openSync(data.sourcePath, 'r');
+    fd = openSync(data.sourcePath, constants.O_RDONLY | constants.O_NOFOLLOW); // the path main checked, resolved
   } catch (err) {
     throw describeSystemError(err, subject);
   }
@@ -210,7 +210,7 @@ function withTarget<T>(flags: 'r' | 'r+', fn: (fd: number) => T): T {
   if (!data.targetPath) throw bug('restore task without a target');
   let fd: number;
   try {
-    fd = openSync(data.targetPath, flags);
+    fd = openSync(data.targetPath, (flags === 'r' ? constants.O_RDONLY : constants.O_RDWR) | constants.O_NOFOLLOW); // the path main checked, resolved
   } catch (err) {
     throw describeSystemError(err, `restore target ${data.targetPath}`);
   }

@@ -1,5 +1,5 @@
 // Disks and files as the engine sees them: size, sector sizes, model and serial
-// (from sysfs for block devices), and whether a block device is mounted.
+// (from sysfs for block devices). Who uses a disk is decided in src/devices/.
 import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { describeSystemError, userError } from '../errors.js';
@@ -46,37 +46,6 @@ export function describeDisk(path: string): SourceIdentity {
   if (st.isFIFO() || st.isCharacterDevice()) return { path, kind: 'stream', size: 0, logicalSectorSize: 512, physicalSectorSize: 512 };
   if (st.isDirectory()) throw userError(`${path} is a directory, not a disk or disk-image file`);
   throw userError(`${path} is neither a block device nor a regular file`);
-}
-
-/** Whether `source` names block device `dev` or one of its partitions (sda1, nvme0n1p1, loop0p1). */
-function isDeviceOrPartition(source: string | undefined, dev: string): boolean {
-  return source !== undefined && (source === dev || (source.startsWith(dev) && /^p?\d+$/.test(source.slice(dev.length))));
-}
-
-/** Mounts of a block device (or of its partitions), from /proc/self/mounts: where, and whether writable. */
-export function mountsWithModeOf(devicePath: string): Array<{ mountPoint: string; writable: boolean }> {
-  const text = sysfsRead('/proc/self/mounts') ?? '';
-  const dev = resolve(devicePath);
-  return text
-    .split('\n')
-    .map((line) => line.split(' '))
-    .filter(([source]) => isDeviceOrPartition(source, dev))
-    .map(([, mountPoint, , options]) => ({ mountPoint: (mountPoint ?? '').replace(/\\040/g, ' '), writable: !(options ?? '').split(',').includes('ro') }));
-}
-
-/** Mount points of a block device (or of its partitions). */
-export function mountsOf(devicePath: string): string[] {
-  return mountsWithModeOf(devicePath).map((m) => m.mountPoint);
-}
-
-/** Active swap areas on a block device (or its partitions), from /proc/swaps. */
-export function swapsOn(devicePath: string): string[] {
-  const dev = resolve(devicePath);
-  return (sysfsRead('/proc/swaps') ?? '')
-    .split('\n')
-    .slice(1)
-    .map((line) => line.split(/\s+/)[0])
-    .filter((source): source is string => isDeviceOrPartition(source, dev));
 }
 
 export function formatBytes(n: number): string {

@@ -4,10 +4,11 @@
 // offset. Success is claimed only after fsync and, with `verify`, a read-back.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { type FileHandle, open, rm } from 'node:fs/promises';
+import { type FileHandle, rm } from 'node:fs/promises';
 import { LifeboatError, describeSystemError, integrityError, userError } from '../errors.js';
 import type { ChunkTask, ChunkWorkerData } from './chunk-worker.js';
-import { describeDisk, fileReader, formatBytes, mountsOf } from './disk.js';
+import { describeDisk, fileReader, formatBytes } from './disk.js';
+import { assertNotInUse, openChecked } from '../devices/device-check.js';
 import { imageReader } from './image-reader.js';
 import { type Gpt, readGpt } from './layout/gpt.js';
 import { readPartitionTable } from './layout/partition-table.js';
@@ -103,6 +104,8 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
   });
 
   // Target checks: all before the first write.
+  // Resolved once; from here the resolved path is opened, never through a symlink.
+  const checked = assertNotInUse('restore', opts.target);
   const exists = existsSync(opts.target);
   if (operation === 'export' && exists) throw userError(`${opts.target} already exists: export writes a new file; choose another name or remove it`);
   let fresh = !exists;
@@ -110,10 +113,6 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
   if (exists) {
     const t = describeDisk(opts.target);
     if (t.kind === 'stream') throw userError(`${opts.target} is a pipe or character device, not a disk: restore onto a block device or a file (or use \`lifeboat image export\`)`);
-    if (t.kind === 'block') {
-      const mounts = mountsOf(opts.target);
-      if (mounts.length > 0) throw userError(`${opts.target} is mounted at ${mounts.join(', ')}: unmount it before restoring onto it`);
-    }
     if (t.kind === 'file' && t.size === 0) fresh = true;
     else {
       targetSize = t.size;
@@ -128,11 +127,9 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
   }
   if (opts.confirm && !(await opts.confirm({ manifest, targetSize, fresh }))) throw userError(`restore onto ${opts.target} was not confirmed; nothing was written`);
 
-  const fh = await open(opts.target, fresh ? 'w+' : 'r+', 0o640).catch((err) => {
-    throw describeSystemError(err, `restore target ${opts.target}`);
-  });
+  const fh = await openChecked(checked, !exists ? 'create' : fresh ? 'truncate' : 'write', 'restore target');
   const workers = Math.max(1, opts.workers ?? availableParallelism());
-  const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize: index.chunkSize, targetPath: opts.target };
+  const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize: index.chunkSize, targetPath: checked.resolved ?? opts.target };
   // The worker threads take their job while the target is prepared.
   const poolReady = chunkWorkers(workers, workerData);
   poolReady.catch(() => {}); // awaited below; an earlier failure must not leave it unhandled
@@ -195,7 +192,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
     return { imageId: manifest.id, target: opts.target, targetSize, adapted: fixups.writes.length > 0, ...(grow ? { grow } : {}), bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, durationMs: now() - startedAt };
   } catch (err) {
     // A file this restore created holds no one's data yet: do not leave a half-written disk behind.
-    if (!exists) await rm(opts.target, { force: true }).catch(() => {});
+    if (!exists) await rm(checked.resolved ?? opts.target, { force: true }).catch(() => {});
     throw withAdvice(
       err,
       exists

@@ -4,7 +4,10 @@
 //     │ └────────────────────────start─────────────────────▲  │
 //     └─ cancel → cancelled, fail → failed                     ├─ fail ──▶ failed
 //   waiting-for-boot: cancel, fail, interrupt                  ├─ cancel ─▶ cancelled
-//                                                              └─ interrupt ▶ interrupted
+//                                                              ├─ interrupt ▶ interrupted
+//                                                              └─ request-cancel ▶ cancelling
+//   cancelling: the engine was asked to stop and has not yet; it ends in what really
+//   happened: cancel (it stopped), succeed (it finished first), fail, interrupt.
 //
 // done, failed, cancelled and interrupted are final: a retry is a new job, so the
 // history of what happened stays as it was. A queued job survives a daemon restart
@@ -14,20 +17,21 @@
 export const JOB_TYPES = ['backup', 'restore', 'verify', 'inventory'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
-export const JOB_STATES = ['queued', 'waiting-for-boot', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+export const JOB_STATES = ['queued', 'waiting-for-boot', 'running', 'cancelling', 'done', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const JOB_EVENTS = ['wait-for-boot', 'start', 'succeed', 'fail', 'cancel', 'interrupt'] as const;
+export const JOB_EVENTS = ['wait-for-boot', 'start', 'succeed', 'fail', 'cancel', 'interrupt', 'request-cancel'] as const;
 export type JobEvent = (typeof JOB_EVENTS)[number];
 
 /** States in which a job holds its disk (or machine). */
-export const ACTIVE_STATES: readonly JobState[] = ['queued', 'waiting-for-boot', 'running'];
+export const ACTIVE_STATES: readonly JobState[] = ['queued', 'waiting-for-boot', 'running', 'cancelling'];
 export const FINAL_STATES: readonly JobState[] = ['done', 'failed', 'cancelled', 'interrupted'];
 
 const TRANSITIONS: Record<JobState, Partial<Record<JobEvent, JobState>>> = {
   queued: { 'wait-for-boot': 'waiting-for-boot', start: 'running', fail: 'failed', cancel: 'cancelled' },
   'waiting-for-boot': { start: 'running', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
-  running: { succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
+  running: { succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': 'cancelling' },
+  cancelling: { succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
   done: {},
   failed: {},
   cancelled: {},

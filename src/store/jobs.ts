@@ -34,6 +34,10 @@ export interface Job {
   startedAt?: string;
   finishedAt?: string;
   error?: string;
+  /** What the end of the job means, in words (a cancelled backup made no image; a cancelled restore left its target incomplete). */
+  outcome?: string;
+  /** A restore that stopped after it began writing: the target holds part of the image and part of what was there. */
+  targetIncomplete?: boolean;
   /** Final numbers (bytes read, new, stored…), set when the job ends. */
   stats?: JobStats;
   /** The last checkpoint: never per-second progress. */
@@ -60,6 +64,8 @@ export interface TransitionDetails {
   stats?: JobStats;
   /** The image a backup made. */
   imageId?: string;
+  outcome?: string;
+  targetIncomplete?: boolean;
 }
 
 export interface JobFilter {
@@ -221,7 +227,7 @@ export function jobsCollection(ctx: StoreContext): Jobs {
     async transition(id, event, details = {}) {
       if (!JOB_EVENTS.includes(event)) throw userError(`job event must be one of ${JOB_EVENTS.join(', ')}, not ${describe(event)}`);
       const d = checkObject('transition details', details);
-      checkKeys('transition details', d, ['error', 'stats', 'imageId']);
+      checkKeys('transition details', d, ['error', 'stats', 'imageId', 'outcome', 'targetIncomplete']);
       return ctx.lock.run(async () => {
         const job = await get(id);
         const state = nextState(job.state, event);
@@ -236,6 +242,11 @@ export function jobsCollection(ctx: StoreContext): Jobs {
         else if (event === 'interrupt') doc.error = `the daemon stopped while the job was ${job.state}: start it again`;
         if (d.stats !== undefined) doc.stats = checkStats(d.stats);
         if (d.imageId !== undefined) doc.imageId = checkImageId(d.imageId);
+        if (d.outcome !== undefined) doc.outcome = checkText('job outcome', d.outcome, 4096, true);
+        if (d.targetIncomplete !== undefined) {
+          if (typeof d.targetIncomplete !== 'boolean') throw userError(`targetIncomplete must be true or false, not ${describe(d.targetIncomplete)}`);
+          doc.targetIncomplete = d.targetIncomplete;
+        }
         await jobs.replace(doc);
         return toRecord<Job>(doc);
       });
@@ -260,9 +271,14 @@ export function jobsCollection(ctx: StoreContext): Jobs {
     async markInterrupted() {
       return ctx.lock.run(async () => {
         const changed: Job[] = [];
-        for (const doc of await jobs.find({ state: { $in: ['waiting-for-boot', 'running'] } }, { sort: { createdAt: 1 } })) {
+        for (const doc of await jobs.find({ state: { $in: ['waiting-for-boot', 'running', 'cancelling'] } }, { sort: { createdAt: 1 } })) {
           const at = ctx.now().toISOString();
           const next: JobDoc = { ...doc, state: 'interrupted', finishedAt: at, updatedAt: at, error: `the daemon stopped while the job was ${doc.state}: start it again` };
+          // A restore that was writing when the daemon died left its target half-written.
+          if (doc.type === 'restore' && doc.machineId === undefined && doc.state !== 'waiting-for-boot') {
+            next.targetIncomplete = true;
+            next.outcome = `interrupted: ${doc.devicePath ?? 'the target'} may be incomplete — do not use it; restore it again`;
+          }
           await jobs.replace(next);
           changed.push(toRecord<Job>(next));
         }

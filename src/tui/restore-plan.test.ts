@@ -52,5 +52,7 @@ describe('planRestore', () => {
     assert.equal(planRestore(docked, { kind: 'device', device: device('/dev/sdb', 2e9, { serial: 'X' }) }, machines).verdict, 'other');
     assert.equal(planRestore(docked, { kind: 'device', device: device('/dev/sdc', 2e9, { inUse: true }) }, machines).verdict, 'refused');
     assert.equal(planRestore(docked, { kind: 'device', device: device('/dev/sdc', 5e8) }, machines).verdict, 'refused');
+    const system = planRestore(docked, { kind: 'device', device: device('/dev/vda', 2e9, { system: '/ (the root filesystem)' }) }, machines);
+    assert.deepEqual(system, { verdict: 'refused', reason: "/dev/vda is the appliance's own system disk (it holds / (the root filesystem)): it is never a restore target" });
   });
 });

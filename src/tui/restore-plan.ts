@@ -62,6 +62,7 @@ export function planRestore(image: ImageView, target: RestoreTarget, machines: r
   const needed = neededBytes(image);
   const name = target.kind === 'device' ? target.device.path : `${target.machine.name}:${target.disk.devicePath}`;
   const have = target.kind === 'device' ? target.device.sizeBytes : target.disk.size;
+  if (target.kind === 'device' && target.device.system) return { verdict: 'refused', reason: `${name} is the appliance's own system disk (it holds ${target.device.system}): it is never a restore target` };
   if (target.kind === 'device' && target.device.inUse) return { verdict: 'refused', reason: `${name} is in use (mounted, or holds the appliance's own filesystems): it is never a restore target` };
   if (have < needed) return { verdict: 'refused', reason: `disk ${name} is ${gb(have)}; image ${image.id} needs ${gb(needed)} (${needed} bytes): choose a larger disk` };
   const body: NewJobBody =

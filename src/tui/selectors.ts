@@ -13,7 +13,7 @@ export interface MachineStatus {
   lastBackupOk: boolean | null;
 }
 
-const ACTIVE = new Set(['queued', 'waiting-for-boot', 'running']);
+const ACTIVE = new Set(['queued', 'waiting-for-boot', 'running', 'cancelling']);
 export const isActiveJob = (j: JobView) => ACTIVE.has(j.state);
 const newestFirst = (a: { createdAt: string }, b: { createdAt: string }) => b.createdAt.localeCompare(a.createdAt);
 

@@ -10,6 +10,7 @@ import type { DataState, ImageView } from './data-state.js';
 import { shortBytes, shortImageId } from './format.js';
 import type { ActionKey } from './keymap.js';
 import { planRestore, type RestoreTarget } from './restore-plan.js';
+import { cancelDialogLines, cancelOutcome } from './cancel-words.js';
 import { type MachineRow, isActiveJob, machineStatus } from './selectors.js';
 import { type Choice, type Command, type Dialog, type UiAction, pick } from './ui-state.js';
 import type { Daemon } from './use-daemon.js';
@@ -36,10 +37,13 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
             flash(`${command.what}: job ${jobs.map((j) => `${j.id} ${j.state}`).join(', ')} (3 shows jobs)`);
             break;
           }
-          case 'cancel-job':
-            await client.cancelJob(command.id);
-            flash(`job ${command.id} cancelled`);
+          case 'cancel-job': {
+            // The daemon answers once the job has stopped; until then the job shows "cancelling".
+            flash(`cancelling job ${command.id}…`);
+            const ended = cancelOutcome(await client.cancelJob(command.id));
+            flash(ended.text, ended.kind);
             break;
+          }
           case 'remove-image':
             await client.removeImage(command.id);
             flash(`image ${command.id} deleted`);
@@ -65,7 +69,7 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
     ...d.machines.map((m) => ({ label: `${m.name.padEnd(16)} machine  ${machineStatus(m, d.jobs, Date.now()).now}`, value: { kind: 'machine' as const, name: m.name } })),
     ...d.devices.map((dev) => {
       const plan = planRestore(image, { kind: 'device', device: dev }, d.machines);
-      return { label: `${dev.path.padEnd(16)} docked   ${dev.model ?? ''} ${shortBytes(dev.sizeBytes)}`, value: { kind: 'device' as const, path: dev.path }, ...(plan.verdict === 'refused' ? { disabled: plan.reason } : {}) };
+      return { label: `${dev.path.padEnd(16)} ${dev.system ? 'system ' : dev.kind === 'file' ? 'file   ' : 'docked '}  ${dev.model ?? ''} ${shortBytes(dev.sizeBytes)}`, value: { kind: 'device' as const, path: dev.path }, ...(plan.verdict === 'refused' ? { disabled: plan.reason } : {}) };
     }),
   ];
 
@@ -92,6 +96,7 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
     if (sel.screen === 'machines' && sel.row) {
       const row = sel.row;
       if (row.kind === 'device') {
+        if (key === 'b' && row.device.system) return flash(`${row.device.path} is the appliance's own system disk (it holds ${row.device.system}): it is never backed up or restored by a job`, 'error');
         if (key === 'b') return open({ kind: 'confirm', title: 'Back up a docked disk', lines: [`${row.device.path}  ${row.device.model ?? ''} ${row.device.serial ?? ''}  ${shortBytes(row.device.sizeBytes)}`, 'Start the backup?'], command: { type: 'create-jobs', bodies: [{ type: 'backup', device: row.device.path }], what: `backup of ${row.device.path}` } });
         if (key === 'd') return flash(`${row.device.path} is a disk docked in the appliance, not a record: undock it to remove it`, 'error');
       } else {
@@ -117,7 +122,8 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
     if (sel.screen === 'jobs' && sel.row && key === 'c') {
       const j = sel.row;
       if (!isActiveJob(j)) return flash(`job ${j.id} is already ${j.state}`, 'error');
-      return open({ kind: 'confirm', title: `Cancel job ${j.id}`, lines: [`${j.type} ${j.state}: the ${j.type} stops and its partial work is discarded.`], command: { type: 'cancel-job', id: j.id } });
+      if (j.state === 'cancelling') return flash(`job ${j.id} is already cancelling: it stops at its next step`, 'error');
+      return open({ kind: 'confirm', title: `Cancel job ${j.id}`, lines: cancelDialogLines(j), command: { type: 'cancel-job', id: j.id } });
     }
     if (sel.screen === 'schedules' && sel.row && key === 'd') return open({ kind: 'confirm', title: `Remove schedule ${sel.row.name}`, lines: ['Its timer stops firing; images it made stay.'], command: { type: 'remove-schedule', name: sel.row.name } });
     const hints: Record<ActionKey, string> = { b: 'b backs up a machine or docked disk (1)', r: 'r restores an image (1 or 2)', v: 'v verifies an image (2)', d: 'd deletes the selected image, machine or schedule', c: 'c cancels the selected job (3)', w: '' };

@@ -2,7 +2,7 @@
 // integration tests of every API client (CLI, TUI, dashboard). Its stderr (JSON log
 // lines) is kept for assertion messages.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/api/client.js';
 import { CLI, sh } from './cli.js';
@@ -17,12 +17,21 @@ export interface TestDaemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts a daemon on `<dir>/api.sock` with data in `<dir>/data` and waits until it answers. */
+/**
+ * Starts a daemon on `<dir>/api.sock` with data in `<dir>/data` and waits until it answers.
+ * Without a config of the test's own, `dir` is its docked directory: disk-image files the
+ * test makes there are what its jobs may use.
+ */
 export async function startDaemon(dir: string, opts: { socket?: string; dataDir?: string; config?: string; args?: string[] } = {}): Promise<TestDaemon> {
   const socket = opts.socket ?? join(dir, 'api.sock');
   const dataDir = opts.dataDir ?? join(dir, 'data');
+  let config = opts.config;
+  if (config === undefined) {
+    config = join(dir, 'test-daemon-config.json');
+    writeFileSync(config, JSON.stringify({ dockedDir: dir }));
+  }
   let text = '';
-  const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--socket', socket, '--config', opts.config ?? '/dev/null', ...(opts.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--socket', socket, '--config', config, ...(opts.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.on('data', (c: Buffer) => (text += c.toString()));
   const daemon: TestDaemon = {
     child,

@@ -21,7 +21,7 @@ interface Props {
 
 /** Column widths for a terminal `width` wide: the target and the bar share what is left. */
 export function jobColumns(width: number) {
-  const avail = Math.max(10, width - 64);
+  const avail = Math.max(10, width - 66);
   const subject = Math.min(30, Math.max(5, Math.floor(avail / 2)));
   return { subject, bar: Math.max(5, avail - subject) };
 }
@@ -30,7 +30,7 @@ export function jobRow(j: JobView, data: DataState, width: number, ascii: boolea
   const c = jobColumns(width);
   const p = j.live;
   const done = p ? p.bytesDone / Math.max(1, p.bytesTotal) : j.state === 'done' ? 1 : j.progress ? j.progress.bytesDone / Math.max(1, j.progress.bytesTotal) : 0;
-  const head = `${fit(j.type, 7, { pad: true })} ${fitPath(jobSubject(j, data), c.subject, ascii)} ${fit(j.state === 'waiting-for-boot' ? 'waiting' : j.state, 8, { pad: true })} ${bar(done, c.bar, ascii)} ${`${Math.floor(done * 100)}%`.padStart(4)}`;
+  const head = `${fit(j.type, 7, { pad: true })} ${fitPath(jobSubject(j, data), c.subject, ascii)} ${fit(j.state === 'waiting-for-boot' ? 'waiting' : j.state, 10, { pad: true })} ${bar(done, c.bar, ascii)} ${`${Math.floor(done * 100)}%`.padStart(4)}`;
   if (!p) {
     // An ended job shows its final figures (average MB/s, LZ4 ratio, new/reused) from its stats.
     const st = j.stats;
@@ -41,7 +41,8 @@ export function jobRow(j: JobView, data: DataState, width: number, ascii: boolea
       const newReused = st.bytesNew !== undefined ? `${shortBytes(st.bytesNew)}/${shortBytes(st.bytesReused ?? 0)}` : '';
       return `${head} ${`-/${mbps(avg)}`.padStart(12)} ${ratio.padStart(5)} ${newReused.padStart(11)}`;
     }
-    return `${head} ${j.error ? fit(j.error, 40, { ascii }) : ''}`;
+    const said = j.targetIncomplete ? `TARGET INCOMPLETE: ${j.outcome ?? ''}` : (j.error ?? j.outcome);
+    return `${head} ${said ? fit(said, 40, { ascii }) : ''}`;
   }
   return `${head} ${`${mbps(p.rateBps)}/${mbps(p.avgBps)}`.padStart(12)} ${`x${p.ratio.toFixed(2)}`.padStart(5)} ${`${shortBytes(p.bytesNew)}/${shortBytes(p.bytesReused)}`.padStart(11)} ${duration(p.etaSeconds).padStart(7)}`;
 }
@@ -54,9 +55,11 @@ function JobDetail({ job, data, width, height }: { job: JobView; data: DataState
   const log = [
     ...(data.logs[job.id] ?? []).map((l) => `${l.at.slice(11, 19)} ${l.level === 'info' ? '' : `${l.level}: `}${l.message}`),
     ...(job.error && !(data.logs[job.id] ?? []).some((l) => l.message.includes(job.error as string)) ? [`error: ${job.error}`] : []),
+    ...(job.outcome ? [`outcome: ${job.outcome}`] : []),
   ];
   const head = [
     `${job.id}  ${job.type} ${jobSubject(job, data)}  ${job.state}${job.imageId ? `  image ${job.imageId}` : ''}`,
+    ...(job.targetIncomplete ? [`TARGET INCOMPLETE: ${job.devicePath ?? 'the target'} must not be used; restore it again`] : []),
     `by ${job.requestedBy}  created ${job.createdAt.slice(0, 19)}${job.startedAt ? `  started ${job.startedAt.slice(11, 19)}` : ''}${job.finishedAt ? `  finished ${job.finishedAt.slice(11, 19)}` : ''}`,
   ];
   const logRoom = Math.max(0, height - head.length - 2);
@@ -81,7 +84,7 @@ export function JobsScreen({ data, rows, selected, width, height, details }: Pro
   const theme = useTheme();
   const c = jobColumns(width);
   const listHeight = details ? Math.min(4, height) : Math.max(3, Math.min(rows.length + 1, Math.floor(height / 2)));
-  const header = `${'TYPE'.padEnd(7)} ${'TARGET'.padEnd(c.subject)} ${'STATE'.padEnd(8)} ${'PROGRESS'.padEnd(c.bar + 5)} ${'MB/s now/avg'.padStart(12)} ${'LZ4'.padStart(5)} ${'new/reused'.padStart(11)} ${'ETA'.padStart(7)}`;
+  const header = `${'TYPE'.padEnd(7)} ${'TARGET'.padEnd(c.subject)} ${'STATE'.padEnd(10)} ${'PROGRESS'.padEnd(c.bar + 5)} ${'MB/s now/avg'.padStart(12)} ${'LZ4'.padStart(5)} ${'new/reused'.padStart(11)} ${'ETA'.padStart(7)}`;
   const job = rows[selected];
   return (
     <Box flexDirection="column" height={height} width={width}>

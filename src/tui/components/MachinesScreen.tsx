@@ -39,9 +39,16 @@ function MachineDetail({ m, data, width, now }: { m: MachineWithDisks | undefine
   );
 }
 
+/** What a device row is: the system disk, a docked disk or a docked disk-image file. */
+export function deviceRole(d: LocalDevice): string {
+  return d.system ? 'system disk' : d.kind === 'file' ? 'docked file' : 'docked disk';
+}
+
 function DeviceDetail({ d, width }: { d: LocalDevice; width: number }) {
   const lines = [
-    `${d.path}  docked in the appliance${d.inUse ? '  IN USE: never a restore target' : ''}`,
+    d.system
+      ? `${d.path}  the appliance's own system disk (holds ${d.system}): never a backup or restore target`
+      : `${d.path}  ${d.kind === 'file' ? 'disk-image file docked in the appliance' : 'docked in the appliance'}${d.inUse ? '  IN USE: never a restore target' : ''}`,
     `${d.model ?? 'model unknown'}  serial ${d.serial ?? '-'}  ${shortBytes(d.sizeBytes)}  sector ${d.logicalSectorSize}`,
     ...d.partitions.map((p) => `   ${p.path} ${shortBytes(p.sizeBytes).padStart(7)} ${p.fsType ?? ''} ${p.label ?? ''}`),
   ];
@@ -52,11 +59,11 @@ export function MachinesScreen({ data, rows, selected, width, height, details, n
   const theme = useTheme();
   const listHeight = details ? Math.min(4, height) : Math.max(3, Math.min(rows.length + 1, Math.floor(height / 2)));
   const text = rows.map((r) => {
-    if (r.kind === 'device') return `${fit(r.device.path, 18, { pad: true })} ${fit('docked disk', 17, { pad: true })} ${fit(shortBytes(r.device.sizeBytes), 17, { pad: true })} ${r.device.model ?? ''}`;
+    if (r.kind === 'device') return `${fit(r.device.path, 18, { pad: true })} ${fit(deviceRole(r.device), 17, { pad: true })} ${fit(shortBytes(r.device.sizeBytes), 17, { pad: true })} ${r.device.model ?? ''}`;
     const st = machineStatus(r.machine, data.jobs, now);
     return `${fit(r.machine.name, 18, { pad: true })} ${fit(st.now, 17, { pad: true })} ${fit(st.lastBackup, 17, { pad: true })} ${[r.machine.vendor, r.machine.model].filter(Boolean).join(' ')}`;
   });
-  const tones = rows.map((r) => (r.kind === 'machine' ? (machineStatus(r.machine, data.jobs, now).lastBackupOk === false ? 'red' : undefined) : 'cyan'));
+  const tones = rows.map((r) => (r.kind === 'machine' ? (machineStatus(r.machine, data.jobs, now).lastBackupOk === false ? 'red' : undefined) : r.device.system ? 'yellow' : 'cyan'));
   const errors = [data.errors.machines, data.errors.devices].filter(Boolean).join('; ');
   const row = rows[selected];
   return (

@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Job } from '../store/index.js';
+import { endingOf } from './job-runner.js';
+
+const job = (type: Job['type']): Job => ({ id: 'j', type, state: 'running', createdAt: '', updatedAt: '', requestedBy: 'op' });
+const req = (type: 'backup' | 'restore' | 'verify') => ({ type, devicePath: '/dev/sdb', imageId: 'img-1', requestedBy: 'op' });
+
+test('what a stopped job leaves behind: no image, an incomplete disk only once writing began, a removed new file, an unchecked image', () => {
+  assert.deepEqual(endingOf(job('backup'), req('backup'), 'cancel', { targetExisted: true, writing: false }), { outcome: 'cancelled: no image was made (nothing was committed to the store)' });
+  assert.deepEqual(endingOf(job('restore'), req('restore'), 'cancel', { targetExisted: true, writing: false }), { outcome: 'cancelled before anything was written to /dev/sdb', targetIncomplete: false });
+  const half = endingOf(job('restore'), req('restore'), 'cancel', { targetExisted: true, writing: true });
+  assert.equal(half.targetIncomplete, true);
+  assert.match(half.outcome, /^cancelled: \/dev\/sdb is incomplete .*image img-1.*restore it again$/);
+  assert.equal(endingOf(job('restore'), req('restore'), 'fail', { targetExisted: true, writing: true }).targetIncomplete, true, 'a failure mid-write too');
+  assert.deepEqual(endingOf(job('restore'), req('restore'), 'interrupt', { targetExisted: false, writing: true }), { outcome: 'interrupted: the new file /dev/sdb was removed', targetIncomplete: false });
+  assert.match(endingOf(job('verify'), req('verify'), 'cancel', { targetExisted: false, writing: false }).outcome, /img-1 was not fully checked/);
+});
