@@ -7,7 +7,7 @@
 
 export const JOB_TYPES = ['backup', 'restore', 'verify', 'inventory'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
-export const JOB_STATES = ['queued', 'waiting-for-boot', 'running', 'cancelling', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+export const JOB_STATES = ['queued', 'waiting-for-boot', 'booting', 'running', 'cancelling', 'done', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export type BootLoader = 'auto' | 'ipxe' | 'ipxe-full' | 'signed';

@@ -61,6 +61,11 @@ test('a machine with a waiting job boots the boot OS with a token bound to that 
   assert.deepEqual(plan.files, { kernel: 'lifeboat/vmlinuz', initrd: 'lifeboat/initrd.img', cmdline: ['lifeboat.url=http://10.0.0.1:8080', `lifeboat.token=${token}`] });
   const again = await dir.plan({ mac: '52:54:00:00:00:01', uuid: null, firmware: 'uefi', address: '10.0.0.51' });
   assert.deepEqual(again.files.cmdline, plan.files.cmdline, 'a second boot of the same job: same token');
+  await dir.fetched('10.0.0.51', 'lifeboat/initrd.img');
+  assert.equal((await db.jobs.get(job.id)).state, 'waiting-for-boot', 'the initrd alone is no boot stage');
+  await dir.fetched('10.0.0.51', 'lifeboat/vmlinuz');
+  assert.equal((await db.jobs.get(job.id)).state, 'booting', 'fetching the kernel moves the job to booting');
+  assert.equal((await db.machines.getById(m.id)).bootStage?.stage, 'kernel');
 });
 
 test('discovery off: an unknown client is not recorded and boots its disk; an ignored machine boots its disk', async () => {

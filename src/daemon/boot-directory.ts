@@ -124,7 +124,14 @@ export class BootDirectory {
     const id = this.byAddress.get(address);
     if (!stage || !id) return;
     const m = await this.o.db.machines.findById(id);
-    if (m) await this.stage(m, stage, name);
+    if (!m) return;
+    await this.stage(m, stage, name);
+    if (stage !== 'kernel') return;
+    // The machine fetched the boot OS: its job moves from waiting-for-boot to booting.
+    for (const job of await this.o.db.jobs.list({ machineId: m.id, state: 'waiting-for-boot', limit: 5 })) {
+      const booting = await this.o.db.jobs.transition(job.id, 'boot').catch(() => null);
+      if (booting) this.o.hub.publish({ type: 'job-state', jobId: job.id, state: booting.state });
+    }
   }
 
   private async stage(m: Machine, stage: BootStageName, detail?: string): Promise<void> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Job } from '../store/index.js';
-import { endingOf } from './job-runner.js';
+import { bootDeadlineAdvice, endingOf } from './job-runner.js';
 
 const job = (type: Job['type']): Job => ({ id: 'j', type, state: 'running', createdAt: '', updatedAt: '', requestedBy: 'op' });
 const req = (type: 'backup' | 'restore' | 'verify') => ({ type, devicePath: '/dev/sdb', imageId: 'img-1', requestedBy: 'op' });
@@ -15,4 +15,12 @@ test('what a stopped job leaves behind: no image, an incomplete disk only once w
   assert.equal(endingOf(job('restore'), req('restore'), 'fail', { targetExisted: true, writing: true }).targetIncomplete, true, 'a failure mid-write too');
   assert.deepEqual(endingOf(job('restore'), req('restore'), 'interrupt', { targetExisted: false, writing: true }), { outcome: 'interrupted: the new file /dev/sdb was removed', targetIncomplete: false });
   assert.match(endingOf(job('verify'), req('verify'), 'cancel', { targetExisted: false, writing: false }).outcome, /img-1 was not fully checked/);
+});
+
+test('the boot deadline advice names the stage the machine reached', () => {
+  assert.match(bootDeadlineAdvice('desk', '30 min', null), /^desk did not boot into Lifeboat within 30 min, and it did not ask for a network boot: check that it is powered, that Wake-on-LAN/);
+  assert.match(bootDeadlineAdvice('desk', '30 min', { stage: 'dhcp', at: 'T' }), /asked DHCP \(T\) but never fetched its loader/);
+  assert.match(bootDeadlineAdvice('desk', '30 min', { stage: 'loader', at: 'T', detail: 'shimx64.efi' }), /fetched its loader \(shimx64.efi, T\)/);
+  assert.match(bootDeadlineAdvice('desk', '30 min', { stage: 'script', at: 'T' }), /lifeboat bootos build/);
+  assert.match(bootDeadlineAdvice('desk', '30 min', { stage: 'kernel', at: 'T' }), /agent never said hello: watch its console/);
 });

@@ -124,7 +124,10 @@ export class JobRunner {
   private async bootDeadlinePassed(jobId: string, machine: string, ms: number): Promise<void> {
     if (!this.waiting.delete(jobId)) return;
     const minutes = Math.round(ms / 60_000);
-    const error = `${machine} did not boot into Lifeboat within ${minutes >= 1 ? `${minutes} min` : `${Math.round(ms / 1000)} s`}: check that it is powered, that Wake-on-LAN is enabled in its firmware and that it network-boots first`;
+    const within = minutes >= 1 ? `${minutes} min` : `${Math.round(ms / 1000)} s`;
+    const job = await this.db.jobs.find(jobId);
+    const m = job?.machineId ? await this.db.machines.findById(job.machineId) : null;
+    const error = bootDeadlineAdvice(machine, within, m?.bootStage && job && m.bootStage.at >= job.createdAt ? m.bootStage : null);
     const failed = await this.db.jobs.transition(jobId, 'fail', { error }).catch(() => null);
     if (failed) {
       this.hub.publish({ type: 'job-state', jobId, state: failed.state, error });
@@ -240,4 +243,22 @@ export function endingOf(job: Job, req: DeviceJobRequest, event: 'cancel' | 'int
   if (!at.writing) return { outcome: `${how} before anything was written to ${target}`, targetIncomplete: false };
   if (!at.targetExisted) return { outcome: `${how}: the new file ${target} was removed`, targetIncomplete: false };
   return { outcome: `${how}: ${target} is incomplete — part of it holds image ${req.imageId}, part what was there before; do not use it: restore it again`, targetIncomplete: true };
+}
+
+/** What to check when a machine did not boot into Lifeboat in time, by the last boot stage it reached during the job. */
+export function bootDeadlineAdvice(machine: string, within: string, stage: { stage: string; at: string; detail?: string } | null): string {
+  const head = `${machine} did not boot into Lifeboat within ${within}`;
+  if (stage === null) return `${head}, and it did not ask for a network boot: check that it is powered, that Wake-on-LAN is enabled in its firmware and that it network-boots first`;
+  switch (stage.stage) {
+    case 'dhcp':
+      return `${head}: it asked DHCP (${stage.at}) but never fetched its loader: check the boot file its firmware got (\`lifeboat machines show ${machine}\`), TFTP on the boot interface, and for UEFI with Secure Boot its loader setting`;
+    case 'loader':
+      return `${head}: it fetched its loader (${stage.detail ?? 'loader'}, ${stage.at}) but never asked for its boot script: check the HTTP boot port and, for Secure Boot, that GRUB can reach the appliance over TFTP`;
+    case 'script':
+      return `${head}: it got its boot script (${stage.at}) but never fetched the boot OS: build it (\`lifeboat bootos build\`) and check the boot root`;
+    case 'kernel':
+      return `${head}: it fetched the boot OS (${stage.at}) but its agent never said hello: watch its console for what /init reports (network, drivers, the appliance's address)`;
+    default:
+      return `${head}: its last boot stage was ${stage.stage} at ${stage.at}: see its console`;
+  }
 }

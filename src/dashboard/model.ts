@@ -12,7 +12,7 @@ export const LOG_LENGTH = 100;
 /** A running job whose last progress is older than this counts 0 B/s in the chart. */
 export const STALE_PROGRESS_MS = 5000;
 
-const ACTIVE = new Set(['queued', 'waiting-for-boot', 'running']);
+const ACTIVE = new Set(['queued', 'waiting-for-boot', 'booting', 'running', 'cancelling']);
 
 export interface JobEntry {
   id: string;

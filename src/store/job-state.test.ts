@@ -4,15 +4,17 @@ import { JOB_EVENTS, JOB_STATES, type JobEvent, type JobState, isActive, nextSta
 
 // Every (state, event) pair, written out by hand: '-' means refused.
 const TABLE: Record<JobState, Record<JobEvent, JobState | '-'>> = {
-  queued: { 'wait-for-boot': 'waiting-for-boot', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: '-', 'request-cancel': '-' },
-  'waiting-for-boot': { 'wait-for-boot': '-', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': '-' },
-  running: { 'wait-for-boot': '-', start: '-', succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': 'cancelling' },
+  queued: { 'wait-for-boot': 'waiting-for-boot', boot: '-', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: '-', 'request-cancel': '-' },
+  'waiting-for-boot': { 'wait-for-boot': '-', boot: 'booting', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': '-' },
+  // The machine fetched the boot OS; its agent has not said hello yet.
+  booting: { 'wait-for-boot': '-', boot: '-', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': '-' },
+  running: { 'wait-for-boot': '-', boot: '-', start: '-', succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': 'cancelling' },
   // Asked to stop: it ends in what really happened, never "cancelled" while the engine still runs.
-  cancelling: { 'wait-for-boot': '-', start: '-', succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': '-' },
-  done: { 'wait-for-boot': '-', start: '-', succeed: '-', fail: '-', cancel: '-', interrupt: '-', 'request-cancel': '-' },
-  failed: { 'wait-for-boot': '-', start: '-', succeed: '-', fail: '-', cancel: '-', interrupt: '-', 'request-cancel': '-' },
-  cancelled: { 'wait-for-boot': '-', start: '-', succeed: '-', fail: '-', cancel: '-', interrupt: '-', 'request-cancel': '-' },
-  interrupted: { 'wait-for-boot': '-', start: '-', succeed: '-', fail: '-', cancel: '-', interrupt: '-', 'request-cancel': '-' },
+  cancelling: { 'wait-for-boot': '-', boot: '-', start: '-', succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': '-' },
+  done: { 'wait-for-boot': '-', boot: '-', start: '-', succeed: '-', fail: '-', cancel: '-', interrupt: '-', 'request-cancel': '-' },
+  failed: { 'wait-for-boot': '-', boot: '-', start: '-', succeed: '-', fail: '-', cancel: '-', interrupt: '-', 'request-cancel': '-' },
+  cancelled: { 'wait-for-boot': '-', boot: '-', start: '-', succeed: '-', fail: '-', cancel: '-', interrupt: '-', 'request-cancel': '-' },
+  interrupted: { 'wait-for-boot': '-', boot: '-', start: '-', succeed: '-', fail: '-', cancel: '-', interrupt: '-', 'request-cancel': '-' },
 };
 
 test('the table covers every state and event', () => {

@@ -1,11 +1,12 @@
 // The job state machine, as pure functions.
 //
-//   queued ──wait-for-boot──▶ waiting-for-boot ──start──▶ running ──succeed──▶ done
+//   queued ──wait-for-boot──▶ waiting-for-boot ─boot─▶ booting ─start─▶ running ──succeed──▶ done
 //     │ └────────────────────────start─────────────────────▲  │
 //     └─ cancel → cancelled, fail → failed                     ├─ fail ──▶ failed
-//   waiting-for-boot: cancel, fail, interrupt                  ├─ cancel ─▶ cancelled
+//   waiting-for-boot, booting: cancel, fail, interrupt         ├─ cancel ─▶ cancelled
 //                                                              ├─ interrupt ▶ interrupted
 //                                                              └─ request-cancel ▶ cancelling
+//   booting: the machine fetched the boot OS (its kernel); its agent has not said hello yet.
 //   cancelling: the engine was asked to stop and has not yet; it ends in what really
 //   happened: cancel (it stopped), succeed (it finished first), fail, interrupt.
 //
@@ -17,19 +18,20 @@
 export const JOB_TYPES = ['backup', 'restore', 'verify', 'inventory'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
-export const JOB_STATES = ['queued', 'waiting-for-boot', 'running', 'cancelling', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+export const JOB_STATES = ['queued', 'waiting-for-boot', 'booting', 'running', 'cancelling', 'done', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const JOB_EVENTS = ['wait-for-boot', 'start', 'succeed', 'fail', 'cancel', 'interrupt', 'request-cancel'] as const;
+export const JOB_EVENTS = ['wait-for-boot', 'boot', 'start', 'succeed', 'fail', 'cancel', 'interrupt', 'request-cancel'] as const;
 export type JobEvent = (typeof JOB_EVENTS)[number];
 
 /** States in which a job holds its disk (or machine). */
-export const ACTIVE_STATES: readonly JobState[] = ['queued', 'waiting-for-boot', 'running', 'cancelling'];
+export const ACTIVE_STATES: readonly JobState[] = ['queued', 'waiting-for-boot', 'booting', 'running', 'cancelling'];
 export const FINAL_STATES: readonly JobState[] = ['done', 'failed', 'cancelled', 'interrupted'];
 
 const TRANSITIONS: Record<JobState, Partial<Record<JobEvent, JobState>>> = {
   queued: { 'wait-for-boot': 'waiting-for-boot', start: 'running', fail: 'failed', cancel: 'cancelled' },
-  'waiting-for-boot': { start: 'running', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
+  'waiting-for-boot': { boot: 'booting', start: 'running', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
+  booting: { start: 'running', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
   running: { succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': 'cancelling' },
   cancelling: { succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
   done: {},

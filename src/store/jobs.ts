@@ -271,11 +271,11 @@ export function jobsCollection(ctx: StoreContext): Jobs {
     async markInterrupted() {
       return ctx.lock.run(async () => {
         const changed: Job[] = [];
-        for (const doc of await jobs.find({ state: { $in: ['waiting-for-boot', 'running', 'cancelling'] } }, { sort: { createdAt: 1 } })) {
+        for (const doc of await jobs.find({ state: { $in: ['waiting-for-boot', 'booting', 'running', 'cancelling'] } }, { sort: { createdAt: 1 } })) {
           const at = ctx.now().toISOString();
           const next: JobDoc = { ...doc, state: 'interrupted', finishedAt: at, updatedAt: at, error: `the daemon stopped while the job was ${doc.state}: start it again` };
           // A restore that was writing when the daemon died left its target half-written.
-          if (doc.type === 'restore' && doc.machineId === undefined && doc.state !== 'waiting-for-boot') {
+          if (doc.type === 'restore' && doc.machineId === undefined && doc.state !== 'waiting-for-boot' && doc.state !== 'booting') {
             next.targetIncomplete = true;
             next.outcome = `interrupted: ${doc.devicePath ?? 'the target'} may be incomplete — do not use it; restore it again`;
           }

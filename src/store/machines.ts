@@ -4,6 +4,7 @@
 import { conflictError, notFoundError, userError } from '../errors.js';
 import { type StoreContext, newId } from './context.js';
 import { toRecord } from './table.js';
+import { ACTIVE_STATES } from './job-state.js';
 import {
   checkInteger,
   checkKeys,
@@ -327,7 +328,7 @@ export function machinesCollection(ctx: StoreContext): Machines {
     async remove(name) {
       return ctx.lock.run(async () => {
         const m = await getByName(name);
-        const busy = await jobs.findOne({ machineId: m.id, state: { $in: ['queued', 'waiting-for-boot', 'running'] } });
+        const busy = await jobs.findOne({ machineId: m.id, state: { $in: [...ACTIVE_STATES] } });
         if (busy) throw conflictError(`machine ${m.name} has an active ${busy.type} job ${busy._id} (${busy.state}): wait for it or cancel it (\`lifeboat jobs cancel ${busy._id}\`), then remove the machine`);
         const named = await schedules.find({ 'target.machines': m.name });
         if (named.length > 0) {

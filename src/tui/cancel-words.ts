@@ -4,7 +4,7 @@ import type { Job } from '../api/contract.js';
 
 /** The confirm dialog's lines for cancelling `j`: what is left behind, by job type and state. */
 export function cancelDialogLines(j: Pick<Job, 'type' | 'state' | 'devicePath' | 'imageId'>): string[] {
-  if (j.state === 'queued' || j.state === 'waiting-for-boot') return [`${j.type} ${j.state}: it has not started; nothing has been read or written.`];
+  if (j.state === 'queued' || j.state === 'waiting-for-boot' || j.state === 'booting') return [`${j.type} ${j.state}: it has not started; nothing has been read or written.`];
   const target = j.devicePath ?? 'the target disk';
   switch (j.type) {
     case 'backup':

@@ -77,7 +77,7 @@ function onEvent(state: DataState, event: LiveEvent, at: string): DataState {
   switch (event.type) {
     case 'job-progress': {
       const rates = { ...state.rates, [event.jobId]: capped(state.rates[event.jobId], event.progress.rateBps, RATE_HISTORY) };
-      const jobs = upsertJob(state.jobs, event.jobId, (j) => ({ ...j, state: j.state === 'queued' || j.state === 'waiting-for-boot' ? 'running' : j.state, live: event.progress }));
+      const jobs = upsertJob(state.jobs, event.jobId, (j) => ({ ...j, state: j.state === 'queued' || j.state === 'waiting-for-boot' || j.state === 'booting' ? 'running' : j.state, live: event.progress }));
       return { ...state, rates, jobs };
     }
     case 'job-state': {

@@ -13,14 +13,14 @@ export interface MachineStatus {
   lastBackupOk: boolean | null;
 }
 
-const ACTIVE = new Set(['queued', 'waiting-for-boot', 'running', 'cancelling']);
+const ACTIVE = new Set(['queued', 'waiting-for-boot', 'booting', 'running', 'cancelling']);
 export const isActiveJob = (j: JobView) => ACTIVE.has(j.state);
 const newestFirst = (a: { createdAt: string }, b: { createdAt: string }) => b.createdAt.localeCompare(a.createdAt);
 
 export function machineStatus(machine: Machine, jobs: readonly JobView[], now: number): MachineStatus {
   const mine = jobs.filter((j) => j.machineId === machine.id);
   const running = mine.some((j) => j.state === 'running');
-  const waiting = mine.some((j) => j.state === 'waiting-for-boot');
+  const waiting = mine.some((j) => j.state === 'waiting-for-boot' || j.state === 'booting');
   const last = mine.filter((j) => j.type === 'backup' && !ACTIVE.has(j.state)).sort((a, b) => (b.finishedAt ?? b.updatedAt).localeCompare(a.finishedAt ?? a.updatedAt))[0];
   return {
     now: running ? 'in boot OS' : waiting ? 'waiting for boot' : 'offline',

@@ -19,4 +19,4 @@ export function makeTheme(caps: TermCaps): Theme {
 export const ThemeContext = createContext<Theme>(makeTheme({ ascii: false, color: true }));
 export const useTheme = () => useContext(ThemeContext);
 
-export const STATE_COLORS: Record<string, string> = { running: 'cyan', cancelling: 'yellow', queued: 'blue', 'waiting-for-boot': 'magenta', done: 'green', failed: 'red', cancelled: 'yellow', interrupted: 'yellow' };
+export const STATE_COLORS: Record<string, string> = { running: 'cyan', cancelling: 'yellow', queued: 'blue', 'waiting-for-boot': 'magenta', booting: 'magenta', done: 'green', failed: 'red', cancelled: 'yellow', interrupted: 'yellow' };
