@@ -32,7 +32,7 @@ before(async () => {
   for (const [name, data] of Object.entries(files)) writeFileSync(join(root, name), data);
   writeFileSync(join(work.dir, 'secret'), 'not for clients');
   symlinkSync(join(work.dir, 'secret'), join(root, 'escape'));
-  server = await TftpServer.start({ root, host: '127.0.0.1', port: 0, limits: { defaultTimeoutMs: 300 }, retries: 2, onEvent: (e) => events.push(e) });
+  server = await TftpServer.start({ root, host: '127.0.0.1', port: 0, limits: { defaultTimeoutMs: 300, retries: 2 }, onEvent: (e) => events.push(e) });
   port = server.address.port;
 });
 after(async () => {
@@ -183,7 +183,7 @@ test('block numbers roll over past 65535: a 33 MiB file in 512-byte blocks arriv
 });
 
 test('closing the server ends a transfer under way with an ERROR to its client, within one timeout', async () => {
-  const own = await TftpServer.start({ root, host: '127.0.0.1', port: 0, limits: { defaultTimeoutMs: 300 }, retries: 50 });
+  const own = await TftpServer.start({ root, host: '127.0.0.1', port: 0, limits: { defaultTimeoutMs: 300, retries: 50 } });
   const c = await rawClient();
   try {
     c.send({ op: 'rrq', filename: 'ipxe.efi', mode: 'octet', options: new Map() }, own.address.port);
