@@ -45,9 +45,11 @@ export class Transfer {
   private timeouts = 0;
   private lastProgressMs = Date.now();
   private confirmed = false;
+  /** When the window sent last is due for retransmission; the timer checks it rather than being re-armed per packet. */
+  private deadline = 0;
   private readonly timer: NodeJS.Timeout;
-  private pumping = false;
-  private repump = false;
+  /** A block is being read: pump() resumes when it is in memory. */
+  private loading = false;
 
   constructor(
     private readonly socket: Socket,
@@ -59,12 +61,12 @@ export class Transfer {
     this.done = new Promise((resolve) => (this.finish = resolve));
     this.lastBlock = Math.floor(source.size / settings.deal.blockSize) + 1; // the last block is short, maybe empty
     this.base = settings.deal.accepted.size > 0 ? 0 : 1;
-    this.timer = setTimeout(() => this.onTimeout(), settings.deal.timeoutMs);
+    this.timer = setInterval(() => this.onTick(), Math.max(10, Math.min(250, settings.deal.timeoutMs / 4)));
     socket.on('message', (bytes, rinfo) => {
       if (rinfo.address === client.address && rinfo.port === client.port) this.onPacket(bytes);
     });
     socket.on('error', () => {}); // an unreachable client is noticed by its silence
-    void this.pump();
+    this.pump();
   }
 
   get isConfirmed(): boolean {
@@ -101,13 +103,13 @@ export class Transfer {
       this.timeouts = 0;
       this.lastProgressMs = Date.now();
       if (this.base > this.lastBlock) this.end({ kind: 'completed' }, null);
-      else void this.pump();
+      else this.pump();
       return;
     }
   }
 
-  private onTimeout(): void {
-    if (this.finished) return;
+  private onTick(): void {
+    if (this.finished || this.loading || Date.now() < this.deadline) return;
     const stalled = Date.now() - this.lastProgressMs;
     if (++this.timeouts > this.settings.retries || stalled >= this.settings.maxStallMs) {
       const what = this.base === 0 ? 'the option acknowledgement' : `block ${this.base}`;
@@ -115,55 +117,52 @@ export class Transfer {
       return;
     }
     this.sentEnd = -1; // send the window again from its start
-    void this.pump();
+    this.pump();
   }
 
-  /** Sends the window from `base`; when an ACK moves `base` meanwhile, sends again from there. */
-  private async pump(): Promise<void> {
-    if (this.pumping) {
-      this.repump = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.repump = false;
-        await this.sendWindow();
-      } while (this.repump && !this.finished);
-    } catch (err) {
-      this.end({ kind: 'failed', reason: `server error: ${(err as Error).message}` }, TFTP_ERROR.notDefined);
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  private async sendWindow(): Promise<void> {
+  /**
+   * Sends the window from `base`. Blocks already read ahead go out synchronously (the
+   * common case: no promise, no timer churn per packet); when one must be read first,
+   * sending resumes once it is in memory, from wherever `base` is by then.
+   */
+  private pump(): void {
+    if (this.finished || this.loading) return;
     const { deal } = this.settings;
-    this.timer.refresh();
+    this.deadline = Date.now() + deal.timeoutMs;
     if (this.base === 0) {
       this.sentEnd = 0;
       this.socket.send(encodeTftp({ op: 'oack', options: deal.accepted }));
       return;
     }
-    const from = this.base;
-    const end = Math.min(this.lastBlock, from + deal.windowSize - 1);
-    for (let k = Math.max(from, this.sentEnd + 1); k <= end; k++) {
-      const data = this.source.ready(k) ?? (await this.source.load(k));
-      if (this.finished || this.base !== from) return; // an ACK came while the block was read: pump() goes on from the new base
-      const header = Buffer.allocUnsafe(4);
-      header.writeUInt16BE(OP_DATA, 0);
-      header.writeUInt16BE(k & 0xffff, 2);
-      this.socket.send([header, data]);
+    const end = Math.min(this.lastBlock, this.base + deal.windowSize - 1);
+    for (let k = Math.max(this.base, this.sentEnd + 1); k <= end; k++) {
+      const data = this.source.ready(k);
+      if (data === null) {
+        this.loading = true;
+        this.source.load(k).then(
+          () => {
+            this.loading = false;
+            this.pump();
+          },
+          (err: Error) => this.end({ kind: 'failed', reason: `server error: ${err.message}` }, TFTP_ERROR.notDefined),
+        );
+        return;
+      }
+      // One small copy into a pooled buffer: a single-buffer send is Node's shortest path.
+      const packet = Buffer.allocUnsafe(4 + data.length);
+      packet.writeUInt16BE(OP_DATA, 0);
+      packet.writeUInt16BE(k & 0xffff, 2);
+      data.copy(packet, 4);
+      this.socket.send(packet);
       this.sentEnd = k;
       this.hooks.onSent(data.length);
     }
-    this.timer.refresh();
   }
 
   private end(outcome: TransferOutcome, errorCode: number | null): void {
     if (this.finished) return;
     this.finished = true;
-    clearTimeout(this.timer);
+    clearInterval(this.timer);
     if (errorCode !== null && outcome.kind !== 'completed') {
       this.hooks.onErrorSent();
       const message = outcome.reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
