@@ -135,7 +135,7 @@ test('slot exhaustion: one address gets at most maxPerClient transfers; the rest
   });
 });
 
-test('a transfer without progress ends after maxStallMs, whatever its retries, with an ERROR and a failed event', async () => {
+test('a transfer without progress ends after maxStallMs, whatever its retries, with an ERROR and a failed event', { timeout: 10_000 }, async () => {
   await withServer({ limits: { defaultTimeoutMs: 200, retries: 1000, maxStallMs: 1000 } }, async (server, _root, events) => {
     const c = await rawClient(server.address.port);
     try {

@@ -48,7 +48,7 @@ function run(command: string, args: string[]): Promise<{ code: number; stdout: s
 
 async function curl(path: string, extra: string[] = []): Promise<{ code: number; body: Buffer }> {
   const out = join(work.dir, `curl-${Math.random().toString(36).slice(2)}`);
-  const r = await run('curl', ['-s', '-o', out, ...extra, `tftp://127.0.0.1:${port}/${path}`]);
+  const r = await run('curl', ['-s', '--path-as-is', '-o', out, ...extra, `tftp://127.0.0.1:${port}/${path}`]);
   let body = Buffer.alloc(0);
   try {
     body = readFileSync(out);
