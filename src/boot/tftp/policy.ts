@@ -13,7 +13,7 @@ export interface Limits {
   defaultTimeoutMs: number;
   /** Largest `timeout` option granted, in seconds; a larger one is refused (left out of the OACK, RFC 2349). */
   maxTimeoutS: number;
-  /** Timeouts in a row before a transfer is given up. */
+  /** Timeouts in a row before a transfer is given up (each wait twice the last, up to 16× the timeout). */
   retries: number;
   /** A transfer with no acknowledged progress for this long ends, whatever its timeout and retries. */
   maxStallMs: number;
@@ -30,7 +30,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxWindow: 16,
   defaultTimeoutMs: 1000,
   maxTimeoutS: 5,
-  retries: 5,
+  retries: 6,
   maxStallMs: 30_000,
   maxTransfers: 64,
   maxPerClient: 8,

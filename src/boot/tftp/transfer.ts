@@ -109,10 +109,16 @@ export class Transfer {
   }
 
   private onTick(): void {
-    if (this.finished || this.loading || Date.now() < this.deadline) return;
-    const stalled = Date.now() - this.lastProgressMs;
-    if (++this.timeouts > this.settings.retries || stalled >= this.settings.maxStallMs) {
-      const what = this.base === 0 ? 'the option acknowledgement' : `block ${this.base}`;
+    if (this.finished || this.loading) return;
+    const now = Date.now();
+    const stalled = now - this.lastProgressMs;
+    const what = this.base === 0 ? 'the option acknowledgement' : `block ${this.base}`;
+    if (stalled >= this.settings.maxStallMs) {
+      this.end({ kind: 'failed', reason: `no acknowledgement of ${what} in ${Math.round(stalled / 1000)} s (${this.timeouts + 1} tries)` }, TFTP_ERROR.notDefined);
+      return;
+    }
+    if (now < this.deadline) return;
+    if (++this.timeouts > this.settings.retries) {
       this.end({ kind: 'failed', reason: `no acknowledgement after ${this.timeouts} tries of ${what} (${Math.round(stalled / 1000)} s)` }, TFTP_ERROR.notDefined);
       return;
     }
@@ -128,7 +134,9 @@ export class Transfer {
   private pump(): void {
     if (this.finished || this.loading) return;
     const { deal } = this.settings;
-    this.deadline = Date.now() + deal.timeoutMs;
+    // Exponential backoff (RFC 1123 §4.2.3.2) while no ACK comes: a client that ignores a
+    // repeated OACK or DATA and only resends its own ACK after ~5 s (curl) is still waited for.
+    this.deadline = Date.now() + deal.timeoutMs * 2 ** Math.min(this.timeouts, 4);
     if (this.base === 0) {
       this.sentEnd = 0;
       this.socket.send(encodeTftp({ op: 'oack', options: deal.accepted }));
