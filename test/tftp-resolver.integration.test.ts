@@ -59,17 +59,20 @@ test('a resolver generates a file for a path (others fall through to the disk); 
   });
 });
 
-test('generated content over the cap, a resolver that throws and one that returns a non-Buffer: the client gets an ERROR, the server goes on', async () => {
+test('generated content over the cap, a resolver that throws, returns a non-Buffer or never answers: the client gets an ERROR, the server goes on', async () => {
   const resolve = (path: string) => {
     if (path === 'big.cfg') return Buffer.alloc(2049);
     if (path === 'throws.cfg') throw new Error('the database is closed');
     if (path === 'string.cfg') return 'text' as unknown as Buffer;
+    if (path === 'hangs.cfg') return new Promise<Buffer>(() => {});
     return null;
   };
-  await withServer({ resolve, limits: { maxGeneratedBytes: 2048 } }, async (server, events) => {
-    for (const p of ['big.cfg', 'throws.cfg', 'string.cfg']) assert.notEqual((await curl(server.address.port, p)).code, 0, p);
+  await withServer({ resolve, limits: { maxGeneratedBytes: 2048, maxStallMs: 500 } }, async (server, events) => {
+    for (const p of ['big.cfg', 'throws.cfg', 'string.cfg', 'hangs.cfg']) assert.notEqual((await curl(server.address.port, p)).code, 0, p);
     const failed = events.filter((e) => e.type === 'failed').map((e) => (e as { reason: string }).reason);
-    assert.equal(failed.length, 3);
+    assert.equal(failed.length, 4);
+    assert.match(failed[3] ?? '', /the resolver gave no answer for hangs\.cfg within 500 ms/);
+    assert.equal(server.transfers, 0, 'no slot held by the resolver that hangs');
     assert.match(failed[0] ?? '', /generated content for big\.cfg is 2049 bytes, more than 2048/);
     assert.match(failed[1] ?? '', /the database is closed/);
     assert.match(failed[2] ?? '', /returned a string for string\.cfg, not a Buffer/);

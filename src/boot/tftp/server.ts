@@ -157,7 +157,8 @@ export class TftpServer {
     if (this.closed) return;
     this.counters.requests++;
     if (packet.op === 'wrq') return this.refuse(peer, packet.filename, new Refusal(TFTP_ERROR.accessViolation, 'this server is read-only'), 'write request to a read-only server');
-    const slots = [...this.active.keys()];
+    // Slots already told to end are on their way out and count for no one.
+    const slots = [...this.active.keys()].filter((a) => a.cancelled === null);
     const verdict = admit(
       slots.map((a) => ({ address: a.address, confirmed: a.transfer?.isConfirmed ?? false, startedMs: a.startedMs })),
       peer.address,
@@ -180,6 +181,19 @@ export class TftpServer {
     this.emit({ type: 'refused', level: 'info', peer: `${peer.address}:${peer.port}`, file, reason });
   }
 
+  /** The resolver's answer, or an error if it takes longer than a stalled transfer may. */
+  private async resolveWithin(path: string, client: TftpClient): Promise<Buffer | null | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the resolver gave no answer for ${path} within ${this.limits.maxStallMs} ms`)), this.limits.maxStallMs);
+    });
+    try {
+      return await Promise.race([Promise.resolve().then(() => this.opts.resolve?.(path, client)), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async serveRead(req: TftpRequest, peer: TftpClient, a: Active): Promise<void> {
     const who = `${peer.address}:${peer.port}`;
     const started = Date.now();
@@ -188,12 +202,19 @@ export class TftpServer {
     let fh: FileHandle | null = null;
     let source: BlockSource | null = null;
     try {
-      await new Promise<void>((resolve) => sock.bind({ address: this.opts.host ?? '0.0.0.0', port: 0 }, () => resolve()));
-      await new Promise<void>((resolve) => sock.connect(peer.port, peer.address, () => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind({ address: this.opts.host ?? '0.0.0.0', port: 0 }, () =>
+          sock.connect(peer.port, peer.address, () => {
+            sock.off('error', reject);
+            resolve();
+          }),
+        );
+      });
       if (req.mode !== 'octet') throw new Refusal(TFTP_ERROR.illegalOperation, 'only octet mode is served');
       const relative = requestedPath(req.filename);
       if (relative === null) throw outsideRoot();
-      const generated = this.opts.resolve ? await this.opts.resolve(relative, peer) : null;
+      const generated = this.opts.resolve ? await this.resolveWithin(relative, peer) : null;
       if (generated !== null && generated !== undefined && !Buffer.isBuffer(generated)) throw new Error(`the resolver returned a ${typeof generated} for ${relative}, not a Buffer`);
       if (generated && generated.length > this.limits.maxGeneratedBytes) throw new Error(`generated content for ${relative} is ${generated.length} bytes, more than ${this.limits.maxGeneratedBytes}`);
       let size: number;
