@@ -41,6 +41,8 @@ export class FileSource implements BlockSource {
   private readonly blocksPerChunk: number;
   /** Chunks in memory or being read, by index; at most the current one, one behind and one ahead. */
   private readonly chunks = new Map<number, { bytes: Buffer | null; loading: Promise<Buffer> }>();
+  /** The chunk read ahead from last. */
+  private current = -1;
 
   constructor(
     private readonly fh: FileHandle,
@@ -52,8 +54,8 @@ export class FileSource implements BlockSource {
 
   ready(k: number): Buffer | null {
     const c = this.chunkOf(k);
+    if (c !== this.current) this.readAhead(c);
     const chunk = this.chunks.get(c);
-    this.readAhead(c);
     return chunk?.bytes ? this.slice(chunk.bytes, k, c) : null;
   }
 
@@ -81,6 +83,7 @@ export class FileSource implements BlockSource {
 
   /** Makes sure chunk c and the next one are read or being read; forgets those before c − 1. */
   private readAhead(c: number): void {
+    this.current = c;
     for (const i of [c, c + 1]) if (!this.chunks.has(i) && i * this.blocksPerChunk * this.blockSize <= this.size) this.startRead(i);
     for (const i of this.chunks.keys()) if (i < c - 1) this.chunks.delete(i);
   }
