@@ -3,11 +3,11 @@
 #   make test    type-check, lint, every test (and the CLI and unit tests again under Node 24)
 #   make build   compile TypeScript to dist/; then `npx lifeboat …` works here
 #   make install put `lifeboat` on PATH (PREFIX=/usr/local)
-#   make bench   speed and memory against lz4 -1 and partclone, in one run
+#   make bench   speed and memory against lz4 -1 and partclone, in one run; TFTP against tftpd-hpa
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local
-APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed dnsmasq
+APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed dnsmasq-base curl tftp-hpa tftpd-hpa nftables
 STAMP := var/.stamps
 
 .PHONY: all deps apt npm build test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
@@ -24,6 +24,11 @@ apt: | $(STAMP)
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	  case " $$missing " in *" tftpd-hpa "*) \
+	    echo "tftpd-hpa is here for the TFTP bench only (in.tftpd on a loopback port): its system service is disabled"; \
+	    if [ -d /run/systemd/system ]; then systemctl disable --now tftpd-hpa.service || true; \
+	    else invoke-rc.d tftpd-hpa stop >/dev/null 2>&1 || true; update-rc.d tftpd-hpa disable >/dev/null 2>&1 || true; fi;; \
+	  esac; \
 	fi
 
 node_modules/.installed: package.json package-lock.json
@@ -74,6 +79,7 @@ demo: deps build
 
 bench: deps build
 	bash test/bench/engine-bench.sh
+	bash test/bench/tftp-bench.sh
 	bash test/bench/http-bench.sh
 
 install: deps build

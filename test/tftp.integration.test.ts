@@ -4,13 +4,12 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type TftpPacket, decodeTftp, encodeTftp } from '../src/boot/tftp/codec.js';
 import { type TftpEvent, TftpServer } from '../src/boot/tftp/server.js';
 import { tempDir } from './helpers/cli.js';
+import { rawClient } from './helpers/tftp-raw-client.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const hasBusybox = spawnSync('/bin/busybox', ['tftp', '--help']).status !== null;
@@ -32,7 +31,7 @@ before(async () => {
   for (const [name, data] of Object.entries(files)) writeFileSync(join(root, name), data);
   writeFileSync(join(work.dir, 'secret'), 'not for clients');
   symlinkSync(join(work.dir, 'secret'), join(root, 'escape'));
-  server = await TftpServer.start({ root, host: '127.0.0.1', port: 0, limits: { defaultTimeoutMs: 300 }, retries: 2, onEvent: (e) => events.push(e) });
+  server = await TftpServer.start({ root, host: '127.0.0.1', port: 0, limits: { defaultTimeoutMs: 300, retries: 2 }, onEvent: (e) => events.push(e) });
   port = server.address.port;
 });
 after(async () => {
@@ -41,15 +40,15 @@ after(async () => {
 });
 
 /** Runs a client to its end without blocking this process's event loop (the server's). */
-function run(command: string, args: string[]): Promise<{ code: number; stderr: string }> {
+function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, { timeout: 100_000, maxBuffer: 1 << 20 }, (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stderr }));
+    execFile(command, args, { timeout: 100_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }));
   });
 }
 
 async function curl(path: string, extra: string[] = []): Promise<{ code: number; body: Buffer }> {
   const out = join(work.dir, `curl-${Math.random().toString(36).slice(2)}`);
-  const r = await run('curl', ['-s', '-o', out, ...extra, `tftp://127.0.0.1:${port}/${path}`]);
+  const r = await run('curl', ['-s', '--path-as-is', '-o', out, ...extra, `tftp://127.0.0.1:${port}/${path}`]);
   let body = Buffer.alloc(0);
   try {
     body = readFileSync(out);
@@ -70,6 +69,21 @@ test('curl fetches files whole, with its default 512-byte blocks and with blksiz
   }
   const sent = events.filter((e): e is Extract<TftpEvent, { type: 'sent' }> => e.type === 'sent' && e.file === 'ipxe.efi');
   assert.deepEqual(sent.map((e) => e.blockSize).sort(), [1468, 512]);
+});
+
+test('tftp-hpa fetches files whole (it negotiates no options: 512-byte blocks); traversal and missing files are refused', async () => {
+  for (const name of ['ipxe.efi', 'efi/exact.bin', 'empty']) {
+    const out = join(work.dir, `hpa-${name.replace('/', '-')}`);
+    const r = await run('tftp', ['-m', 'binary', '127.0.0.1', String(port), '-c', 'get', name, out]);
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+    assert.equal(sha(readFileSync(out)), sha(files[name] as Buffer), name);
+  }
+  for (const [path, why] of [['../secret', /Access violation|outside/i], ['escape', /outside/], ['efi/../../secret', /outside/], ['nothing.efi', /not found/i]] as const) {
+    const out = join(work.dir, 'hpa-refused');
+    const r = await run('tftp', ['-m', 'binary', '127.0.0.1', String(port), '-c', 'get', path, out]);
+    assert.match(r.stderr + r.stdout, why, path);
+    assert.equal(existsSync(out) && readFileSync(out).includes(Buffer.from('not for clients')), false, path);
+  }
 });
 
 test('busybox tftp fetches with a negotiated block size; its write request is refused and writes nothing', { skip: hasBusybox ? false : 'busybox-static is not installed' }, async () => {
@@ -94,38 +108,8 @@ test('paths outside the root, through .. or a symbolic link, and missing files a
   assert.ok(refused.includes('file not found'), refused.join('; '));
 });
 
-/** A raw client: sends a request from its own port and hands back every packet the server sends. */
-async function rawClient() {
-  const sock = createSocket('udp4');
-  await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', () => resolve()));
-  const got: Array<{ p: TftpPacket; port: number }> = [];
-  let wake: (() => void) | null = null;
-  sock.on('message', (b, r) => {
-    got.push({ p: decodeTftp(b), port: r.port });
-    wake?.();
-  });
-  return {
-    send: (p: TftpPacket, to = port) => sock.send(encodeTftp(p), to, '127.0.0.1'),
-    /** The next packet within `ms`, or null. */
-    async next(ms = 2000): Promise<{ p: TftpPacket; port: number } | null> {
-      if (got.length === 0) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, ms);
-          wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        wake = null;
-      }
-      return got.shift() ?? null;
-    },
-    close: () => sock.close(),
-  };
-}
-
 test('a lost ACK brings the block again after the timeout; a duplicate ACK brings nothing; silence ends the transfer', async () => {
-  const c = await rawClient();
+  const c = await rawClient(port);
   try {
     c.send({ op: 'rrq', filename: 'ipxe.efi', mode: 'octet', options: new Map() });
     const first = await c.next();
@@ -150,7 +134,7 @@ test('a lost ACK brings the block again after the timeout; a duplicate ACK bring
 });
 
 test('windowsize: an OACK, then blocks a window at a time; an ACK inside the window restarts after it', async () => {
-  const c = await rawClient();
+  const c = await rawClient(port);
   try {
     c.send({ op: 'rrq', filename: 'efi/exact.bin', mode: 'octet', options: new Map([['windowsize', '4'], ['blksize', '1468'], ['tsize', '0']]) });
     const oack = await c.next();
@@ -183,8 +167,8 @@ test('block numbers roll over past 65535: a 33 MiB file in 512-byte blocks arriv
 });
 
 test('closing the server ends a transfer under way with an ERROR to its client, within one timeout', async () => {
-  const own = await TftpServer.start({ root, host: '127.0.0.1', port: 0, limits: { defaultTimeoutMs: 300 }, retries: 50 });
-  const c = await rawClient();
+  const own = await TftpServer.start({ root, host: '127.0.0.1', port: 0, limits: { defaultTimeoutMs: 300, retries: 50 } });
+  const c = await rawClient(port);
   try {
     c.send({ op: 'rrq', filename: 'ipxe.efi', mode: 'octet', options: new Map() }, own.address.port);
     const first = await c.next();

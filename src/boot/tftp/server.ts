@@ -1,14 +1,31 @@
-// A read-only TFTP server for the boot root: what PXE firmware fetches iPXE with. Each
-// read gets its own socket (its transfer id, RFC 1350 §4) connected to the client, option
-// negotiation (blksize, tsize, timeout, windowsize), retransmission on timeout, block
-// numbers that roll over past 65535, and no answer to duplicate ACKs (the "Sorcerer's
-// Apprentice" bug). Write requests, paths outside the root and netascii are refused.
+// A read-only TFTP server for the boot root: what PXE firmware fetches iPXE and GRUB with.
+// The listening socket (port 69) answers read requests, and write requests with an ERROR;
+// every other packet there is dropped unanswered (answering ERROR with ERROR is the "Loop
+// DoS", CVE-2024-2169). Each admitted read gets a Transfer on a socket of its own. Admission
+// caps transfers per client address and in all, and lets an unconfirmed (maybe spoofed)
+// transfer give way to a new one when full; option timeouts are capped and a transfer
+// without progress ends after maxStallMs. A resolver may generate a file's bytes.
 import { type Socket, createSocket } from 'node:dgram';
-import { type FileHandle, open, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { MalformedPacket } from '../malformed.js';
+import { type BlockSource, BufferSource, FileSource } from './block-source.js';
+import { Refusal, openInRoot, outsideRoot } from './boot-root.js';
 import { TFTP_ERROR, type TftpPacket, type TftpRequest, decodeTftp, encodeTftp } from './codec.js';
-import { DEFAULT_LIMITS, type Limits, negotiate, requestedPath } from './policy.js';
+import { DEFAULT_LIMITS, type Limits, admit, isProbeFile, negotiate, requestedPath } from './policy.js';
+import { Transfer } from './transfer.js';
+
+export interface TftpClient {
+  address: string;
+  port: number;
+}
+
+/**
+ * Generated content for a requested path (already checked by requestedPath: relative, no
+ * ".."), e.g. a per-machine GRUB config; null or undefined: serve the file from the boot
+ * root as usual. At most limits.maxGeneratedBytes.
+ */
+export type TftpResolver = (path: string, client: TftpClient) => Buffer | null | undefined | Promise<Buffer | null | undefined>;
 
 export interface TftpServerOptions {
   /** Directory served (files below it only, after symbolic links). */
@@ -17,65 +34,53 @@ export interface TftpServerOptions {
   /** 69 by default; 0 picks a free port (tests). */
   port?: number;
   limits?: Partial<Limits>;
-  /** Timeouts in a row before a transfer is given up. */
-  retries?: number;
-  /** Transfers at once; more are told the server is busy. */
-  maxTransfers?: number;
+  resolve?: TftpResolver;
   onEvent?: (e: TftpEvent) => void;
 }
 
+/** debug: routine or spoofable noise (probe files not found, stray packets); info: a client was served or refused; warn: worth a look. */
+export type TftpLevel = 'debug' | 'info' | 'warn';
+
 export type TftpEvent =
-  | { type: 'sent'; peer: string; file: string; bytes: number; blockSize: number; windowSize: number; ms: number }
-  | { type: 'refused'; peer: string; file: string; reason: string }
-  | { type: 'failed'; peer: string; file: string; reason: string }
-  | { type: 'malformed'; peer: string; reason: string };
+  | { type: 'started'; level: 'debug'; peer: string; file: string; size: number; generated: boolean; blockSize: number; windowSize: number }
+  | { type: 'sent'; level: 'info'; peer: string; file: string; bytes: number; blockSize: number; windowSize: number; ms: number }
+  | { type: 'refused'; level: TftpLevel; peer: string; file: string; reason: string }
+  | { type: 'aborted'; level: 'debug'; peer: string; file: string; reason: string }
+  | { type: 'failed'; level: 'warn'; peer: string; file: string; reason: string }
+  | { type: 'malformed'; level: 'debug'; peer: string; reason: string }
+  | { type: 'ignored'; level: 'debug'; peer: string; reason: string };
 
-interface Peer {
+/** Running totals since start, for the appliance status. */
+export interface TftpCounters {
+  /** Read and write requests received. */
+  requests: number;
+  /** Requests answered with an ERROR and no transfer (not found, outside the root, busy, write). */
+  refused: number;
+  malformed: number;
+  /** Packets at the listening port that open no transfer (DATA, ACK, ERROR, OACK): dropped. */
+  ignored: number;
+  transfersStarted: number;
+  transfersCompleted: number;
+  /** Ended by the client's ERROR (often a firmware's size probe). */
+  transfersAborted: number;
+  transfersFailed: number;
+  /** DATA payload bytes sent, retransmissions included. */
+  bytesSent: number;
+  /** ERROR packets sent. */
+  errorsSent: number;
+}
+
+interface Active {
   address: string;
-  port: number;
-}
-
-/** Packets of one transfer's socket, taken one at a time with a deadline. */
-class Inbox {
-  private readonly queue: TftpPacket[] = [];
-  private waiter: ((p: TftpPacket | null) => void) | null = null;
-
-  push(p: TftpPacket): void {
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w(p);
-    } else this.queue.push(p);
-  }
-
-  next(untilMs: number): Promise<TftpPacket | null> {
-    const ready = this.queue.shift();
-    if (ready) return Promise.resolve(ready);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        resolve(null);
-      }, Math.max(0, untilMs - Date.now()));
-      this.waiter = (p) => {
-        clearTimeout(timer);
-        resolve(p);
-      };
-    });
-  }
-}
-
-class TransferError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly refused = false,
-  ) {
-    super(message);
-  }
+  startedMs: number;
+  transfer: Transfer | null;
+  /** Why the transfer must end before it starts (its slot was given away, or shutdown). */
+  cancelled: string | null;
 }
 
 export class TftpServer {
-  private readonly transfers = new Set<Promise<void>>();
+  readonly counters: TftpCounters = { requests: 0, refused: 0, malformed: 0, ignored: 0, transfersStarted: 0, transfersCompleted: 0, transfersAborted: 0, transfersFailed: 0, bytesSent: 0, errorsSent: 0 };
+  private readonly active = new Map<Active, Promise<void>>();
   private readonly limits: Limits;
   private closed = false;
 
@@ -98,9 +103,9 @@ export class TftpServer {
       });
     });
     const server = new TftpServer(socket, rootReal, opts);
-    socket.on('message', (bytes, rinfo) => server.request(bytes, { address: rinfo.address, port: rinfo.port }));
+    socket.on('message', (bytes, rinfo) => server.onListenPacket(bytes, { address: rinfo.address, port: rinfo.port }));
     // A datagram that cannot be sent (an unreachable client) is that client's problem, not the server's end.
-    socket.on('error', (err) => server.emit({ type: 'failed', peer: '-', file: '-', reason: `socket error: ${err.message}` }));
+    socket.on('error', () => {});
     return server;
   }
 
@@ -109,132 +114,150 @@ export class TftpServer {
     return { address: a.address, port: a.port };
   }
 
-  /** Stops listening; each transfer under way ends at its next acknowledgement or timeout, with an ERROR to its client. */
+  /** Transfers under way (or being opened). */
+  get transfers(): number {
+    return this.active.size;
+  }
+
+  /** Stops listening and ends every transfer under way at once, with an ERROR to its client. */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
-    await Promise.allSettled([...this.transfers]);
+    for (const a of this.active.keys()) this.cancel(a, 'the server is shutting down');
+    await Promise.allSettled([...this.active.values()]);
   }
 
   private emit(e: TftpEvent): void {
     this.opts.onEvent?.(e);
   }
 
-  private request(bytes: Buffer, peer: Peer): void {
+  private cancel(a: Active, reason: string): void {
+    a.cancelled = reason;
+    a.transfer?.abort(reason);
+  }
+
+  private onListenPacket(bytes: Buffer, peer: TftpClient): void {
     const who = `${peer.address}:${peer.port}`;
     let packet: TftpPacket;
     try {
       packet = decodeTftp(bytes);
     } catch (err) {
       if (!(err instanceof MalformedPacket)) throw err;
-      this.emit({ type: 'malformed', peer: who, reason: err.message });
+      this.counters.malformed++;
+      this.emit({ type: 'malformed', level: 'debug', peer: who, reason: err.message });
       return;
     }
-    const reply = (code: number, message: string) => this.socket.send(encodeTftp({ op: 'error', code, message }), peer.port, peer.address, () => {});
-    if (packet.op === 'wrq') {
-      this.emit({ type: 'refused', peer: who, file: packet.filename, reason: 'write request to a read-only server' });
-      reply(TFTP_ERROR.accessViolation, 'this server is read-only');
-      return;
-    }
-    if (packet.op !== 'rrq') {
-      reply(TFTP_ERROR.illegalOperation, `a ${packet.op} packet opens no transfer`);
+    if (packet.op !== 'rrq' && packet.op !== 'wrq') {
+      // Never answered: an answer to a stray ERROR or DATA is how two servers loop forever.
+      this.counters.ignored++;
+      this.emit({ type: 'ignored', level: 'debug', peer: who, reason: `a ${packet.op.toUpperCase()} packet at the listening port opens no transfer` });
       return;
     }
     if (this.closed) return;
-    if (this.transfers.size >= (this.opts.maxTransfers ?? 64)) {
-      this.emit({ type: 'refused', peer: who, file: packet.filename, reason: 'too many transfers at once' });
-      reply(TFTP_ERROR.notDefined, 'server busy, try again');
-      return;
-    }
-    const transfer = this.serveRead(packet, peer).finally(() => this.transfers.delete(transfer));
-    this.transfers.add(transfer);
+    this.counters.requests++;
+    if (packet.op === 'wrq') return this.refuse(peer, packet.filename, new Refusal(TFTP_ERROR.accessViolation, 'this server is read-only'), 'write request to a read-only server');
+    // Slots already told to end are on their way out and count for no one.
+    const slots = [...this.active.keys()].filter((a) => a.cancelled === null);
+    const verdict = admit(
+      slots.map((a) => ({ address: a.address, confirmed: a.transfer?.isConfirmed ?? false, startedMs: a.startedMs })),
+      peer.address,
+      this.limits,
+    );
+    if (!verdict.accept) return this.refuse(peer, packet.filename, new Refusal(TFTP_ERROR.notDefined, 'server busy, try again'), verdict.reason);
+    if (verdict.evict !== null) this.cancel(slots[verdict.evict] as Active, 'server busy: this transfer gave way to a newer one');
+    const a: Active = { address: peer.address, startedMs: Date.now(), transfer: null, cancelled: null };
+    this.active.set(
+      a,
+      this.serveRead(packet, peer, a).finally(() => this.active.delete(a)),
+    );
   }
 
-  /** Opens the requested file, or throws a TransferError saying why not. */
-  private async openWithinRoot(filename: string): Promise<FileHandle> {
-    const relative = requestedPath(filename);
-    if (relative === null) throw new TransferError(TFTP_ERROR.accessViolation, 'path outside the boot directory', true);
-    let real: string;
-    try {
-      real = await realpath(join(this.rootReal, relative));
-    } catch {
-      throw new TransferError(TFTP_ERROR.fileNotFound, 'file not found', true);
-    }
-    if (!real.startsWith(`${this.rootReal}/`)) throw new TransferError(TFTP_ERROR.accessViolation, 'path outside the boot directory', true);
-    const fh = await open(real, 'r').catch(() => {
-      throw new TransferError(TFTP_ERROR.fileNotFound, 'file not found', true);
+  /** An ERROR from the listening socket, for a request that gets no transfer. */
+  private refuse(peer: TftpClient, file: string, why: Refusal, reason = why.message): void {
+    this.counters.refused++;
+    this.counters.errorsSent++;
+    this.socket.send(encodeTftp({ op: 'error', code: why.code, message: why.message }), peer.port, peer.address);
+    this.emit({ type: 'refused', level: 'info', peer: `${peer.address}:${peer.port}`, file, reason });
+  }
+
+  /** The resolver's answer, or an error if it takes longer than a stalled transfer may. */
+  private async resolveWithin(path: string, client: TftpClient): Promise<Buffer | null | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the resolver gave no answer for ${path} within ${this.limits.maxStallMs} ms`)), this.limits.maxStallMs);
     });
-    if (!(await fh.stat()).isFile()) {
-      await fh.close();
-      throw new TransferError(TFTP_ERROR.fileNotFound, 'not a file', true);
+    try {
+      return await Promise.race([Promise.resolve().then(() => this.opts.resolve?.(path, client)), late]);
+    } finally {
+      clearTimeout(timer);
     }
-    return fh;
   }
 
-  private async serveRead(req: TftpRequest, peer: Peer): Promise<void> {
+  private async serveRead(req: TftpRequest, peer: TftpClient, a: Active): Promise<void> {
     const who = `${peer.address}:${peer.port}`;
     const started = Date.now();
     const sock = createSocket({ type: 'udp4' });
-    const inbox = new Inbox();
-    sock.on('message', (bytes) => {
-      try {
-        inbox.push(decodeTftp(bytes));
-      } catch {
-        // a malformed packet on a transfer is ignored; the transfer times out if nothing good follows
-      }
-    });
     sock.on('error', () => {});
-    const send = (p: TftpPacket) => new Promise<void>((resolve) => sock.send(encodeTftp(p), () => resolve()));
     let fh: FileHandle | null = null;
+    let source: BlockSource | null = null;
     try {
-      await new Promise<void>((resolve) => sock.bind({ address: this.opts.host ?? '0.0.0.0', port: 0 }, () => resolve()));
-      await new Promise<void>((resolve) => sock.connect(peer.port, peer.address, () => resolve()));
-      if (req.mode !== 'octet') throw new TransferError(TFTP_ERROR.illegalOperation, 'only octet mode is served', true);
-      fh = await this.openWithinRoot(req.filename);
-      const size = (await fh.stat()).size;
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind({ address: this.opts.host ?? '0.0.0.0', port: 0 }, () =>
+          sock.connect(peer.port, peer.address, () => {
+            sock.off('error', reject);
+            resolve();
+          }),
+        );
+      });
+      if (req.mode !== 'octet') throw new Refusal(TFTP_ERROR.illegalOperation, 'only octet mode is served');
+      const relative = requestedPath(req.filename);
+      if (relative === null) throw outsideRoot();
+      const generated = this.opts.resolve ? await this.resolveWithin(relative, peer) : null;
+      if (generated !== null && generated !== undefined && !Buffer.isBuffer(generated)) throw new Error(`the resolver returned a ${typeof generated} for ${relative}, not a Buffer`);
+      if (generated && generated.length > this.limits.maxGeneratedBytes) throw new Error(`generated content for ${relative} is ${generated.length} bytes, more than ${this.limits.maxGeneratedBytes}`);
+      let size: number;
+      if (generated) size = generated.length;
+      else ({ fh, size } = await openInRoot(this.rootReal, relative));
+      if (a.cancelled) throw new Refusal(TFTP_ERROR.notDefined, a.cancelled);
       const deal = negotiate(req.options, size, this.limits);
-      const retries = this.opts.retries ?? 5;
-      const lastBlock = Math.floor(size / deal.blockSize) + 1; // the last block is short, maybe empty
-      const block = Buffer.alloc(deal.blockSize);
-      const dataOf = async (k: number): Promise<TftpPacket> => {
-        const { bytesRead } = await (fh as FileHandle).read(block, 0, deal.blockSize, (k - 1) * deal.blockSize);
-        return { op: 'data', block: k & 0xffff, data: Buffer.from(block.subarray(0, bytesRead)) };
-      };
-
-      // Blocks are counted from 1 without end here; on the wire they are k mod 65536.
-      // `base` is the first block not yet acknowledged; an OACK stands for block 0.
-      let base = deal.accepted.size > 0 ? 0 : 1;
-      let timeouts = 0;
-      while (base <= lastBlock) {
-        if (this.closed) throw new TransferError(TFTP_ERROR.notDefined, 'the server is shutting down');
-        const end = base === 0 ? 0 : Math.min(lastBlock, base + deal.windowSize - 1);
-        for (let k = base; k <= end; k++) await send(k === 0 ? { op: 'oack', options: deal.accepted } : await dataOf(k));
-        const deadline = Date.now() + deal.timeoutMs;
-        let advanced = false;
-        while (!advanced) {
-          const p = await inbox.next(deadline);
-          if (p === null) break;
-          if (p.op === 'error') throw new TransferError(-1, `the client gave up: ${p.message || `error ${p.code}`}`);
-          if (p.op !== 'ack') continue;
-          // The acknowledged block within what was sent; anything else (a duplicate) is ignored.
-          for (let k = end; k >= base; k--) {
-            if ((k & 0xffff) === p.block) {
-              base = k + 1;
-              advanced = true;
-              break;
-            }
-          }
-        }
-        if (advanced) timeouts = 0;
-        else if (++timeouts > retries) throw new TransferError(-1, `no acknowledgement after ${retries + 1} tries of block ${base}`);
+      source = generated ? new BufferSource(generated, deal.blockSize) : new FileSource(fh as FileHandle, size, deal.blockSize);
+      fh = null; // the source closes it now
+      const transfer = new Transfer(sock, peer, source, { deal, retries: this.limits.retries, maxStallMs: this.limits.maxStallMs }, {
+        onConfirmed: () => {},
+        onSent: (n) => (this.counters.bytesSent += n),
+        onErrorSent: () => this.counters.errorsSent++,
+      });
+      a.transfer = transfer;
+      this.counters.transfersStarted++;
+      this.emit({ type: 'started', level: 'debug', peer: who, file: req.filename, size, generated: Boolean(generated), blockSize: deal.blockSize, windowSize: deal.windowSize });
+      const outcome = await transfer.done;
+      if (outcome.kind === 'completed') {
+        this.counters.transfersCompleted++;
+        this.emit({ type: 'sent', level: 'info', peer: who, file: req.filename, bytes: size, blockSize: deal.blockSize, windowSize: deal.windowSize, ms: Date.now() - started });
+      } else if (outcome.kind === 'aborted') {
+        this.counters.transfersAborted++;
+        this.emit({ type: 'aborted', level: 'debug', peer: who, file: req.filename, reason: outcome.reason });
+      } else {
+        this.counters.transfersFailed++;
+        this.emit({ type: 'failed', level: 'warn', peer: who, file: req.filename, reason: outcome.reason });
       }
-      this.emit({ type: 'sent', peer: who, file: req.filename, bytes: size, blockSize: deal.blockSize, windowSize: deal.windowSize, ms: Date.now() - started });
     } catch (err) {
-      const e = err instanceof TransferError ? err : new TransferError(TFTP_ERROR.notDefined, `server error: ${(err as Error).message}`);
-      if (e.code >= 0) await send({ op: 'error', code: e.code, message: e.message }).catch(() => {});
-      this.emit(e.refused ? { type: 'refused', peer: who, file: req.filename, reason: e.message } : { type: 'failed', peer: who, file: req.filename, reason: e.message });
+      const refusal = err instanceof Refusal ? err : null;
+      const message = refusal ? refusal.message : `server error: ${(err as Error).message}`;
+      await new Promise<void>((resolve) => sock.send(encodeTftp({ op: 'error', code: refusal?.code ?? TFTP_ERROR.notDefined, message: message.replace(/[^\x20-\x7e]/g, '?').slice(0, 200) }), () => resolve()));
+      this.counters.errorsSent++;
+      if (refusal) {
+        this.counters.refused++;
+        const level: TftpLevel = refusal.notFound && isProbeFile(req.filename) ? 'debug' : refusal.code === TFTP_ERROR.accessViolation ? 'warn' : 'info';
+        this.emit({ type: 'refused', level, peer: who, file: req.filename, reason: message });
+      } else {
+        this.counters.transfersFailed++;
+        this.emit({ type: 'failed', level: 'warn', peer: who, file: req.filename, reason: message });
+      }
     } finally {
-      await fh?.close().catch(() => {});
+      await (source ?? fh)?.close().catch(() => {});
       sock.close();
     }
   }

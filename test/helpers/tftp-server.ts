@@ -1,0 +1,16 @@
+// The TFTP server as a process of its own, for tests that run it inside a network
+// namespace and for the benchmark (test/bench/tftp-bench.sh). Prints one JSON line per
+// server event, first {"listening":true,"port":N}; SIGTERM closes it and prints its counters.
+//   node --import tsx test/helpers/tftp-server.ts <root> <host> <port> [limits-json]
+import { TftpServer } from '../../src/boot/tftp/server.js';
+
+const [root, host, port, limits] = process.argv.slice(2) as [string, string, string, string | undefined];
+const line = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const server = await TftpServer.start({ root, host, port: Number(port), limits: limits ? JSON.parse(limits) : {}, onEvent: line });
+line({ listening: true, port: server.address.port });
+process.on('SIGTERM', () => {
+  void server.close().then(() => {
+    line({ counters: server.counters });
+    process.exit(0);
+  });
+});
