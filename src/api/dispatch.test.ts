@@ -35,6 +35,7 @@ const SAMPLES: { [K in RoutesOf<'operator'>]: Args<K> } = {
   machine: ['pc 1/é'],
   editMachine: ['pc-1', { notes: 'by the window' }],
   removeMachine: ['pc-1'],
+  wakeMachine: ['pc-1'],
   images: [],
   image: ['20261125T180000Z-0000abcd'],
   removeImage: ['20261125T180000Z-0000abcd'],

@@ -60,6 +60,7 @@ export const ROUTES = {
   machine: { method: 'GET', path: '/machines/:machine', surface: 'operator', response: returns<MachineWithDisks>() },
   editMachine: { method: 'PATCH', path: '/machines/:machine', surface: 'operator', body: 'MachinePatchBody', response: returns<Machine>() },
   removeMachine: { method: 'DELETE', path: '/machines/:machine', surface: 'operator', response: returns<Machine>() },
+  wakeMachine: { method: 'POST', path: '/machines/:machine/wake', surface: 'operator', response: returns<{ machine: string; macs: string[] }>() },
 
   images: { method: 'GET', path: '/images', surface: 'operator', response: returns<ImageRecord[]>() },
   image: { method: 'GET', path: '/images/:image', surface: 'operator', response: returns<ImageManifest>() },

@@ -32,6 +32,11 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
       await s.audit.record({ actor, action: 'machine.edit', subject: m.name, details: { fields: Object.keys(body) } });
       return m;
     },
+    wakeMachine: async ({ params, actor }) => {
+      const woke = await s.machines.wake(params.machine);
+      await s.audit.record({ actor, action: 'machine.wake', subject: woke.machine, details: { macs: woke.macs } });
+      return woke;
+    },
     removeMachine: async ({ params, actor }) => {
       const m = await s.machines.remove(params.machine);
       await s.audit.record({ actor, action: 'machine.remove', subject: m.name });

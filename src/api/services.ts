@@ -32,6 +32,8 @@ export interface OperatorServices {
   /** The disks docked in the appliance. */
   devices(): Promise<LocalDevice[]>;
   machines: {
+    /** Wake-on-LAN to each MAC of the machine on the boot network; the MACs it went to. */
+    wake(name: string): Promise<{ machine: string; macs: string[] }>;
     list(filter: { group?: string }): Promise<Machine[]>;
     add(machine: NewMachineBody): Promise<Machine>;
     get(name: string): Promise<Machine>;

@@ -221,7 +221,7 @@ export interface ApplianceStatus {
   dataDir: string;
   socket: string;
   /** Each service the daemon runs, or will run once the boot issues land ('off'). */
-  services: Array<{ name: string; state: 'running' | 'off' | 'failed'; detail: string }>;
+  services: Array<{ name: string; state: 'running' | 'off' | 'failed'; detail: string; address?: string; counters?: Record<string, number> }>;
   interfaces: Array<{ name: string; mac: string; addresses: string[] }>;
   dhcpMode: 'off' | 'proxy' | 'full';
   store: {

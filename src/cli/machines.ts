@@ -118,6 +118,15 @@ export function register(program: Command): void {
       process.stdout.write(`ignoring machine ${m.name}: its network boots go to its local disk (approve it to change that)\n`);
     });
   machines
+    .command('wake')
+    .description('send Wake-on-LAN to each MAC of the machine on the boot network')
+    .argument('<name>')
+    .option('--socket <path>', 'daemon socket')
+    .action(async (name: string, o: { socket?: string }) => {
+      const r = await client(o.socket).wakeMachine(name);
+      process.stdout.write(`Wake-on-LAN sent to ${r.machine} (${r.macs.join(', ')})\n`);
+    });
+  machines
     .command('rm')
     .argument('<name>')
     .option('--socket <path>', 'daemon socket')

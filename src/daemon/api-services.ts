@@ -5,6 +5,7 @@
 import type { ApplianceStatus, ImageManifest, LocalDevice } from '../api/contract.js';
 import type { OperatorServices } from '../api/services.js';
 import type { Store } from '../imaging/repo/store.js';
+import { conflictError } from '../errors.js';
 import { type ManagementStore, imageFactsFromManifest } from '../store/index.js';
 import type { EventHub } from './event-hub.js';
 import type { JobRunner } from './job-runner.js';
@@ -23,6 +24,8 @@ export interface DaemonParts {
   devices: () => Promise<LocalDevice[]>;
   /** After a schedule was added or removed: bring the timers in line; returns problems. */
   schedulesChanged: () => Promise<string[]>;
+  /** Wake-on-LAN on the boot network (refused when the boot services are off). */
+  wake?: (macs: readonly string[]) => Promise<void>;
 }
 
 export function operatorServices(d: DaemonParts): OperatorServices {
@@ -32,6 +35,12 @@ export function operatorServices(d: DaemonParts): OperatorServices {
     appliance: d.appliance,
     devices: d.devices,
     machines: {
+      wake: async (name) => {
+        const m = await db.machines.getByName(name);
+        if (!d.wake) throw conflictError('Wake-on-LAN goes out on the boot network: the daemon runs without boot services');
+        await d.wake(m.macs);
+        return { machine: m.name, macs: [...m.macs] };
+      },
       list: async (filter) => (await db.machines.list(filter)).map(machineToWire),
       add: async (m) => machineToWire(await db.machines.add(m)),
       get: async (name) => machineToWire(await db.machines.getByName(name)),

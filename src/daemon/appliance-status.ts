@@ -26,7 +26,7 @@ export class ApplianceStatusSource {
   private walking: Promise<{ chunks: number; bytes: number }> | null = null;
 
   constructor(
-    private readonly deps: { config: DaemonConfig; version: string; startedAt: number; db: ManagementStore; images: Store; runner: JobRunner },
+    private readonly deps: { config: DaemonConfig; version: string; startedAt: number; db: ManagementStore; images: Store; runner: JobRunner; bootServices?: () => ApplianceStatus['services'] },
   ) {}
 
   async status(): Promise<ApplianceStatus> {
@@ -51,9 +51,7 @@ export class ApplianceStatusSource {
       services: [
         { name: 'operator API', state: 'running', detail: config.socket },
         { name: 'job runner', state: 'running', detail: `${runner.active} running` },
-        { name: 'DHCP', state: 'off', detail: config.boot.dhcp === 'off' ? 'off in the configuration' : 'arrives with the boot services' },
-        { name: 'TFTP', state: 'off', detail: 'arrives with the boot services' },
-        { name: 'HTTP boot', state: 'off', detail: 'arrives with the boot services' },
+        ...(this.deps.bootServices?.() ?? [{ name: 'boot services', state: 'off' as const, detail: 'not started' }]),
       ],
       interfaces: interfacesOf(networkInterfaces()),
       dhcpMode: config.boot.dhcp,

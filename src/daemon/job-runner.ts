@@ -40,6 +40,9 @@ export class JobRunner {
   /** Jobs waiting for their machine to boot, with the timer that fails them at their deadline. */
   private readonly waiting = new Map<string, NodeJS.Timeout | null>();
 
+  /** Sends Wake-on-LAN to a machine whose job now waits for its boot (the boot services set it). */
+  wakeMachine: ((macs: readonly string[]) => Promise<void>) | null = null;
+
   constructor(
     private readonly db: ManagementStore,
     private readonly images: Store,
@@ -118,6 +121,12 @@ export class JobRunner {
     timer?.unref();
     this.waiting.set(job.id, timer);
     this.log('job waiting for its machine to boot', { job: job.id, machine: machine.name });
+    if (this.wakeMachine) {
+      this.wakeMachine(machine.macs).then(
+        () => this.hub.publish({ type: 'log', jobId: job.id, level: 'info', message: `Wake-on-LAN sent to ${machine.name} (${machine.macs.join(', ')})`, at: new Date().toISOString() }),
+        (err: Error) => this.hub.publish({ type: 'log', jobId: job.id, level: 'warning', message: `Wake-on-LAN to ${machine.name} failed: ${err.message}`, at: new Date().toISOString() }),
+      );
+    }
     return waiting;
   }
 

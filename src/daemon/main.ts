@@ -16,6 +16,9 @@ import { EventHub } from './event-hub.js';
 import { operatorServices } from './api-services.js';
 import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
+import { AgentTokens } from './agent-tokens.js';
+import { BootDirectory } from './boot-directory.js';
+import { type BootServices, startBootServices } from './boot-services.js';
 import { listLocalDevices } from './local-devices.js';
 import { timerSync } from './schedule-timers.js';
 import { lockDataDir } from './lock.js';
@@ -36,6 +39,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
   let db: ManagementStore | null = null;
   let server: Server | null = null;
   let runner: JobRunner | null = null;
+  let boot: BootServices | null = null;
   const onSignal = (sig: string) => {
     log('info', `${sig}: stopping`);
     stop.abort();
@@ -60,9 +64,37 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       return problems;
     };
     await schedulesChanged();
+    const tokens = new AgentTokens();
+    hub.subscribe((e) => {
+      if (e.type === 'job-state' && ['done', 'failed', 'cancelled', 'interrupted'].includes(e.state)) tokens.revokeJob(e.jobId);
+    });
+    const directory = new BootDirectory({
+      db,
+      hub,
+      tokens,
+      discovery: () => config.boot.discovery,
+      agent: () => ({ url: `http://${boot?.address ?? '127.0.0.1'}:${config.boot.httpPort}`, fingerprint: null }),
+      commandLine: (p) => ['console=tty0', 'console=ttyS0,115200n8', `lifeboat.url=${p.url}`, `lifeboat.token=${p.token}`, ...(p.fingerprint ? [`lifeboat.fp=${p.fingerprint}`] : [])],
+      log: (msg, fields) => log('info', msg, fields),
+    });
+    boot = await startBootServices({ config: config.boot, directory, log: (level, msg, fields) => log(level, msg, fields) });
+    const bootServices = boot;
+    if (bootServices.address !== null) runner.wakeMachine = (macs) => bootServices.wake(macs);
     const startedAt = Date.now();
-    const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner });
-    const services = operatorServices({ db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: () => listLocalDevices(config), schedulesChanged });
+    const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner, bootServices: () => bootServices.status() });
+    const services = operatorServices({
+      db,
+      images,
+      runner,
+      hub,
+      version: VERSION,
+      dataDir: config.dataDir,
+      startedAt,
+      appliance: () => status.status(),
+      devices: () => listLocalDevices(config),
+      schedulesChanged,
+      ...(bootServices.address !== null ? { wake: (macs: readonly string[]) => bootServices.wake(macs) } : {}),
+    });
     server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
     server.on('error', (err) => {
       log('error', `operator API failed: ${err.message}`);
@@ -77,6 +109,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    await boot?.close().catch((err: Error) => log('error', `closing the boot services: ${err.message}`));
     await runner?.stop(); // running jobs write their final state (interrupted) first
     if (server) {
       const closed = new Promise<void>((resolve) => (server as Server).close(() => resolve()));

@@ -14,6 +14,7 @@ export type Command =
   | { type: 'cancel-job'; id: string }
   | { type: 'remove-image'; id: string }
   | { type: 'remove-machine'; name: string }
+  | { type: 'wake-machine'; name: string }
   | { type: 'remove-schedule'; name: string };
 
 export type PickValue = { kind: 'image'; id: string } | { kind: 'machine'; name: string } | { kind: 'device'; path: string } | { kind: 'disk'; machine: string; diskId: string };

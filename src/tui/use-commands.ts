@@ -17,7 +17,6 @@ import type { Daemon } from './use-daemon.js';
 
 export type Selection = { screen: 'machines'; row?: MachineRow } | { screen: 'images'; row?: ImageView } | { screen: 'jobs'; row?: JobView } | { screen: 'schedules'; row?: { name: string } } | { screen: 'appliance'; row?: undefined };
 
-export const WAKE_NOT_BUILT = 'Wake-on-LAN arrives with the boot services (DHCP, TFTP, HTTP boot), which are not built yet. Nothing was sent: power the machine on by hand.';
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -48,6 +47,11 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
             await client.removeImage(command.id);
             flash(`image ${command.id} deleted`);
             break;
+          case 'wake-machine': {
+            const woke = await client.wakeMachine(command.name);
+            flash(`Wake-on-LAN sent to ${woke.machine} (${woke.macs.join(', ')})`);
+            break;
+          }
           case 'remove-machine':
             await client.removeMachine(command.name);
             flash(`machine ${command.name} removed`);
@@ -90,7 +94,10 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
   const act = async (key: ActionKey, sel: Selection) => {
     if (key === 'r' && (sel.screen === 'machines' || sel.screen === 'images')) return startRestore(sel.screen === 'images' ? sel.row?.id : undefined);
     if (key === 'w') {
-      if (sel.screen === 'machines' && sel.row?.kind === 'machine') return open({ kind: 'notice', title: `Wake ${sel.row.machine.name}`, lines: [WAKE_NOT_BUILT, `Its MACs: ${sel.row.machine.macs.join(', ')}`] });
+      if (sel.screen === 'machines' && sel.row?.kind === 'machine') {
+        const m = sel.row.machine;
+        return open({ kind: 'confirm', title: `Wake ${m.name}`, lines: [`Send Wake-on-LAN to ${m.macs.join(', ')} on the boot network?`, 'The machine must have Wake-on-LAN enabled in its firmware.'], command: { type: 'wake-machine', name: m.name } });
+      }
       return flash('w wakes a machine: select one on the Machines screen (1)', 'error');
     }
     if (sel.screen === 'machines' && sel.row) {

@@ -46,6 +46,7 @@ export class TwinClient implements TuiClient {
       if (!m) throw new Error(`machine ${name} not found`);
       return m;
     });
+  wakeMachine = (name: string) => this.answer(() => (this.calls.push(['wakeMachine', name]), { machine: name, macs: this.machinesList.find((m) => m.name === name)?.macs ?? [] }));
   removeMachine = (name: string) => this.answer(() => (this.calls.push(['removeMachine', name]), this.machinesList.find((m) => m.name === name) as Machine));
   images = () => this.answer(() => this.imagesList);
   removeImage = (id: string) => this.answer(() => (this.calls.push(['removeImage', id]), { removed: id }));

@@ -121,7 +121,7 @@ describe('App', () => {
     assert.deepEqual(twin.calls, []);
   });
 
-  it('backs up chosen disks and docked devices; w explains Wake-on-LAN is not built', async () => {
+  it('backs up chosen disks and docked devices; w sends Wake-on-LAN after asking', async () => {
     const twin = world();
     app = render(<App client={twin} caps={caps} daemon={fast} />);
     await shows('pc-02');
@@ -138,8 +138,11 @@ describe('App', () => {
     await until('the job', () => twin.calls.length === 2);
     assert.deepEqual(twin.calls[1], ['createJob', { type: 'backup', device: '/dev/sdx' }]);
     await press('g', 'w');
-    await shows('Wake-on-LAN arrives with the boot services');
-    await press(ESC);
+    await shows('Send Wake-on-LAN to');
+    await press('y');
+    await until('the wake', () => twin.calls.length === 3);
+    assert.deepEqual(twin.calls[2], ['wakeMachine', 'pc-01']);
+    await shows('Wake-on-LAN sent to pc-01');
   });
 
   it('cancel asks first; quitting never cancels', async () => {
