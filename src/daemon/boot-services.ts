@@ -57,7 +57,8 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
     };
   }
   const { address, netmask } = interfaceAddress(config.interface);
-  const files = (e: { peer: string; file: string }) => void directory.fetched(peerAddress(e.peer), e.file).catch(() => {});
+  const files = (e: { peer: string; file: string }) =>
+    void directory.fetched(peerAddress(e.peer), e.file).catch((err: Error) => log('warning', 'could not record a boot file fetch', { peer: e.peer, file: e.file, error: err.message }));
   const tftp = await TftpServer.start({
     root: config.bootRoot,
     host: address,
@@ -86,7 +87,7 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
       plan: (subject) => directory.plan(subject),
       onEvent: (e: HttpBootEvent) => {
         if (e.type === 'file') files({ peer: e.peer, file: e.path });
-        if (e.type !== 'file') log(e.type === 'failed' ? 'warning' : 'info', `http boot ${e.type}`, { ...e });
+        log(e.type === 'failed' ? 'warning' : 'info', `http boot ${e.type}`, { ...e });
       },
     });
   } catch (err) {

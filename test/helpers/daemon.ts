@@ -22,7 +22,7 @@ export interface TestDaemon {
  * Without a config of the test's own, `dir` is its docked directory: disk-image files the
  * test makes there are what its jobs may use.
  */
-export async function startDaemon(dir: string, opts: { socket?: string; dataDir?: string; config?: string; args?: string[] } = {}): Promise<TestDaemon> {
+export async function startDaemon(dir: string, opts: { socket?: string; dataDir?: string; config?: string; args?: string[]; netns?: string } = {}): Promise<TestDaemon> {
   const socket = opts.socket ?? join(dir, 'api.sock');
   const dataDir = opts.dataDir ?? join(dir, 'data');
   let config = opts.config;
@@ -31,7 +31,10 @@ export async function startDaemon(dir: string, opts: { socket?: string; dataDir?
     writeFileSync(config, JSON.stringify({ dockedDir: dir }));
   }
   let text = '';
-  const child = spawn(process.execPath, [CLI, 'serve', '--data-dir', dataDir, '--socket', socket, '--config', config, ...(opts.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const argv = [process.execPath, CLI, 'serve', '--data-dir', dataDir, '--socket', socket, '--config', config, ...(opts.args ?? [])];
+  // In a network namespace the test made (boot services on its interfaces); `ip netns exec` execs, so the child is the daemon.
+  const [cmd, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
+  const child = spawn(cmd as string, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.on('data', (c: Buffer) => (text += c.toString()));
   const daemon: TestDaemon = {
     child,

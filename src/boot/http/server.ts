@@ -156,16 +156,17 @@ export class HttpBootServer {
     const isFile = path.startsWith('/boot/files/');
     if (!isScript && !isFile) return this.refuse(req, res, 404, 'not found');
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.refuse(req, res, 405, 'only GET and HEAD', { Allow: 'GET, HEAD' });
-    if (isScript) return this.script(req, res, url);
-    return this.file(req, res, path.slice('/boot/files/'.length));
+    // The peer is read now: once the response ends the socket may be gone, and its address with it.
+    const peer = req.socket.remoteAddress ?? '?';
+    if (isScript) return this.script(req, res, url, peer);
+    return this.file(req, res, path.slice('/boot/files/'.length), peer);
   }
 
-  private async script(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  private async script(req: IncomingMessage, res: ServerResponse, url: URL, peer: string): Promise<void> {
     const mac = normalizeMac(url.searchParams.get('mac'));
     if (mac === null) return this.refuse(req, res, 400, 'mac= is missing or is not a MAC address (iPXE: ?mac=${net0/mac})');
     const platform = url.searchParams.get('platform');
     const firmware: Firmware = platform === 'efi' ? 'uefi' : 'bios';
-    const peer = req.socket.remoteAddress ?? '?';
     const { action, files } = await this.opts.plan({ mac, uuid: normalizeUuid(url.searchParams.get('uuid')), firmware, address: peer });
     const body = renderIpxeScript(action, firmware, this.base, files);
     this.counters.scripts++;
@@ -176,7 +177,7 @@ export class HttpBootServer {
     } else this.text(res, 200, body);
   }
 
-  private async file(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+  private async file(req: IncomingMessage, res: ServerResponse, name: string, peer: string): Promise<void> {
     const opened = await openBootFile(this.rootReal, name);
     if ('refused' in opened) return this.refuse(req, res, opened.refused === 'outside-root' ? 403 : 404, opened.reason);
     const { handle, size } = opened;
@@ -209,12 +210,12 @@ export class HttpBootServer {
       await pipeline(stream, res);
     } catch (err) {
       this.counters.errors++;
-      this.emit({ type: 'failed', peer: req.socket.remoteAddress ?? '?', path: name.slice(0, 200), reason: `transfer ended after ${sent} of ${length} bytes: ${(err as Error).message}` });
+      this.emit({ type: 'failed', peer, path: name.slice(0, 200), reason: `transfer ended after ${sent} of ${length} bytes: ${(err as Error).message}` });
       return;
     } finally {
       this.counters.bytesSent += sent;
     }
     this.counters.files++;
-    this.emit({ type: 'file', peer: req.socket.remoteAddress ?? '?', path: name, bytes: sent, status });
+    this.emit({ type: 'file', peer, path: name, bytes: sent, status });
   }
 }

@@ -1,0 +1,135 @@
+// The boot services inside a real `lifeboat serve`, bound to a boot interface in a network
+// namespace (a veth pair to a client namespace; nothing on the host's network): HTTP boot
+// scripts and files, GRUB configs over TFTP rendered per machine (tftp-hpa), discovery of
+// an unknown client, a machine job that moves to booting when its machine fetches the
+// kernel, Wake-on-LAN from the CLI, the services' counters in /v1/appliance, and nothing
+// listening on the appliance's other interface.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ApiClient } from '../src/api/client.js';
+import { CLI, REPO, sh, tempDir } from './helpers/cli.js';
+import { type TestDaemon, startDaemon } from './helpers/daemon.js';
+
+const tag = `lbb${process.pid % 100000}`;
+const appliance = `${tag}a`;
+const client = `${tag}c`;
+const SERVER = '10.217.0.1';
+const OFFICE = '10.217.9.1';
+const work = tempDir('lifeboat-boot-services-');
+let daemon: TestDaemon;
+let api: ApiClient;
+
+const inClient = (cmd: string) => spawnSync('ip', ['netns', 'exec', client, 'bash', '-c', cmd], { encoding: 'utf8', timeout: 30_000 });
+const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args, '--socket', daemon.socket], { encoding: 'utf8', timeout: 30_000 });
+
+before(async () => {
+  sh(`ip netns add ${appliance} && ip netns add ${client}`);
+  sh(`ip link add ${tag}b netns ${appliance} type veth peer name ${tag}x netns ${client}`);
+  sh(`ip -n ${appliance} addr add ${SERVER}/24 dev ${tag}b && ip -n ${appliance} link set ${tag}b up && ip -n ${appliance} link set lo up`);
+  // the appliance's "office" interface: the boot services must not listen there
+  sh(`ip -n ${appliance} link add ${tag}o type veth peer name ${tag}p && ip -n ${appliance} addr add ${OFFICE}/24 dev ${tag}o && ip -n ${appliance} link set ${tag}o up`);
+  sh(`ip -n ${client} addr add 10.217.0.50/24 dev ${tag}x && ip -n ${client} link set ${tag}x up && ip -n ${client} link set lo up`);
+  const bootRoot = join(work.dir, 'data/boot');
+  mkdirSync(join(bootRoot, 'lifeboat'), { recursive: true });
+  writeFileSync(join(bootRoot, 'lifeboat/vmlinuz'), Buffer.alloc(300_000, 7));
+  writeFileSync(join(bootRoot, 'lifeboat/initrd.img'), Buffer.alloc(500_000, 9));
+  writeFileSync(join(bootRoot, 'undionly.kpxe'), Buffer.alloc(70_000, 1));
+  daemon = await startDaemon(work.dir, { netns: appliance, args: ['--interface', `${tag}b`, '--http-port', '8080', '--tftp-port', '69'] });
+  api = new ApiClient(daemon.socket);
+});
+
+after(async () => {
+  await daemon?.stop();
+  sh(`ip netns del ${appliance} 2>/dev/null || true; ip netns del ${client} 2>/dev/null || true`);
+  work.cleanup();
+});
+
+test('an unknown client is discovered and boots inventory; GRUB gets its config over TFTP; stages are recorded', async () => {
+  const mac = '52:54:00:aa:00:01';
+  const script = inClient(`curl -sS 'http://${SERVER}:8080/boot/ipxe?mac=${mac}&platform=efi'`);
+  assert.equal(script.status, 0, script.stderr);
+  assert.match(script.stdout, /^#!ipxe\n/);
+  assert.match(script.stdout, /inventory \(new machine\)/);
+  assert.match(script.stdout, new RegExp(`^kernel http://${SERVER.replaceAll('.', '\\.')}:8080/boot/files/lifeboat/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200n8 lifeboat.url=http://${SERVER.replaceAll('.', '\\.')}:8080 lifeboat.token=[A-Za-z0-9_-]{43} \\|\\| goto failed$`, 'm'));
+  const m = await api.machine('new-525400aa0001');
+  assert.equal(m.status, 'discovered');
+  assert.equal(m.bootStage?.stage, 'script');
+  // curl for the per-machine name (tftp-hpa takes a name with a colon for host:file), tftp-hpa for grub.cfg
+  const grub = inClient(`curl -sS tftp://${SERVER}/grub/mac/${mac}.cfg && cd ${work.dir} && tftp ${SERVER} -m binary -c get grub/grub.cfg grub-main.cfg && cat grub-main.cfg`);
+  assert.equal(grub.status, 0, grub.stderr);
+  assert.match(grub.stdout, /^set lifeboat_config=1\n/);
+  assert.match(grub.stdout, /^linux \/lifeboat\/vmlinuz console=tty0 .*lifeboat\.token=/m);
+  assert.match(grub.stdout, /source \$prefix\/mac\/\$\{net_default_mac\}\.cfg/);
+  const kernel = inClient(`curl -sS -o /dev/null -w '%{size_download}' http://${SERVER}:8080/boot/files/lifeboat/vmlinuz`);
+  assert.equal(kernel.stdout, '300000');
+  await waitFor(async () => (await api.machine('new-525400aa0001')).bootStage?.stage === 'kernel', 'the kernel fetch is a boot stage');
+  const shown = cli(['machines', 'show', 'new-525400aa0001']);
+  assert.match(shown.stdout, /status {3}discovered \(approve it/);
+  assert.match(shown.stdout, /boot {5}kernel .*lifeboat\/vmlinuz/);
+});
+
+test('a machine job: Wake-on-LAN when it starts waiting, the boot OS with its token, booting once the kernel is fetched', async () => {
+  const mac = '52:54:00:aa:00:02';
+  assert.equal(cli(['machines', 'add', '--name', 'desk-2', '--mac', mac]).status, 0);
+  const listener = spawn('ip', ['netns', 'exec', client, process.execPath, '--import', 'tsx', join(REPO, 'test/helpers/udp-listen.ts'), '9', '20'], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+  const heard = collect(listener);
+  await heard.ready;
+  const job = JSON.parse(cli(['backup', '--machine', 'desk-2', '--json']).stdout.trim().split('\n').pop() as string) as { id: string; state: string };
+  assert.equal(job.state, 'waiting-for-boot');
+  await waitFor(async () => heard.lines.some((l) => l.includes(`${'ff'.repeat(6)}${'525400aa0002'.repeat(16)}`)), 'the job woke the machine');
+  const script = inClient(`curl -sS 'http://${SERVER}:8080/boot/ipxe?mac=${mac}&platform=pcbios'`);
+  assert.match(script.stdout, new RegExp(`backup job ${job.id} for desk-2`));
+  assert.equal((await api.job(job.id)).state, 'waiting-for-boot');
+  inClient(`curl -sS -o /dev/null http://${SERVER}:8080/boot/files/lifeboat/vmlinuz`);
+  await waitFor(async () => (await api.job(job.id)).state === 'booting', 'the job is booting');
+  const woke = cli(['machines', 'wake', 'desk-2']);
+  assert.equal(woke.status, 0, woke.stderr);
+  assert.match(woke.stdout, /Wake-on-LAN sent to desk-2 \(52:54:00:aa:00:02\)/);
+  assert.equal(cli(['jobs', 'cancel', job.id]).status, 0);
+  listener.kill();
+  // after the job, the same machine boots its disk
+  assert.match(inClient(`curl -sS 'http://${SERVER}:8080/boot/ipxe?mac=${mac}&platform=pcbios'`).stdout, /^sanboot --no-describe --drive 0x80/m);
+});
+
+test('the services report their address and counters, and listen on the boot interface only', async () => {
+  const status = await api.appliance();
+  const tftp = status.services.find((s) => s.name === 'TFTP');
+  const http = status.services.find((s) => s.name === 'HTTP boot');
+  assert.equal(tftp?.state, 'running');
+  assert.equal(tftp?.address, SERVER);
+  assert.ok((tftp?.counters?.transfersCompleted ?? 0) >= 2, JSON.stringify(tftp));
+  assert.ok((http?.counters?.scripts ?? 0) >= 3 && (http?.counters?.bytesSent ?? 0) >= 600_000, JSON.stringify(http));
+  const office = spawnSync('ip', ['netns', 'exec', appliance, 'curl', '-sS', '--max-time', '3', `http://${OFFICE}:8080/boot/ipxe?mac=52:54:00:00:00:01`], { encoding: 'utf8' });
+  assert.notEqual(office.status, 0, 'nothing answers HTTP on the other interface');
+  assert.match(office.stderr, /Connection refused|Failed to connect/);
+  assert.doesNotMatch(daemon.log(), /"level":"error"/);
+});
+
+async function waitFor(what: () => Promise<boolean>, label: string, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await what()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out: ${label}\n${daemon.log().slice(-3000)}`);
+}
+
+function collect(child: ChildProcess): { lines: string[]; ready: Promise<void> } {
+  const lines: string[] = [];
+  let buf = '';
+  const ready = new Promise<void>((resolve) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.includes('"listening"')) resolve();
+        else lines.push(line);
+      }
+    });
+  });
+  return { lines, ready };
+}
