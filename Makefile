@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local
-APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf
+APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf isc-dhcp-client dnsmasq-base
 STAMP := var/.stamps
 
 .PHONY: all deps apt npm build test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
@@ -43,7 +43,13 @@ dist/native/peercred.node: src/api/native/peercred.c
 	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE): install node's headers (Debian: the nodejs package from NodeSource has them)" >&2; exit 1; }
 	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ $<
 
-build: npm dist/native/peercred.node
+# SO_BINDTODEVICE for the DHCP server (it must answer on the boot interface only), the same way.
+dist/native/bind-device.node: src/boot/native/bind-device.c
+	@mkdir -p dist/native
+	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE): install node's headers (Debian: the nodejs package from NodeSource has them)" >&2; exit 1; }
+	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ $<
+
+build: npm dist/native/peercred.node dist/native/bind-device.node
 	npx tsc -p tsconfig.build.json
 	@chmod +x dist/cli/main.js
 	@ln -sf ../../dist/cli/main.js node_modules/.bin/lifeboat
