@@ -1,0 +1,44 @@
+// The shared LeaseStore suite against the NeDB store on a real file, reopened after every
+// test (a restart keeps leases), and in NeDB's memory mode.
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { leaseStoreSuite } from '../boot/dhcp/lease-store.suite.js';
+import { LifeboatError } from '../errors.js';
+import { openManagementStore } from './index.js';
+
+leaseStoreSuite('nedb memory', async () => {
+  const store = await openManagementStore(null);
+  return { store: store.leases, cleanup: () => store.close() };
+});
+
+leaseStoreSuite('nedb file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-leases-'));
+  let current = await openManagementStore(dir);
+  return {
+    store: current.leases,
+    reopen: async () => {
+      await current.close();
+      current = await openManagementStore(dir);
+      return current.leases;
+    },
+    cleanup: async () => {
+      await current.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+test('nedb file: a lease line that is not a lease refuses the open, naming it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-leases-'));
+  try {
+    const store = await openManagementStore(dir);
+    await store.close();
+    appendFileSync(join(dir, 'leases.db'), `${JSON.stringify({ _id: 'mac-x', mac: 'x', address: 'not-an-ip', state: 'bound', expiresAt: '2026-01-01T00:00:00Z' })}\n`);
+    await assert.rejects(openManagementStore(dir), (e) => e instanceof LifeboatError && e.kind === 'integrity' && /lease "mac-x" is not a lease/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
