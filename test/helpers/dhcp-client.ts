@@ -74,7 +74,7 @@ async function offers(): Promise<void> {
   const s = await open(68);
   const xid = 0x10000 + (process.pid & 0xffff);
   const got = collect(s, xid, Number(args.ms ?? 1500));
-  s.send(message('discover', macBytes(String(args.mac)), xid, pxeOptions(Number(args.arch ?? 0), args.ipxe === true)), 67, '255.255.255.255');
+  s.send(message('discover', macBytes(String(args.mac)), xid, pxeOptions(Number(args.arch ?? 0), args.ipxe === true)), 67, '255.255.255.255', (err) => err && out({ error: err.message }));
   for (const r of await got) out(r);
   s.close();
 }
