@@ -3,7 +3,7 @@
 #   make test    type-check, lint, every test (and the CLI and unit tests again under Node 24)
 #   make build   compile TypeScript to dist/; then `npx lifeboat …` works here
 #   make install put `lifeboat` on PATH (PREFIX=/usr/local)
-#   make bench   speed and memory against lz4 -1 and partclone, in one run
+#   make bench   speed and memory against lz4 -1 and partclone, in one run; DHCP against dnsmasq
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local
@@ -80,6 +80,7 @@ demo: deps build
 
 bench: deps build
 	bash test/bench/engine-bench.sh
+	node --import tsx test/bench/dhcp-bench.ts
 
 install: deps build
 	rm -rf $(PREFIX)/lib/lifeboat
