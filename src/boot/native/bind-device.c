@@ -3,7 +3,7 @@
  * ask for. A Node-API addon: one build runs on Node 20 and 24 alike.
  *
  *   openUdpOnDevice(ifname, address, port) -> fd
- *       a new IPv4 UDP socket with SO_REUSEADDR, SO_BROADCAST, a 2 MiB receive buffer and SO_BINDTODEVICE set
+ *       a new IPv4 UDP socket with SO_BROADCAST, a 2 MiB receive buffer and SO_BINDTODEVICE set
  *       *before* bind(), so not one datagram from another interface is ever queued on it;
  *       hand the fd to dgram's socket.bind({ fd }).
  *   bindToDevice(fd, ifname)
@@ -113,9 +113,10 @@ static napi_value open_udp_on_device(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int on = 1;
-  const char *step = "SO_REUSEADDR for";
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) goto fail;
-  step = "SO_BROADCAST for";
+  /* No SO_REUSEADDR: the kernel then refuses the port when another socket holds it on
+   * this device or on every device (another DHCP server), while sockets on different
+   * devices may share it. */
+  const char *step = "SO_BROADCAST for";
   if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on) != 0) goto fail;
   /* Room for a burst (a room of machines powered on at once): 2 MiB past rmem_max when
    * we may (root), else what rmem_max allows. Not fatal either way. */

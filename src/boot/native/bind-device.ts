@@ -11,7 +11,7 @@ export interface BindDeviceAddon {
   bindToDevice(fd: number, ifname: string): void;
   /** The interface a socket is bound to, "" for none. */
   boundDevice(fd: number): string;
-  /** A new UDP socket (SO_REUSEADDR, SO_BROADCAST, SO_BINDTODEVICE, then bind); its fd. */
+  /** A new UDP socket (SO_BROADCAST, SO_BINDTODEVICE, then bind); its fd. */
   openUdpOnDevice(ifname: string, address: string, port: number): number;
 }
 
@@ -31,7 +31,7 @@ export function bindDeviceAddon(): BindDeviceAddon {
 
 /**
  * A dgram socket that hears and sends on `ifname` only, bound to `address`:`port`
- * (0.0.0.0 hears broadcasts; several such sockets, one per interface, may share a port).
+ * (0.0.0.0 hears broadcasts; sockets on different interfaces may share a port; the same port on the same interface, or on every interface, is refused).
  */
 export async function udpSocketOnDevice(ifname: string, port: number, address = '0.0.0.0'): Promise<Socket> {
   const native = bindDeviceAddon();
