@@ -261,3 +261,40 @@ test('a client that takes only 576 bytes still gets every reply', () => {
   const d = decide(m, context());
   assert.ok(d.reply && encodeDhcp(d.reply.message, d.reply.maxLength).length <= 576);
 });
+
+test('fuzz: decide() over 20 000 mutated requests never throws, and every reply encodes', async () => {
+  let x = 0x2545f491;
+  const rand = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x100000000;
+  };
+  const int = (n: number) => Math.floor(rand() * n);
+  const leases = new MemoryLeaseStore();
+  const seeds = (['discover', 'request', 'decline', 'release', 'inform'] as const).map((t) =>
+    encodeDhcp(request(t, { mac: 9, ciaddr: t === 'inform' || t === 'release' ? '10.9.0.3' : '0.0.0.0', extra: [...pxe(7), ipxeClass, [OPTION.serverId, ip(SERVER)], [OPTION.requestedAddress, ip('10.9.0.3')]] })),
+  );
+  let decoded = 0;
+  let replies = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const p = Buffer.from(seeds[i % seeds.length] as Buffer);
+    for (let k = 1 + int(6); k > 0; k--) p[i % 3 === 0 ? int(p.length) : 236 + int(p.length - 236)] = int(256);
+    let m: DhcpMessage;
+    try {
+      m = decodeDhcp(p);
+    } catch {
+      continue;
+    }
+    decoded++;
+    for (const mode of ['full', 'proxy'] as const) {
+      const d = decide(m, context({ mode, leases, port: i % 7 === 0 ? 4011 : 67, machine: i % 2 ? { loader: 'ipxe', fixedAddress: '10.9.0.4' } : null }));
+      if (d.reply) {
+        replies++;
+        assert.ok(encodeDhcp(d.reply.message, d.reply.maxLength).length >= 300);
+      }
+      if (d.lease?.op === 'allocate' || d.lease?.op === 'renew') await leases.renew(d.lease.lease, NOW).catch(() => undefined);
+    }
+  }
+  assert.ok(decoded > 5_000 && replies > 1_000, `decoded ${decoded}, replies ${replies}`);
+});
