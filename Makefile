@@ -6,6 +6,8 @@
 #   make bench   speed and memory against lz4 -1 and partclone, in one run; DHCP against dnsmasq
 
 SHELL := /bin/bash
+# dnsmasq-base: the dnsmasq binary only, no service that would answer DHCP on this host (the
+# DHCP tests and bench run it themselves, in network namespaces they make).
 PREFIX ?= /usr/local
 APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf isc-dhcp-client dnsmasq-base
 STAMP := var/.stamps

@@ -37,7 +37,7 @@ export interface DhcpServerOptions extends DhcpSettings {
   /** 67 and 4011 unless given (tests). */
   ports?: { dhcp: number; pxe: number };
   now?: () => Date;
-  /** Datagrams waiting at most (more are dropped, as a flood would be). */
+  /** Datagrams waiting at most (default 1024; more are dropped, as a flood would be). */
   maxQueue?: number;
 }
 
@@ -47,6 +47,10 @@ export interface DhcpServer {
 }
 
 const OFFER_SECONDS = 60;
+/** Larger than any DHCP request a client sends (Ethernet MTU and then some): dropped unread. */
+const MAX_DATAGRAM = 2048;
+/** How long a machine lookup may take before the client is answered with the defaults. */
+const LOOKUP_MS = 500;
 const DECLINE_SECONDS = 600;
 const EXPIRE_EVERY_MS = 60_000;
 
@@ -76,7 +80,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
   let queued = 0;
   let chain: Promise<void> = Promise.resolve();
   let closed = false;
-  const maxQueue = opts.maxQueue ?? 4096;
+  const maxQueue = opts.maxQueue ?? 1024;
 
   async function handle(bytes: Buffer, from: { address: string; port: number }, port: 67 | 4011, socket: Socket): Promise<void> {
     let request: DhcpMessage;
@@ -96,7 +100,15 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
     let machine: BootMachine | null = null;
     if (mac && opts.directory) {
       try {
-        machine = await opts.directory.lookup({ mac, uuid });
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer in ${LOOKUP_MS} ms; the defaults are used`)), LOOKUP_MS);
+        });
+        try {
+          machine = await Promise.race([opts.directory.lookup({ mac, uuid }), late]);
+        } finally {
+          clearTimeout(timer);
+        }
       } catch (err) {
         emit({ type: 'error', reason: `looking up ${mac}: ${(err as Error).message}` });
       }
@@ -174,8 +186,11 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
 
   const listen = (socket: Socket, port: 67 | 4011) => {
     socket.on('message', (bytes, rinfo) => {
-      if (closed) return;
-      if (queued >= maxQueue) return;
+      if (closed || queued >= maxQueue) return;
+      if (bytes.length > MAX_DATAGRAM) {
+        emit({ type: 'malformed', peer: `${rinfo.address}:${rinfo.port}`, reason: `${bytes.length} bytes, more than any DHCP request (${MAX_DATAGRAM})` });
+        return;
+      }
       queued++;
       const from = { address: rinfo.address, port: rinfo.port };
       chain = chain
