@@ -42,3 +42,25 @@ test('nedb file: a lease line that is not a lease refuses the open, naming it', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('nedb file: offers stay in memory, bound leases reach the file; a client moving on leaves no stale line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-leases-'));
+  const now = new Date('2026-12-03T10:00:00.000Z');
+  const l = (mac: string, address: string) => ({ clientKey: `mac-${mac}`, mac, address, expiresAt: '2026-12-03T11:00:00.000Z' });
+  try {
+    let store = await openManagementStore(dir);
+    await store.leases.allocate(l('52:54:00:00:00:01', '10.0.0.10'), now);
+    await store.leases.renew(l('52:54:00:00:00:02', '10.0.0.11'), now);
+    await store.leases.allocate(l('52:54:00:00:00:02', '10.0.0.12'), now);
+    await store.leases.renew(l('52:54:00:00:00:02', '10.0.0.12'), now);
+    await store.close();
+    store = await openManagementStore(dir);
+    assert.deepEqual(
+      store.leases.list().map((x) => `${x.mac} ${x.address} ${x.state}`),
+      ['52:54:00:00:00:02 10.0.0.12 bound'],
+    );
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

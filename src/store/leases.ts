@@ -1,7 +1,10 @@
 // DHCP leases in the management database: the LeaseStore of src/boot/dhcp/lease-store.ts
 // on NeDB, so a restart of the daemon keeps every lease. All leases are read into memory
 // when the store opens (the DHCP server decides on a synchronous snapshot); each change
-// is written to the datafile first and shows in memory only once it is there.
+// is written to the datafile first and shows in memory only once it is there. Offers are
+// the exception: a 60-second reservation is kept in memory only (RFC 2131 asks no more; a
+// restart forgets it and the client is NAKed or starts over), which halves the writes of
+// a room of machines booting at once.
 import { isIPv4 } from 'node:net';
 import { integrityError } from '../errors.js';
 import { type Lease, LeaseBook, type LeaseStore, type NewLease, declinedKey, leaseOf } from '../boot/dhcp/lease-store.js';
@@ -31,16 +34,38 @@ function fromDoc(doc: LeaseDoc, file: string): Lease {
 export async function leasesCollection(ctx: StoreContext): Promise<LeaseStore> {
   const { leases } = ctx.tables;
   const book = new LeaseBook();
-  for (const doc of await leases.find({})) book.put(fromDoc(doc, leases.file ?? 'the in-memory leases collection'));
+  /** Client keys with a document in the datafile (all but offers). */
+  const onDisk = new Set<string>();
+  for (const doc of await leases.find({})) {
+    const lease = fromDoc(doc, leases.file ?? 'the in-memory leases collection');
+    book.put(lease);
+    onDisk.add(lease.clientKey);
+  }
 
   const write = (lease: Lease, now: Date, force = false) =>
     ctx.lock.run(async () => {
       const replaced = force ? [book.byClient(lease.clientKey), book.byAddress(lease.address)].filter((l): l is Lease => l !== undefined) : book.plan(lease, now).replaced;
-      for (const old of replaced) await leases.remove({ _id: old.clientKey });
-      await leases.insert(toDoc(lease));
+      for (const old of replaced) {
+        if (!onDisk.has(old.clientKey)) continue;
+        // The client's own document stays when it is rewritten below, or when an offer renews its address.
+        if (old.clientKey === lease.clientKey && (lease.state !== 'offered' || old.address === lease.address)) continue;
+        await leases.remove({ _id: old.clientKey });
+        onDisk.delete(old.clientKey);
+      }
+      if (lease.state !== 'offered') {
+        if (onDisk.has(lease.clientKey)) await leases.replace(toDoc(lease));
+        else await leases.insert(toDoc(lease));
+        onDisk.add(lease.clientKey);
+      }
       book.put(lease);
       return { ...lease };
     });
+
+  const forget = async (clientKey: string) => {
+    if (onDisk.has(clientKey)) await leases.remove({ _id: clientKey });
+    onDisk.delete(clientKey);
+    return book.delete(clientKey);
+  };
 
   return {
     byClient: (key) => {
@@ -58,16 +83,12 @@ export async function leasesCollection(ctx: StoreContext): Promise<LeaseStore> {
     release: (clientKey) =>
       ctx.lock.run(async () => {
         if (!book.byClient(clientKey)) return null;
-        await leases.remove({ _id: clientKey });
-        return book.delete(clientKey);
+        return forget(clientKey);
       }),
     expire: (now) =>
       ctx.lock.run(async () => {
         const gone = book.expired(now);
-        for (const l of gone) {
-          await leases.remove({ _id: l.clientKey });
-          book.delete(l.clientKey);
-        }
+        for (const l of gone) await forget(l.clientKey);
         return gone.map((l) => ({ ...l }));
       }),
   };
