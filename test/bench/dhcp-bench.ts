@@ -29,8 +29,9 @@ async function round(name: 'lifeboat' | 'dnsmasq', n: number): Promise<Result> {
     const client = lab.ns('c');
     const [srvIf, cliIf] = lab.veth(server, client, 'v');
     lab.sh(`ip -n ${server} addr add 10.81.0.1/16 dev ${srvIf} && ip -n ${client} route add 255.255.255.255 dev ${cliIf}`);
+    let lifeboat: JsonLines | null = null;
     if (name === 'lifeboat') {
-      const s = new JsonLines(lab.node(server, 'dhcp-server.ts', { interface: srvIf, mode: 'full', range: RANGE, httpPort: 8080, db: join(dir, 'db'), quiet: true }));
+      const s = (lifeboat = new JsonLines(lab.node(server, 'dhcp-server.ts', { interface: srvIf, mode: 'full', range: RANGE, httpPort: 8080, db: join(dir, 'db'), quiet: true })));
       await s.waitFor((l) => l.listening === true, 20_000, 'the Lifeboat server listening');
     } else {
       const d = lab.spawn(server, 'dnsmasq', [
@@ -42,9 +43,14 @@ async function round(name: 'lifeboat' | 'dnsmasq', n: number): Promise<Result> {
       for (let t = 0; t < 100 && !/DHCP, IP range/.test(log); t++) await new Promise((r) => setTimeout(r, 50));
       if (!/DHCP, IP range/.test(log)) throw new Error(`dnsmasq did not start: ${log}`);
     }
-    const load = new JsonLines(lab.node(client, 'dhcp-client.ts', { mode: 'load', count: COUNT, ms: LIMIT_MS, base: n }));
-    const r = await load.waitFor((l) => 'completed' in l, LIMIT_MS + 20_000, 'the load result');
-    return r as unknown as Result;
+    const load = new JsonLines(lab.node(client, 'dhcp-client.ts', { mode: 'load', count: COUNT, ms: LIMIT_MS, base: n, iface: cliIf }));
+    const r = (await load.waitFor((l) => 'completed' in l, LIMIT_MS + 20_000, 'the load result')) as unknown as Result;
+    if (lifeboat && process.env.BENCH_DHCP_VERBOSE) {
+      lifeboat.child.kill('SIGTERM');
+      const lines = await lifeboat.all();
+      console.log('  lifeboat events:', JSON.stringify(lines.find((l) => 'counts' in l)?.counts), JSON.stringify(lines.filter((l) => l.type === 'error').slice(0, 2)));
+    }
+    return r;
   } finally {
     await lab.cleanup();
     rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@
 //       what a PXE ROM does beside a ProxyDHCP server: DISCOVER, take the offer with an
 //       address, REQUEST it, put the address on iface, REQUEST boot information from the
 //       ProxyDHCP server on port 4011; prints each step's reply
-//   {"mode":"load", "count":500, "ms":20000, "base":1}
+//   {"mode":"load", "count":500, "ms":20000, "base":1, "iface":"x"}
 //       count distinct MACs DISCOVER→OFFER→REQUEST→ACK at once (retries after 1 s);
 //       prints {"completed":n,"count":…,"ms":time to the last ACK}
 //   {"mode":"fuzz", "count":20000, "seed":1, "server":"10.0.0.1"}
@@ -16,6 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import { type Socket, createSocket } from 'node:dgram';
 import { type DhcpMessage, decodeDhcp, encodeDhcp } from '../../src/boot/dhcp/codec.js';
+import { udpSocketOnDevice } from '../../src/boot/native/index.js';
 import { MESSAGE_TYPE, type MessageType, OPTION, ipv4Option, messageType, textOption, value } from '../../src/boot/dhcp/options.js';
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
@@ -112,7 +113,8 @@ async function pxe(): Promise<void> {
 }
 
 async function load(): Promise<void> {
-  const s = await open(68);
+  // On a device, the socket gets a 2 MiB receive buffer: 500 answers at once are not lost here.
+  const s = args.iface ? await udpSocketOnDevice(String(args.iface), 68) : await open(68);
   const count = Number(args.count ?? 500);
   const base = Number(args.base ?? 1);
   const state = new Map<number, { mac: Buffer; stage: 'discover' | 'request' | 'done'; server?: string; address?: string; sentAt: number; tries: number }>();

@@ -83,6 +83,8 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
   const maxQueue = opts.maxQueue ?? 1024;
 
   async function handle(bytes: Buffer, from: { address: string; port: number }, port: 67 | 4011, socket: Socket): Promise<void> {
+    // Packets still queued when the server closes are dropped: the sockets are gone.
+    if (closed) return;
     let request: DhcpMessage;
     try {
       request = decodeDhcp(bytes);
@@ -145,6 +147,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
       return;
     }
     const { reply } = decision;
+    if (closed) return;
     let out: Buffer;
     try {
       out = encodeDhcp(reply.message, reply.maxLength);
