@@ -33,6 +33,7 @@ test('DHCP settings: each mistake is named, with what to do', () => {
 test('interfaceAddress: loopback has 127.0.0.1; a missing interface is named', () => {
   assert.deepEqual(interfaceAddress('lo'), { address: '127.0.0.1', netmask: '255.0.0.0' });
   assert.throws(() => interfaceAddress('lbnosuch0'), /no network interface "lbnosuch0"/);
+  assert.throws(() => interfaceAddress(null), /needs a boot interface .* never answers on every interface/);
 });
 
 test('netmasks: contiguous ones only', () => {

@@ -24,7 +24,8 @@ export interface DhcpSettings {
 export const MAX_RANGE = 65536;
 
 /** The interface's first IPv4 address and netmask, from the kernel's list. */
-export function interfaceAddress(ifname: string): { address: string; netmask: string } {
+export function interfaceAddress(ifname: string | null | undefined): { address: string; netmask: string } {
+  if (!ifname) throw userError('the DHCP server needs a boot interface (boot.interface in the configuration, e.g. "enp3s0"): it never answers on every interface');
   const entries = networkInterfaces()[ifname];
   if (!entries) throw userError(`there is no network interface ${JSON.stringify(ifname)}: check the boot interface in the configuration (\`ip link\` lists them)`);
   const v4 = entries.find((e) => e.family === 'IPv4' && !e.internal) ?? entries.find((e) => e.family === 'IPv4');
