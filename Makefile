@@ -3,11 +3,13 @@
 #   make test    type-check, lint, every test (and the CLI and unit tests again under Node 24)
 #   make build   compile TypeScript to dist/; then `npx lifeboat …` works here
 #   make install put `lifeboat` on PATH (PREFIX=/usr/local)
-#   make bench   speed and memory against lz4 -1 and partclone, in one run; TFTP against tftpd-hpa
+#   make bench   speed and memory against lz4 -1 and partclone, in one run; TFTP against tftpd-hpa, DHCP against dnsmasq, HTTP boot against busybox httpd
 
 SHELL := /bin/bash
+# dnsmasq-base: the dnsmasq binary only, no service that would answer DHCP on this host (the
+# DHCP tests and bench run it themselves, in network namespaces they make).
 PREFIX ?= /usr/local
-APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed dnsmasq-base curl tftp-hpa tftpd-hpa nftables
+APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed isc-dhcp-client dnsmasq-base curl tftp-hpa tftpd-hpa nftables
 STAMP := var/.stamps
 
 .PHONY: all deps apt npm build test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
@@ -48,7 +50,13 @@ dist/native/peercred.node: src/api/native/peercred.c
 	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE): install node's headers (Debian: the nodejs package from NodeSource has them)" >&2; exit 1; }
 	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ $<
 
-build: npm dist/native/peercred.node
+# SO_BINDTODEVICE for the DHCP server (it must answer on the boot interface only), the same way.
+dist/native/bind-device.node: src/boot/native/bind-device.c
+	@mkdir -p dist/native
+	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE): install node's headers (Debian: the nodejs package from NodeSource has them)" >&2; exit 1; }
+	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ $<
+
+build: npm dist/native/peercred.node dist/native/bind-device.node
 	npx tsc -p tsconfig.build.json
 	@chmod +x dist/cli/main.js
 	@ln -sf ../../dist/cli/main.js node_modules/.bin/lifeboat
@@ -80,6 +88,7 @@ demo: deps build
 bench: deps build
 	bash test/bench/engine-bench.sh
 	bash test/bench/tftp-bench.sh
+	node --import tsx test/bench/dhcp-bench.ts
 	bash test/bench/http-bench.sh
 
 install: deps build

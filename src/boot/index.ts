@@ -1,9 +1,8 @@
 // The boot services: what a client computer's firmware and iPXE send to the appliance and
-// get back. So far the DHCP codec (dhcp/codec.ts) with the option readers a PXE server
-// needs (dhcp/options.ts: message type, client architecture, PXE and iPXE detection,
-// machine UUID), and a read-only TFTP server for the boot root (tftp/: codec, pure
-// negotiation and path policy, server). The DHCP server (proxy/full) and HTTP boot come
-// with the boot services issue and sit around these as thin socket layers.
+// get back. The DHCP server (dhcp/: codec, option readers, pure decisions for full and
+// proxy mode, boot file by architecture, leases, a thin server bound to the boot interface
+// by native/), and a read-only TFTP server for the boot root (tftp/: codec, pure
+// negotiation and path policy, server). HTTP boot comes next, as another thin layer.
 //
 // Invariants:
 // - Decoders are pure functions over Buffers and never trust a byte: every length is
@@ -14,4 +13,5 @@
 // - Encoders refuse (RangeError) what cannot be sent rather than truncating it.
 export { MalformedPacket } from './malformed.js';
 export { type DhcpMessage, decodeDhcp, encodeDhcp } from './dhcp/codec.js';
+export * from './dhcp/index.js';
 export { type TftpEvent, type TftpServerOptions, TftpServer } from './tftp/server.js';

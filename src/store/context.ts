@@ -4,6 +4,7 @@ import type { DiskDoc } from './disks.js';
 import type { EventDoc } from './events.js';
 import type { ImageDoc } from './images.js';
 import type { JobDoc } from './jobs.js';
+import type { LeaseDoc } from './leases.js';
 import type { MachineDoc } from './machines.js';
 import type { ScheduleDoc } from './schedules.js';
 import type { SettingsDoc } from './settings.js';
@@ -17,6 +18,7 @@ export interface Tables {
   schedules: Table<ScheduleDoc>;
   settings: Table<SettingsDoc>;
   events: Table<EventDoc>;
+  leases: Table<LeaseDoc>;
 }
 
 export interface StoreContext {

@@ -9,12 +9,14 @@ import { type Disks, disksCollection } from './disks.js';
 import { DEFAULT_EVENTS_CAP, type Events, eventsCollection } from './events.js';
 import { type Images, imagesCollection } from './images.js';
 import { type Jobs, jobsCollection } from './jobs.js';
+import { leasesCollection } from './leases.js';
+import type { LeaseStore } from '../boot/dhcp/lease-store.js';
 import { type Machines, machinesCollection } from './machines.js';
 import { type Schedules, schedulesCollection } from './schedules.js';
 import { type SettingsStore, settingsCollection } from './settings.js';
 import { Health, type IndexSpec, Mutex, Table } from './table.js';
 
-export const COLLECTIONS = ['machines', 'disks', 'images', 'jobs', 'schedules', 'settings', 'events'] as const;
+export const COLLECTIONS = ['machines', 'disks', 'images', 'jobs', 'schedules', 'settings', 'events', 'leases'] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
 const INDEXES: Record<CollectionName, IndexSpec[]> = {
@@ -25,6 +27,7 @@ const INDEXES: Record<CollectionName, IndexSpec[]> = {
   schedules: [{ field: 'name', unique: true }],
   settings: [],
   events: [{ field: 'seq', unique: true }],
+  leases: [{ field: 'address' }],
 };
 
 export const DEFAULT_AUTOCOMPACTION_MS = 30 * 60 * 1000;
@@ -51,6 +54,8 @@ export interface ManagementStore {
   readonly schedules: Schedules;
   readonly settings: SettingsStore;
   readonly events: Events;
+  /** DHCP leases (full mode), kept across restarts. */
+  readonly leases: LeaseStore;
   /** What the datafile check found and did, one report per file (none in memory). */
   readonly datafiles: readonly DatafileReport[];
   /** Rewrites every datafile from memory now. */
@@ -117,6 +122,7 @@ export async function openManagementStore(dir: string | null, options: OpenOptio
   const ctx: StoreContext = { tables, lock: new Mutex(), health, now };
 
   const events = await eventsCollection(ctx, options.eventsCap ?? DEFAULT_EVENTS_CAP);
+  const leases = await leasesCollection(ctx);
   const all = Object.values(tables);
   for (const t of all) t.setAutocompaction(options.autocompactionMs ?? DEFAULT_AUTOCOMPACTION_MS);
 
@@ -130,6 +136,7 @@ export async function openManagementStore(dir: string | null, options: OpenOptio
     schedules: schedulesCollection(ctx),
     settings: settingsCollection(ctx),
     events,
+    leases,
     datafiles: reports,
 
     async compact() {

@@ -1,0 +1,10 @@
+// Native helpers of the boot services: what Node's dgram cannot do. bind-device.c (built
+// by `make build` into dist/native/bind-device.node, one Node-API build for Node 20 and
+// 24) ties a UDP socket to one network interface with SO_BINDTODEVICE, so a DHCP server
+// on the boot interface never hears or answers another network.
+//
+// Invariants:
+// - No fallback: when the addon is missing, a socket on a device is refused with an error
+//   saying to run `make build`; a DHCP server is never started unbound.
+// - The device is set before bind(): no datagram of another interface is ever queued.
+export { type BindDeviceAddon, bindDeviceAddon, udpSocketOnDevice } from './bind-device.js';
