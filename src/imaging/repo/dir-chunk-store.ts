@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { describeSystemError, externalError, notFoundError, usageError } from '../../errors.js';
 import { frameBound } from '../lz4-frame.js';
 import { type ChunkInfo, type ChunkReader, type ChunkSession, type ChunkSessionRef, type ChunkStore, type FrameStager, type StageOptions, assertDigest, checkFrame } from './chunk-store.js';
-import { DIGEST_HEX, MAX_CHUNK_SIZE, STORE_LAYOUT } from './formats.js';
+import { DIGEST_HEX, MAX_CHUNK_SIZE, STORE_LAYOUT, chunkRelativePath } from './formats.js';
 import { type StoreLock, acquireLock, processAlive } from './locks.js';
 
 /** No frame of a chunk is larger: a chunk file is never read past it. */
@@ -28,7 +28,7 @@ const FEW_CHUNKS = 64;
 /** Staged frames and old temp chunk files: <pid>-<hex>[-<digest>].chunk. */
 const TEMP_CHUNK = /^(\d+)-[0-9a-f]+(?:-([0-9a-f]{64}))?\.chunk$/;
 
-const chunkPath = (root: string, digest: string) => join(root, STORE_LAYOUT.chunks, digest.slice(0, 4), digest);
+const chunkPath = (root: string, digest: string) => join(root, chunkRelativePath(digest));
 const stagedPath = (root: string, session: string, digest: string) => join(root, STORE_LAYOUT.tmp, `${session}-${digest}.chunk`);
 
 /** A file exists and is not an empty leftover of a crash. */
@@ -165,6 +165,7 @@ class DirChunkSession implements ChunkSession {
   }
 
   async stage(digest: string, frame: Buffer, rawSize: number, opts?: StageOptions): Promise<boolean> {
+    if (this.closed) throw usageError(`staging into chunk session ${this.session}, which has ended`);
     checkFrame(digest, frame, rawSize, opts);
     if (looksValid(chunkPath(this.root, digest))) return false;
     try {
