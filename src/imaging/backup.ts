@@ -13,7 +13,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { LifeboatError, bug, describeSystemError, userError } from '../errors.js';
 import { backupManifest } from './backup-manifest.js';
 import { BackupTally } from './backup-tally.js';
-import { type Work, runPipeline } from './chunk-pipeline.js';
+import { type BufferLender, type Work, runPipeline } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
 import { type ChunkSource, diskSource, streamSource } from './chunk-source.js';
 import type { BackupResult, ChunkTask, ChunkWorkerData } from './chunk-worker.js';
@@ -123,7 +123,7 @@ function recordOf(r: BackupResult) {
  * read); a disk chunk is read by the worker itself; a stream chunk is read here into a
  * buffer the pipeline lends, which travels to the worker and comes back with the result.
  */
-function sourceWork(input: ChunkSource): (lender: { take(): Buffer; give(b: Buffer | null): void }) => Promise<Work<BackupResult> | null> {
+function sourceWork(input: ChunkSource): (lender: BufferLender) => Promise<Work<BackupResult> | null> {
   let i = 0;
   return async (lender) => {
     const buf = input.needsBuffer ? lender.take() : null;
