@@ -275,6 +275,11 @@ export class DirChunkStore implements ChunkStore {
     this.ref = { kind: 'directory' as const, root };
   }
 
+  /** Makes the directories a new store's chunks live in (the store's tmp/ is its own). */
+  static prepare(root: string): void {
+    mkdirSync(join(root, STORE_LAYOUT.chunks), { recursive: true, mode: 0o750 });
+  }
+
   async has(digests: readonly string[]): Promise<boolean[]> {
     return digests.map((d) => {
       assertDigest(d);

@@ -76,7 +76,8 @@ export class Store {
     if (!isValidChunkSize(chunkSize)) throw usageError(`chunk size ${chunkSize} is not a power of two between 64 KiB and 4 MiB`);
     try {
       mkdirSync(root, { recursive: true, mode: 0o750 });
-      for (const sub of [STORE_LAYOUT.chunks, STORE_LAYOUT.images, STORE_LAYOUT.tmp, STORE_LAYOUT.locks]) mkdirSync(join(root, sub), { recursive: true, mode: 0o750 });
+      for (const sub of [STORE_LAYOUT.images, STORE_LAYOUT.tmp, STORE_LAYOUT.locks]) mkdirSync(join(root, sub), { recursive: true, mode: 0o750 });
+      DirChunkStore.prepare(root);
       mkdirSync(join(root, 'keys'), { recursive: true, mode: 0o700 });
       const keyPath = join(root, STORE_LAYOUT.key);
       if (!existsSync(keyPath)) await writeFileDurable(keyPath, randomBytes(32), 0o600);
