@@ -22,7 +22,7 @@ export interface ChunkInfo {
  * (chunk-store-ref.ts); only the store's own module knows what is inside.
  */
 export type ChunkStoreRef = { kind: 'directory'; root: string } | { kind: 'memory'; id: number };
-export type ChunkSessionRef = (ChunkStoreRef & { session: string });
+export type ChunkSessionRef = ChunkStoreRef & { session: string };
 
 /** Reading frames: what restore and verify need, on any thread. */
 export interface ChunkReader {
@@ -65,7 +65,10 @@ export interface ChunkSession extends FrameStager {
    * starts writing it to disk at once): publish finds every staged frame, told or not.
    */
   noteStaged(digest: string): void;
-  /** Makes every frame staged so far durable and named in the store; returns how many names were new. Idempotent. */
+  /**
+   * Makes every frame staged so far durable and named in the store; returns how many names
+   * were new. Call it once every stage (from any thread) has returned. Idempotent.
+   */
   publish(): Promise<number>;
   /** Ends the session: frames staged and not published are dropped. Idempotent; always call it. */
   close(): Promise<void>;
