@@ -1,28 +1,33 @@
 // Backup: read a disk in aligned chunks (only what its filesystems use; the rest is
 // zeros, not read) or cut a stream into chunks; in worker threads detect zero chunks,
 // hash, skip what the parent image or the store already has, LZ4-compress and stage the
-// rest; write the index in disk order; then publish the chunks and commit index +
-// certified manifest. Memory is bounded by the buffer pool, whatever the disk size.
+// rest in a chunk session; write the index in disk order; then publish the session and
+// commit index + certified manifest. Its parts, each readable and testable alone: the
+// bounded chunk pipeline (chunk-pipeline.ts), the ordered index writer (index-writer.ts),
+// the tally (backup-tally.ts) and the manifest builder (backup-manifest.ts). It reaches
+// chunks only through the ChunkStore interface. Memory is bounded by the pipeline,
+// whatever the disk size.
 import { createHash } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
-import { type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { LifeboatError, bug, describeSystemError, userError } from '../errors.js';
+import { backupManifest } from './backup-manifest.js';
+import { BackupTally } from './backup-tally.js';
+import { type BufferLender, type Work, runPipeline } from './chunk-pipeline.js';
+import { chunkWorkers } from './chunk-pool.js';
 import { type ChunkSource, diskSource, streamSource } from './chunk-source.js';
 import type { BackupResult, ChunkTask, ChunkWorkerData } from './chunk-worker.js';
 import { type DiskPlan, describePlan, planDisk, rawPlan } from './disk-plan.js';
 import { describeDisk, fileReader } from './disk.js';
 import { assertNotInUse, openChecked } from '../devices/device-check.js';
 import type { Inspected } from '../devices/kernel-read.js';
-import { type EventSink, ProgressMeter, emptyCounters } from './progress.js';
-import { discardStagedChunks, flushStagedChunk, newJobTag, publishStagedChunks } from './repo/dir-chunk-store.js';
+import { IndexWriter } from './index-writer.js';
+import { type EventSink, ProgressMeter } from './progress.js';
+import type { ChunkSession } from './repo/chunk-store.js';
 import { FingerprintMap, encodeFingerprints, fingerprintKey, newFingerprintSalt } from './repo/fingerprint.js';
-import { FINGERPRINTS_ALG, INDEX_HEADER_SIZE, MANIFEST_FORMAT, MANIFEST_VERSION, NO_FINGERPRINT, STORE_LAYOUT, UNUSED_DIGEST, ZERO_DIGEST } from './repo/formats.js';
-import { encodeIndexHeader } from './repo/index-file.js';
-import { type StoreLock, acquireLock } from './repo/locks.js';
+import { NO_FINGERPRINT, UNUSED_DIGEST, ZERO_DIGEST } from './repo/formats.js';
+import type { ImageDraft, PositionalFile } from './repo/image-draft.js';
 import { type Manifest, type SourceIdentity, makeImageId, makePassphraseVerifier, signManifest } from './repo/manifest.js';
 import type { Store } from './repo/store.js';
-import { chunkWorkers } from './chunk-pool.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export interface BackupOptions {
@@ -74,17 +79,6 @@ async function parentFingerprints(store: Store, parent: Manifest, digests: Buffe
   }
 }
 
-/** A new file of a staged image, written and fsynced (closed whatever happens). */
-async function writeStaged(path: string, data: string | Buffer): Promise<void> {
-  const fh = await open(path, 'wx', 0o640);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 async function openSource(source: SourceIdentity, path: string, checked: Inspected | null, chunkSize: number, raw: boolean): Promise<{ input: ChunkSource; plan: DiskPlan | null }> {
   if (source.kind === 'stream' || checked === null) return { input: streamSource(path, chunkSize), plan: null };
   const fh = await openChecked(checked, 'read', 'source');
@@ -94,6 +88,45 @@ async function openSource(source: SourceIdentity, path: string, checked: Inspect
   } finally {
     await fh.close();
   }
+}
+
+/** What the index records for a chunk, and what the content digest takes for it. */
+function recordOf(r: BackupResult) {
+  const entry = r.digest ? Buffer.from(r.digest, 'hex') : r.outcome === 'unused' ? UNUSED_DIGEST : ZERO_DIGEST;
+  return {
+    entry,
+    fingerprint: r.fingerprint && r.digest ? Buffer.from(r.fingerprint, 'hex') : NO_FINGERPRINT,
+    contentDigest: r.digest ? entry : zeroChunkDigest(r.length),
+  };
+}
+
+/**
+ * The source's chunks as pipeline work: an unused chunk is a result at once (nothing to
+ * read); a disk chunk is read by the worker itself; a stream chunk is read here into a
+ * buffer the pipeline lends, which travels to the worker and comes back with the result.
+ */
+function sourceWork(input: ChunkSource): (lender: BufferLender) => Promise<Work<BackupResult> | null> {
+  let i = 0;
+  return async (lender) => {
+    const buf = input.needsBuffer ? lender.take() : null;
+    const next = await input.next(i, buf);
+    if (next.kind !== 'data') lender.give(buf);
+    if (next.kind === 'end') return null;
+    const n = i++;
+    let task: ChunkTask;
+    switch (next.kind) {
+      case 'unused':
+        return { result: { i: n, length: next.length, outcome: 'unused', digest: null, fingerprint: null, bytesHashed: 0, storedBytes: 0, bytesRead: 0, buf: new ArrayBuffer(0) } };
+      case 'delegate':
+        task = { type: 'backup-read', i: n, length: next.length, offset: next.offset, ranges: next.ranges };
+        return { task };
+      case 'data': {
+        const ab = (buf as Buffer).buffer as ArrayBuffer;
+        task = { type: 'backup', i: n, length: next.length, buf: ab };
+        return { task, transfer: [ab] };
+      }
+    }
+  };
 }
 
 export async function backupImage(opts: BackupOptions): Promise<Manifest> {
@@ -110,26 +143,21 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   const chunkSize = store.config.chunkSize;
   const passphrase = opts.passphrase !== undefined ? makePassphraseVerifier(opts.passphrase) : null;
 
-  // The lock first: from here gc stays out, so the parent image's chunks we skip stay in the store.
-  const lock: StoreLock = acquireLock(store.root, 'backup', id);
-  const job = newJobTag();
-  const staged: string[] = [];
-  const flushes: Promise<void>[] = [];
-  let flushError: unknown = null;
-  const staging = store.path(STORE_LAYOUT.tmp, `${id}.staging`);
+  // The session first: from here gc stays out, so the parent image's chunks we skip stay in the store.
+  const session: ChunkSession = await store.chunks.beginSession(id);
   let poolReady: Promise<WorkerPool> | null = null;
   let opened: ChunkSource | null = null;
-  let committed = false;
-  let indexFh: FileHandle | null = null;
+  let draft: ImageDraft | null = null;
+  let indexFile: PositionalFile | null = null;
   try {
     const parent = opts.incremental === false || source.kind === 'stream' ? null : await store.findParent(source);
     const known = parent ? (await store.readIndex(parent)).digests : undefined;
     const lineage = parent && known ? await parentFingerprints(store, parent, known) : { salt: newFingerprintSalt(), pairs: null, warning: null };
     const workers = Math.max(1, opts.workers ?? availableParallelism());
     const workerData: ChunkWorkerData = {
-      storeRoot: store.root,
+      store: store.chunks.ref,
+      session: session.ref,
       chunkSize,
-      job,
       fingerprintKey: new Uint8Array(fingerprintKey(store.key, lineage.salt)),
       ...(source.kind !== 'stream' ? { sourcePath } : {}),
       ...(known ? { known: new Uint8Array(known) } : {}),
@@ -141,202 +169,76 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     const { input, plan } = await openSource(source, opts.source, checked, chunkSize, opts.raw === true);
     opened = input;
     const pool = await poolReady;
-    await mkdir(staging, { recursive: true });
-    const indexPath = join(staging, 'index');
-    indexFh = await open(indexPath, 'wx', 0o640);
+    draft = await store.draftImage(id);
+    indexFile = await draft.openFile('index');
     opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: store.root, bytesTotal: source.size, parent: parent?.id ?? null });
     for (const message of [...(plan?.warnings ?? []), ...(lineage.warning ? [lineage.warning] : [])]) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
 
-    const counters = emptyCounters(source.size, input.chunkCount ?? 0);
+    const tally = new BackupTally(source.size, input.chunkCount);
+    const index = new IndexWriter(indexFile);
     const meter = new ProgressMeter('backup', id, startedAt);
-    const content = createHash('sha256');
-    // Entries follow the header, which is written last (a stream's size is known only at its end).
-    let indexPos = INDEX_HEADER_SIZE;
-    const pendingEntries: Buffer[] = [];
-    const prints: Buffer[] = []; // 16 bytes a chunk: 4 MiB for a 1 TB disk, written at the end
-    const flushIndex = async () => {
-      if (pendingEntries.length === 0) return;
-      const batch = Buffer.concat(pendingEntries);
-      pendingEntries.length = 0;
-      const at = indexPos;
-      indexPos += batch.length; // reserved before the await: flushes may overlap
-      await (indexFh as FileHandle).write(batch, 0, batch.length, at);
-    };
-
-    // Ordered completion: results arrive in any order, the index is written in disk order.
-    const done = new Map<number, BackupResult>();
-    let nextToIndex = 0;
-    let bytesRead = 0;
-    let imageBytes = 0;
-    let bytesHashed = 0;
-    const tally = { zero: 0, unused: 0, reused: 0, new: 0 };
-    const account = (r: BackupResult) => {
-      const entry = r.digest ? Buffer.from(r.digest, 'hex') : r.outcome === 'unused' ? UNUSED_DIGEST : ZERO_DIGEST;
-      pendingEntries.push(entry);
-      prints.push(r.fingerprint && r.digest ? Buffer.from(r.fingerprint, 'hex') : NO_FINGERPRINT);
-      bytesHashed += r.bytesHashed;
-      content.update(r.digest ? entry : zeroChunkDigest(r.length));
-      counters.bytesDone += r.length;
-      counters.chunksDone++;
-      if (r.outcome === 'zero' || r.outcome === 'unused') {
-        counters.bytesZero += r.length;
-        tally.zero++;
-        if (r.outcome === 'unused') tally.unused++;
-      } else if (r.outcome === 'new') {
-        counters.bytesNew += r.length;
-        counters.storedBytes += r.storedBytes;
-        tally.new++;
-        staged.push(r.digest as string);
-        // Start the chunk's trip to disk now, overlapping the I/O with the rest of the backup.
-        flushes.push(
-          flushStagedChunk(store.root, job, r.digest as string).then(
-            () => undefined,
-            (err: unknown) => {
-              flushError ??= err;
-            },
-          ),
-        );
-      } else {
-        counters.bytesReused += r.length;
-        tally.reused++;
-      }
-    };
-    const complete = async (r: BackupResult) => {
-      done.set(r.i, r);
-      while (done.has(nextToIndex)) {
-        account(done.get(nextToIndex) as BackupResult);
-        done.delete(nextToIndex);
-        nextToIndex++;
-      }
-      if (pendingEntries.length >= 4096) await flushIndex();
-      const ev = meter.sample(counters, now());
-      if (ev) opts.onEvent?.(ev);
-    };
-
-    // At most maxInflight chunks in the pipeline; a stream also lends each one a buffer.
-    const maxInflight = workers * 2 + 2;
-    const free: Buffer[] = [];
-    if (input.needsBuffer) for (let b = 0; b < maxInflight; b++) free.push(Buffer.allocUnsafeSlow(chunkSize));
-    let wake: (() => void) | null = null;
-    let failure: Error | null = null;
-    const inflight = new Set<Promise<void>>();
-    let chunkCount = 0;
-    for (let i = 0; !failure; i++) {
-      if (opts.signal?.aborted) {
-        failure = userError(`backup of ${opts.source} was cancelled; nothing was committed`);
-        break;
-      }
-      while (inflight.size >= maxInflight && !failure) await new Promise<void>((r) => (wake = r));
-      if (failure) break;
-      const buf = input.needsBuffer ? (free.pop() as Buffer) : null;
-      const next = await input.next(i, buf);
-      if (next.kind === 'end' || next.kind === 'unused' || next.kind === 'delegate') {
-        if (buf) free.push(buf);
-      }
-      if (next.kind === 'end') break;
-      chunkCount = i + 1;
-      imageBytes += next.length;
-      if (next.kind === 'unused') {
-        await complete({ i, length: next.length, outcome: 'unused', digest: null, fingerprint: null, bytesHashed: 0, storedBytes: 0, bytesRead: 0, buf: new ArrayBuffer(0) });
-        continue;
-      }
-      const [task, transfer]: [ChunkTask, ArrayBuffer[]] =
-        next.kind === 'delegate'
-          ? [{ type: 'backup-read', i, length: next.length, offset: next.offset, ranges: next.ranges }, []]
-          : [{ type: 'backup', i, length: next.length, buf: (buf as Buffer).buffer as ArrayBuffer }, [(buf as Buffer).buffer as ArrayBuffer]];
-      const p: Promise<void> = pool
-        .run<BackupResult>(task, transfer)
-        .then(async (r) => {
-          if (r.buf.byteLength > 0) free.push(Buffer.from(r.buf));
-          bytesRead += r.bytesRead;
-          await complete(r);
-        })
-        .catch((err: Error) => {
-          failure ??= err;
-        })
-        .finally(() => {
-          inflight.delete(p);
-          const w = wake;
-          wake = null;
-          w?.();
-        });
-      inflight.add(p);
-    }
-    while (inflight.size > 0) await Promise.race(inflight);
-    if (failure) throw failure;
-    if (nextToIndex !== chunkCount) throw bug(`backup indexed ${nextToIndex} of ${chunkCount} chunks`);
-    if (imageBytes === 0) throw userError(`source ${opts.source} gave no data: nothing to back up`);
-    await flushIndex();
-    await indexFh.write(encodeIndexHeader({ chunkSize, diskSize: imageBytes, chunkCount }), 0, INDEX_HEADER_SIZE, 0);
-    await indexFh.sync();
-    await indexFh.close();
-    indexFh = null;
+    await runPipeline<BackupResult>(
+      { runner: pool, limit: workers * 2 + 2, bufferSize: input.needsBuffer ? chunkSize : 0, signal: opts.signal, cancelled: `backup of ${opts.source} was cancelled; nothing was committed` },
+      sourceWork(input),
+      async (r, _item, lender) => {
+        lender.give(r.buf);
+        tally.add(r);
+        // Start the new chunk's trip to disk now, overlapping the I/O with the rest of the backup.
+        if (r.outcome === 'new' && r.digest) session.noteStaged(r.digest);
+        await index.put(r.i, recordOf(r));
+        const ev = meter.sample(tally.counters, now());
+        if (ev) opts.onEvent?.(ev);
+      },
+    );
+    if (tally.imageBytes === 0) throw userError(`source ${opts.source} gave no data: nothing to back up`);
+    const summary = await index.finish({ chunkSize, diskSize: tally.imageBytes });
+    if (summary.chunkCount !== tally.chunkCount) throw bug(`backup indexed ${summary.chunkCount} of ${tally.chunkCount} chunks`);
+    indexFile = null;
     // Hash the index as written: what the manifest certifies is what is on disk.
-    const indexBytes = await readFile(indexPath);
-    const printsBytes = encodeFingerprints(chunkCount, Buffer.concat(prints));
-    await writeStaged(join(staging, 'fingerprints'), printsBytes);
+    const indexBytes = await draft.readFile('index');
+    const fingerprintsBytes = encodeFingerprints(summary.chunkCount, summary.fingerprints);
+    await draft.writeFile('fingerprints', fingerprintsBytes);
 
     // Every new chunk durable and named before the image that needs it can exist.
-    await Promise.all(flushes);
-    if (flushError) throw flushError;
-    publishStagedChunks(store.root, job, staged, { flushed: true });
+    await session.publish();
 
     const finishedAt = now();
-    const unsigned = {
-      format: MANIFEST_FORMAT,
-      version: MANIFEST_VERSION,
+    const unsigned = backupManifest({
       id,
       label: opts.label ?? null,
       host: hostname(),
-      createdAt: new Date(startedAt).toISOString(),
-      completedAt: new Date(finishedAt).toISOString(),
-      source: { ...source, size: imageBytes },
-      diskSize: imageBytes,
+      startedAt,
+      finishedAt,
+      source,
+      imageBytes: tally.imageBytes,
       chunkSize,
-      chunkCount,
-      parent: parent?.id ?? null,
-      index: { sha256: createHash('sha256').update(indexBytes).digest('hex'), bytes: indexBytes.length },
-      content: { alg: 'sha256-of-chunk-sha256' as const, sha256: content.digest('hex') },
-      fingerprints: { alg: FINGERPRINTS_ALG, salt: lineage.salt, sha256: createHash('sha256').update(printsBytes).digest('hex'), bytes: printsBytes.length },
-      stats: {
-        bytesRead,
-        bytesZero: counters.bytesZero,
-        bytesReused: counters.bytesReused,
-        bytesNew: counters.bytesNew,
-        bytesHashed,
-        chunksZero: tally.zero,
-        chunksUnused: tally.unused,
-        chunksReused: tally.reused,
-        chunksNew: tally.new,
-        storedBytesNew: counters.storedBytes,
-        compressionRatio: counters.storedBytes > 0 ? counters.bytesNew / counters.storedBytes : 1,
-        durationMs: finishedAt - startedAt,
-      },
+      chunkCount: summary.chunkCount,
+      parentId: parent?.id ?? null,
+      indexBytes,
+      fingerprintsBytes,
+      fingerprintSalt: lineage.salt,
+      contentSha256: summary.contentSha256,
+      stats: tally.stats(finishedAt - startedAt),
       layout: plan ? describePlan(plan) : null,
       passphrase,
-    } satisfies Omit<Manifest, 'certification'>;
+    });
     const manifest = signManifest(unsigned, store.key);
-    await writeStaged(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    await store.commitImage(id, staging);
-    committed = true;
-    const last = meter.sample({ ...counters, bytesTotal: imageBytes }, finishedAt, true);
+    await draft.writeFile('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
+    await draft.commit();
+    const last = meter.sample({ ...tally.counters, bytesTotal: tally.imageBytes }, finishedAt, true);
     if (last) opts.onEvent?.(last);
     return manifest;
   } catch (err) {
     if (err instanceof LifeboatError) throw err;
     throw describeSystemError(err, `backup of ${opts.source} into store ${store.root}`);
   } finally {
-    await indexFh?.close().catch(() => {}); // still open only when the backup failed
+    await indexFile?.close(); // still open only when the backup failed
     await poolReady?.then(
       (pool) => pool.close(),
       () => {},
     );
     await opened?.close().catch(() => {});
-    if (!committed) {
-      await Promise.allSettled(flushes); // no flush may still hold a staged file when it is discarded
-      await rm(staging, { recursive: true, force: true }).catch(() => {});
-      discardStagedChunks(store.root, job);
-    }
-    lock.release();
+    await draft?.discard(); // nothing once committed
+    await session.close(); // drops what a failed backup staged; lets gc in again
   }
 }

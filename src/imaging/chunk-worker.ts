@@ -1,9 +1,10 @@
 // The worker thread of the image engine: everything CPU-heavy about one chunk —
-// zero check, SHA-256, LZ4 encode/decode, writing it into the store or onto the target.
-// One task at a time; the main thread keeps order and bounded memory.
+// zero check, SHA-256, LZ4 encode/decode, staging it in the store or writing it onto the
+// target. It reaches the store only through the ChunkStore interface (a reader and a
+// stager opened from the refs it is given), never by path. One task at a time; the main
+// thread keeps order and bounded memory.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { LifeboatError, bug, describeSystemError, integrityError, userError } from '../errors.js';
 import { readSpans, zeroOutside } from './extents.js';
@@ -11,11 +12,14 @@ import type { Extent } from './layout/types.js';
 import { DigestSet } from './digest-set.js';
 import { FingerprintMap, Fingerprinter } from './repo/fingerprint.js';
 import { decodeFrame, encodeFrameInto, frameBound } from './lz4-frame.js';
-import { chunkKnownToJob, stageChunkFile } from './repo/dir-chunk-store.js';
-import { chunkRelativePath } from './repo/formats.js';
+import type { ChunkReader, ChunkSessionRef, ChunkStoreRef, FrameStager } from './repo/chunk-store.js';
+import { openChunkReader, openFrameStager } from './repo/chunk-store-ref.js';
 
 export interface ChunkWorkerData {
-  storeRoot: string;
+  /** The store chunks are read from. */
+  store: ChunkStoreRef;
+  /** A backup's session: new chunks are staged into it. */
+  session?: ChunkSessionRef;
   chunkSize: number;
   /** Digests (32 bytes each, concatenated) the parent image already has: skipped without a look. */
   known?: Uint8Array;
@@ -29,8 +33,6 @@ export interface ChunkWorkerData {
   spotCheck?: number;
   /** The parent image, for messages. */
   parentId?: string;
-  /** Backup job tag: new chunks are staged as tmp/<job>-<digest>.chunk. */
-  job?: string;
   /** Restore target. */
   targetPath?: string;
 }
@@ -65,7 +67,9 @@ export interface BackupResult {
 }
 
 // What this thread works for: given by a `setup` task (a pool may boot before its job is known).
-let data: ChunkWorkerData = { storeRoot: '', chunkSize: 0 };
+let data: ChunkWorkerData = { store: { kind: 'directory', root: '' }, chunkSize: 0 };
+let reader: ChunkReader | null = null;
+let stager: FrameStager | null = null;
 let zero = Buffer.alloc(0);
 let frameBuf = Buffer.alloc(0);
 let rawBuf = Buffer.alloc(0);
@@ -88,6 +92,8 @@ function setup(next: ChunkWorkerData): void {
   fingerprinter = next.fingerprintKey ? new Fingerprinter(next.fingerprintKey) : null;
   parentPrints = new FingerprintMap(next.parentPrints ?? new Uint8Array(0));
   matches = 0;
+  reader = openChunkReader(next.store);
+  stager = next.session ? openFrameStager(next.session) : null;
   data = next;
 }
 
@@ -128,7 +134,8 @@ function readChunk(task: Extract<ChunkTask, { type: 'backup-read' }>): Buffer {
   return buf;
 }
 
-function backup(task: Extract<ChunkTask, { type: 'backup' | 'backup-read' }>): BackupResult {
+async function backup(task: Extract<ChunkTask, { type: 'backup' | 'backup-read' }>): Promise<BackupResult> {
+  if (!stager) throw bug('backup task without a chunk session');
   const raw = task.type === 'backup' ? Buffer.from(task.buf, 0, task.length) : readChunk(task);
   const base = {
     i: task.i,
@@ -161,42 +168,21 @@ function backup(task: Extract<ChunkTask, { type: 'backup' | 'backup-read' }>): B
   const digest = digestBytes.toString('hex');
   const hashed = { fingerprint, bytesHashed: task.length };
   if (known.has(digestBytes)) return { ...base, ...hashed, outcome: 'known', digest, storedBytes: 0 };
-  if (chunkKnownToJob(data.storeRoot, data.job ?? '', digest)) return { ...base, ...hashed, outcome: 'existing', digest, storedBytes: 0 };
+  if (await stager.has(digest)) return { ...base, ...hashed, outcome: 'existing', digest, storedBytes: 0 };
   const n = encodeFrameInto(raw, frameBuf);
-  const frame = frameBuf.subarray(0, n);
-  // The store's ingest check: the frame must give back exactly the bytes that were hashed.
-  const back = decodeFrame(frame, task.length, `new chunk ${digest}`, rawBuf);
-  if (!back.equals(raw)) throw bug(`LZ4 round trip of chunk ${task.i} changed its bytes`);
-  const isNew = stageChunkFile(data.storeRoot, data.job ?? '', digest, frame);
+  // The store's ingest check: the frame must decode to exactly the bytes that were hashed.
+  const isNew = await stager.stage(digest, frameBuf.subarray(0, n), task.length, { hashed: raw });
   return { ...base, ...hashed, outcome: isNew ? 'new' : 'existing', digest, storedBytes: isNew ? n : 0 };
 }
 
-/** Reads a chunk file into this worker's frame buffer (no allocation per chunk). */
-function readChunkFile(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    // A file longer than any frame of a chunk cannot be read whole; what is read is still decoded and hashed.
-    const want = Math.min(size, frameBuf.length);
-    let done = 0;
-    while (done < want) {
-      const n = readSync(fd, frameBuf, done, want - done, done);
-      if (n === 0) break;
-      done += n;
-    }
-    return frameBuf.subarray(0, done);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Reads, decodes and checks chunk `digest`; returns its bytes (a view of rawBuf). */
-function loadChunk(digest: string, length: number, i: number): Buffer {
+async function loadChunk(digest: string, length: number, i: number): Promise<Buffer> {
+  if (!reader) throw bug('chunk read before the worker\'s setup');
   let frame: Buffer;
   try {
-    frame = readChunkFile(join(data.storeRoot, chunkRelativePath(digest)));
+    frame = await reader.getFrame(digest, frameBuf);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw integrityError(`chunk ${i} (${digest}) is missing from the store`);
+    if (err instanceof LifeboatError && err.kind === 'not-found') throw integrityError(`chunk ${i} (${digest}) is missing from the store`);
     throw describeSystemError(err, `reading chunk ${i} (${digest})`);
   }
   const raw = decodeFrame(frame, length, `chunk ${i} (${digest})`, rawBuf);
@@ -262,7 +248,7 @@ function readback(task: Extract<ChunkTask, { type: 'readback' }>): { i: number; 
   return { i: task.i, ok: actual === task.digest, actual };
 }
 
-function handle(task: ChunkTask): { result: unknown; transfer: ArrayBuffer[] } {
+async function handle(task: ChunkTask): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
   if (task.type === 'setup') {
     setup(task.data);
     return { result: null, transfer: [] };
@@ -271,11 +257,11 @@ function handle(task: ChunkTask): { result: unknown; transfer: ArrayBuffer[] } {
   switch (task.type) {
     case 'backup':
     case 'backup-read': {
-      const r = backup(task);
+      const r = await backup(task);
       return { result: r, transfer: [r.buf] };
     }
     case 'restore': {
-      const raw = task.digest === null ? zero.subarray(0, task.length) : loadChunk(task.digest, task.length, task.i);
+      const raw = task.digest === null ? zero.subarray(0, task.length) : await loadChunk(task.digest, task.length, task.i);
       const out = raw.subarray(0, task.writeLength);
       withTarget('r+', (fd) => {
         if (!task.sparse) writeAt(fd, out, task.offset);
@@ -285,7 +271,7 @@ function handle(task: ChunkTask): { result: unknown; transfer: ArrayBuffer[] } {
     }
     case 'check': {
       try {
-        const raw = loadChunk(task.digest, task.length, task.i);
+        const raw = await loadChunk(task.digest, task.length, task.i);
         if (task.fingerprint !== undefined) {
           if (!fingerprinter) throw bug('fingerprint check without a fingerprint key');
           const actual = fingerprinter.of(raw).toString('hex');
@@ -305,11 +291,11 @@ function handle(task: ChunkTask): { result: unknown; transfer: ArrayBuffer[] } {
 }
 
 parentPort?.on('message', (task: ChunkTask) => {
-  try {
-    const { result, transfer } = handle(task);
-    parentPort?.postMessage({ ok: true, result }, transfer);
-  } catch (err) {
-    const e = err instanceof LifeboatError ? err : bug((err as Error)?.stack ?? String(err));
-    parentPort?.postMessage({ ok: false, error: { kind: e.kind, message: e.message } });
-  }
+  handle(task).then(
+    ({ result, transfer }) => parentPort?.postMessage({ ok: true, result }, transfer),
+    (err: unknown) => {
+      const e = err instanceof LifeboatError ? err : bug((err as Error)?.stack ?? String(err));
+      parentPort?.postMessage({ ok: false, error: { kind: e.kind, message: e.message } });
+    },
+  );
 });

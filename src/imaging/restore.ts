@@ -16,11 +16,11 @@ import { type Extent, LayoutProblem } from './layout/types.js';
 import { type GrowOutcome, type GrowPlan, growFilesystem, growGpt, growMbrPrimary, growTool, lastPartition } from './grow.js';
 import { type Fixups, type ImageShape, type LayoutSummary, imageShape, planFixups } from './retarget.js';
 import { type EventSink, type Operation, ProgressMeter, emptyCounters } from './progress.js';
-import { chunkExists } from './repo/dir-chunk-store.js';
+import { missingChunks } from './repo/chunk-store.js';
 import { type ImageIndex, chunkLength, digestAt, isUnused } from './repo/index-file.js';
 import { type Manifest, checkPassphrase } from './repo/manifest.js';
 import type { Store } from './repo/store.js';
-import { runBounded } from './task-runner.js';
+import { runTasks } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
 import type { WorkerPool } from './worker-pool.js';
 
@@ -37,16 +37,16 @@ export async function certifyImage(store: Store, imageId: string, passphrase?: s
     if (passphrase === undefined) throw userError(`image ${imageId} is protected by a restore passphrase: give it with --passphrase-file or LIFEBOAT_PASSPHRASE`);
     if (!checkPassphrase(manifest.passphrase, passphrase)) throw userError(`wrong restore passphrase for image ${imageId}: nothing was written`);
   }
-  const missing: string[] = [];
-  const seen = new Set<string>();
+  // Each distinct chunk once, where it is first used; asked of the store in batches.
+  const firstUse = new Map<string, number>();
   for (let i = 0; i < index.chunkCount; i++) {
-    const d = digestAt(index, i);
-    if (!d) continue;
-    const hex = d.toString('hex');
-    if (seen.has(hex)) continue;
-    seen.add(hex);
-    if (!chunkExists(store.root, hex)) missing.push(`chunk ${i} (${hex}) at disk bytes ${i * index.chunkSize}+${chunkLength(index, i)}`);
+    const hex = digestAt(index, i)?.toString('hex');
+    if (hex && !firstUse.has(hex)) firstUse.set(hex, i);
   }
+  const missing = (await missingChunks(store.chunks, [...firstUse.keys()])).map((hex) => {
+    const i = firstUse.get(hex) as number;
+    return `chunk ${i} (${hex}) at disk bytes ${i * index.chunkSize}+${chunkLength(index, i)}`;
+  });
   if (missing.length > 0) {
     throw integrityError(`image ${imageId} cannot be restored: ${missing.length} chunk(s) missing from the store: ${missing.slice(0, 5).join('; ')}${missing.length > 5 ? '; …' : ''}`);
   }
@@ -129,7 +129,7 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
 
   const fh = await openChecked(checked, !exists ? 'create' : fresh ? 'truncate' : 'write', 'restore target');
   const workers = Math.max(1, opts.workers ?? availableParallelism());
-  const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize: index.chunkSize, targetPath: checked.resolved ?? opts.target };
+  const workerData: ChunkWorkerData = { store: store.chunks.ref, chunkSize: index.chunkSize, targetPath: checked.resolved ?? opts.target };
   // The worker threads take their job while the target is prepared.
   const poolReady = chunkWorkers(workers, workerData);
   poolReady.catch(() => {}); // awaited below; an earlier failure must not leave it unhandled
@@ -150,11 +150,10 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
     if (growth?.mbrSector) fixups.writes.push({ offset: 0, data: growth.mbrSector });
     let bytesWritten = 0;
     const pool = await poolReady;
-    await runBounded<number, { i: number }>(
-      pool,
+    await runTasks<number, { i: number }>(
+      { runner: pool, limit: workers * 2, signal: opts.signal, cancelled: `restore onto ${opts.target} was cancelled: the target is incomplete; restore again before using it` },
       // A fresh file is all holes already; elsewhere zero chunks are written, unused ones skipped.
       chunkIds.filter((i) => (fresh ? digestAt(index, i) !== null : !isUnused(index, i))),
-      workers * 2,
       (i): ChunkTask => ({ type: 'restore', i, length: chunkLength(index, i), writeLength: writeLength(i), offset: i * index.chunkSize, digest: digestAt(index, i)?.toString('hex') ?? null, sparse: fresh }),
       (_r, i) => {
         const length = writeLength(i);
@@ -165,8 +164,6 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
         const ev = meter.sample(counters, now());
         if (ev) opts.onEvent?.(ev);
       },
-      opts.signal,
-      `restore onto ${opts.target} was cancelled: the target is incomplete; restore again before using it`,
     );
     counters.bytesDone = manifest.diskSize;
     counters.chunksDone = index.chunkCount;
@@ -218,15 +215,13 @@ async function readBack(pool: WorkerPool, index: ImageIndex, target: string, wor
     // Unused chunks were not written onto an existing target; fixed-up and clipped chunks differ by design.
     return (fresh || !isUnused(index, i)) && end <= targetSize && !touched.some((t) => t.start < end && t.start + t.length > start);
   };
-  await runBounded<number, { i: number; ok: boolean; actual: string }>(
-    pool,
+  await runTasks<number, { i: number; ok: boolean; actual: string }>(
+    { runner: pool, limit: workers * 2, signal },
     Array.from({ length: index.chunkCount }, (_, i) => i).filter(comparable),
-    workers * 2,
     (i): ChunkTask => ({ type: 'readback', i, length: chunkLength(index, i), offset: i * index.chunkSize, digest: digestAt(index, i)?.toString('hex') ?? null }),
     (r) => {
       if (!r.ok) bad.push(`chunk ${r.i} at byte ${r.i * index.chunkSize}`);
     },
-    signal,
   );
   if (bad.length > 0) throw integrityError(`read-back of ${target} differs from the image in ${bad.length} chunk(s): ${bad.slice(0, 5).join(', ')}: the disk may be failing`);
 }

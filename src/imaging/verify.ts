@@ -12,7 +12,7 @@ import { fingerprintKey } from './repo/fingerprint.js';
 import { FINGERPRINT_SIZE, NO_FINGERPRINT } from './repo/formats.js';
 import { chunkLength, digestAt } from './repo/index-file.js';
 import type { Store } from './repo/store.js';
-import { runBounded } from './task-runner.js';
+import { runTasks } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
 
 export interface VerifyProblem {
@@ -95,17 +95,16 @@ export async function verifyImage(store: Store, imageId: string, opts: { onEvent
   }
 
   const workers = Math.max(1, opts.workers ?? availableParallelism());
-  const workerData: ChunkWorkerData = { storeRoot: store.root, chunkSize: index.chunkSize, ...(fingerprintKeyBytes ? { fingerprintKey: new Uint8Array(fingerprintKeyBytes) } : {}) };
+  const workerData: ChunkWorkerData = { store: store.chunks.ref, chunkSize: index.chunkSize, ...(fingerprintKeyBytes ? { fingerprintKey: new Uint8Array(fingerprintKeyBytes) } : {}) };
   const pool = await chunkWorkers(workers, workerData);
   const counters = emptyCounters(manifest.diskSize, users.size);
   const meter = new ProgressMeter('verify', imageId, startedAt);
   opts.onEvent?.({ type: 'start', operation: 'verify', imageId, source: store.root, target: '', bytesTotal: manifest.diskSize });
   let checked = 0;
   try {
-    await runBounded<[string, number[]], { i: number; ok: boolean; error?: string }>(
-      pool,
+    await runTasks<[string, number[]], { i: number; ok: boolean; error?: string }>(
+      { runner: pool, limit: workers * 2, signal: opts.signal, cancelled: `verify of image ${imageId} was cancelled` },
       users.entries(),
-      workers * 2,
       ([digest, list]): ChunkTask => {
         const fingerprint = fingerprintKeyBytes ? printOf.get(digest) : undefined;
         return { type: 'check', i: list[0] as number, length: chunkLength(index, list[0] as number), digest, ...(fingerprint !== undefined ? { fingerprint } : {}) };
@@ -124,8 +123,6 @@ export async function verifyImage(store: Store, imageId: string, opts: { onEvent
         const ev = meter.sample(counters, Date.now());
         if (ev) opts.onEvent?.(ev);
       },
-      opts.signal,
-      `verify of image ${imageId} was cancelled`,
     );
   } finally {
     await pool.close();

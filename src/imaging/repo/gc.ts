@@ -1,13 +1,10 @@
 // Garbage collection, mark and sweep: mark every chunk a committed image's index
-// names, sweep the rest, and clear temp files of dead processes. It holds the store's
+// names, sweep the rest, and clear what dead writers left in the store. It holds the store's
 // exclusive gc lock, so no backup runs meanwhile; an image whose index cannot be read
 // stops gc before anything is removed (its chunks cannot be told apart from garbage).
-import { readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { integrityError } from '../../errors.js';
-import { STORE_LAYOUT } from './formats.js';
 import { digestAt } from './index-file.js';
-import { acquireLock, processAlive } from './locks.js';
+import { acquireLock } from './locks.js';
 import type { Store } from './store.js';
 
 export interface GcReport {
@@ -46,32 +43,10 @@ export async function collectGarbage(store: Store, opts: { dryRun?: boolean } = 
       report.bytesRemoved += chunk.bytes;
       if (!opts.dryRun) await store.chunks.remove(chunk.digest);
     }
-    report.tempFilesRemoved = await cleanTemp(store, opts.dryRun === true);
+    // What crashed writers left: staged chunks of dead sessions, image staging directories.
+    report.tempFilesRemoved = (await store.chunks.sweep({ dryRun: report.dryRun })) + (await store.sweepTemp({ dryRun: report.dryRun }));
     return report;
   } finally {
     lock.release();
   }
-}
-
-/** Removes temp files and staging directories whose writer (pid in the name) is gone. */
-async function cleanTemp(store: Store, dryRun: boolean): Promise<number> {
-  const dir = join(store.root, STORE_LAYOUT.tmp);
-  let removed = 0;
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = ownerPid(name);
-    if (pid !== null && processAlive(pid)) continue;
-    if (pid === null) {
-      // Staging directories of backups: their lock is gone (gc holds the exclusive lock), so they are dead.
-      const st = await stat(join(dir, name)).catch(() => null);
-      if (!st) continue;
-    }
-    removed++;
-    if (!dryRun) await rm(join(dir, name), { recursive: true, force: true });
-  }
-  return removed;
-}
-
-function ownerPid(name: string): number | null {
-  const m = /^(\d+)-[0-9a-f]+(-[0-9a-f]{64})?\.chunk$/.exec(name) ?? /^removed-.*-(\d+)$/.exec(name) ?? /^\.[^.]+.*\.(\d+)-[0-9a-f]+\.tmp$/.exec(name);
-  return m ? Number(m[1]) : null;
 }

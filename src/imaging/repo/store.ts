@@ -4,14 +4,17 @@
 // taken from outside is checked against its pattern before it becomes a path.
 import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { describeSystemError, integrityError, notFoundError, usageError, userError } from '../../errors.js';
+import type { ChunkStore } from './chunk-store.js';
 import { DirChunkStore } from './dir-chunk-store.js';
 import { fsyncDir, writeFileDurable } from './durable.js';
 import { decodeFingerprints } from './fingerprint.js';
 import { DEFAULT_CHUNK_SIZE, FINGERPRINTS_ALG, IMAGE_ID, STORE_FORMAT, STORE_LAYOUT, STORE_VERSION, isValidChunkSize } from './formats.js';
+import { ImageDraft } from './image-draft.js';
 import { type ImageIndex, decodeIndex } from './index-file.js';
+import { processAlive } from './locks.js';
 import { type Manifest, type SourceIdentity, verifyManifest } from './manifest.js';
 
 export interface StoreConfig {
@@ -31,7 +34,8 @@ function byCompletion(a: Manifest, b: Manifest): number {
 }
 
 export class Store {
-  readonly chunks: DirChunkStore;
+  /** The store's chunks: the engine reaches them through this interface only. */
+  readonly chunks: ChunkStore;
 
   private constructor(
     readonly root: string,
@@ -72,7 +76,8 @@ export class Store {
     if (!isValidChunkSize(chunkSize)) throw usageError(`chunk size ${chunkSize} is not a power of two between 64 KiB and 4 MiB`);
     try {
       mkdirSync(root, { recursive: true, mode: 0o750 });
-      for (const sub of [STORE_LAYOUT.chunks, STORE_LAYOUT.images, STORE_LAYOUT.tmp, STORE_LAYOUT.locks]) mkdirSync(join(root, sub), { recursive: true, mode: 0o750 });
+      for (const sub of [STORE_LAYOUT.images, STORE_LAYOUT.tmp, STORE_LAYOUT.locks]) mkdirSync(join(root, sub), { recursive: true, mode: 0o750 });
+      DirChunkStore.prepare(root);
       mkdirSync(join(root, 'keys'), { recursive: true, mode: 0o700 });
       const keyPath = join(root, STORE_LAYOUT.key);
       if (!existsSync(keyPath)) await writeFileDurable(keyPath, randomBytes(32), 0o600);
@@ -91,10 +96,6 @@ export class Store {
     } catch (err) {
       throw describeSystemError(err, `store ${this.root}`);
     }
-  }
-
-  path(...parts: string[]): string {
-    return join(this.root, ...parts);
   }
 
   imageDir(id: string): string {
@@ -203,11 +204,9 @@ export class Store {
     return null;
   }
 
-  /** Makes a staged image directory (index, fingerprints, manifest.json, all fsynced) visible as images/<id>. */
-  async commitImage(id: string, stagingDir: string): Promise<void> {
-    fsyncDir(stagingDir);
-    await rename(stagingDir, this.imageDir(id));
-    fsyncDir(join(this.root, STORE_LAYOUT.images));
+  /** Starts image `id`: its files are written in a draft that commit() makes visible as images/<id>. */
+  draftImage(id: string): Promise<ImageDraft> {
+    return ImageDraft.create(id, join(this.root, STORE_LAYOUT.tmp, `${id}.staging`), this.imageDir(id));
   }
 
   /** Removes image `id` from the listing at once (its chunks wait for gc). */
@@ -232,11 +231,21 @@ export class Store {
     return { chunks, bytes };
   }
 
-  async exists(relative: string): Promise<boolean> {
-    return stat(join(this.root, relative)).then(
-      () => true,
-      () => false,
-    );
+  /**
+   * Removes image drafts and removal leftovers that no running process owns (gc calls it
+   * under its exclusive lock, so no backup is drafting). Staged chunks are the chunk store's.
+   */
+  async sweepTemp(opts: { dryRun?: boolean } = {}): Promise<number> {
+    const dir = join(this.root, STORE_LAYOUT.tmp);
+    let removed = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const owner = /^removed-.*-(\d+)$/.exec(name) ?? /^\.[^.]+.*\.(\d+)-[0-9a-f]+\.tmp$/.exec(name);
+      const draft = /^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}\.staging$/.test(name);
+      if (!draft && (!owner || processAlive(Number(owner[1])))) continue;
+      removed++;
+      if (!opts.dryRun) await rm(join(dir, name), { recursive: true, force: true });
+    }
+    return removed;
   }
 }
 
