@@ -37,7 +37,7 @@ before(async () => {
   writeFileSync(join(bootRoot, 'lifeboat/vmlinuz'), Buffer.alloc(300_000, 7));
   writeFileSync(join(bootRoot, 'lifeboat/initrd.img'), Buffer.alloc(500_000, 9));
   writeFileSync(join(bootRoot, 'undionly.kpxe'), Buffer.alloc(70_000, 1));
-  daemon = await startDaemon(work.dir, { netns: appliance, args: ['--interface', `${tag}b`, '--http-port', '8080', '--tftp-port', '69'] });
+  daemon = await startDaemon(work.dir, { netns: appliance, args: ['--interface', `${tag}b`, '--http-port', '8080', '--tftp-port', '69', '--dhcp', 'full', '--dhcp-range', '10.217.0.100-10.217.0.120'] });
   api = new ApiClient(daemon.socket);
 });
 
@@ -92,6 +92,23 @@ test('a machine job: Wake-on-LAN when it starts waiting, the boot OS with its to
   listener.kill();
   // after the job, the same machine boots its disk
   assert.match(inClient(`curl -sS 'http://${SERVER}:8080/boot/ipxe?mac=${mac}&platform=pcbios'`).stdout, /^sanboot --no-describe --drive 0x80/m);
+});
+
+test('full DHCP: a BIOS PXE client gets an address, next-server and iPXE; iPXE gets its script URL; both are one discovered machine', async () => {
+  const show = join(work.dir, 'udhcpc-show.sh');
+  writeFileSync(show, '#!/bin/sh\n[ "$1" = bound ] && echo "ip=$ip siaddr=$siaddr boot_file=$boot_file"\nexit 0\n', { mode: 0o755 });
+  const udhcpc = (extra: string) => inClient(`busybox udhcpc -i ${tag}x -f -q -n -t 5 -T 1 -s ${show} -V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000 ${extra} 2>&1`);
+  const pxe = udhcpc('');
+  assert.equal(pxe.status, 0, pxe.stdout);
+  assert.match(pxe.stdout, new RegExp(`ip=10\\.217\\.0\\.1(0\\d|1\\d|20) siaddr=${SERVER.replaceAll('.', '\\.')} boot_file=undionly\\.kpxe`));
+  const ipxe = udhcpc("-x 0x4d:69505845");
+  assert.match(ipxe.stdout, new RegExp(`boot_file=http://${SERVER.replaceAll('.', '\\.')}:8080/boot/ipxe\\?mac=\\$\\{net0/mac\\}&uuid=\\$\\{uuid\\}&platform=\\$\\{platform\\}`), ipxe.stdout);
+  const clientMac = sh(`ip -n ${client} -o link show ${tag}x`).match(/link\/ether ([0-9a-f:]{17})/)?.[1] as string;
+  await waitFor(async () => (await api.machines()).some((m) => m.macs.includes(clientMac) && m.status === 'discovered'), 'the PXE client is discovered');
+  const m = (await api.machines()).find((x) => x.macs.includes(clientMac));
+  assert.equal(m?.bootStage?.stage, 'dhcp');
+  const status = await api.appliance();
+  assert.equal(status.services.find((x) => x.name === 'DHCP')?.state, 'running');
 });
 
 test('the services report their address and counters, and listen on the boot interface only', async () => {

@@ -74,7 +74,13 @@ export class BootDirectory {
     }
   }
 
-  /** What DHCP needs about a client: its name and loader (null: unknown). A PXE request is also a boot stage and may discover it. */
+  /** What DHCP needs about a client for its answer: its name and loader (null: unknown). Asked for every DHCP message: no discovery, no stage. */
+  async dhcpLookup(client: { mac: string; uuid: string | null }): Promise<{ name: string; loader: 'auto' | 'ipxe' | 'ipxe-full' | 'signed' } | null> {
+    const m = await this.resolve(client, false);
+    return m ? { name: m.name, loader: m.bootLoader ?? 'auto' } : null;
+  }
+
+  /** A PXE client's DHCP request: a boot stage, and an unknown client may be discovered. */
   async dhcpClient(client: { mac: string; uuid: string | null; address?: string }): Promise<{ name: string; loader: 'auto' | 'ipxe' | 'ipxe-full' | 'signed' } | null> {
     const m = await this.resolve(client, true);
     if (!m) return null;

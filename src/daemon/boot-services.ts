@@ -4,8 +4,9 @@
 // grub/grub.cfg is the same for everyone, grub/mac/<mac>.cfg comes from the boot decision.
 // Every file fetched and every script asked for goes to the boot directory, which records
 // the machine's boot stage.
-import { networkInterfaces } from 'node:os';
 import { renderGrubMachine, renderGrubMain } from '../boot/boot-script.js';
+import { type DhcpEvent, type DhcpServer, interfaceAddress, startDhcpServer } from '../boot/dhcp/index.js';
+import type { LeaseStore } from '../boot/dhcp/lease-store.js';
 import { type HttpBootEvent, HttpBootServer } from '../boot/http/server.js';
 import { type TftpEvent, TftpServer } from '../boot/tftp/index.js';
 import { directedBroadcast, sendWakeOnLan } from '../boot/wol.js';
@@ -30,20 +31,11 @@ export interface BootServices {
   close(): Promise<void>;
 }
 
-/** The interface's first IPv4 address and netmask, from the kernel's list. */
-export function interfaceAddress(ifname: string): { address: string; netmask: string } {
-  const entries = networkInterfaces()[ifname];
-  if (!entries) throw userError(`there is no network interface ${JSON.stringify(ifname)}: check the boot interface (--interface or boot.interface; \`ip link\` lists them)`);
-  const v4 = entries.find((e) => e.family === 'IPv4');
-  if (!v4) throw userError(`network interface ${ifname} has no IPv4 address: give it a static one, e.g. \`ip addr add 192.168.50.1/24 dev ${ifname}\``);
-  return { address: v4.address, netmask: v4.netmask };
-}
-
 const GRUB_MAC = /^grub\/mac\/([0-9a-f]{2}(?::[0-9a-f]{2}){5})\.cfg$/i;
 
 const peerAddress = (peer: string) => peer.replace(/:\d+$/, '');
 
-export async function startBootServices(o: { config: BootConfig; directory: BootDirectory; log: (level: 'info' | 'warning', msg: string, fields?: Record<string, unknown>) => void }): Promise<BootServices> {
+export async function startBootServices(o: { config: BootConfig; directory: BootDirectory; leases: LeaseStore; log: (level: 'info' | 'warning', msg: string, fields?: Record<string, unknown>) => void }): Promise<BootServices> {
   const { config, directory, log } = o;
   if (config.interface === undefined) {
     const off = (name: string): ServiceStatus => ({ name, state: 'off', detail: 'no boot interface configured (lifeboat serve --interface <ifname>)' });
@@ -94,17 +86,44 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
     await tftp.close();
     throw userError(`HTTP boot could not listen on ${address}:${config.httpPort}: ${(err as Error).message} (another web server running? choose --http-port)`);
   }
+  let dhcp: DhcpServer | null = null;
+  if (config.dhcp !== 'off') {
+    try {
+      dhcp = await startDhcpServer({
+        interface: config.interface,
+        mode: config.dhcp,
+        ...(config.dhcpRange ? { range: config.dhcpRange } : {}),
+        ...(config.router ? { router: config.router } : {}),
+        ...(config.dns ? { dns: config.dns } : {}),
+        leaseSeconds: config.leaseSeconds,
+        httpPort: config.httpPort,
+        leases: o.leases,
+        directory: { lookup: (client) => directory.dhcpLookup(client) },
+        onEvent: (e: DhcpEvent) => {
+          if (e.type === 'discover' && (e.pxe || e.ipxe)) void directory.dhcpClient({ mac: e.mac, uuid: e.uuid }).catch(() => {});
+          if (e.type === 'reply' && e.address && e.address !== '0.0.0.0') void directory.addressOf(e.mac, e.address).catch(() => {});
+          if (e.type === 'lease' || e.type === 'error') log(e.type === 'error' ? 'warning' : 'info', `dhcp ${e.type}`, { ...e });
+        },
+      });
+    } catch (err) {
+      await Promise.all([tftp.close(), http.close()]);
+      throw err;
+    }
+  }
+  const dhcpServer = dhcp;
   log('info', 'boot services ready', { interface: config.interface, address, tftpPort: config.tftpPort, httpPort: config.httpPort, dhcp: config.dhcp });
   return {
     address,
     status: () => [
-      { name: 'DHCP', state: 'off', detail: config.dhcp === 'off' ? 'off in the configuration' : 'not started', address },
+      dhcpServer
+        ? { name: 'DHCP', state: 'running', detail: `${config.dhcp} on ${config.interface}${config.dhcpRange ? `, ${config.dhcpRange.start}-${config.dhcpRange.end}` : ''}`, address }
+        : { name: 'DHCP', state: 'off', detail: 'off in the configuration (--dhcp proxy|full)', address },
       { name: 'TFTP', state: 'running', detail: `${address}:${config.tftpPort}, root ${config.bootRoot}`, address, counters: { ...tftp.counters } },
       { name: 'HTTP boot', state: 'running', detail: `http://${address}:${config.httpPort}/boot/`, address, counters: { ...http.counters } },
     ],
     wake: (macs) => sendWakeOnLan(macs, { from: address, broadcast: directedBroadcast(address, netmask), port: config.wolPort }),
     close: async () => {
-      await Promise.all([tftp.close(), http.close()]);
+      await Promise.all([tftp.close(), http.close(), dhcpServer?.close()]);
     },
   };
 }

@@ -77,7 +77,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       commandLine: (p) => ['console=tty0', 'console=ttyS0,115200n8', `lifeboat.url=${p.url}`, `lifeboat.token=${p.token}`, ...(p.fingerprint ? [`lifeboat.fp=${p.fingerprint}`] : [])],
       log: (msg, fields) => log('info', msg, fields),
     });
-    boot = await startBootServices({ config: config.boot, directory, log: (level, msg, fields) => log(level, msg, fields) });
+    boot = await startBootServices({ config: config.boot, directory, leases: db.leases, log: (level, msg, fields) => log(level, msg, fields) });
     const bootServices = boot;
     if (bootServices.address !== null) runner.wakeMachine = (macs) => bootServices.wake(macs);
     const startedAt = Date.now();

@@ -31,10 +31,10 @@ export type BootFileChoice =
   | { file: string; firmware: 'bios' | 'uefi' | 'ipxe'; via: 'tftp' | 'http' }
   | { file: null; reason: string };
 
-/** `http://<server>:<port>/boot/ipxe?mac=${net0/mac}&uuid=${uuid}`: iPXE expands the settings. */
+/** `http://<server>:<port>/boot/ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}`: iPXE expands the settings (platform: pcbios or efi, for the way to the local disk). */
 export function ipxeScriptUrl(server: string, httpPort: number): string {
   const host = httpPort === 80 ? server : `${server}:${httpPort}`;
-  return `http://${host}/boot/ipxe?mac=\${net0/mac}&uuid=\${uuid}`;
+  return `http://${host}/boot/ipxe?mac=\${net0/mac}&uuid=\${uuid}&platform=\${platform}`;
 }
 
 const X64_UEFI: readonly number[] = [ARCHITECTURE.efiX64, ARCHITECTURE.efiBc];
