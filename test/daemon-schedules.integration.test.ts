@@ -99,7 +99,7 @@ test('a machine job waits for its boot, can be cancelled, and fails at the boot 
   const r = await run(['schedule', 'run', 'office', '--boot-timeout', '2s']);
   assert.equal(r.code, 1, 'a machine that never booted fails the run');
   assert.match(r.stdout, /waiting-for-boot/);
-  assert.match(r.stdout, /failed: desk-7 did not boot into Lifeboat within 2 s: check that it is powered, that Wake-on-LAN is enabled/);
+  assert.match(r.stdout, /failed: desk-7 did not boot into Lifeboat within 2 s, and it did not ask for a network boot: check that it is powered, that Wake-on-LAN is enabled/);
   assert.match(r.stderr, /schedule office: 1 of 1 backup\(s\) did not succeed/);
   assert.equal((await run(['schedule', 'rm', 'office'])).code, 0);
 });
