@@ -7,10 +7,10 @@
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local
-APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf
+APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf zstd xz-utils cpio openssl
 STAMP := var/.stamps
 
-.PHONY: all deps apt npm build test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
+.PHONY: all deps apt npm build kernels bootos test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
 
 all: build
 
@@ -47,6 +47,15 @@ build: npm dist/native/peercred.node
 	npx tsc -p tsconfig.build.json
 	@chmod +x dist/cli/main.js
 	@ln -sf ../../dist/cli/main.js node_modules/.bin/lifeboat
+
+# The boot OS's kernel set (Debian's signed kernel and the modules in kernels/modules.list,
+# unchanged) into var/kernels/; then `lifeboat bootos build` writes kernel + initramfs.
+kernels: apt
+	bash kernels/build.sh
+
+bootos: deps build kernels
+	bash src/bootos/node-runtime.sh
+	node dist/cli/main.js bootos build --data-dir var/appliance
 
 typecheck: npm
 	npx tsc -p tsconfig.json --noEmit
