@@ -46,6 +46,8 @@ dist/native/peercred.node: src/api/native/peercred.c
 build: npm dist/native/peercred.node
 	npx tsc -p tsconfig.build.json
 	@chmod +x dist/cli/main.js
+	cp src/bootos/init.sh src/bootos/udhcpc.script dist/bootos/
+	bash src/bootos/bundle-agent.sh dist/agent/agent.cjs
 	@ln -sf ../../dist/cli/main.js node_modules/.bin/lifeboat
 
 # The boot OS's kernel set (Debian's signed kernel and the modules in kernels/modules.list,
@@ -55,7 +57,7 @@ kernels: apt
 
 bootos: deps build kernels
 	bash src/bootos/node-runtime.sh
-	node dist/cli/main.js bootos build --data-dir var/appliance
+	node dist/cli/main.js bootos build --data-dir var/appliance --node var/node24/node/bin/node
 
 typecheck: npm
 	npx tsc -p tsconfig.json --noEmit
