@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local
-APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf zstd xz-utils cpio openssl
+APT_PACKAGES := bc binutils lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf zstd xz-utils cpio openssl
 STAMP := var/.stamps
 
 .PHONY: all deps apt npm build kernels bootos test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
@@ -85,6 +85,7 @@ demo: deps build
 
 bench: deps build
 	bash test/bench/engine-bench.sh
+	bash test/bench/bootos-bench.sh
 
 install: deps build
 	rm -rf $(PREFIX)/lib/lifeboat
