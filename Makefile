@@ -57,7 +57,7 @@ kernels: apt
 
 bootos: deps build kernels
 	bash src/bootos/node-runtime.sh
-	node dist/cli/main.js bootos build --data-dir var/appliance --node var/node24/node/bin/node
+	node dist/cli/main.js bootos build --data-dir var/appliance --node var/node24/node/bin/node --cache var/cache/bootos
 
 typecheck: npm
 	npx tsc -p tsconfig.json --noEmit

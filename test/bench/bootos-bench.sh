@@ -39,6 +39,7 @@ for spec in $KINDS; do
   kind=${spec%%:*} level=${spec##*:}
   d=$WORK/$kind
   t0=$(date +%s.%N)
+  # cold: a cache of its own (the runtime archive is compressed); warm: that cache reused
   node dist/cli/main.js bootos build --data-dir "$d" --node "$NODE" --compress "$kind" --level "$level" --json >"$d.cold.json"
   t1=$(date +%s.%N)
   node dist/cli/main.js bootos build --data-dir "$d" --node "$NODE" --compress "$kind" --level "$level" --json >"$d.warm.json"
