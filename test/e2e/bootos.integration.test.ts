@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { type BootOsReport, ROOT, buildBootOs } from '../../src/bootos/build.js';
 import { decodeCpio } from '../../src/bootos/cpio.js';
+import { withParams } from '../../src/bootos/initramfs.js';
 import { tempDir } from '../helpers/cli.js';
 
 const QEMU = 'qemu-system-x86_64';
@@ -66,7 +67,7 @@ interface HelloBody {
 }
 
 /** Boots the built boot OS; resolves at the hello, at `until` in the console, or at the timeout. */
-async function boot(name: string, append: (port: number) => string, opts: { uuid: string; until?: RegExp; timeoutMs: number }): Promise<Boot> {
+async function boot(name: string, append: (port: number) => string, opts: { uuid: string; until?: RegExp; timeoutMs: number; initrd?: (port: number) => string }): Promise<Boot> {
   const result: Boot = { hello: null, connections: 0, console: '', seconds: 0 };
   let finish: () => void = () => {};
   const finished = new Promise<void>((r) => (finish = r));
@@ -93,7 +94,7 @@ async function boot(name: string, append: (port: number) => string, opts: { uuid
   const qemu = spawn(QEMU, [
     '-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '1', '-display', 'none', '-monitor', 'none', '-no-reboot',
     '-serial', `file:${log}`,
-    '-kernel', join(built.dir, 'vmlinuz'), '-initrd', join(built.dir, 'initrd.img'), '-append', append(port),
+    '-kernel', join(built.dir, 'vmlinuz'), '-initrd', opts.initrd ? opts.initrd(port) : join(built.dir, 'initrd.img'), '-append', append(port),
     '-smbios', `type=1,uuid=${opts.uuid},manufacturer=Lifeboat Lab,product=e2e-${process.pid},serial=SYS-${process.pid}`,
     '-drive', `file=${disks[0]},if=none,id=d0,format=raw`, '-device', `virtio-blk-pci,drive=d0,serial=VBLK-${process.pid}`,
     '-drive', `file=${disks[1]},if=none,id=d1,format=raw`, '-device', `nvme,drive=d1,serial=NVME-${process.pid}`,
@@ -146,4 +147,21 @@ test('bad parameters (malformed URL): a clear console message, the machine waits
   assert.match(r.console, /FAILED at agent/, tail);
   assert.equal(r.connections, 0);
   assert.equal(r.hello, null);
+});
+
+test('boot-media form: parameters embedded in the initramfs (none on the command line), with a static address instead of DHCP', { timeout: 400_000 }, async () => {
+  const uuid = randomUUID();
+  const initrd = (port: number) => {
+    const f = join(work.dir, 'initrd-embedded.img');
+    const params = { url: `http://10.0.2.2:${port}`, token: TOKEN, fingerprint: null, network: { address: '10.0.2.15/24', gateway: '10.0.2.2', dns: [] }, debug: false };
+    writeFileSync(f, withParams(readFileSync(join(built.dir, 'initrd.img')), params));
+    return f;
+  };
+  const r = await boot('embedded', () => 'console=ttyS0,115200n8', { uuid, timeoutMs: 360_000, initrd });
+  const tail = `\n--- console (last 3000 chars) ---\n${r.console.slice(-3000)}`;
+  assert.ok(r.hello, `no hello within the time limit${tail}`);
+  assert.equal(r.hello.auth, `Bearer ${TOKEN}`);
+  assert.equal(r.hello.body.inventory.smbios.system.uuid, uuid);
+  assert.match(r.console, /parameters from \/etc\/lifeboat\/params/, tail);
+  assert.match(r.console, /network: 10\.0\.2\.15\/24 on eth0 via 10\.0\.2\.2/, tail);
 });
