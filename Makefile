@@ -7,7 +7,7 @@
 
 SHELL := /bin/bash
 PREFIX ?= /usr/local
-APT_PACKAGES := bc binutils lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf zstd xz-utils cpio openssl
+APT_PACKAGES := bc binutils lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf zstd xz-utils cpio openssl xorriso isolinux syslinux-common
 STAMP := var/.stamps
 
 .PHONY: all deps apt npm build kernels bootos test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
@@ -54,6 +54,7 @@ build: npm dist/native/peercred.node
 # unchanged) into var/kernels/; then `lifeboat bootos build` writes kernel + initramfs.
 kernels: apt
 	bash kernels/build.sh
+	bash kernels/efi.sh
 
 bootos: deps build kernels
 	bash src/bootos/node-runtime.sh

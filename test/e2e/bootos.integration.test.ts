@@ -6,19 +6,17 @@
 // must stop with a clear console message and without a connection to the listener.
 // The serial console goes to <tmp>/console-*.log (printed when an assertion fails).
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { type IncomingMessage, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { type BootOsReport, ROOT, buildBootOs } from '../../src/bootos/build.js';
 import { decodeCpio } from '../../src/bootos/cpio.js';
 import { withParams } from '../../src/bootos/initramfs.js';
 import { tempDir } from '../helpers/cli.js';
+import { bootToHello } from './bootos-qemu.js';
 
-const QEMU = 'qemu-system-x86_64';
 const TOKEN = `job_${process.pid}_0123456789abcdef`;
 let work: ReturnType<typeof tempDir>;
 let built: BootOsReport;
@@ -56,78 +54,15 @@ test('the build is deterministic, under 40 MB, and holds /init, Node, its librar
   console.log(`# build: ${buildSeconds.toFixed(1)} s (runtime archive ${built.segments[0]!.cached ? 'cached' : 'compressed'}), initrd ${(built.initrd.bytes / 1e6).toFixed(1)} MB, vmlinuz ${(built.vmlinuz.bytes / 1e6).toFixed(1)} MB`);
 });
 
-interface Boot {
-  hello: { auth: string | undefined; url: string; body: HelloBody } | null;
-  connections: number;
-  console: string;
-  seconds: number;
-}
-interface HelloBody {
-  inventory: { smbios: { system: { uuid: string | null; serial: string | null } }; disks: { name: string; serial: string | null; sizeBytes: number; transport: string }[]; nics: { mac: string }[] };
-}
-
-/** Boots the built boot OS; resolves at the hello, at `until` in the console, or at the timeout. */
-async function boot(name: string, append: (port: number) => string, opts: { uuid: string; until?: RegExp; timeoutMs: number; initrd?: (port: number) => string }): Promise<Boot> {
-  const result: Boot = { hello: null, connections: 0, console: '', seconds: 0 };
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((r) => (finish = r));
-  const server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      result.hello = { auth: req.headers.authorization, url: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString()) as HelloBody };
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-      finish();
-    });
-  });
-  server.on('connection', () => result.connections++);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const log = join(work.dir, `console-${name}.log`);
-  const disks = ['vblk', 'nvme'].map((d) => {
-    const f = join(work.dir, `${name}-${d}.img`);
-    writeFileSync(f, '');
-    truncateSync(f, 64 << 20);
-    return f;
-  });
-  const t0 = Date.now();
-  const qemu = spawn(QEMU, [
-    '-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '1', '-display', 'none', '-monitor', 'none', '-no-reboot',
-    '-serial', `file:${log}`,
-    '-kernel', join(built.dir, 'vmlinuz'), '-initrd', opts.initrd ? opts.initrd(port) : join(built.dir, 'initrd.img'), '-append', append(port),
-    '-smbios', `type=1,uuid=${opts.uuid},manufacturer=Lifeboat Lab,product=e2e-${process.pid},serial=SYS-${process.pid}`,
-    '-drive', `file=${disks[0]},if=none,id=d0,format=raw`, '-device', `virtio-blk-pci,drive=d0,serial=VBLK-${process.pid}`,
-    '-drive', `file=${disks[1]},if=none,id=d1,format=raw`, '-device', `nvme,drive=d1,serial=NVME-${process.pid}`,
-    '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  qemu.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((r) => qemu.on('exit', () => r()));
-  const poll = setInterval(() => {
-    if (opts.until && existsSync(log) && opts.until.test(readFileSync(log, 'utf8'))) finish();
-  }, 500);
-  const timer = setTimeout(finish, opts.timeoutMs);
-  try {
-    await Promise.race([finished, exited]);
-    result.seconds = (Date.now() - t0) / 1000;
-  } finally {
-    clearTimeout(timer);
-    clearInterval(poll);
-    qemu.kill('SIGKILL');
-    await exited;
-    await new Promise<void>((r) => server.close(() => r()));
-    result.console = existsSync(log) ? readFileSync(log, 'utf8') : '';
-    if (stderr) result.console += `\n[qemu stderr] ${stderr}`;
-  }
-  return result;
-}
+const kernelArgs = (append: string, initrd = join(built.dir, 'initrd.img')) => ['-kernel', join(built.dir, 'vmlinuz'), '-initrd', initrd, '-append', append];
 
 test('QEMU boots kernel + initramfs to the agent, whose hello carries the SMBIOS UUID and the disk serials', { timeout: 400_000 }, async () => {
   const uuid = randomUUID();
-  const r = await boot('hello', (port) => `console=ttyS0,115200n8 lifeboat.url=http://10.0.2.2:${port}/lb lifeboat.token=${TOKEN}`, { uuid, timeoutMs: 360_000 });
+  const r = await bootToHello({ dir: work.dir, name: 'hello', bootArgs: (port) => kernelArgs(`console=ttyS0,115200n8 lifeboat.url=http://10.0.2.2:${port}/lb lifeboat.token=${TOKEN}`), uuid, timeoutMs: 360_000 });
   const tail = `\n--- console (last 3000 chars) ---\n${r.console.slice(-3000)}`;
   assert.ok(r.hello, `no hello within the time limit${tail}`);
   console.log(`# QEMU start → hello: ${r.seconds.toFixed(1)} s`);
+  for (const line of r.console.split('\n').filter((l) => /^lifeboat/.test(l))) console.log(`# console: ${line.trim()}`);
   assert.equal(r.hello.url, '/lb/agent/v1/hello');
   assert.equal(r.hello.auth, `Bearer ${TOKEN}`);
   const inv = r.hello.body.inventory;
@@ -141,7 +76,7 @@ test('QEMU boots kernel + initramfs to the agent, whose hello carries the SMBIOS
 });
 
 test('bad parameters (malformed URL): a clear console message, the machine waits, no connection to the appliance', { timeout: 400_000 }, async () => {
-  const r = await boot('bad', (port) => `console=ttyS0,115200n8 lifeboat.url=http//10.0.2.2:${port} lifeboat.token=${TOKEN}`, { uuid: randomUUID(), until: /this machine stays here/, timeoutMs: 360_000 });
+  const r = await bootToHello({ dir: work.dir, name: 'bad', bootArgs: (port) => kernelArgs(`console=ttyS0,115200n8 lifeboat.url=http//10.0.2.2:${port} lifeboat.token=${TOKEN}`), uuid: randomUUID(), until: /this machine stays here/, timeoutMs: 360_000 });
   const tail = `\n--- console (last 3000 chars) ---\n${r.console.slice(-3000)}`;
   assert.match(r.console, /boot parameters: lifeboat\.url .* is not a URL/, tail);
   assert.match(r.console, /FAILED at agent/, tail);
@@ -157,7 +92,7 @@ test('boot-media form: parameters embedded in the initramfs (none on the command
     writeFileSync(f, withParams(readFileSync(join(built.dir, 'initrd.img')), params));
     return f;
   };
-  const r = await boot('embedded', () => 'console=ttyS0,115200n8', { uuid, timeoutMs: 360_000, initrd });
+  const r = await bootToHello({ dir: work.dir, name: 'embedded', bootArgs: (port) => kernelArgs('console=ttyS0,115200n8', initrd(port)), uuid, timeoutMs: 360_000 });
   const tail = `\n--- console (last 3000 chars) ---\n${r.console.slice(-3000)}`;
   assert.ok(r.hello, `no hello within the time limit${tail}`);
   assert.equal(r.hello.auth, `Bearer ${TOKEN}`);
