@@ -57,7 +57,7 @@ fail() {
   while true; do sleep 3600; done
 }
 
-say "boot OS $(cat /etc/lifeboat/build 2>/dev/null) on kernel $(uname -r)"
+say "boot OS: $(cat /etc/lifeboat/build 2>/dev/null)"
 [ -x /usr/bin/node ] || fail "start" "/usr/bin/node is missing from the initramfs: rebuild it with lifeboat bootos build"
 
 # ---- modules by modalias
