@@ -9,10 +9,10 @@ SHELL := /bin/bash
 # dnsmasq-base: the dnsmasq binary only, no service that would answer DHCP on this host (the
 # DHCP tests and bench run it themselves, in network namespaces they make).
 PREFIX ?= /usr/local
-APT_PACKAGES := lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed isc-dhcp-client dnsmasq-base curl tftp-hpa tftpd-hpa nftables
+APT_PACKAGES := bc binutils lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed isc-dhcp-client dnsmasq-base curl tftp-hpa tftpd-hpa nftables zstd xz-utils cpio openssl xorriso isolinux syslinux-common
 STAMP := var/.stamps
 
-.PHONY: all deps apt npm build test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
+.PHONY: all deps apt npm build kernels bootos test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
 
 all: build
 
@@ -59,7 +59,19 @@ dist/native/bind-device.node: src/boot/native/bind-device.c
 build: npm dist/native/peercred.node dist/native/bind-device.node
 	npx tsc -p tsconfig.build.json
 	@chmod +x dist/cli/main.js
+	cp src/bootos/init.sh src/bootos/udhcpc.script dist/bootos/
+	bash src/bootos/bundle-agent.sh dist/agent/agent.cjs
 	@ln -sf ../../dist/cli/main.js node_modules/.bin/lifeboat
+
+# The boot OS's kernel set (Debian's signed kernel and the modules in kernels/modules.list,
+# unchanged) into var/kernels/; then `lifeboat bootos build` writes kernel + initramfs.
+kernels: apt
+	bash kernels/build.sh
+	bash kernels/efi.sh
+
+bootos: deps build kernels
+	bash src/bootos/node-runtime.sh
+	node dist/cli/main.js bootos build --data-dir var/appliance --node var/node24/node/bin/node --cache var/cache/bootos
 
 typecheck: npm
 	npx tsc -p tsconfig.json --noEmit
@@ -90,6 +102,7 @@ bench: deps build
 	bash test/bench/tftp-bench.sh
 	node --import tsx test/bench/dhcp-bench.ts
 	bash test/bench/http-bench.sh
+	bash test/bench/bootos-bench.sh
 
 install: deps build
 	rm -rf $(PREFIX)/lib/lifeboat

@@ -17,6 +17,8 @@ import { register as registerJobs } from './jobs.js';
 import { register as registerSchedule } from './schedule.js';
 import { register as registerTui } from './tui.js';
 import { register as registerDashboard } from './dashboard.js';
+import { register as registerBootos } from './bootos.js';
+import { register as registerBootmedia } from './bootmedia.js';
 import { DaemonUnreachable } from '../api/client.js';
 
 import { VERSION } from '../version.js';
@@ -41,6 +43,8 @@ function buildProgram(ctx: CommandContext): Command {
   registerSchedule(program);
   registerTui(program);
   registerDashboard(program, ctx);
+  registerBootos(program);
+  registerBootmedia(program);
   // Every command and subcommand throws instead of exiting, so one place picks exit codes.
   const exitOverride = (c: Command) => {
     c.exitOverride();

@@ -18,6 +18,7 @@ import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
 import { AgentTokens } from './agent-tokens.js';
 import { BootDirectory } from './boot-directory.js';
+import { kernelCommandLine } from '../bootos/params.js';
 import { type BootServices, startBootServices } from './boot-services.js';
 import { listLocalDevices } from './local-devices.js';
 import { timerSync } from './schedule-timers.js';
@@ -74,7 +75,8 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       tokens,
       discovery: () => config.boot.discovery,
       agent: () => ({ url: `http://${boot?.address ?? '127.0.0.1'}:${config.boot.httpPort}`, fingerprint: null }),
-      commandLine: (p) => ['console=tty0', 'console=ttyS0,115200n8', `lifeboat.url=${p.url}`, `lifeboat.token=${p.token}`, ...(p.fingerprint ? [`lifeboat.fp=${p.fingerprint}`] : [])],
+      // consoles and lifeboat.* parameters; the loader's script adds initrd= where the EFI stub needs it
+      commandLine: (p) => kernelCommandLine({ url: p.url, token: p.token, fingerprint: p.fingerprint, network: null, debug: false }).split(' '),
       log: (msg, fields) => log('info', msg, fields),
     });
     boot = await startBootServices({ config: config.boot, directory, leases: db.leases, log: (level, msg, fields) => log(level, msg, fields) });
