@@ -66,9 +66,32 @@ test('an unknown client is discovered and boots inventory; GRUB gets its config 
   const kernel = inClient(`curl -sS -o /dev/null -w '%{size_download}' http://${SERVER}:8080/boot/files/lifeboat/vmlinuz`);
   assert.equal(kernel.stdout, '300000');
   await waitFor(async () => (await api.machine('new-525400aa0001')).bootStage?.stage === 'kernel', 'the kernel fetch is a boot stage');
+  // the agent's hello with the inventory token from the script
+  const token = /lifeboat\.token=([A-Za-z0-9_-]+)/.exec(script.stdout)?.[1] as string;
+  const hello = JSON.stringify({
+    agent: { version: '0.1.0', node: 'v24.21.0' },
+    inventory: {
+      smbios: { system: { uuid: '6a0e1c2b-3d4f-4a5b-8c6d-7e8f90a1b2c3', manufacturer: 'QEMU', product: 'Standard PC', serial: 'SYS-1' } },
+      disks: [{ name: 'nvme0n1', sizeBytes: 64 << 20, model: 'QEMU NVMe Ctrl', serial: 'NVME-1', logicalSectorSize: 512, physicalSectorSize: 512, transport: 'nvme' }],
+      nics: [{ name: 'eth0', mac, driver: 'e1000' }],
+      cpu: { model: 'QEMU Virtual CPU', count: 1 },
+      memoryBytes: 512 << 20,
+    },
+  });
+  writeFileSync(join(work.dir, 'hello.json'), hello);
+  const post = (auth: string, file = 'hello.json') => inClient(`curl -sS -w ' %{http_code}' -H 'Authorization: Bearer ${auth}' -H 'Content-Type: application/json' --data-binary @${join(work.dir, file)} http://${SERVER}:8080/agent/v1/hello`).stdout;
+  assert.equal(post('not-a-token-0123456789'), '{"error":"the token is unknown, expired or its job has ended: start the job again from the appliance"} 401');
+  writeFileSync(join(work.dir, 'bad.json'), '{"agent": {"version": 1}}');
+  assert.match(post(token, 'bad.json'), /does not match the contract.* 400$/);
+  assert.equal(post(token), '{"job":null} 200');
+  const known = await api.machine('new-525400aa0001');
+  assert.equal(known.bootStage?.stage, 'agent');
+  assert.equal(known.systemUuid, '6a0e1c2b-3d4f-4a5b-8c6d-7e8f90a1b2c3');
+  assert.deepEqual(known.disks.map((d) => [d.serial, d.size, d.devicePath]), [['NVME-1', 64 << 20, '/dev/nvme0n1']]);
+  assert.match(inClient(`curl -sS 'http://${SERVER}:8080/boot/ipxe?mac=${mac}&platform=pcbios'`).stdout, /^sanboot/m, 'inventory in: the discovered machine boots its disk now');
   const shown = cli(['machines', 'show', 'new-525400aa0001']);
   assert.match(shown.stdout, /status {3}discovered \(approve it/);
-  assert.match(shown.stdout, /boot {5}kernel .*lifeboat\/vmlinuz/);
+  assert.match(shown.stdout, /boot {5}script .*\(local disk: no job is waiting for new-525400aa0001\)/);
 });
 
 test('a machine job: Wake-on-LAN when it starts waiting, the boot OS with its token, booting once the kernel is fetched', async () => {
@@ -88,7 +111,11 @@ test('a machine job: Wake-on-LAN when it starts waiting, the boot OS with its to
   const woke = cli(['machines', 'wake', 'desk-2']);
   assert.equal(woke.status, 0, woke.stderr);
   assert.match(woke.stdout, /Wake-on-LAN sent to desk-2 \(52:54:00:aa:00:02\)/);
+  const jobToken = /lifeboat\.token=([A-Za-z0-9_-]+)/.exec(script.stdout)?.[1] as string;
+  const hello = (t: string) => inClient(`curl -sS -w ' %{http_code}' -H 'Authorization: Bearer ${t}' --data-binary @${join(work.dir, 'hello.json')} http://${SERVER}:8080/agent/v1/hello`).stdout;
+  assert.equal(hello(jobToken), `{"job":{"id":"${job.id}","type":"backup"}} 200`);
   assert.equal(cli(['jobs', 'cancel', job.id]).status, 0);
+  assert.match(hello(jobToken), / 401$/, 'the token is refused once its job ended (no replay)');
   listener.kill();
   // after the job, the same machine boots its disk
   assert.match(inClient(`curl -sS 'http://${SERVER}:8080/boot/ipxe?mac=${mac}&platform=pcbios'`).stdout, /^sanboot --no-describe --drive 0x80/m);

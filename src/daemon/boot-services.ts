@@ -4,6 +4,7 @@
 // grub/grub.cfg is the same for everyone, grub/mac/<mac>.cfg comes from the boot decision.
 // Every file fetched and every script asked for goes to the boot directory, which records
 // the machine's boot stage.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderGrubMachine, renderGrubMain } from '../boot/boot-script.js';
 import { type DhcpEvent, type DhcpServer, interfaceAddress, startDhcpServer } from '../boot/dhcp/index.js';
 import type { LeaseStore } from '../boot/dhcp/lease-store.js';
@@ -35,7 +36,7 @@ const GRUB_MAC = /^grub\/mac\/([0-9a-f]{2}(?::[0-9a-f]{2}){5})\.cfg$/i;
 
 const peerAddress = (peer: string) => peer.replace(/:\d+$/, '');
 
-export async function startBootServices(o: { config: BootConfig; directory: BootDirectory; leases: LeaseStore; log: (level: 'info' | 'warning', msg: string, fields?: Record<string, unknown>) => void }): Promise<BootServices> {
+export async function startBootServices(o: { config: BootConfig; directory: BootDirectory; leases: LeaseStore; agentRoutes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>; log: (level: 'info' | 'warning', msg: string, fields?: Record<string, unknown>) => void }): Promise<BootServices> {
   const { config, directory, log } = o;
   if (config.interface === undefined) {
     const off = (name: string): ServiceStatus => ({ name, state: 'off', detail: 'no boot interface configured (lifeboat serve --interface <ifname>)' });
@@ -77,6 +78,7 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
       port: config.httpPort,
       publicBase: `http://${address}${config.httpPort === 80 ? '' : `:${config.httpPort}`}`,
       plan: (subject) => directory.plan(subject),
+      ...(o.agentRoutes ? { extraRoutes: o.agentRoutes } : {}),
       onEvent: (e: HttpBootEvent) => {
         if (e.type === 'file') files({ peer: e.peer, file: e.path });
         log(e.type === 'failed' ? 'warning' : 'info', `http boot ${e.type}`, { ...e });
