@@ -85,7 +85,7 @@ test('full mode: udhcpc gets a lease, next-server and the boot file by architect
     const signed = await f.udhcpc('52:54:00:aa:00:03', ['-V', 'PXEClient:Arch:00007:UNDI:003016', '-x', '0x5d:0007']);
     assert.equal(signed.bound?.boot_file, 'shimx64.efi', 'an unknown machine gets auto: the signed chain');
     const ipxe = await f.udhcpc('52:54:00:aa:00:04', ['-V', 'PXEClient:Arch:00000:UNDI:002001', '-x', '0x4d:69505845']);
-    assert.equal(ipxe.bound?.boot_file, 'http://10.77.0.1:8080/boot/ipxe?mac=${net0/mac}&uuid=${uuid}');
+    assert.equal(ipxe.bound?.boot_file, 'http://10.77.0.1:8080/boot/ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}');
     const plain = await f.udhcpc('52:54:00:aa:00:05');
     assert.equal(plain.bound?.ip, '10.77.0.104');
     assert.equal(plain.bound?.boot_file, '', 'no boot file for a client that is not PXE');

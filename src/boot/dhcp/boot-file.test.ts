@@ -39,7 +39,7 @@ test('an unsupported architecture is named in the reason', () => {
 
 test('the iPXE script URL carries iPXE settings to expand, and fits the file field', () => {
   assert.equal(ipxeScriptUrl('192.168.1.2', 80), 'http://192.168.1.2/boot/ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}');
-  assert.equal(URL, 'http://10.0.0.1:8080/boot/ipxe?mac=${net0/mac}&uuid=${uuid}');
+  assert.equal(URL, 'http://10.0.0.1:8080/boot/ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}');
   assert.ok(ipxeScriptUrl('255.255.255.255', 65535).length < 128);
 });
 

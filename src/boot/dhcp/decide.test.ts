@@ -91,7 +91,7 @@ test('full mode: boot file by architecture and the machine loader; iPXE gets the
   assert.equal(file(pxe(7), 'ipxe-full').file, 'ipxe.efi');
   assert.equal(file(pxe(0), 'signed').file, 'undionly.kpxe');
   const ipxe = file([...pxe(7), ipxeClass], 'ipxe');
-  assert.equal(ipxe.file, 'http://10.9.0.1:8080/boot/ipxe?mac=${net0/mac}&uuid=${uuid}');
+  assert.equal(ipxe.file, 'http://10.9.0.1:8080/boot/ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}');
   assert.deepEqual([...(ipxe.options.get(OPTION.ipxeEncapsulated) ?? [])], [176, 1, 1]);
   assert.equal(ipxe.options.get(OPTION.vendorSpecific), undefined, 'no PXE menu options for iPXE');
 });
@@ -211,7 +211,7 @@ test('proxy mode: PXE clients get boot information and no address; others and RE
   assert.equal(d.lease, null);
   assert.equal(decide(request('discover'), ctx).reply, null);
   assert.equal(decide(request('request', { extra: [[OPTION.serverId, ip('10.9.0.200')], ...pxe(7)] }), ctx).reply, null);
-  assert.equal(wire(decide(request('discover', { extra: [...pxe(0), ipxeClass] }), ctx)).file, 'http://10.9.0.1:8080/boot/ipxe?mac=${net0/mac}&uuid=${uuid}');
+  assert.equal(wire(decide(request('discover', { extra: [...pxe(0), ipxeClass] }), ctx)).file, 'http://10.9.0.1:8080/boot/ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}');
 });
 
 test('port 4011: a PXE REQUEST gets an ACK with the boot file, back to where it came from', () => {
