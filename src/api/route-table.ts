@@ -77,7 +77,7 @@ export const ROUTES = {
   runSchedule: { method: 'POST', path: '/schedules/:schedule/run', surface: 'operator', body: 'ScheduleRunBody', status: 201, response: returns<ScheduleRunResult>() },
   pruneSchedule: { method: 'POST', path: '/schedules/:schedule/prune', surface: 'operator', response: returns<PruneReport>() },
 
-  audit: { method: 'GET', path: '/audit', surface: 'operator', response: returns<AuditEvent[]>() },
+  audit: { method: 'GET', path: '/audit', surface: 'operator', query: 'AuditQuery', response: returns<AuditEvent[]>() },
   events: { method: 'GET', path: '/events', surface: 'operator', stream: true, response: returns<LiveEvent>() },
 } as const satisfies Record<string, RouteSpec>;
 

@@ -49,7 +49,8 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
     },
 
     jobs: async ({ query }) => {
-      const jobs = await s.jobs.list(query.state ? { state: query.state } : {});
+      const since = query.since !== undefined ? new Date(query.since).toISOString() : undefined;
+      const jobs = await s.jobs.list({ ...(query.state ? { state: query.state } : {}), ...(since ? { since } : {}), ...(query.limit ? { limit: query.limit } : {}) });
       return jobs.map((j) => withLive(s, j));
     },
     createJob: async ({ body, actor }) =>
@@ -90,7 +91,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
     runSchedule: ({ params, body, actor }) => s.schedules.run(params.schedule, actor, (body.bootTimeoutSeconds ?? 3600) * 1000),
     pruneSchedule: ({ params, actor }) => s.schedules.prune(params.schedule, actor),
 
-    audit: () => s.audit.list(),
+    audit: ({ query }) => s.audit.list({ ...(query.since !== undefined ? { since: new Date(query.since).toISOString() } : {}), ...(query.limit ? { limit: query.limit } : {}) }),
   };
 }
 

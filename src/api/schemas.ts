@@ -10,6 +10,7 @@ const name = z.string().min(1).max(63);
 const mac = z.string().min(1).max(64);
 const devicePath = z.string().min(1).max(4096).refine((p) => p.startsWith('/'), 'must be an absolute path');
 const imageId = z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/, 'is not an image id (see `lifeboat images list`)');
+const isoTime = z.string().refine((t) => /^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) && !Number.isNaN(Date.parse(t)), 'is not a time: give an ISO date or time such as 2026-12-01 or 2026-12-01T08:00:00Z');
 const jobId = z.string().regex(/^[0-9a-f]{12}$/, 'is not a job id (see `lifeboat jobs list`)');
 
 export const NewMachineBody = z
@@ -90,6 +91,18 @@ const once = <T extends z.ZodType>(item: T) => z.preprocess((v) => (Array.isArra
 /** Query strings, by name. A route naming none takes no query parameters. */
 export const QUERY_SCHEMAS = {
   MachineQuery: z.object({ group: once(name).optional() }).strict(),
-  JobQuery: z.object({ state: oneOrMore(z.enum(JOB_STATES, `is not a job state (${JOB_STATES.join(', ')})`)).optional() }).strict(),
+  JobQuery: z
+    .object({
+      state: oneOrMore(z.enum(JOB_STATES, `is not a job state (${JOB_STATES.join(', ')})`)).optional(),
+      since: once(isoTime).optional(),
+      limit: once(z.coerce.number().int('is not a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000')).optional(),
+    })
+    .strict(),
+  AuditQuery: z
+    .object({
+      since: once(isoTime).optional(),
+      limit: once(z.coerce.number().int('is not a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000')).optional(),
+    })
+    .strict(),
 };
 export type QuerySchemas = typeof QUERY_SCHEMAS;

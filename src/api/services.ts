@@ -47,7 +47,8 @@ export interface OperatorServices {
     remove(id: string): Promise<void>;
   };
   jobs: {
-    list(filter: { state?: JobState[] }): Promise<Job[]>;
+    /** Newest first. */
+    list(filter: { state?: JobState[]; since?: string; limit?: number }): Promise<Job[]>;
     get(id: string): Promise<Job>;
     /** The latest live progress of a running job. */
     progressOf(id: string): ProgressEvent | undefined;
@@ -67,7 +68,8 @@ export interface OperatorServices {
     timersChanged(): Promise<string[]>;
   };
   audit: {
-    list(): Promise<AuditEvent[]>;
+    /** Newest first. */
+    list(filter: { since?: string; limit?: number }): Promise<AuditEvent[]>;
     record(event: { actor: string; action: string; subject: string; details?: Record<string, unknown> }): Promise<void>;
   };
   /** Joins the live event stream; returns the function that leaves it. */

@@ -113,6 +113,14 @@ export interface Job {
   /** A restore stopped after it began writing: the target disk holds part of the image. */
   targetIncomplete?: boolean;
   requestedBy: string;
+  /** The machine's name (for a machine's job), as the operator knows it. */
+  machineName?: string;
+  /** Every state it went through, with when, oldest first. */
+  history?: Array<{ state: JobState; at: string }>;
+  /** Its log lines, oldest first (the newest 200 are kept). */
+  log?: Array<{ at: string; level: 'info' | 'warning' | 'error'; message: string }>;
+  /** How many older log lines were dropped. */
+  logDropped?: number;
 }
 
 /** Live progress of a running job (in memory on the daemon, never in the database). */

@@ -2,7 +2,7 @@
 // management store, the image store, the job runner, the event hub, the schedule actions.
 // Every record leaves through wire-records.ts. main.ts (the composition root) builds it;
 // the route tests build it over an in-memory store.
-import type { ApplianceStatus, ImageManifest, LocalDevice } from '../api/contract.js';
+import type { ApplianceStatus, ImageManifest, Job, LocalDevice } from '../api/contract.js';
 import type { OperatorServices } from '../api/services.js';
 import type { Store } from '../imaging/repo/store.js';
 import { type ManagementStore, imageFactsFromManifest } from '../store/index.js';
@@ -23,6 +23,12 @@ export interface DaemonParts {
   devices: () => Promise<LocalDevice[]>;
   /** After a schedule was added or removed: bring the timers in line; returns problems. */
   schedulesChanged: () => Promise<string[]>;
+}
+
+/** The job with its machine's name, when it has a machine that still exists. */
+function withMachineName(j: Job, names: Map<string, string>): Job {
+  const name = j.machineId ? names.get(j.machineId) : undefined;
+  return name ? { ...j, machineName: name } : j;
 }
 
 export function operatorServices(d: DaemonParts): OperatorServices {
@@ -53,8 +59,15 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       },
     },
     jobs: {
-      list: async (filter) => (await db.jobs.list(filter.state ? { state: filter.state } : {})).map(jobToWire),
-      get: async (id) => jobToWire(await db.jobs.get(id)),
+      list: async (filter) => {
+        const jobs = await db.jobs.list({ ...(filter.state ? { state: filter.state } : {}), ...(filter.since ? { since: filter.since } : {}), ...(filter.limit ? { limit: filter.limit } : {}) });
+        const names = new Map((await db.machines.list({})).map((m) => [m.id, m.name]));
+        return jobs.map((j) => withMachineName(jobToWire(j), names));
+      },
+      get: async (id) => {
+        const j = jobToWire(await db.jobs.get(id));
+        return j.machineId ? withMachineName(j, new Map([[j.machineId, (await db.machines.findById(j.machineId))?.name ?? '']])) : j;
+      },
       progressOf: (id) => hub.progressOf(id),
       submit: async (request) => jobToWire(await runner.submit(request)),
       cancel: async (id, actor) => jobToWire(await runner.cancel(id, actor)),
@@ -69,7 +82,7 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       timersChanged: d.schedulesChanged,
     },
     audit: {
-      list: async () => (await db.events.list()).map(auditToWire),
+      list: async (filter) => (await db.events.list({ ...(filter.since ? { since: filter.since } : {}), ...(filter.limit ? { limit: filter.limit } : {}) })).map(auditToWire),
       record: async (e) => {
         await db.events.record(e);
       },

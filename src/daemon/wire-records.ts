@@ -94,6 +94,9 @@ export function jobToWire(j: Job): wire.Job {
     stats: j.stats ? { ...j.stats } : undefined,
     progress: j.progress ? { bytesDone: j.progress.bytesDone, bytesTotal: j.progress.bytesTotal, at: j.progress.at } : undefined,
     requestedBy: j.requestedBy,
+    history: j.history?.map((h) => ({ state: h.state, at: h.at })),
+    log: j.log?.map((l) => ({ at: l.at, level: l.level, message: l.message })),
+    logDropped: j.logDropped,
   });
 }
 
