@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { JOB_STATES, type JobState } from '../api/wire.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
-import { JOB_HEAD, client, followJobs, jobEnding, jobLine, table, watchJob } from './client-common.js';
+import { client, followJobs, jobEnding, parseSince, positiveCount, table, watchJob } from './client-common.js';
+import { JOB_LIST_HEAD, jobListRow, jobStory } from './job-text.js';
 
 /** --device, or --machine with an optional --disk: exactly one target. */
 function target(o: { device?: string; machine?: string; disk?: string }): { device: string } | { machine: string; disk?: string } {
@@ -55,25 +56,29 @@ export function register(program: Command): void {
   const jobs = program.command('jobs').description('backup, restore and verify jobs');
   jobs
     .command('list')
-    .option('--state <state>', 'only jobs in this state (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .description('jobs, newest first: times, duration, who asked, machine or device, disk, result')
+    .option('--state <state>', `only jobs in this state (repeatable): ${JOB_STATES.join(', ')}`, (v: string, acc: string[] = []) => [...acc, v])
+    .option('--since <time>', 'only jobs created at or after this time (2026-12-01, 2026-12-01T08:00Z, or 24h, 7d ago)', (v: string) => parseSince(v))
+    .option('--limit <n>', 'at most n jobs (200 when not given)', positiveCount('--limit'))
     .option('--json', 'a JSON array of jobs')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { state: string[]; json?: boolean; socket?: string }) => {
-      const bad = o.state.filter((s) => !(JOB_STATES as readonly string[]).includes(s));
+    .action(async (o: { state?: string[]; since?: string; limit?: number; json?: boolean; socket?: string }) => {
+      const states = o.state ?? [];
+      const bad = states.filter((s) => !(JOB_STATES as readonly string[]).includes(s));
       if (bad.length > 0) throw usageError(`--state ${bad.join(', ')}: not a job state (one of ${JOB_STATES.join(', ')})`);
-      const list = await client(o.socket).jobs(o.state.length > 0 ? { state: o.state as JobState[] } : {});
+      const list = await client(o.socket).jobs({ ...(states.length > 0 ? { state: states as JobState[] } : {}), ...(o.since ? { since: o.since } : {}), ...(o.limit ? { limit: o.limit } : {}) });
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-      else process.stdout.write(list.length ? `${table(list.map(jobLine), JOB_HEAD)}\n` : 'no jobs\n');
+      else process.stdout.write(list.length ? `${table(list.map((j) => jobListRow(j)), JOB_LIST_HEAD)}\n` : 'no jobs\n');
     });
   jobs
     .command('show')
-    .argument('<id>')
+    .description('one job\'s whole story: parameters, state changes, log lines, figures, how it ended')
+    .argument('<id>', 'job id (see `lifeboat jobs list`)')
     .option('--json', 'the job as JSON')
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { json?: boolean; socket?: string }) => {
       const j = await client(o.socket).job(id);
-      const ending = jobEnding(j);
-      process.stdout.write(o.json ? `${JSON.stringify(j, null, 2)}\n` : `${table([jobLine(j)], JOB_HEAD)}\n${ending ? `${ending}\n` : ''}`);
+      process.stdout.write(o.json ? `${JSON.stringify(j, null, 2)}\n` : `${jobStory(j)}\n`);
     });
   jobs
     .command('watch')

@@ -17,6 +17,7 @@ import { register as registerJobs } from './jobs.js';
 import { register as registerSchedule } from './schedule.js';
 import { register as registerTui } from './tui.js';
 import { register as registerDashboard } from './dashboard.js';
+import { register as registerAudit } from './audit.js';
 import { DaemonUnreachable } from '../api/client.js';
 
 import { VERSION } from '../version.js';
@@ -39,6 +40,7 @@ function buildProgram(ctx: CommandContext): Command {
   registerMachines(program);
   registerJobs(program);
   registerSchedule(program);
+  registerAudit(program);
   registerTui(program);
   registerDashboard(program, ctx);
   // Every command and subcommand throws instead of exiting, so one place picks exit codes.
