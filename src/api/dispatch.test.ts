@@ -38,6 +38,8 @@ const SAMPLES: { [K in RoutesOf<'operator'>]: Args<K> } = {
   images: [],
   image: ['20261125T180000Z-0000abcd'],
   removeImage: ['20261125T180000Z-0000abcd'],
+  editImage: ['20261125T180000Z-0000abcd', { protected: true }],
+  pruneImages: [{ retention: { keepLast: 2 }, dryRun: true }],
   jobs: [{ state: ['running', 'queued'] }],
   createJob: [{ type: 'verify', image: '20261125T180000Z-0000abcd' }],
   job: ['0123456789ab'],
@@ -45,9 +47,10 @@ const SAMPLES: { [K in RoutesOf<'operator'>]: Args<K> } = {
   schedules: [],
   addSchedule: [{ name: 'nightly', machines: ['pc-1'], calendar: 'daily' }],
   schedule: ['nightly'],
+  editSchedule: ['nightly', { enabled: false }],
   removeSchedule: ['nightly'],
   runSchedule: ['nightly', { bootTimeoutSeconds: 60 }],
-  pruneSchedule: ['nightly'],
+  pruneSchedule: ['nightly', { dryRun: true }],
   audit: [],
 };
 
@@ -90,7 +93,10 @@ test('the query a client sends arrives checked: one value or many, unknown keys 
   assert.equal(bogus.status, 400);
   assert.match(error(bogus).message, /state\.1: is not a job state/);
   assert.equal((await handle(req('GET', '/v1/machines?group=a&group=b'))).status, 400);
-  assert.match(error(await handle(req('GET', '/v1/jobs?limit=5'))).message, /limit/);
+  assert.deepEqual(((await handle(req('GET', '/v1/jobs?limit=5&since=2026-12-01'))).body as { query: unknown }).query, { limit: 5, since: '2026-12-01' });
+  assert.match(error(await handle(req('GET', '/v1/jobs?limit=0'))).message, /limit: must be at least 1/);
+  assert.match(error(await handle(req('GET', '/v1/jobs?since=yesterday'))).message, /since: is not a time/);
+  assert.match(error(await handle(req('GET', '/v1/jobs?colour=red'))).message, /colour/);
   assert.match(error(await handle(req('GET', '/v1/images?x=1'))).message, /takes no query parameters \(got x\)/);
 });
 

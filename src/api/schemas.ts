@@ -72,8 +72,38 @@ export const ScheduleRunBody = z
   .strict();
 export type ScheduleRunBody = z.infer<typeof ScheduleRunBody>;
 
+const retention = z.object({ keepLast: retentionCount, daily: retentionCount, weekly: retentionCount, monthly: retentionCount }).strict();
+
+/** A change to a schedule: any of its fields but its name. */
+export const SchedulePatchBody = z
+  .object({
+    machines: z.array(name).min(1).max(1000).optional(),
+    group: name.optional(),
+    devices: z.array(devicePath).min(1).max(64).optional(),
+    calendar: z.string().min(1).max(256).optional(),
+    retention: retention.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length <= 1, 'name at most one new target: machines, a group, or devices')
+  .refine((b) => Object.keys(b).length > 0, 'say what to change: machines, group, devices, calendar, retention or enabled');
+export type SchedulePatchBody = z.infer<typeof SchedulePatchBody>;
+
+export const PruneBody = z.object({ dryRun: z.boolean().optional() }).strict();
+export type PruneBody = z.infer<typeof PruneBody>;
+
+/** A prune of every image in the store by a policy given now (per source disk; never a protected image). */
+export const ImagesPruneBody = z
+  .object({ retention, dryRun: z.boolean().optional() })
+  .strict()
+  .refine((b) => Object.values(b.retention).some((v) => v !== undefined), { message: 'say what to keep: keepLast, daily, weekly and/or monthly', path: ['retention'] });
+export type ImagesPruneBody = z.infer<typeof ImagesPruneBody>;
+
+export const ImagePatchBody = z.object({ protected: z.boolean() }).strict();
+export type ImagePatchBody = z.infer<typeof ImagePatchBody>;
+
 /** Request bodies, by the name the route table gives them. A route naming none takes no body. */
-export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody };
+export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody, SchedulePatchBody, PruneBody, ImagesPruneBody, ImagePatchBody };
 export type BodySchemas = typeof BODY_SCHEMAS;
 
 /** Path parameters, by their name in the route's path (`/machines/:machine`): each is checked after percent-decoding. */

@@ -179,11 +179,17 @@ export interface GcReport {
 }
 
 export interface PruneReport {
+  /** The schedule pruned, or "images" for a prune of the whole store by a given policy. */
   schedule: string;
+  /** Removed (in a dry run: what would be). */
   removed: string[];
   kept: string[];
   /** Protected images the policy would have removed. */
   protectedKept: string[];
+  /** Every image considered, newest first per source: what the policy does with it and which rules keep it. */
+  decisions: Array<{ id: string; source: string; completedAt: string; action: 'keep' | 'remove' | 'protected'; reasons: string[] }>;
+  /** Nothing was removed: this is what a prune would do. */
+  dryRun: boolean;
   gc: GcReport | { skipped: string };
 }
 

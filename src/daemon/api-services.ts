@@ -8,7 +8,7 @@ import type { Store } from '../imaging/repo/store.js';
 import { type ManagementStore, imageFactsFromManifest } from '../store/index.js';
 import type { EventHub } from './event-hub.js';
 import type { JobRunner } from './job-runner.js';
-import { pruneSchedule, startScheduleRun } from './schedule-actions.js';
+import { pruneAllImages, pruneSchedule, startScheduleRun } from './schedule-actions.js';
 import { auditToWire, diskToWire, imageToWire, jobToWire, machineToWire, pruneToWire, scheduleRunToWire, scheduleToWire } from './wire-records.js';
 
 export interface DaemonParts {
@@ -53,6 +53,8 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       },
       // The manifest is the documented on-disk format: it goes out as the store holds it.
       manifest: async (id) => ({ ...(await images.readManifest(id)) }) as ImageManifest,
+      setProtected: async (id, value) => imageToWire(await db.images.setProtected(id, value)),
+      prune: async (policy, actor, dryRun) => pruneToWire(await pruneAllImages({ db, images }, policy, actor, { dryRun })),
       remove: async (id) => {
         await images.removeImage(id);
         await db.images.reconcile((await images.listImages()).images.map(imageFactsFromManifest));
@@ -76,9 +78,10 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       list: async () => (await db.schedules.list()).map(scheduleToWire),
       get: async (name) => scheduleToWire(await db.schedules.get(name)),
       add: async (s) => scheduleToWire(await db.schedules.add(s)),
+      edit: async (name, patch) => scheduleToWire(await db.schedules.edit(name, patch)),
       remove: async (name) => scheduleToWire(await db.schedules.remove(name)),
       run: async (name, actor, bootDeadlineMs) => scheduleRunToWire(await startScheduleRun({ db, runner }, await db.schedules.get(name), actor, bootDeadlineMs)),
-      prune: async (name, actor) => pruneToWire(await pruneSchedule({ db, images }, await db.schedules.get(name), actor)),
+      prune: async (name, actor, dryRun) => pruneToWire(await pruneSchedule({ db, images }, await db.schedules.get(name), actor, { dryRun })),
       timersChanged: d.schedulesChanged,
     },
     audit: {

@@ -130,5 +130,13 @@ function gcToWire(g: GcReport | { skipped: string }): wire.PruneReport['gc'] {
 }
 
 export function pruneToWire(p: PruneReport): wire.PruneReport {
-  return { schedule: p.schedule, removed: [...p.removed], kept: [...p.kept], protectedKept: [...p.protectedKept], gc: gcToWire(p.gc) };
+  return {
+    schedule: p.schedule,
+    removed: [...p.removed],
+    kept: [...p.kept],
+    protectedKept: [...p.protectedKept],
+    decisions: p.decisions.map((d) => ({ id: d.id, source: d.source, completedAt: d.completedAt, action: d.action, reasons: [...d.reasons] })),
+    dryRun: p.dryRun,
+    gc: gcToWire(p.gc),
+  };
 }
