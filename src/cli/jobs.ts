@@ -6,7 +6,10 @@ import { JOB_STATES, type JobState } from '../api/wire.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
 import { client, followJobs, jobEnding, parseSince, positiveCount, table, watchJob } from './client-common.js';
-import { JOB_LIST_HEAD, jobListRow, jobStory } from './job-text.js';
+import type { Manifest } from '../imaging/repo/manifest.js';
+import { JOB_LIST_HEAD, jobListRow, jobStory, when } from './job-text.js';
+import { manifestText } from './image-text.js';
+import { type KeepOptions, keepOptions, pruneText, retentionOf } from './prune-text.js';
 
 /** --device, or --machine with an optional --disk: exactly one target. */
 function target(o: { device?: string; machine?: string; disk?: string }): { device: string } | { machine: string; disk?: string } {
@@ -100,22 +103,54 @@ export function register(program: Command): void {
       if (j.state !== 'cancelled') throw new LifeboatError('conflict', `job ${j.id} was not cancelled: it ended ${j.state}${j.outcome ? ` (${j.outcome})` : ''}`);
     });
 
-  const images = program.command('images').description('images in the appliance\'s store');
+  const images = program.command('images').description("images in the appliance's store: list, show, verify, protect, prune, remove");
   images
     .command('list')
+    .description('every image, newest first')
     .option('--json', 'a JSON array of images')
     .option('--socket <path>', 'daemon socket')
     .action(async (o: { json?: boolean; socket?: string }) => {
       const list = await client(o.socket).images();
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-      else process.stdout.write(list.length ? `${table(list.map((i) => [i.id, i.completedAt, formatBytes(i.diskSize), i.label ?? '']), ['ID', 'COMPLETED', 'DISK', 'LABEL'])}\n` : 'no images\n');
+      else process.stdout.write(list.length ? `${table(list.map((i) => [i.id, when(i.completedAt), formatBytes(i.diskSize), i.sourcePath, i.protected ? 'protected' : '', i.hasPassphrase ? 'passphrase' : '', i.label ?? '']), ['ID', 'COMPLETED (UTC)', 'DISK', 'SOURCE', 'PRUNING', 'RESTORE', 'LABEL'])}\n` : 'no images\n');
     });
   images
     .command('show')
-    .argument('<id>')
+    .description('one image in words: source, figures, certification, partition layout (--json: the manifest)')
+    .argument('<id>', 'image id (see `lifeboat images list`)')
+    .option('--json', 'the manifest as JSON')
     .option('--socket <path>', 'daemon socket')
-    .action(async (id: string, o: { socket?: string }) => {
-      process.stdout.write(`${JSON.stringify(await client(o.socket).image(id), null, 2)}\n`);
+    .action(async (id: string, o: { json?: boolean; socket?: string }) => {
+      const api = client(o.socket);
+      const m = await api.image(id);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
+        return;
+      }
+      const record = (await api.images()).find((i) => i.id === id);
+      const extra = record ? [`pruning      ${record.protected ? 'protected: no retention policy removes it (`lifeboat images unprotect`)' : 'not protected'}`] : [];
+      process.stdout.write(`${manifestText(m as unknown as Manifest, extra)}\n`);
+    });
+  for (const [verb, value] of [['protect', true], ['unprotect', false]] as const) {
+    images
+      .command(verb)
+      .description(value ? 'keep an image from every prune (retention never removes it; `images rm` refuses it)' : 'let retention policies prune an image again')
+      .argument('<id>', 'image id (see `lifeboat images list`)')
+      .option('--socket <path>', 'daemon socket')
+      .action(async (id: string, o: { socket?: string }) => {
+        const r = await client(o.socket).editImage(id, { protected: value });
+        process.stdout.write(`image ${r.id} ${r.protected ? 'protected' : 'unprotected'}\n`);
+      });
+  }
+  keepOptions(images.command('prune').description('remove images by a retention policy, per source disk (never a protected one); --dry-run shows what it would do'))
+    .option('--dry-run', 'remove nothing: show which images the policy keeps, and which it would remove')
+    .option('--json', 'the report as JSON')
+    .option('--socket <path>', 'daemon socket')
+    .action(async (o: KeepOptions & { dryRun?: boolean; json?: boolean; socket?: string }) => {
+      const retention = retentionOf(o);
+      if (!retention) throw usageError('say what to keep: --keep-last, --keep-daily, --keep-weekly and/or --keep-monthly');
+      const report = await client(o.socket).pruneImages({ retention, ...(o.dryRun ? { dryRun: true } : {}) });
+      process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : `${pruneText(report)}\n`);
     });
   images
     .command('verify')
