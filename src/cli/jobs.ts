@@ -85,7 +85,8 @@ export function register(program: Command): void {
     });
   jobs
     .command('watch')
-    .argument('<id>')
+    .description('follow a job live to its end (exit 0 only when it is done)')
+    .argument('<id>', 'job id (see `lifeboat jobs list`)')
     .option('--json', 'progress as JSON lines; the last line is the job')
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { json?: boolean; socket?: string }) => {
@@ -93,7 +94,8 @@ export function register(program: Command): void {
     });
   jobs
     .command('cancel')
-    .argument('<id>')
+    .description('stop a job; answers once it has stopped, with what really happened')
+    .argument('<id>', 'job id (see `lifeboat jobs list`)')
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { socket?: string }) => {
       // The daemon answers once the job has stopped: its state is what really happened.
@@ -154,7 +156,8 @@ export function register(program: Command): void {
     });
   images
     .command('verify')
-    .argument('[id]')
+    .description('re-read every chunk of an image (or of --all) and check it')
+    .argument('[id]', 'image id (see `lifeboat images list`)')
     .option('--all', 'verify every image, one after another (what the weekly timer runs)')
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
@@ -184,7 +187,8 @@ export function register(program: Command): void {
     });
   images
     .command('rm')
-    .argument('<id>')
+    .description('remove an image (a protected one is refused); gc frees its chunks later')
+    .argument('<id>', 'image id (see `lifeboat images list`)')
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { socket?: string }) => {
       await client(o.socket).removeImage(id);
