@@ -185,3 +185,15 @@ export function typeChecks(c: ApiClient, h: Handlers<'operator'>): void {
   void wrong;
   void missing;
 }
+
+test('schema problems read like the rest of Lifeboat, not like zod', async () => {
+  const issues = async (path: string, body: unknown) => error(await handle({ ...req('POST', path), body })).issues ?? [];
+  assert.deepEqual(await issues('/v1/machines', { name: 'kiosk', macs: [] }), ['macs: needs at least 1 item']);
+  assert.deepEqual(await issues('/v1/machines', { name: 'kiosk' }), ['macs: is missing (an array is needed)']);
+  assert.deepEqual(await issues('/v1/machines', { name: '', macs: ['x'], colour: 'red' }), ['name: must not be empty', '(body): unknown field colour: leave it out']);
+  assert.deepEqual(await issues('/v1/machines', { name: 'kiosk', macs: ['x'], bootLoader: 'grub' }), ['bootLoader: must be one of "auto", "ipxe", "ipxe-full", "signed"']);
+  assert.deepEqual(await issues('/v1/schedules', { name: 'n', machines: ['a'], calendar: 'daily', retention: { keepLast: 0 } }), ['retention.keepLast: must be at least 1']);
+  for (const i of [...(await issues('/v1/machines', { name: 7, macs: 'x' })), ...(await issues('/v1/jobs', { type: 'restore', image: 'nope', device: '/x' }))]) {
+    assert.doesNotMatch(i, /Too small|Too big|Invalid input|expected .* to have/, i);
+  }
+});
