@@ -163,3 +163,31 @@ test('schedule edit|disable|enable change it and its timer; run --dry-run shows 
   assert.equal(group.code, 1);
   assert.match(group.stderr, /no machine is in group "nosuch".*lifeboat machines edit <name> --group nosuch/);
 });
+
+test('the command line: help per command, one error prefix, errors that say what was wrong and what to do', async () => {
+  const help = await ok(['help', 'image', 'backup']);
+  assert.match(help.stdout, /^Usage: lifeboat image backup \[options\] <device-or-file>/);
+  assert.match((await ok(['help', 'schedule'])).stdout, /edit \[options\] <name>\s+change a schedule/);
+  const typo = await run(['jobs', 'lst']);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /^lifeboat: unknown command 'lst'/m);
+  assert.doesNotMatch(typo.stderr, /^error:/m, 'one error prefix');
+
+  const noMac = await run(['machines', 'add', '--name', 'kiosk']);
+  assert.equal(noMac.code, 2);
+  assert.match(noMac.stderr, /^lifeboat: machine kiosk needs a MAC address .*--mac 52:54:00:12:34:56/m);
+  const badName = await run(['machines', 'add', '--name', 'x'.repeat(70), '--mac', '52:54:00:00:00:01']);
+  assert.equal(badName.code, 2);
+  assert.match(badName.stderr, /name: must be at most 63 characters/);
+
+  const file = join(work.dir, 'not-a-dir');
+  writeFileSync(file, 'x');
+  const store = await run(['image', 'backup', disk, '--store', file]);
+  assert.equal(store.code, 1);
+  assert.match(store.stderr, new RegExp(`^lifeboat: creating store ${file.replaceAll('/', '\\/')}: ${file.replaceAll('/', '\\/')} is a file, not a directory: choose a directory`, 'm'));
+  assert.doesNotMatch(store.stderr, /EEXIST/);
+
+  const completion = await ok(['completion', 'bash']);
+  assert.match(completion.stdout, /complete -o filenames -F _lifeboat lifeboat/);
+  assert.equal((await run(['completion', 'fish'])).code, 2);
+});
