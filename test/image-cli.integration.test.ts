@@ -156,7 +156,7 @@ test('rm unlists an image at once; gc then removes exactly the chunks nobody use
   assert.equal(gc.code, 0, gc.stderr);
   assert.equal(JSON.parse(gc.stdout).chunksRemoved, 1);
   assert.equal(chunkFiles().length, files - 1);
-  for (const im of images.slice(0, 2)) assert.equal(lifeboat(['image', 'verify', im.id, '--store', store]).code, 0, 'remaining images intact');
+  for (const im of images.slice(1)) assert.equal(lifeboat(['image', 'verify', im.id, '--store', store]).code, 0, 'remaining images intact');
 });
 
 test('a raw disk stream on standard input is backed up (cut by the chunker) and restores byte-identical', () => {

@@ -18,6 +18,7 @@ import { register as registerTui } from './tui.js';
 import { register as registerDashboard } from './dashboard.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerDocs } from './command-docs.js';
+import { register as registerNotify } from './notify.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -41,6 +42,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerJobs(program);
   registerSchedule(program);
   registerAudit(program);
+  registerNotify(program);
   registerDocs(program);
   registerTui(program);
   registerDashboard(program, ctx);
