@@ -40,6 +40,8 @@ export interface Machine {
   lastSeen?: string;
   createdAt: string;
   updatedAt: string;
+  /** What its schedules promise (absent when no enabled schedule backs it up): overdue when its last good backup is older than the last firing, 2 h of grace given. */
+  backupPromise?: { schedule: string; dueAt: string; lastGood: string | null; overdue: boolean };
 }
 
 export interface Disk {

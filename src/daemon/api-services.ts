@@ -2,7 +2,8 @@
 // management store, the image store, the job runner, the event hub, the schedule actions.
 // Every record leaves through wire-records.ts. main.ts (the composition root) builds it;
 // the route tests build it over an in-memory store.
-import type { ApplianceStatus, ImageManifest, Job, LocalDevice } from '../api/contract.js';
+import type { ApplianceStatus, ImageManifest, Job, LocalDevice, Machine } from '../api/contract.js';
+import { backupPromises } from '../jobs/index.js';
 import type { OperatorServices } from '../api/services.js';
 import type { Store } from '../imaging/repo/store.js';
 import { type ManagementStore, imageFactsFromManifest } from '../store/index.js';
@@ -31,6 +32,23 @@ function withMachineName(j: Job, names: Map<string, string>): Job {
   return name ? { ...j, machineName: name } : j;
 }
 
+/** Each machine with what its schedules promise (overdue or not), from its last done backup job. */
+async function withPromises(db: ManagementStore, machines: Machine[]): Promise<Machine[]> {
+  const schedules = (await db.schedules.list()).filter((s) => s.enabled);
+  if (schedules.length === 0 || machines.length === 0) return machines;
+  const names = new Map((await db.machines.list({})).map((m) => [m.id, m.name]));
+  const lastGood = new Map<string, string>();
+  for (const j of await db.jobs.list({ state: 'done', limit: 100_000 })) {
+    const name = j.type === 'backup' && j.machineId ? names.get(j.machineId) : undefined;
+    if (name && j.finishedAt && !lastGood.has(name)) lastGood.set(name, j.finishedAt); // newest first
+  }
+  const promises = backupPromises(schedules, machines, lastGood, new Date());
+  return machines.map((m) => {
+    const p = promises.get(m.name);
+    return p ? { ...m, backupPromise: p } : m;
+  });
+}
+
 export function operatorServices(d: DaemonParts): OperatorServices {
   const { db, images, runner, hub } = d;
   return {
@@ -38,9 +56,9 @@ export function operatorServices(d: DaemonParts): OperatorServices {
     appliance: d.appliance,
     devices: d.devices,
     machines: {
-      list: async (filter) => (await db.machines.list(filter)).map(machineToWire),
+      list: async (filter) => withPromises(db, (await db.machines.list(filter)).map(machineToWire)),
       add: async (m) => machineToWire(await db.machines.add(m)),
-      get: async (name) => machineToWire(await db.machines.getByName(name)),
+      get: async (name) => (await withPromises(db, [machineToWire(await db.machines.getByName(name))]))[0] as Machine,
       disksOf: async (id) => (await db.disks.listByMachine(id)).map(diskToWire),
       edit: async (name, patch) => machineToWire(await db.machines.edit(name, patch)),
       remove: async (name) => machineToWire(await db.machines.remove(name)),
