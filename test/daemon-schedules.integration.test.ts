@@ -88,7 +88,7 @@ test('a machine job waits for its boot, can be cancelled, and fails at the boot 
   assert.equal(job.state, 'waiting-for-boot');
   const busy = await run(['backup', '--machine', 'desk-7']);
   assert.equal(busy.code, 1, 'one job per machine at a time');
-  assert.equal((await run(['jobs', 'cancel', job.id])).stdout.trim(), `job ${job.id} cancelled`);
+  assert.match((await run(['jobs', 'cancel', job.id])).stdout.trim(), new RegExp(`^job ${job.id} cancelled\noutcome: cancelled before it started`));
   const noDisk = await run(['backup', '--machine', 'desk-7', '--disk', 'WD-123']);
   assert.equal(noDisk.code, 1);
   assert.match(noDisk.stderr, /desk-7 has no disk with serial WD-123/);
