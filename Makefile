@@ -62,6 +62,7 @@ build: npm dist/native/peercred.node dist/native/bind-device.node
 	cp src/bootos/init.sh src/bootos/udhcpc.script dist/bootos/
 	bash src/bootos/bundle-agent.sh dist/agent/agent.cjs
 	@ln -sf ../../dist/cli/main.js node_modules/.bin/lifeboat
+	node dist/cli/main.js manpage > dist/lifeboat.1
 
 # The boot OS's kernel set (Debian's signed kernel and the modules in kernels/modules.list,
 # unchanged) into var/kernels/; then `lifeboat bootos build` writes kernel + initramfs.
@@ -104,25 +105,29 @@ bench: deps build
 	bash test/bench/http-bench.sh
 	bash test/bench/bootos-bench.sh
 
+# Copies what `make build` made (node_modules with its compiled addons included, then the
+# dev dependencies pruned away): no second `npm ci`, no network. The README lands where the
+# units' Documentation= says ($(PREFIX)/lib/lifeboat/README.md), the man page in man1.
 install: deps build
 	rm -rf $(PREFIX)/lib/lifeboat
-	mkdir -p $(PREFIX)/lib/lifeboat $(PREFIX)/bin
-	cp -r dist package.json package-lock.json $(PREFIX)/lib/lifeboat/
-	cd $(PREFIX)/lib/lifeboat && npm ci --omit=dev --no-audit --no-fund
+	mkdir -p $(PREFIX)/lib/lifeboat $(PREFIX)/bin $(PREFIX)/share/man/man1
+	cp -r dist node_modules package.json package-lock.json README.md $(PREFIX)/lib/lifeboat/
+	cd $(PREFIX)/lib/lifeboat && npm prune --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null
 	ln -sf $(PREFIX)/lib/lifeboat/dist/cli/main.js $(PREFIX)/bin/lifeboat
-	@echo "installed: $$(command -v lifeboat || echo $(PREFIX)/bin/lifeboat)"
+	install -m 0644 dist/lifeboat.1 $(PREFIX)/share/man/man1/lifeboat.1
+	@echo "installed: $(PREFIX)/bin/lifeboat, man page $(PREFIX)/share/man/man1/lifeboat.1"
 
 # The appliance: the operator group, the units, the daemon and its gc and verify timers.
 UNITDIR ?= /etc/systemd/system
 install-appliance: install
 	getent group lifeboat >/dev/null || groupadd --system lifeboat
 	install -d -m 0755 /etc/lifeboat $(UNITDIR)
-	install -m 0644 systemd/*.service systemd/*.timer $(UNITDIR)/
+	for u in systemd/*.service systemd/*.timer; do sed 's#/usr/local/#$(PREFIX)/#g' "$$u" > $(UNITDIR)/$$(basename "$$u") && chmod 0644 $(UNITDIR)/$$(basename "$$u"); done
 	if [ -d /run/systemd/system ]; then systemctl daemon-reload && systemctl enable --now lifeboat.service lifeboat-gc.timer lifeboat-verify.timer; fi
 	@echo "operators: usermod -aG lifeboat <user>; console and SSH: see appliance/console.md"
 
 uninstall:
-	rm -rf $(PREFIX)/lib/lifeboat $(PREFIX)/bin/lifeboat
+	rm -rf $(PREFIX)/lib/lifeboat $(PREFIX)/bin/lifeboat $(PREFIX)/share/man/man1/lifeboat.1
 
 clean:
 	rm -rf dist var

@@ -78,6 +78,12 @@ export function describeSystemError(err: unknown, subject: string): LifeboatErro
       return userError(`${subject}: I/O error from the device: check the disk and its cabling`, err);
     case 'EBUSY':
       return userError(`${subject} is busy (mounted or in use): unmount it first`, err);
+    case 'EEXIST':
+    case 'ENOTDIR': {
+      // mkdir over a file, or a path through one: say which path is in the way.
+      const path = (err as NodeJS.ErrnoException).path;
+      return userError(`${subject}: ${path ?? 'the path'}${code === 'EEXIST' ? '' : ' (or a directory above it)'} is a file, not a directory: choose a directory (or a path that does not exist yet)`, err);
+    }
     default:
       return userError(`${subject}: ${(err as Error | undefined)?.message ?? String(err)}`, err);
   }

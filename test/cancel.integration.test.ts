@@ -71,6 +71,10 @@ test('a cancelled backup: "cancelling" seen live, then cancelled with no image',
   assert.equal(r.job.state, 'cancelled');
   assert.deepEqual(r.states.slice(-2), ['cancelling', 'cancelled'], `states seen: ${r.states.join(', ')}`);
   assert.deepEqual(await api.images(), [], 'no image');
+  // It keeps the progress it reached, and its story says so.
+  assert.ok((r.job.progress?.bytesDone ?? 0) > 0 && (r.job.progress?.bytesDone ?? 0) < (r.job.progress?.bytesTotal ?? 0), JSON.stringify(r.job.progress));
+  assert.deepEqual(r.job.history?.map((h) => h.state), ['queued', 'running', 'cancelling', 'cancelled']);
+  assert.match(cli(['jobs', 'show', r.job.id]).stdout, /^progress reached: \d+% \(/m);
 });
 
 test('a cancelled restore onto an existing disk: the job, `jobs show` and the watcher say the target is incomplete', async () => {

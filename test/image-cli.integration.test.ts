@@ -106,14 +106,17 @@ test('an unchanged second backup adds no chunk data; a one-byte change adds one 
 test('list and show describe the images; verify passes on intact images', () => {
   const list = lifeboat(['image', 'list', '--store', store, '--json']);
   assert.equal(list.code, 0, list.stderr);
-  const images = JSON.parse(list.stdout) as Array<{ id: string; parent: string | null }>;
+  const images = JSON.parse(list.stdout) as Array<{ id: string; parent: string | null; hasPassphrase: boolean }>;
   assert.equal(images.length, 3);
-  assert.equal(images[0]?.parent, null);
-  assert.equal(images[1]?.parent, images[0]?.id);
-  const show = lifeboat(['image', 'show', images[2]?.id as string, '--store', store]);
+  assert.equal(images[2]?.parent, null, 'newest first: the oldest (full) image is last');
+  assert.equal(images[1]?.parent, images[2]?.id);
+  assert.equal(images[0]?.hasPassphrase, false);
+  assert.ok(!('protected' in (images[0] ?? {})), '"protected" is the appliance\'s word for kept from pruning, not for a passphrase');
+  const show = lifeboat(['image', 'show', images[0]?.id as string, '--store', store]);
   assert.equal(show.code, 0, show.stderr);
   assert.match(show.stdout, /parent\s+\d{8}T/);
   assert.match(show.stdout, /HMAC-SHA256/);
+  assert.match(show.stdout, /layout {7}(\S+ partition table|no partition table)/);
   for (const im of images) {
     const v = lifeboat(['image', 'verify', im.id, '--store', store]);
     assert.equal(v.code, 0, v.stderr);
@@ -123,7 +126,7 @@ test('list and show describe the images; verify passes on intact images', () => 
 
 test('the manifest content digest equals the README formula over the raw disk', () => {
   const images = JSON.parse(lifeboat(['image', 'list', '--store', store, '--json']).stdout) as Array<{ id: string; contentSha256: string }>;
-  const last = images[images.length - 1];
+  const last = images[0];
   const viaTools = sh(`split -b 4194304 --filter 'sha256sum | cut -c1-64' ${disk} | xxd -r -p | sha256sum | cut -c1-64`).trim();
   assert.equal(viaTools, last?.contentSha256);
 });
@@ -133,7 +136,7 @@ test("the README's recipe rebuilds the disk with only lz4 and standard tools", (
   const m = /<!-- recipe:start -->\s*```sh\n([\s\S]*?)```\s*<!-- recipe:end -->/.exec(readme);
   assert.ok(m, 'README has the recipe between recipe markers');
   const images = JSON.parse(lifeboat(['image', 'list', '--store', store, '--json']).stdout) as Array<{ id: string }>;
-  const id = images[images.length - 1]?.id as string;
+  const id = images[0]?.id as string;
   const out = join(work.dir, 'by-hand.img');
   sh(`STORE='${store}' ID='${id}' OUT='${out}' bash -euo pipefail -c '${(m[1] as string).replace(/'/g, `'\\''`)}'`);
   assert.equal(sha(readFileSync(out)), sha(readFileSync(disk)));
@@ -143,7 +146,7 @@ test('rm unlists an image at once; gc then removes exactly the chunks nobody use
   const images = JSON.parse(lifeboat(['image', 'list', '--store', store, '--json']).stdout) as Array<{ id: string }>;
   const files = chunkFiles().length;
   // The newest image alone holds the changed chunk; removing it frees exactly one chunk.
-  const newest = images[images.length - 1]?.id as string;
+  const newest = images[0]?.id as string;
   assert.equal(lifeboat(['image', 'rm', newest, '--store', store]).code, 0);
   assert.equal((JSON.parse(lifeboat(['image', 'list', '--store', store, '--json']).stdout) as unknown[]).length, 2);
   const dry = lifeboat(['store', 'gc', '--store', store, '--dry-run', '--json']);
@@ -153,7 +156,7 @@ test('rm unlists an image at once; gc then removes exactly the chunks nobody use
   assert.equal(gc.code, 0, gc.stderr);
   assert.equal(JSON.parse(gc.stdout).chunksRemoved, 1);
   assert.equal(chunkFiles().length, files - 1);
-  for (const im of images.slice(0, 2)) assert.equal(lifeboat(['image', 'verify', im.id, '--store', store]).code, 0, 'remaining images intact');
+  for (const im of images.slice(1)) assert.equal(lifeboat(['image', 'verify', im.id, '--store', store]).code, 0, 'remaining images intact');
 });
 
 test('a raw disk stream on standard input is backed up (cut by the chunker) and restores byte-identical', () => {

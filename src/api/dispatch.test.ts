@@ -39,6 +39,8 @@ const SAMPLES: { [K in RoutesOf<'operator'>]: Args<K> } = {
   images: [],
   image: ['20261125T180000Z-0000abcd'],
   removeImage: ['20261125T180000Z-0000abcd'],
+  editImage: ['20261125T180000Z-0000abcd', { protected: true }],
+  pruneImages: [{ retention: { keepLast: 2 }, dryRun: true }],
   jobs: [{ state: ['running', 'queued'] }],
   createJob: [{ type: 'verify', image: '20261125T180000Z-0000abcd' }],
   job: ['0123456789ab'],
@@ -46,9 +48,10 @@ const SAMPLES: { [K in RoutesOf<'operator'>]: Args<K> } = {
   schedules: [],
   addSchedule: [{ name: 'nightly', machines: ['pc-1'], calendar: 'daily' }],
   schedule: ['nightly'],
+  editSchedule: ['nightly', { enabled: false }],
   removeSchedule: ['nightly'],
   runSchedule: ['nightly', { bootTimeoutSeconds: 60 }],
-  pruneSchedule: ['nightly'],
+  pruneSchedule: ['nightly', { dryRun: true }],
   audit: [],
 };
 
@@ -91,7 +94,10 @@ test('the query a client sends arrives checked: one value or many, unknown keys 
   assert.equal(bogus.status, 400);
   assert.match(error(bogus).message, /state\.1: is not a job state/);
   assert.equal((await handle(req('GET', '/v1/machines?group=a&group=b'))).status, 400);
-  assert.match(error(await handle(req('GET', '/v1/jobs?limit=5'))).message, /limit/);
+  assert.deepEqual(((await handle(req('GET', '/v1/jobs?limit=5&since=2026-12-01'))).body as { query: unknown }).query, { limit: 5, since: '2026-12-01' });
+  assert.match(error(await handle(req('GET', '/v1/jobs?limit=0'))).message, /limit: must be at least 1/);
+  assert.match(error(await handle(req('GET', '/v1/jobs?since=yesterday'))).message, /since: is not a time/);
+  assert.match(error(await handle(req('GET', '/v1/jobs?colour=red'))).message, /colour/);
   assert.match(error(await handle(req('GET', '/v1/images?x=1'))).message, /takes no query parameters \(got x\)/);
 });
 
@@ -180,3 +186,15 @@ export function typeChecks(c: ApiClient, h: Handlers<'operator'>): void {
   void wrong;
   void missing;
 }
+
+test('schema problems read like the rest of Lifeboat, not like zod', async () => {
+  const issues = async (path: string, body: unknown) => error(await handle({ ...req('POST', path), body })).issues ?? [];
+  assert.deepEqual(await issues('/v1/machines', { name: 'kiosk', macs: [] }), ['macs: needs at least 1 item']);
+  assert.deepEqual(await issues('/v1/machines', { name: 'kiosk' }), ['macs: is missing (an array is needed)']);
+  assert.deepEqual(await issues('/v1/machines', { name: '', macs: ['x'], colour: 'red' }), ['name: must not be empty', '(body): unknown field colour: leave it out']);
+  assert.deepEqual(await issues('/v1/machines', { name: 'kiosk', macs: ['x'], bootLoader: 'grub' }), ['bootLoader: must be one of "auto", "ipxe", "ipxe-full", "signed"']);
+  assert.deepEqual(await issues('/v1/schedules', { name: 'n', machines: ['a'], calendar: 'daily', retention: { keepLast: 0 } }), ['retention.keepLast: must be at least 1']);
+  for (const i of [...(await issues('/v1/machines', { name: 7, macs: 'x' })), ...(await issues('/v1/jobs', { type: 'restore', image: 'nope', device: '/x' }))]) {
+    assert.doesNotMatch(i, /Too small|Too big|Invalid input|expected .* to have/, i);
+  }
+});

@@ -45,7 +45,38 @@ function invalid(what: string, issues: string[]): LifeboatError {
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string, where: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  throw invalid(what, r.error.issues.map((i) => `${[where, ...i.path].filter((p) => p !== '').join('.') || '(body)'}: ${i.message}`));
+  throw invalid(what, r.error.issues.map((i) => `${[where, ...i.path].filter((p) => p !== '').join('.') || '(body)'}: ${plainIssue(i)}`));
+}
+
+/**
+ * A schema problem in the words the rest of Lifeboat uses ("needs at least 1 item", "unknown
+ * field colour") instead of zod's defaults ("Too small: expected array to have >=1 items");
+ * a message a schema gives itself is kept as it is.
+ */
+const article = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
+
+export function plainIssue(i: z.core.$ZodIssue): string {
+  const n = (v: unknown) => Number(v);
+  switch (i.code) {
+    case 'too_small':
+      if (!/^Too small/.test(i.message)) return i.message;
+      if (i.origin === 'array' || i.origin === 'set') return `needs at least ${n(i.minimum)} item${n(i.minimum) === 1 ? '' : 's'}`;
+      if (i.origin === 'string') return n(i.minimum) === 1 ? 'must not be empty' : `must be at least ${n(i.minimum)} characters`;
+      return `must be at least ${String(i.minimum)}`;
+    case 'too_big':
+      if (!/^Too big/.test(i.message)) return i.message;
+      if (i.origin === 'array' || i.origin === 'set') return `takes at most ${n(i.maximum)} items`;
+      if (i.origin === 'string') return `must be at most ${n(i.maximum)} characters`;
+      return `must be at most ${String(i.maximum)}`;
+    case 'invalid_type':
+      return /^Invalid input/.test(i.message) ? (/received undefined$/.test(i.message) ? `is missing (${article(i.expected)} is needed)` : `must be ${article(i.expected)}`) : i.message;
+    case 'unrecognized_keys':
+      return `unknown field${i.keys.length === 1 ? '' : 's'} ${i.keys.join(', ')}: leave ${i.keys.length === 1 ? 'it' : 'them'} out`;
+    case 'invalid_value':
+      return /^Invalid (option|input)/.test(i.message) ? `must be one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}` : i.message;
+    default:
+      return i.message;
+  }
 }
 
 export function errorResponse(err: unknown): ApiResponse {
@@ -141,7 +172,7 @@ const isEmptyObject = (v: unknown) => typeof v === 'object' && v !== null && !Ar
 
 /** "NewMachineBody" → "machine", as the messages have always said ("invalid machine: …"). */
 function describeBody(name: keyof BodySchemas): string {
-  const words: Record<keyof BodySchemas, string> = { NewMachineBody: 'machine', MachinePatchBody: 'machine change', NewJobBody: 'job', NewScheduleBody: 'schedule', ScheduleRunBody: 'schedule run' };
+  const words: Record<keyof BodySchemas, string> = { NewMachineBody: 'machine', MachinePatchBody: 'machine change', NewJobBody: 'job', NewScheduleBody: 'schedule', ScheduleRunBody: 'schedule run', SchedulePatchBody: 'schedule change', PruneBody: 'prune', ImagesPruneBody: 'prune', ImagePatchBody: 'image change' };
   return words[name];
 }
 

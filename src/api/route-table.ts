@@ -64,6 +64,8 @@ export const ROUTES = {
 
   images: { method: 'GET', path: '/images', surface: 'operator', response: returns<ImageRecord[]>() },
   image: { method: 'GET', path: '/images/:image', surface: 'operator', response: returns<ImageManifest>() },
+  editImage: { method: 'PATCH', path: '/images/:image', surface: 'operator', body: 'ImagePatchBody', response: returns<ImageRecord>() },
+  pruneImages: { method: 'POST', path: '/images/prune', surface: 'operator', body: 'ImagesPruneBody', response: returns<PruneReport>() },
   removeImage: { method: 'DELETE', path: '/images/:image', surface: 'operator', response: returns<{ removed: string }>() },
 
   jobs: { method: 'GET', path: '/jobs', surface: 'operator', query: 'JobQuery', response: returns<JobView[]>() },
@@ -74,11 +76,12 @@ export const ROUTES = {
   schedules: { method: 'GET', path: '/schedules', surface: 'operator', response: returns<ScheduleView[]>() },
   addSchedule: { method: 'POST', path: '/schedules', surface: 'operator', body: 'NewScheduleBody', status: 201, response: returns<ScheduleView>() },
   schedule: { method: 'GET', path: '/schedules/:schedule', surface: 'operator', response: returns<ScheduleView>() },
+  editSchedule: { method: 'PATCH', path: '/schedules/:schedule', surface: 'operator', body: 'SchedulePatchBody', response: returns<ScheduleView>() },
   removeSchedule: { method: 'DELETE', path: '/schedules/:schedule', surface: 'operator', response: returns<Schedule>() },
   runSchedule: { method: 'POST', path: '/schedules/:schedule/run', surface: 'operator', body: 'ScheduleRunBody', status: 201, response: returns<ScheduleRunResult>() },
-  pruneSchedule: { method: 'POST', path: '/schedules/:schedule/prune', surface: 'operator', response: returns<PruneReport>() },
+  pruneSchedule: { method: 'POST', path: '/schedules/:schedule/prune', surface: 'operator', body: 'PruneBody', response: returns<PruneReport>() },
 
-  audit: { method: 'GET', path: '/audit', surface: 'operator', response: returns<AuditEvent[]>() },
+  audit: { method: 'GET', path: '/audit', surface: 'operator', query: 'AuditQuery', response: returns<AuditEvent[]>() },
   events: { method: 'GET', path: '/events', surface: 'operator', stream: true, response: returns<LiveEvent>() },
 } as const satisfies Record<string, RouteSpec>;
 

@@ -45,6 +45,12 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
 
     images: () => s.images.list(),
     image: ({ params }) => s.images.manifest(params.image),
+    editImage: async ({ params, body, actor }) => {
+      const r = await s.images.setProtected(params.image, body.protected);
+      await s.audit.record({ actor, action: body.protected ? 'image.protect' : 'image.unprotect', subject: r.id });
+      return r;
+    },
+    pruneImages: ({ body, actor }) => s.images.prune(body.retention, actor, body.dryRun === true),
     removeImage: async ({ params, actor }) => {
       const id = params.image;
       if ((await s.images.find(id))?.protected) throw new LifeboatError('conflict', `image ${id} is protected: unprotect it first`);
@@ -54,7 +60,8 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
     },
 
     jobs: async ({ query }) => {
-      const jobs = await s.jobs.list(query.state ? { state: query.state } : {});
+      const since = query.since !== undefined ? new Date(query.since).toISOString() : undefined;
+      const jobs = await s.jobs.list({ ...(query.state ? { state: query.state } : {}), ...(since ? { since } : {}), ...(query.limit ? { limit: query.limit } : {}) });
       return jobs.map((j) => withLive(s, j));
     },
     createJob: async ({ body, actor }) =>
@@ -74,6 +81,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
     schedules: async () => (await s.schedules.list()).map(withNextRun),
     addSchedule: async ({ body, actor }) => {
       const spec = parseCalendar(body.calendar); // refuse a bad calendar now, not when the timer fails
+      if (body.group !== undefined) await knownGroup(s, body.group);
       const added = await s.schedules.add({
         name: body.name,
         target: body.machines ? { machines: body.machines } : body.devices ? { devices: body.devices } : { group: body.group as string },
@@ -86,6 +94,21 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
       return { ...withNextRun(added), ...(problems.length ? { warnings: problems } : {}) };
     },
     schedule: async ({ params }) => withNextRun(await s.schedules.get(params.schedule)),
+    editSchedule: async ({ params, body, actor }) => {
+      const calendar = body.calendar !== undefined ? parseCalendar(body.calendar).source : undefined;
+      const group = body.group;
+      const target = body.machines ? { machines: body.machines } : body.devices ? { devices: body.devices } : group !== undefined ? { group } : undefined;
+      if (group !== undefined) await knownGroup(s, group);
+      const edited = await s.schedules.edit(params.schedule, {
+        ...(target ? { target } : {}),
+        ...(calendar !== undefined ? { calendar } : {}),
+        ...(body.retention ? { retention: body.retention } : {}),
+        ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+      });
+      const problems = await s.schedules.timersChanged();
+      await s.audit.record({ actor, action: 'schedule.edit', subject: edited.name, details: { fields: Object.keys(body), ...(problems.length ? { timerProblems: problems } : {}) } });
+      return { ...withNextRun(edited), ...(problems.length ? { warnings: problems } : {}) };
+    },
     removeSchedule: async ({ params, actor }) => {
       const removed = await s.schedules.remove(params.schedule);
       await s.schedules.timersChanged();
@@ -93,10 +116,17 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
       return removed;
     },
     runSchedule: ({ params, body, actor }) => s.schedules.run(params.schedule, actor, (body.bootTimeoutSeconds ?? 3600) * 1000),
-    pruneSchedule: ({ params, actor }) => s.schedules.prune(params.schedule, actor),
+    pruneSchedule: ({ params, body, actor }) => s.schedules.prune(params.schedule, actor, body.dryRun === true),
 
-    audit: () => s.audit.list(),
+    audit: ({ query }) => s.audit.list({ ...(query.since !== undefined ? { since: new Date(query.since).toISOString() } : {}), ...(query.limit ? { limit: query.limit } : {}) }),
   };
+}
+
+/** A schedule may name only a group some machine is in (as it may name only known machines). */
+async function knownGroup(s: OperatorServices, group: string): Promise<void> {
+  if ((await s.machines.list({ group })).length > 0) return;
+  const groups = [...new Set((await s.machines.list({})).flatMap((m) => (m.group ? [m.group] : [])))].sort();
+  throw new LifeboatError('not-found', `no machine is in group "${group}"${groups.length ? ` (groups: ${groups.join(', ')})` : ''}: put machines in it first (\`lifeboat machines edit <name> --group ${group}\`) or check the name`);
 }
 
 /** The operator surface as one function of a request (tests call it without a socket). */

@@ -10,6 +10,7 @@ const name = z.string().min(1).max(63);
 const mac = z.string().min(1).max(64);
 const devicePath = z.string().min(1).max(4096).refine((p) => p.startsWith('/'), 'must be an absolute path');
 const imageId = z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/, 'is not an image id (see `lifeboat images list`)');
+const isoTime = z.string().refine((t) => /^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) && !Number.isNaN(Date.parse(t)), 'is not a time: give an ISO date or time such as 2026-12-01 or 2026-12-01T08:00:00Z');
 const jobId = z.string().regex(/^[0-9a-f]{12}$/, 'is not a job id (see `lifeboat jobs list`)');
 
 export const NewMachineBody = z
@@ -71,8 +72,38 @@ export const ScheduleRunBody = z
   .strict();
 export type ScheduleRunBody = z.infer<typeof ScheduleRunBody>;
 
+const retention = z.object({ keepLast: retentionCount, daily: retentionCount, weekly: retentionCount, monthly: retentionCount }).strict();
+
+/** A change to a schedule: any of its fields but its name. */
+export const SchedulePatchBody = z
+  .object({
+    machines: z.array(name).min(1).max(1000).optional(),
+    group: name.optional(),
+    devices: z.array(devicePath).min(1).max(64).optional(),
+    calendar: z.string().min(1).max(256).optional(),
+    retention: retention.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length <= 1, 'name at most one new target: machines, a group, or devices')
+  .refine((b) => Object.keys(b).length > 0, 'say what to change: machines, group, devices, calendar, retention or enabled');
+export type SchedulePatchBody = z.infer<typeof SchedulePatchBody>;
+
+export const PruneBody = z.object({ dryRun: z.boolean().optional() }).strict();
+export type PruneBody = z.infer<typeof PruneBody>;
+
+/** A prune of every image in the store by a policy given now (per source disk; never a protected image). */
+export const ImagesPruneBody = z
+  .object({ retention, dryRun: z.boolean().optional() })
+  .strict()
+  .refine((b) => Object.values(b.retention).some((v) => v !== undefined), { message: 'say what to keep: keepLast, daily, weekly and/or monthly', path: ['retention'] });
+export type ImagesPruneBody = z.infer<typeof ImagesPruneBody>;
+
+export const ImagePatchBody = z.object({ protected: z.boolean() }).strict();
+export type ImagePatchBody = z.infer<typeof ImagePatchBody>;
+
 /** Request bodies, by the name the route table gives them. A route naming none takes no body. */
-export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody };
+export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody, SchedulePatchBody, PruneBody, ImagesPruneBody, ImagePatchBody };
 export type BodySchemas = typeof BODY_SCHEMAS;
 
 /** Path parameters, by their name in the route's path (`/machines/:machine`): each is checked after percent-decoding. */
@@ -90,6 +121,18 @@ const once = <T extends z.ZodType>(item: T) => z.preprocess((v) => (Array.isArra
 /** Query strings, by name. A route naming none takes no query parameters. */
 export const QUERY_SCHEMAS = {
   MachineQuery: z.object({ group: once(name).optional() }).strict(),
-  JobQuery: z.object({ state: oneOrMore(z.enum(JOB_STATES, `is not a job state (${JOB_STATES.join(', ')})`)).optional() }).strict(),
+  JobQuery: z
+    .object({
+      state: oneOrMore(z.enum(JOB_STATES, `is not a job state (${JOB_STATES.join(', ')})`)).optional(),
+      since: once(isoTime).optional(),
+      limit: once(z.coerce.number().int('is not a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000')).optional(),
+    })
+    .strict(),
+  AuditQuery: z
+    .object({
+      since: once(isoTime).optional(),
+      limit: once(z.coerce.number().int('is not a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000')).optional(),
+    })
+    .strict(),
 };
 export type QuerySchemas = typeof QUERY_SCHEMAS;

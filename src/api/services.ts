@@ -45,11 +45,15 @@ export interface OperatorServices {
     list(): Promise<ImageRecord[]>;
     find(id: string): Promise<ImageRecord | null>;
     manifest(id: string): Promise<ImageManifest>;
+    setProtected(id: string, value: boolean): Promise<ImageRecord>;
+    /** Prunes every image by the policy, per source disk (never a protected one); a dry run removes nothing. */
+    prune(policy: Schedule['retention'], actor: string, dryRun: boolean): Promise<PruneReport>;
     /** Removes it from the store, then brings the list in line. */
     remove(id: string): Promise<void>;
   };
   jobs: {
-    list(filter: { state?: JobState[] }): Promise<Job[]>;
+    /** Newest first. */
+    list(filter: { state?: JobState[]; since?: string; limit?: number }): Promise<Job[]>;
     get(id: string): Promise<Job>;
     /** The latest live progress of a running job. */
     progressOf(id: string): ProgressEvent | undefined;
@@ -60,16 +64,18 @@ export interface OperatorServices {
     list(): Promise<Schedule[]>;
     get(name: string): Promise<Schedule>;
     add(schedule: NewScheduleRecord): Promise<Schedule>;
+    edit(name: string, patch: Partial<Omit<NewScheduleRecord, 'name'>>): Promise<Schedule>;
     remove(name: string): Promise<Schedule>;
     /** Starts the named schedule's jobs (machine jobs fail after bootDeadlineMs without a boot). */
     run(name: string, actor: string, bootDeadlineMs: number): Promise<ScheduleRunResult>;
     /** Removes the images of the named schedule its retention policy lets go, then collects garbage. */
-    prune(name: string, actor: string): Promise<PruneReport>;
+    prune(name: string, actor: string, dryRun: boolean): Promise<PruneReport>;
     /** After an add or remove: bring the timers in line; returns the problems. */
     timersChanged(): Promise<string[]>;
   };
   audit: {
-    list(): Promise<AuditEvent[]>;
+    /** Newest first. */
+    list(filter: { since?: string; limit?: number }): Promise<AuditEvent[]>;
     record(event: { actor: string; action: string; subject: string; details?: Record<string, unknown> }): Promise<void>;
   };
   /** Joins the live event stream; returns the function that leaves it. */

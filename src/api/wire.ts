@@ -40,6 +40,8 @@ export interface Machine {
   lastSeen?: string;
   createdAt: string;
   updatedAt: string;
+  /** What its schedules promise (absent when no enabled schedule backs it up): overdue when its last good backup is older than the last firing, 2 h of grace given. */
+  backupPromise?: { schedule: string; dueAt: string; lastGood: string | null; overdue: boolean };
 }
 
 export interface Disk {
@@ -113,6 +115,14 @@ export interface Job {
   /** A restore stopped after it began writing: the target disk holds part of the image. */
   targetIncomplete?: boolean;
   requestedBy: string;
+  /** The machine's name (for a machine's job), as the operator knows it. */
+  machineName?: string;
+  /** Every state it went through, with when, oldest first. */
+  history?: Array<{ state: JobState; at: string }>;
+  /** Its log lines, oldest first (the newest 200 are kept). */
+  log?: Array<{ at: string; level: 'info' | 'warning' | 'error'; message: string }>;
+  /** How many older log lines were dropped. */
+  logDropped?: number;
 }
 
 /** Live progress of a running job (in memory on the daemon, never in the database). */
@@ -171,11 +181,17 @@ export interface GcReport {
 }
 
 export interface PruneReport {
+  /** The schedule pruned, or "images" for a prune of the whole store by a given policy. */
   schedule: string;
+  /** Removed (in a dry run: what would be). */
   removed: string[];
   kept: string[];
   /** Protected images the policy would have removed. */
   protectedKept: string[];
+  /** Every image considered, newest first per source: what the policy does with it and which rules keep it. */
+  decisions: Array<{ id: string; source: string; completedAt: string; action: 'keep' | 'remove' | 'protected'; reasons: string[] }>;
+  /** Nothing was removed: this is what a prune would do. */
+  dryRun: boolean;
   gc: GcReport | { skipped: string };
 }
 

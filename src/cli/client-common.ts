@@ -3,8 +3,8 @@
 // renderers as local imaging (exit 0 only when the job is done).
 import { ApiClient } from '../api/client.js';
 import type { Job, JobView } from '../api/contract.js';
-import { LifeboatError } from '../errors.js';
-import { formatBytes } from '../imaging/disk.js';
+import { LifeboatError, usageError } from '../errors.js';
+import { jobSummary } from './job-text.js';
 import { createRenderer, renderMode } from './render.js';
 
 export function client(socket: string | undefined): ApiClient {
@@ -16,11 +16,21 @@ export function table(rows: string[][], head: string[]): string {
   return [head, ...rows].map((r) => r.map((v, c) => v.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
-export function jobLine(j: JobView): string[] {
-  const live = j.live ? `${Math.round((j.live.bytesDone / Math.max(1, j.live.bytesTotal)) * 100)}% ${(j.live.rateBps / 1e6).toFixed(0)} MB/s` : '';
-  return [j.id, j.type, j.state, j.devicePath ?? j.machineId ?? '', j.imageId ?? '', live || (j.stats?.bytesNew !== undefined ? `new ${formatBytes(j.stats.bytesNew)}` : ''), j.error ?? j.outcome ?? ''];
+/** --since: an ISO date or time, or a span back from now ("24h", "7d", "30m"); the ISO time it means. */
+export function parseSince(text: string, now = Date.now()): string {
+  const span = /^(\d+)\s*(m|h|d|w)$/.exec(text.trim());
+  if (span) return new Date(now - Number(span[1]) * { m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[span[2] as 'm' | 'h' | 'd' | 'w']).toISOString();
+  const t = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim()) ? Date.parse(text.trim().replace(' ', 'T')) : NaN;
+  if (Number.isNaN(t)) throw usageError(`--since takes a date or time (2026-12-01, 2026-12-01T08:00Z) or a span back from now (30m, 24h, 7d, 2w), not ${JSON.stringify(text)}`);
+  return new Date(t).toISOString();
 }
-export const JOB_HEAD = ['ID', 'TYPE', 'STATE', 'TARGET', 'IMAGE', 'PROGRESS', 'ERROR'];
+
+/** An option taking a whole number, at least 1. */
+export const positiveCount = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1) throw usageError(`${flag} takes a whole number, at least 1 (got ${JSON.stringify(v)})`);
+  return n;
+};
 
 /** A job's end in words, as `jobs show` and `jobs cancel` say it (empty while it runs). */
 export function jobEnding(j: Job): string {
@@ -47,7 +57,7 @@ export async function watchJob(api: ApiClient, jobId: string, json: boolean): Pr
   };
   const stream = api.events((e) => {
     if (e.type === 'job-progress' && e.jobId === jobId) renderer.event(e.progress);
-    else if (e.type === 'log' && e.jobId === jobId) renderer.event({ type: 'warning', operation: 'backup', imageId: '', message: e.message });
+    else if (e.type === 'log' && e.jobId === jobId && e.level !== 'info') renderer.event({ type: 'warning', operation: 'backup', imageId: '', message: e.message });
     else if (e.type === 'job-state' && e.jobId === jobId && FINAL.has(e.state)) void check();
   }, abort.signal);
   await check(); // it may have ended before we subscribed
@@ -63,7 +73,7 @@ export async function watchJob(api: ApiClient, jobId: string, json: boolean): Pr
     if (j.targetIncomplete) process.stderr.write(`lifeboat: ${j.devicePath ?? 'the target'} is INCOMPLETE: do not use it; restore it again\n`);
     throw Object.assign(new LifeboatError('user', `job ${j.id} ${j.state}`), { reported: true });
   }
-  if (!json) process.stdout.write(`job ${j.id} done${j.imageId ? `: image ${j.imageId}` : ''}\n`);
+  if (!json) process.stdout.write(`${jobSummary(j)}\n`);
   return j;
 }
 

@@ -36,7 +36,8 @@ export interface ImageSummary {
   diskSize: number;
   chunkSize: number;
   parent: string | null;
-  protected: boolean;
+  /** A passphrase is needed to restore it (not protection from pruning: that is the appliance's `images protect`). */
+  hasPassphrase: boolean;
   contentSha256: string;
   stats: Manifest['stats'];
 }
@@ -51,7 +52,7 @@ export function summarize(m: Manifest): ImageSummary {
     diskSize: m.diskSize,
     chunkSize: m.chunkSize,
     parent: m.parent,
-    protected: m.passphrase !== null,
+    hasPassphrase: m.passphrase !== null,
     contentSha256: m.content.sha256,
     stats: m.stats,
   };

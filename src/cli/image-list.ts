@@ -3,16 +3,18 @@ import type { Command } from 'commander';
 import { formatBytes } from '../imaging/disk.js';
 import { Store } from '../imaging/repo/store.js';
 import { storeDir, summarize } from './common.js';
+import { manifestText } from './image-text.js';
 
 export function register(image: Command): void {
   image
     .command('list')
-    .description('list the committed images of a store, oldest first')
+    .description('list the committed images of a store, newest first')
     .option('--store <dir>', 'image store directory')
     .option('--json', 'a JSON array of image objects')
     .action(async (o: { store?: string; json?: boolean }) => {
       const store = await Store.open(storeDir(o.store));
-      const { images, damaged } = await store.listImages();
+      const { images: listed, damaged } = await store.listImages();
+      const images = [...listed].sort((a, b) => b.completedAt.localeCompare(a.completedAt) || (a.id < b.id ? 1 : -1)); // newest first, as `images list`
       for (const d of damaged) process.stderr.write(`warning: ${d.error}\n`);
       if (o.json) {
         process.stdout.write(`${JSON.stringify(images.map(summarize), null, 2)}\n`);
@@ -30,7 +32,7 @@ export function register(image: Command): void {
 
   image
     .command('show')
-    .description('show one image: source, layout, stats, certification')
+    .description('one image in words: source, figures, certification, partition layout (--json: the manifest)')
     .argument('<image-id>', 'image to show')
     .option('--store <dir>', 'image store directory')
     .option('--json', 'the whole manifest as JSON')
@@ -41,19 +43,6 @@ export function register(image: Command): void {
         process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
         return;
       }
-      const s = m.stats;
-      const lines = [
-        `image        ${m.id}${m.label ? `  (${m.label})` : ''}`,
-        `source       ${m.source.path} (${m.source.kind}${m.source.model ? `, ${m.source.model}` : ''}${m.source.serial ? `, serial ${m.source.serial}` : ''}), ${formatBytes(m.diskSize)}, ${m.source.logicalSectorSize}-byte sectors`,
-        `taken        ${m.createdAt} .. ${m.completedAt} on ${m.host}`,
-        `parent       ${m.parent ?? '(none: full image)'}`,
-        `chunks       ${m.chunkCount} x ${formatBytes(m.chunkSize)}: ${s.chunksNew} new, ${s.chunksReused} reused, ${s.chunksZero} zero`,
-        `data         ${formatBytes(s.bytesNew)} new -> ${formatBytes(s.storedBytesNew)} stored (lz4 ${s.compressionRatio.toFixed(2)}x), ${formatBytes(s.bytesReused)} reused, ${formatBytes(s.bytesZero)} zero`,
-        `read         ${formatBytes(s.bytesRead)}${s.bytesHashed !== undefined ? `, ${formatBytes(s.bytesHashed)} of it SHA-256'd (the rest known by fingerprint or zero)` : ''}`,
-        `content      sha256-of-chunk-sha256 ${m.content.sha256}`,
-        `fingerprints ${m.fingerprints ? `${m.fingerprints.alg}, lineage ${m.fingerprints.salt.slice(0, 8)}` : '(none: made before fingerprints)'}`,
-        `certified    ${m.certification.alg} by store key ${m.certification.keyId}${m.passphrase ? ', restore passphrase required' : ''}`,
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      process.stdout.write(`${manifestText(m)}\n`);
     });
 }

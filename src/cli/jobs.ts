@@ -5,7 +5,11 @@ import type { Command } from 'commander';
 import { JOB_STATES, type JobState } from '../api/wire.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
-import { JOB_HEAD, client, followJobs, jobEnding, jobLine, table, watchJob } from './client-common.js';
+import { client, followJobs, jobEnding, parseSince, positiveCount, table, watchJob } from './client-common.js';
+import type { Manifest } from '../imaging/repo/manifest.js';
+import { JOB_LIST_HEAD, jobListRow, jobStory, when } from './job-text.js';
+import { manifestText } from './image-text.js';
+import { type KeepOptions, keepOptions, pruneText, retentionOf } from './prune-text.js';
 
 /** --device, or --machine with an optional --disk: exactly one target. */
 function target(o: { device?: string; machine?: string; disk?: string }): { device: string } | { machine: string; disk?: string } {
@@ -55,29 +59,34 @@ export function register(program: Command): void {
   const jobs = program.command('jobs').description('backup, restore and verify jobs');
   jobs
     .command('list')
-    .option('--state <state>', 'only jobs in this state (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .description('jobs, newest first: times, duration, who asked, machine or device, disk, result')
+    .option('--state <state>', `only jobs in this state (repeatable): ${JOB_STATES.join(', ')}`, (v: string, acc: string[] = []) => [...acc, v])
+    .option('--since <time>', 'only jobs created at or after this time (2026-12-01, 2026-12-01T08:00Z, or 24h, 7d ago)', (v: string) => parseSince(v))
+    .option('--limit <n>', 'at most n jobs (200 when not given)', positiveCount('--limit'))
     .option('--json', 'a JSON array of jobs')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { state: string[]; json?: boolean; socket?: string }) => {
-      const bad = o.state.filter((s) => !(JOB_STATES as readonly string[]).includes(s));
+    .action(async (o: { state?: string[]; since?: string; limit?: number; json?: boolean; socket?: string }) => {
+      const states = o.state ?? [];
+      const bad = states.filter((s) => !(JOB_STATES as readonly string[]).includes(s));
       if (bad.length > 0) throw usageError(`--state ${bad.join(', ')}: not a job state (one of ${JOB_STATES.join(', ')})`);
-      const list = await client(o.socket).jobs(o.state.length > 0 ? { state: o.state as JobState[] } : {});
+      const list = await client(o.socket).jobs({ ...(states.length > 0 ? { state: states as JobState[] } : {}), ...(o.since ? { since: o.since } : {}), ...(o.limit ? { limit: o.limit } : {}) });
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-      else process.stdout.write(list.length ? `${table(list.map(jobLine), JOB_HEAD)}\n` : 'no jobs\n');
+      else process.stdout.write(list.length ? `${table(list.map((j) => jobListRow(j)), JOB_LIST_HEAD)}\n` : 'no jobs\n');
     });
   jobs
     .command('show')
-    .argument('<id>')
+    .description('one job\'s whole story: parameters, state changes, log lines, figures, how it ended')
+    .argument('<id>', 'job id (see `lifeboat jobs list`)')
     .option('--json', 'the job as JSON')
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { json?: boolean; socket?: string }) => {
       const j = await client(o.socket).job(id);
-      const ending = jobEnding(j);
-      process.stdout.write(o.json ? `${JSON.stringify(j, null, 2)}\n` : `${table([jobLine(j)], JOB_HEAD)}\n${ending ? `${ending}\n` : ''}`);
+      process.stdout.write(o.json ? `${JSON.stringify(j, null, 2)}\n` : `${jobStory(j)}\n`);
     });
   jobs
     .command('watch')
-    .argument('<id>')
+    .description('follow a job live to its end (exit 0 only when it is done)')
+    .argument('<id>', 'job id (see `lifeboat jobs list`)')
     .option('--json', 'progress as JSON lines; the last line is the job')
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { json?: boolean; socket?: string }) => {
@@ -85,7 +94,8 @@ export function register(program: Command): void {
     });
   jobs
     .command('cancel')
-    .argument('<id>')
+    .description('stop a job; answers once it has stopped, with what really happened')
+    .argument('<id>', 'job id (see `lifeboat jobs list`)')
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { socket?: string }) => {
       // The daemon answers once the job has stopped: its state is what really happened.
@@ -95,26 +105,59 @@ export function register(program: Command): void {
       if (j.state !== 'cancelled') throw new LifeboatError('conflict', `job ${j.id} was not cancelled: it ended ${j.state}${j.outcome ? ` (${j.outcome})` : ''}`);
     });
 
-  const images = program.command('images').description('images in the appliance\'s store');
+  const images = program.command('images').description("images in the appliance's store: list, show, verify, protect, prune, remove");
   images
     .command('list')
+    .description('every image, newest first')
     .option('--json', 'a JSON array of images')
     .option('--socket <path>', 'daemon socket')
     .action(async (o: { json?: boolean; socket?: string }) => {
       const list = await client(o.socket).images();
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-      else process.stdout.write(list.length ? `${table(list.map((i) => [i.id, i.completedAt, formatBytes(i.diskSize), i.label ?? '']), ['ID', 'COMPLETED', 'DISK', 'LABEL'])}\n` : 'no images\n');
+      else process.stdout.write(list.length ? `${table(list.map((i) => [i.id, when(i.completedAt), formatBytes(i.diskSize), i.sourcePath, i.protected ? 'protected' : '', i.hasPassphrase ? 'passphrase' : '', i.label ?? '']), ['ID', 'COMPLETED (UTC)', 'DISK', 'SOURCE', 'PRUNING', 'RESTORE', 'LABEL'])}\n` : 'no images\n');
     });
   images
     .command('show')
-    .argument('<id>')
+    .description('one image in words: source, figures, certification, partition layout (--json: the manifest)')
+    .argument('<id>', 'image id (see `lifeboat images list`)')
+    .option('--json', 'the manifest as JSON')
     .option('--socket <path>', 'daemon socket')
-    .action(async (id: string, o: { socket?: string }) => {
-      process.stdout.write(`${JSON.stringify(await client(o.socket).image(id), null, 2)}\n`);
+    .action(async (id: string, o: { json?: boolean; socket?: string }) => {
+      const api = client(o.socket);
+      const m = await api.image(id);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
+        return;
+      }
+      const record = (await api.images()).find((i) => i.id === id);
+      const extra = record ? [`pruning      ${record.protected ? 'protected: no retention policy removes it (`lifeboat images unprotect`)' : 'not protected'}`] : [];
+      process.stdout.write(`${manifestText(m as unknown as Manifest, extra)}\n`);
+    });
+  for (const [verb, value] of [['protect', true], ['unprotect', false]] as const) {
+    images
+      .command(verb)
+      .description(value ? 'keep an image from every prune (retention never removes it; `images rm` refuses it)' : 'let retention policies prune an image again')
+      .argument('<id>', 'image id (see `lifeboat images list`)')
+      .option('--socket <path>', 'daemon socket')
+      .action(async (id: string, o: { socket?: string }) => {
+        const r = await client(o.socket).editImage(id, { protected: value });
+        process.stdout.write(`image ${r.id} ${r.protected ? 'protected' : 'unprotected'}\n`);
+      });
+  }
+  keepOptions(images.command('prune').description('remove images by a retention policy, per source disk (never a protected one); --dry-run shows what it would do'))
+    .option('--dry-run', 'remove nothing: show which images the policy keeps, and which it would remove')
+    .option('--json', 'the report as JSON')
+    .option('--socket <path>', 'daemon socket')
+    .action(async (o: KeepOptions & { dryRun?: boolean; json?: boolean; socket?: string }) => {
+      const retention = retentionOf(o);
+      if (!retention) throw usageError('say what to keep: --keep-last, --keep-daily, --keep-weekly and/or --keep-monthly');
+      const report = await client(o.socket).pruneImages({ retention, ...(o.dryRun ? { dryRun: true } : {}) });
+      process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : `${pruneText(report)}\n`);
     });
   images
     .command('verify')
-    .argument('[id]')
+    .description('re-read every chunk of an image (or of --all) and check it')
+    .argument('[id]', 'image id (see `lifeboat images list`)')
     .option('--all', 'verify every image, one after another (what the weekly timer runs)')
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
@@ -144,7 +187,8 @@ export function register(program: Command): void {
     });
   images
     .command('rm')
-    .argument('<id>')
+    .description('remove an image (a protected one is refused); gc frees its chunks later')
+    .argument('<id>', 'image id (see `lifeboat images list`)')
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { socket?: string }) => {
       await client(o.socket).removeImage(id);

@@ -1,9 +1,10 @@
 // lifeboat machines list|add|show|edit|approve|ignore|rm — through the daemon.
 import { type Command, Option } from 'commander';
 import { formatBytes } from '../imaging/disk.js';
+import { usageError } from '../errors.js';
 import { client, table } from './client-common.js';
 
-const collect = (v: string, acc: string[]) => [...acc, v];
+const collect = (v: string, acc: string[] = []) => [...acc, v];
 const LOADERS = ['auto', 'ipxe', 'ipxe-full', 'signed'] as const;
 const LOCAL_BOOTS = ['exit', 'sanboot'] as const;
 type Loader = (typeof LOADERS)[number];
@@ -22,6 +23,7 @@ export function register(program: Command): void {
   const machines = program.command('machines').description('the computers Lifeboat backs up');
   machines
     .command('list')
+    .description('every machine: status, MACs, group, last seen, last boot stage')
     .option('--socket <path>', 'daemon socket (or LIFEBOAT_SOCKET)')
     .option('--json', 'a JSON array of machines')
     .action(async (o: { socket?: string; json?: boolean }) => {
@@ -32,15 +34,17 @@ export function register(program: Command): void {
     });
   machines
     .command('add')
+    .description('add a machine by its name and MAC address(es)')
     .requiredOption('--name <name>', 'machine name (lower-case letters, digits, hyphens)')
-    .requiredOption('--mac <mac>', 'a MAC address (repeat for several)', collect, [] as string[])
+    .option('--mac <mac>', 'a MAC address (required; repeat for several)', collect)
     .option('--group <group>', 'group for schedules')
     .option('--notes <text>', 'free text')
     .addOption(loaderOption())
     .addOption(localBootOption())
     .option('--socket <path>', 'daemon socket')
     .option('--json', 'the machine as JSON')
-    .action(async (o: { name: string; mac: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; socket?: string; json?: boolean }) => {
+    .action(async (o: { name: string; mac?: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; socket?: string; json?: boolean }) => {
+      if (!o.mac?.length) throw usageError(`machine ${o.name} needs a MAC address to be recognised when it network-boots: add --mac 52:54:00:12:34:56 (repeat for several)`);
       const m = await client(o.socket).addMachine({
         name: o.name,
         macs: o.mac,
@@ -53,7 +57,8 @@ export function register(program: Command): void {
     });
   machines
     .command('show')
-    .argument('<name>')
+    .description('one machine: identity, boot settings, inventory, disks')
+    .argument('<name>', 'machine name')
     .option('--socket <path>', 'daemon socket')
     .option('--json', 'the machine and its disks as JSON')
     .action(async (name: string, o: { socket?: string; json?: boolean }) => {
@@ -79,18 +84,19 @@ export function register(program: Command): void {
     });
   machines
     .command('edit')
-    .argument('<name>')
+    .description('change a machine: name, MACs, group, notes, boot settings')
+    .argument('<name>', 'machine name')
     .option('--name <new>', 'rename')
-    .option('--mac <mac>', 'replace the MACs (repeat for several)', collect, [] as string[])
-    .option('--group <group>')
-    .option('--notes <text>')
+    .option('--mac <mac>', 'replace the MACs (repeat for several)', collect)
+    .option('--group <group>', 'group for schedules')
+    .option('--notes <text>', 'free text')
     .addOption(loaderOption())
     .addOption(localBootOption())
     .option('--socket <path>', 'daemon socket')
-    .action(async (name: string, o: { name?: string; mac: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; socket?: string }) => {
+    .action(async (name: string, o: { name?: string; mac?: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; socket?: string }) => {
       const m = await client(o.socket).editMachine(name, {
         ...(o.name ? { name: o.name } : {}),
-        ...(o.mac.length ? { macs: o.mac } : {}),
+        ...(o.mac?.length ? { macs: o.mac } : {}),
         ...(o.group !== undefined ? { group: o.group } : {}),
         ...(o.notes !== undefined ? { notes: o.notes } : {}),
         ...(o.loader ? { bootLoader: o.loader } : {}),
@@ -101,7 +107,7 @@ export function register(program: Command): void {
   machines
     .command('approve')
     .description('take a discovered machine into Lifeboat (optionally naming it)')
-    .argument('<name>')
+    .argument('<name>', 'machine name')
     .option('--name <new>', 'its name from now on')
     .option('--socket <path>', 'daemon socket')
     .action(async (name: string, o: { name?: string; socket?: string }) => {
@@ -111,7 +117,7 @@ export function register(program: Command): void {
   machines
     .command('ignore')
     .description('never boot this machine into Lifeboat (its network boots go to its local disk)')
-    .argument('<name>')
+    .argument('<name>', 'machine name')
     .option('--socket <path>', 'daemon socket')
     .action(async (name: string, o: { socket?: string }) => {
       const m = await client(o.socket).editMachine(name, { status: 'ignored' });
@@ -128,7 +134,8 @@ export function register(program: Command): void {
     });
   machines
     .command('rm')
-    .argument('<name>')
+    .description('remove a machine (its images stay)')
+    .argument('<name>', 'machine name')
     .option('--socket <path>', 'daemon socket')
     .action(async (name: string, o: { socket?: string }) => {
       await client(o.socket).removeMachine(name);

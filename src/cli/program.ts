@@ -1,57 +1,16 @@
 // The `lifeboat` command's program: wires the subcommands (one file each), turns signals into
 // an abort, and maps every error to a message and an exit code (0 ok, 1 failed, 2 usage).
 import { createInterface } from 'node:readline/promises';
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { LifeboatError, exitCodeFor } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { register as registerBackup } from './image-backup.js';
-import { register as registerExport } from './image-export.js';
-import { register as registerList } from './image-list.js';
-import { register as registerRestore } from './image-restore.js';
-import { register as registerRm } from './image-rm.js';
-import { register as registerVerify } from './image-verify.js';
-import { register as registerGc } from './store-gc.js';
-import { register as registerServe } from './serve.js';
-import { register as registerMachines } from './machines.js';
-import { register as registerJobs } from './jobs.js';
-import { register as registerSchedule } from './schedule.js';
-import { register as registerTui } from './tui.js';
-import { register as registerDashboard } from './dashboard.js';
-import { register as registerBootos } from './bootos.js';
-import { register as registerBootmedia } from './bootmedia.js';
+import { buildProgram } from './command-tree.js';
 import { DaemonUnreachable } from '../api/client.js';
 
-import { VERSION } from '../version.js';
-
-function buildProgram(ctx: CommandContext): Command {
-  const program = new Command('lifeboat')
-    .description('Lifeboat backup appliance: network-boot, image, deduplicate, restore')
-    .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)');
-  const image = program.command('image').description('local imaging against a store directory, no daemon needed');
-  registerBackup(image, ctx);
-  registerRestore(image, ctx);
-  registerVerify(image, ctx);
-  registerList(image);
-  registerExport(image, ctx);
-  registerRm(image);
-  const store = program.command('store').description('maintain an image store');
-  registerGc(store);
-  registerServe(program);
-  registerMachines(program);
-  registerJobs(program);
-  registerSchedule(program);
-  registerTui(program);
-  registerDashboard(program, ctx);
-  registerBootos(program);
-  registerBootmedia(program);
-  // Every command and subcommand throws instead of exiting, so one place picks exit codes.
-  const exitOverride = (c: Command) => {
-    c.exitOverride();
-    c.commands.forEach(exitOverride);
-  };
-  exitOverride(program);
-  return program;
+/** `lifeboat help image backup` → `lifeboat image backup --help` (commander's help takes one word). */
+function helpAsOption(argv: string[]): string[] {
+  const words = argv.slice(2);
+  return words[0] === 'help' && words.length > 2 ? [...argv.slice(0, 2), ...words.slice(1), '--help'] : argv;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -79,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
     },
   };
   try {
-    await buildProgram(ctx).parseAsync(argv);
+    await buildProgram(ctx).parseAsync(helpAsOption(argv));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -1,11 +1,14 @@
-// lifeboat schedule list|add|show|rm|run — through the daemon. `schedule run` is what the
+// lifeboat schedule list|add|show|edit|enable|disable|rm|run — through the daemon. `schedule run` is what the
 // schedule's timer runs: it creates the jobs, follows them to their end, prunes the
 // schedule's images by its retention policy (then gc), and exits 1 if any job failed.
 import type { Command } from 'commander';
 import { scheduleTargetText } from '../api/constants.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
+import type { ScheduleView } from '../api/contract.js';
 import { client, followJobs, table } from './client-common.js';
+import { when } from './job-text.js';
+import { type KeepOptions, keepOptions, pruneText, retentionOf } from './prune-text.js';
 
 /** "90s", "30m", "2h", "1d" or plain seconds. */
 export function parseDuration(text: string): number {
@@ -14,16 +17,28 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
 }
 
-const count = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw usageError(`${flag} takes a whole number of images, at least 1 (got ${JSON.stringify(v)})`);
-  return n;
-};
+const repeat = (v: string, acc: string[] = []) => [...acc, v];
+
+/** `schedule show`: the schedule in words. Pure. */
+export function scheduleText(s: ScheduleView): string {
+  const keep = Object.entries(s.retention).map(([k, v]) => `${k}=${v}`).join(' ') || 'every image (no retention policy)';
+  return [
+    `schedule:     ${s.name}${s.enabled ? '' : ' (disabled)'}`,
+    `backs up:     ${scheduleTargetText(s.target)}`,
+    `calendar:     ${s.calendar}`,
+    `next run:     ${s.nextRun ? `${when(s.nextRun)} UTC` : 'never'}`,
+    `last run:     ${s.lastRunAt ? `${when(s.lastRunAt)} UTC` : 'never'}`,
+    `keeps:        ${keep}`,
+    `created:      ${when(s.createdAt)} UTC`,
+    ...(s.warnings ?? []).map((w) => `warning:      will not fire by itself: ${w}`),
+  ].join('\n');
+}
 
 export function register(program: Command): void {
-  const schedule = program.command('schedule').description('scheduled backups of machines, with retention');
+  const schedule = program.command('schedule').description('scheduled backups of machines or docked disks, with retention');
   schedule
     .command('list')
+    .description('every schedule: what it backs up, when it runs next, what it keeps')
     .option('--json', 'a JSON array of schedules')
     .option('--socket <path>', 'daemon socket')
     .action(async (o: { json?: boolean; socket?: string }) => {
@@ -31,51 +46,79 @@ export function register(program: Command): void {
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       else if (list.length === 0) process.stdout.write('no schedules\n');
       else {
-        const target = (s: (typeof list)[number]) => scheduleTargetText(s.target);
         const keep = (s: (typeof list)[number]) => Object.entries(s.retention).map(([k, v]) => `${k}=${v}`).join(' ') || 'all';
-        process.stdout.write(`${table(list.map((s) => [s.name, target(s), s.calendar, s.nextRun ?? 'never', keep(s)]), ['NAME', 'BACKS UP', 'CALENDAR', 'NEXT RUN (UTC)', 'KEEP'])}\n`);
+        process.stdout.write(`${table(list.map((s) => [s.name, scheduleTargetText(s.target), s.calendar, s.enabled ? (s.nextRun ? when(s.nextRun) : 'never') : 'disabled', keep(s)]), ['NAME', 'BACKS UP', 'CALENDAR', 'NEXT RUN (UTC)', 'KEEP'])}\n`);
       }
     });
-  schedule
-    .command('add')
-    .requiredOption('--name <name>', 'schedule name')
-    .option('--machine <name>', 'a machine (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--group <group>', 'every machine of a group')
-    .option('--device <path>', 'a disk docked in the appliance (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .requiredOption('--calendar <expr>', "systemd OnCalendar expression, e.g. 'Mon..Fri 22:00' or daily")
-    .option('--keep-last <n>', 'keep the newest n images', count('--keep-last'))
-    .option('--keep-daily <n>', 'keep one image a day for n days', count('--keep-daily'))
-    .option('--keep-weekly <n>', 'keep one image a week for n weeks', count('--keep-weekly'))
-    .option('--keep-monthly <n>', 'keep one image a month for n months', count('--keep-monthly'))
+  keepOptions(
+    schedule
+      .command('add')
+      .description('add a schedule: machines, a group or docked disks, a calendar, a retention policy')
+      .requiredOption('--name <name>', 'schedule name')
+      .option('--machine <name>', 'a machine (repeatable)', repeat)
+      .option('--group <group>', 'every machine of a group')
+      .option('--device <path>', 'a disk docked in the appliance (repeatable)', repeat)
+      .requiredOption('--calendar <expr>', "systemd OnCalendar expression, e.g. 'Mon..Fri 22:00' or daily"),
+  )
     .option('--json', 'the schedule as JSON')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { name: string; machine: string[]; group?: string; device: string[]; calendar: string; keepLast?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; json?: boolean; socket?: string }) => {
-      if ([o.machine.length > 0, o.group !== undefined, o.device.length > 0].filter(Boolean).length !== 1) throw usageError('name what to back up: machines with --machine (repeatable), a --group, or docked disks with --device (repeatable) — one of them');
-      const retention = {
-        ...(o.keepLast ? { keepLast: o.keepLast } : {}),
-        ...(o.keepDaily ? { daily: o.keepDaily } : {}),
-        ...(o.keepWeekly ? { weekly: o.keepWeekly } : {}),
-        ...(o.keepMonthly ? { monthly: o.keepMonthly } : {}),
-      };
-      const s = await client(o.socket).addSchedule({
-        name: o.name,
-        ...(o.machine.length > 0 ? { machines: o.machine } : o.device.length > 0 ? { devices: o.device } : { group: o.group as string }),
-        calendar: o.calendar,
-        ...(Object.keys(retention).length > 0 ? { retention } : {}),
-      });
-      process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `added schedule ${s.name}: ${s.calendar}, next run ${s.nextRun ?? 'never'} (UTC)\n`);
+    .action(async (o: KeepOptions & { name: string; machine?: string[]; group?: string; device?: string[]; calendar: string; json?: boolean; socket?: string }) => {
+      const target = targetOf(o);
+      if (!target) throw usageError('name what to back up: machines with --machine (repeatable), a --group, or docked disks with --device (repeatable) — one of them');
+      const retention = retentionOf(o);
+      const s = await client(o.socket).addSchedule({ name: o.name, ...target, calendar: o.calendar, ...(retention ? { retention } : {}) });
+      process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `added schedule ${s.name}: ${s.calendar}, next run ${s.nextRun ? when(s.nextRun) : 'never'} (UTC)\n`);
       for (const w of s.warnings ?? []) process.stderr.write(`lifeboat: warning: schedule ${s.name} will not fire by itself: ${w}\n`);
     });
+  keepOptions(
+    schedule
+      .command('edit')
+      .description('change a schedule: its calendar, what it backs up, its retention policy')
+      .argument('<name>', 'schedule name')
+      .option('--machine <name>', 'back up these machines instead (repeatable)', repeat)
+      .option('--group <group>', 'back up every machine of this group instead')
+      .option('--device <path>', 'back up these docked disks instead (repeatable)', repeat)
+      .option('--calendar <expr>', 'a new systemd OnCalendar expression'),
+  )
+    .option('--keep-all', 'drop the retention policy: keep every image')
+    .option('--json', 'the schedule as JSON')
+    .option('--socket <path>', 'daemon socket')
+    .action(async (name: string, o: KeepOptions & { machine?: string[]; group?: string; device?: string[]; calendar?: string; keepAll?: boolean; json?: boolean; socket?: string }) => {
+      const given = [o.machine, o.group, o.device].filter((t) => t !== undefined).length;
+      if (given > 1) throw usageError('name one new target: --machine (repeatable), --group, or --device (repeatable)');
+      const retention = retentionOf(o);
+      if (retention && o.keepAll) throw usageError('--keep-all drops the policy; --keep-* sets one: give one or the other');
+      const patch = { ...(targetOf(o) ?? {}), ...(o.calendar !== undefined ? { calendar: o.calendar } : {}), ...(retention ? { retention } : o.keepAll ? { retention: {} } : {}) };
+      if (Object.keys(patch).length === 0) throw usageError('say what to change: --calendar, --machine/--group/--device, --keep-* or --keep-all (enable and disable are their own commands)');
+      const s = await client(o.socket).editSchedule(name, patch);
+      say(o.json === true, s, `changed schedule ${s.name}`);
+    });
+  for (const [verb, enabled] of [['enable', true], ['disable', false]] as const) {
+    schedule
+      .command(verb)
+      .description(enabled ? 'let a schedule run by its timer again' : 'stop a schedule from running by its timer (`schedule run` still runs it)')
+      .argument('<name>', 'schedule name')
+      .option('--json', 'the schedule as JSON')
+      .option('--socket <path>', 'daemon socket')
+      .action(async (name: string, o: { json?: boolean; socket?: string }) => {
+        const s = await client(o.socket).editSchedule(name, { enabled });
+        say(o.json === true, s, `${enabled ? 'enabled' : 'disabled'} schedule ${s.name}`);
+      });
+  }
   schedule
     .command('show')
-    .argument('<name>')
+    .description('one schedule in words (--json for the record)')
+    .argument('<name>', 'schedule name')
+    .option('--json', 'the schedule as JSON')
     .option('--socket <path>', 'daemon socket')
-    .action(async (name: string, o: { socket?: string }) => {
-      process.stdout.write(`${JSON.stringify(await client(o.socket).schedule(name), null, 2)}\n`);
+    .action(async (name: string, o: { json?: boolean; socket?: string }) => {
+      const s = await client(o.socket).schedule(name);
+      process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${scheduleText(s)}\n`);
     });
   schedule
     .command('rm')
-    .argument('<name>')
+    .description('remove a schedule and its timer (its images stay)')
+    .argument('<name>', 'schedule name')
     .option('--socket <path>', 'daemon socket')
     .action(async (name: string, o: { socket?: string }) => {
       await client(o.socket).removeSchedule(name);
@@ -83,22 +126,28 @@ export function register(program: Command): void {
     });
   schedule
     .command('run')
-    .description("run a schedule now, as its timer does: back up, wait, prune by its retention, gc; exit 1 if a job failed")
-    .argument('<name>')
-    .option('--boot-timeout <duration>', 'how long a machine may take to boot before its job fails (e.g. 30m)', parseDuration, 3600)
+    .description('run a schedule now, as its timer does: back up, wait, prune by its retention, gc; exit 1 if a job failed')
+    .argument('<name>', 'schedule name')
+    .option('--boot-timeout <duration>', 'how long a machine may take to boot before its job fails, e.g. 30m (1h when not given)', parseDuration)
+    .option('--dry-run', 'start nothing and remove nothing: show which images the retention policy keeps and which it would remove')
     .option('--json', 'the result as JSON (jobs, prune report)')
     .option('--socket <path>', 'daemon socket')
-    .action(async (name: string, o: { bootTimeout: number; json?: boolean; socket?: string }) => {
+    .action(async (name: string, o: { bootTimeout?: number; dryRun?: boolean; json?: boolean; socket?: string }) => {
       const api = client(o.socket);
+      if (o.dryRun) {
+        const report = await api.pruneSchedule(name, { dryRun: true });
+        process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : `${pruneText(report)}\n`);
+        return;
+      }
       const say = (line: string) => {
         if (!o.json) process.stdout.write(`${line}\n`);
       };
-      const run = await api.runSchedule(name, { bootTimeoutSeconds: o.bootTimeout });
-      for (const j of run.jobs) say(`job ${j.id}: ${j.type} of ${j.devicePath ?? j.machineId ?? '?'} ${j.state}`);
+      const run = await api.runSchedule(name, { bootTimeoutSeconds: o.bootTimeout ?? 3600 });
+      for (const j of run.jobs) say(`job ${j.id}: ${j.type} of ${j.devicePath ?? j.machineName ?? j.machineId ?? '?'} ${j.state}`);
       for (const r of run.refused) process.stderr.write(`lifeboat: schedule ${name}: ${r.target}: ${r.error}\n`);
       const final = await followJobs(api, run.jobs, say);
       const failed = [...final.values()].filter((j) => j.state !== 'done');
-      const pruned = await api.pruneSchedule(name);
+      const pruned = await api.pruneSchedule(name, {});
       if (pruned.removed.length > 0) say(`pruned ${pruned.removed.length} image(s) by the retention policy: ${pruned.removed.join(', ')}`);
       if (pruned.protectedKept.length > 0) say(`kept ${pruned.protectedKept.length} protected image(s) the policy would remove: ${pruned.protectedKept.join(', ')}`);
       if ('skipped' in pruned.gc) {
@@ -106,9 +155,17 @@ export function register(program: Command): void {
       } else say(`gc removed ${pruned.gc.chunksRemoved} chunk(s), ${formatBytes(pruned.gc.bytesRemoved)}`);
       if (o.json) process.stdout.write(`${JSON.stringify({ schedule: name, jobs: [...final.values()], refused: run.refused, prune: pruned })}\n`);
       const problems = failed.length + run.refused.length;
-      if (problems > 0) {
-        throw Object.assign(new LifeboatError('user', `schedule ${name}: ${problems} of ${run.jobs.length + run.refused.length} backup(s) did not succeed`), {});
-      }
+      if (problems > 0) throw new LifeboatError('user', `schedule ${name}: ${problems} of ${run.jobs.length + run.refused.length} backup(s) did not succeed`);
       say(`schedule ${name}: ${run.jobs.length} backup(s) done`);
     });
+}
+
+function targetOf(o: { machine?: string[]; group?: string; device?: string[] }): { machines: string[] } | { group: string } | { devices: string[] } | null {
+  if ([o.machine, o.group, o.device].filter((t) => t !== undefined).length !== 1) return null;
+  return o.machine ? { machines: o.machine } : o.device ? { devices: o.device } : { group: o.group as string };
+}
+
+function say(json: boolean, s: ScheduleView, done: string): void {
+  process.stdout.write(json ? `${JSON.stringify(s)}\n` : `${done}: ${s.calendar}, next run ${s.nextRun ? `${when(s.nextRun)} UTC` : 'never'}\n`);
+  for (const w of s.warnings ?? []) process.stderr.write(`lifeboat: warning: schedule ${s.name} will not fire by itself: ${w}\n`);
 }

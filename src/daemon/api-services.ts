@@ -2,14 +2,15 @@
 // management store, the image store, the job runner, the event hub, the schedule actions.
 // Every record leaves through wire-records.ts. main.ts (the composition root) builds it;
 // the route tests build it over an in-memory store.
-import type { ApplianceStatus, ImageManifest, LocalDevice } from '../api/contract.js';
+import type { ApplianceStatus, ImageManifest, Job, LocalDevice, Machine } from '../api/contract.js';
+import { backupPromises } from '../jobs/index.js';
 import type { OperatorServices } from '../api/services.js';
 import type { Store } from '../imaging/repo/store.js';
 import { conflictError } from '../errors.js';
 import { type ManagementStore, imageFactsFromManifest } from '../store/index.js';
 import type { EventHub } from './event-hub.js';
 import type { JobRunner } from './job-runner.js';
-import { pruneSchedule, startScheduleRun } from './schedule-actions.js';
+import { pruneAllImages, pruneSchedule, startScheduleRun } from './schedule-actions.js';
 import { auditToWire, diskToWire, imageToWire, jobToWire, machineToWire, pruneToWire, scheduleRunToWire, scheduleToWire } from './wire-records.js';
 
 export interface DaemonParts {
@@ -28,6 +29,29 @@ export interface DaemonParts {
   wake?: (macs: readonly string[]) => Promise<void>;
 }
 
+/** The job with its machine's name, when it has a machine that still exists. */
+function withMachineName(j: Job, names: Map<string, string>): Job {
+  const name = j.machineId ? names.get(j.machineId) : undefined;
+  return name ? { ...j, machineName: name } : j;
+}
+
+/** Each machine with what its schedules promise (overdue or not), from its last done backup job. */
+async function withPromises(db: ManagementStore, machines: Machine[]): Promise<Machine[]> {
+  const schedules = (await db.schedules.list()).filter((s) => s.enabled);
+  if (schedules.length === 0 || machines.length === 0) return machines;
+  const names = new Map((await db.machines.list({})).map((m) => [m.id, m.name]));
+  const lastGood = new Map<string, string>();
+  for (const j of await db.jobs.list({ state: 'done', limit: 100_000 })) {
+    const name = j.type === 'backup' && j.machineId ? names.get(j.machineId) : undefined;
+    if (name && j.finishedAt && !lastGood.has(name)) lastGood.set(name, j.finishedAt); // newest first
+  }
+  const promises = backupPromises(schedules, machines, lastGood, new Date());
+  return machines.map((m) => {
+    const p = promises.get(m.name);
+    return p ? { ...m, backupPromise: p } : m;
+  });
+}
+
 export function operatorServices(d: DaemonParts): OperatorServices {
   const { db, images, runner, hub } = d;
   return {
@@ -41,9 +65,9 @@ export function operatorServices(d: DaemonParts): OperatorServices {
         await d.wake(m.macs);
         return { machine: m.name, macs: [...m.macs] };
       },
-      list: async (filter) => (await db.machines.list(filter)).map(machineToWire),
+      list: async (filter) => withPromises(db, (await db.machines.list(filter)).map(machineToWire)),
       add: async (m) => machineToWire(await db.machines.add(m)),
-      get: async (name) => machineToWire(await db.machines.getByName(name)),
+      get: async (name) => (await withPromises(db, [machineToWire(await db.machines.getByName(name))]))[0] as Machine,
       disksOf: async (id) => (await db.disks.listByMachine(id)).map(diskToWire),
       edit: async (name, patch) => machineToWire(await db.machines.edit(name, patch)),
       remove: async (name) => machineToWire(await db.machines.remove(name)),
@@ -56,14 +80,23 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       },
       // The manifest is the documented on-disk format: it goes out as the store holds it.
       manifest: async (id) => ({ ...(await images.readManifest(id)) }) as ImageManifest,
+      setProtected: async (id, value) => imageToWire(await db.images.setProtected(id, value)),
+      prune: async (policy, actor, dryRun) => pruneToWire(await pruneAllImages({ db, images }, policy, actor, { dryRun })),
       remove: async (id) => {
         await images.removeImage(id);
         await db.images.reconcile((await images.listImages()).images.map(imageFactsFromManifest));
       },
     },
     jobs: {
-      list: async (filter) => (await db.jobs.list(filter.state ? { state: filter.state } : {})).map(jobToWire),
-      get: async (id) => jobToWire(await db.jobs.get(id)),
+      list: async (filter) => {
+        const jobs = await db.jobs.list({ ...(filter.state ? { state: filter.state } : {}), ...(filter.since ? { since: filter.since } : {}), ...(filter.limit ? { limit: filter.limit } : {}) });
+        const names = new Map((await db.machines.list({})).map((m) => [m.id, m.name]));
+        return jobs.map((j) => withMachineName(jobToWire(j), names));
+      },
+      get: async (id) => {
+        const j = jobToWire(await db.jobs.get(id));
+        return j.machineId ? withMachineName(j, new Map([[j.machineId, (await db.machines.findById(j.machineId))?.name ?? '']])) : j;
+      },
       progressOf: (id) => hub.progressOf(id),
       submit: async (request) => jobToWire(await runner.submit(request)),
       cancel: async (id, actor) => jobToWire(await runner.cancel(id, actor)),
@@ -72,13 +105,14 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       list: async () => (await db.schedules.list()).map(scheduleToWire),
       get: async (name) => scheduleToWire(await db.schedules.get(name)),
       add: async (s) => scheduleToWire(await db.schedules.add(s)),
+      edit: async (name, patch) => scheduleToWire(await db.schedules.edit(name, patch)),
       remove: async (name) => scheduleToWire(await db.schedules.remove(name)),
       run: async (name, actor, bootDeadlineMs) => scheduleRunToWire(await startScheduleRun({ db, runner }, await db.schedules.get(name), actor, bootDeadlineMs)),
-      prune: async (name, actor) => pruneToWire(await pruneSchedule({ db, images }, await db.schedules.get(name), actor)),
+      prune: async (name, actor, dryRun) => pruneToWire(await pruneSchedule({ db, images }, await db.schedules.get(name), actor, { dryRun })),
       timersChanged: d.schedulesChanged,
     },
     audit: {
-      list: async () => (await db.events.list()).map(auditToWire),
+      list: async (filter) => (await db.events.list({ ...(filter.since ? { since: filter.since } : {}), ...(filter.limit ? { limit: filter.limit } : {}) })).map(auditToWire),
       record: async (e) => {
         await db.events.record(e);
       },

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { describeSystemError, usageError } from '../errors.js';
 import { DEFAULT_SOCKET } from '../api/constants.js';
+import { NotifyConfigSchema } from '../notify/notification.js';
 
 export const DEFAULT_CONFIG = '/etc/lifeboat/config.json';
 export const DEFAULT_DATA_DIR = '/var/lib/lifeboat';
@@ -22,6 +23,8 @@ const ConfigFile = z
     dockedDir: z.string().min(1).optional(),
     /** Where schedule timers' drop-ins go; null turns schedule timers off. */
     scheduleTimerDir: z.string().min(1).nullable().optional(),
+    /** Who hears of a failed schedule or verify (`lifeboat notify`, run by OnFailure=). */
+    notify: NotifyConfigSchema.optional(),
     boot: z
       .object({
         /** The boot network's interface: every boot service binds to its address only. Absent: boot services off. */

@@ -189,6 +189,13 @@ export class JobRunner {
 
   private stopping = false;
 
+  /** A log line of a job: to every client now, and into the job's record for later. */
+  private note(jobId: string, level: 'info' | 'warning' | 'error', message: string): void {
+    const at = new Date().toISOString();
+    this.hub.publish({ type: 'log', jobId, level, message, at });
+    void this.db.jobs.appendLog(jobId, { level, message, at }).catch(() => {});
+  }
+
   private async run(job: Job, req: DeviceJobRequest, signal: AbortSignal): Promise<void> {
     const started = await this.db.jobs.transition(job.id, 'start');
     this.hub.publish({ type: 'job-state', jobId: job.id, state: started.state });
@@ -198,7 +205,9 @@ export class JobRunner {
         this.hub.publish({ type: 'job-progress', jobId: job.id, progress: e });
         void this.db.jobs.checkpoint(job.id, { bytesDone: e.bytesDone, bytesTotal: e.bytesTotal }).catch(() => {});
       } else if (e.type === 'warning') {
-        this.hub.publish({ type: 'log', jobId: job.id, level: 'warning', message: e.message, at: new Date().toISOString() });
+        this.note(job.id, 'warning', e.message);
+      } else if (e.type === 'start') {
+        this.note(job.id, 'info', `${e.operation} ${e.imageId}: ${e.source} -> ${e.target || '(check)'}${e.parent ? `, against ${e.parent}` : ''}`);
       }
     };
     const targetExisted = req.type === 'restore' && existsSync(req.devicePath as string);
@@ -232,7 +241,9 @@ export class JobRunner {
       const message = (err as Error).message ?? String(err);
       const event = signal.aborted ? (this.stopping ? 'interrupt' : 'cancel') : 'fail';
       const ending = endingOf(job, req, event, { targetExisted, writing });
-      const ended = await this.db.jobs.transition(job.id, event, { ...(event === 'fail' ? { error: message } : event === 'interrupt' ? { error: 'the daemon stopped while the job ran' } : {}), ...ending });
+      const reached = this.hub.progressOf(job.id);
+      const progress = reached && reached.bytesTotal > 0 ? { progress: { bytesDone: Math.min(reached.bytesDone, reached.bytesTotal), bytesTotal: reached.bytesTotal } } : {};
+      const ended = await this.db.jobs.transition(job.id, event, { ...(event === 'fail' ? { error: message } : event === 'interrupt' ? { error: 'the daemon stopped while the job ran' } : {}), ...ending, ...progress });
       this.hub.publish({ type: 'job-state', jobId: job.id, state: ended.state, ...(ended.error ? { error: ended.error } : {}) });
       this.log(`job ${ended.state}`, { job: job.id, error: message });
     }

@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Server } from 'node:http';
-import { LifeboatError } from '../errors.js';
+import { LifeboatError, describeSystemError } from '../errors.js';
 import { operatorApi } from '../api/routes.js';
 import { startApiServer } from '../api/server.js';
 import { Store } from '../imaging/repo/store.js';
@@ -35,8 +35,15 @@ export function log(level: 'info' | 'warning' | 'error', msg: string, fields: Re
 export async function runDaemon(flags: { config?: string; dataDir?: string; socket?: string; repair?: boolean; boot?: BootFlags }): Promise<number> {
   const config: DaemonConfig = loadConfig(flags);
   const stop = new AbortController();
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o750 });
-  mkdirSync(dirname(config.socket), { recursive: true, mode: 0o755 });
+  const makeDir = (dir: string, mode: number, what: string) => {
+    try {
+      mkdirSync(dir, { recursive: true, mode });
+    } catch (err) {
+      throw describeSystemError(err, `${what} ${dir}`);
+    }
+  };
+  makeDir(config.dataDir, 0o750, 'data directory');
+  makeDir(dirname(config.socket), 0o755, 'socket directory');
   const lock = lockDataDir(config.dataDir);
   let db: ManagementStore | null = null;
   let server: Server | null = null;
@@ -57,7 +64,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     const changes = await db.images.reconcile(listed.images.map(imageFactsFromManifest));
     log('info', 'images reconciled with the store', { ...changes });
     const hub = new EventHub();
-    mkdirSync(config.dockedDir, { recursive: true, mode: 0o750 });
+    makeDir(config.dockedDir, 0o750, 'docked directory');
     runner = new JobRunner(db, images, hub, (msg, fields) => log('info', msg, fields), config);
     const timers = config.scheduleTimerDir ? timerSync(config.scheduleTimerDir, (msg, fields) => log('info', msg, fields)) : null;
     const schedulesChanged = async () => {

@@ -6,7 +6,7 @@
 // one: a manual backup is kept until an operator removes it.
 import type { Store } from '../imaging/repo/store.js';
 import { type GcReport, collectGarbage } from '../imaging/repo/gc.js';
-import { prune } from '../jobs/index.js';
+import { type RetentionPolicy, prune } from '../jobs/index.js';
 import { type ImageRecord, type Job, type ManagementStore, type Schedule, imageFactsFromManifest } from '../store/index.js';
 import { LifeboatError } from '../errors.js';
 import type { JobRunner } from './job-runner.js';
@@ -18,12 +18,27 @@ export interface ScheduleRunResult {
   refused: Array<{ target: string; error: string }>;
 }
 
+export interface PruneDecision {
+  id: string;
+  /** The disk it came from (machine and disk, or the device path). */
+  source: string;
+  completedAt: string;
+  action: 'keep' | 'remove' | 'protected';
+  /** Which rules keep it (last, daily, weekly, monthly, no-policy, future). */
+  reasons: string[];
+}
+
 export interface PruneReport {
+  /** The schedule pruned, or "images" for `images prune`. */
   schedule: string;
+  /** Removed (or, in a dry run, what would be). */
   removed: string[];
   kept: string[];
   /** Protected images the policy would have removed. */
   protectedKept: string[];
+  /** Every image considered, newest first per source: what the policy does with it and why. */
+  decisions: PruneDecision[];
+  dryRun: boolean;
   gc: GcReport | { skipped: string };
 }
 
@@ -51,42 +66,77 @@ export async function startScheduleRun(deps: { db: ManagementStore; runner: JobR
   return result;
 }
 
-/** The images a schedule's own jobs made, grouped by the disk they came from. */
-async function imagesBySource(db: ManagementStore, schedule: Schedule): Promise<Map<string, ImageRecord[]>> {
-  const made = new Set((await db.jobs.list({ scheduleId: schedule.id, state: 'done', limit: 100_000 })).flatMap((j) => (j.imageId ? [j.imageId] : [])));
+/** Images grouped by the disk they came from (a machine's disk, or a device path). */
+function bySource(images: ImageRecord[]): Map<string, ImageRecord[]> {
   const groups = new Map<string, ImageRecord[]>();
-  for (const image of await db.images.list()) {
-    if (!made.has(image.id)) continue;
+  for (const image of images) {
     const key = image.machineId ? `${image.machineId}:${image.diskSerial ?? image.sourcePath}` : image.sourcePath;
     groups.set(key, [...(groups.get(key) ?? []), image]);
   }
   return groups;
 }
 
-export async function pruneSchedule(deps: { db: ManagementStore; images: Store }, schedule: Schedule, actor: string, now = new Date()): Promise<PruneReport> {
+/** The images a schedule's own jobs made, grouped by the disk they came from. */
+async function imagesOfSchedule(db: ManagementStore, schedule: Schedule): Promise<ImageRecord[]> {
+  const made = new Set((await db.jobs.list({ scheduleId: schedule.id, state: 'done', limit: 100_000 })).flatMap((j) => (j.imageId ? [j.imageId] : [])));
+  return (await db.images.list()).filter((i) => made.has(i.id));
+}
+
+export interface PruneOptions {
+  dryRun?: boolean;
+  now?: Date;
+}
+
+/** Prunes a schedule's own images by its retention policy (then gc); a dry run only says what it would do. */
+export async function pruneSchedule(deps: { db: ManagementStore; images: Store }, schedule: Schedule, actor: string, options: PruneOptions = {}): Promise<PruneReport> {
+  return pruneImages(deps, { subject: schedule.name, images: await imagesOfSchedule(deps.db, schedule), policy: schedule.retention, actor, action: 'schedule.prune' }, options);
+}
+
+/** Prunes every image in the store by a policy given now (`images prune`), per source disk. */
+export async function pruneAllImages(deps: { db: ManagementStore; images: Store }, policy: RetentionPolicy, actor: string, options: PruneOptions = {}): Promise<PruneReport> {
+  if (Object.values(policy).every((v) => v === undefined)) throw new LifeboatError('user', 'say what to keep: --keep-last, --keep-daily, --keep-weekly and/or --keep-monthly (without a policy nothing would be pruned)');
+  return pruneImages(deps, { subject: 'images', images: await deps.db.images.list(), policy, actor, action: 'images.prune' }, options);
+}
+
+async function pruneImages(
+  deps: { db: ManagementStore; images: Store },
+  what: { subject: string; images: ImageRecord[]; policy: RetentionPolicy; actor: string; action: string },
+  options: PruneOptions,
+): Promise<PruneReport> {
   const { db, images } = deps;
-  const report: PruneReport = { schedule: schedule.name, removed: [], kept: [], protectedKept: [], gc: { skipped: 'nothing was removed' } };
+  const dryRun = options.dryRun === true;
+  const report: PruneReport = { schedule: what.subject, removed: [], kept: [], protectedKept: [], decisions: [], dryRun, gc: { skipped: dryRun ? 'dry run' : 'nothing was removed' } };
+  const names = new Map((await db.machines.list({})).map((m) => [m.id, m.name]));
   try {
-    for (const group of (await imagesBySource(db, schedule)).values()) {
-      const decision = prune(group.map((i) => ({ id: i.id, completedAt: i.completedAt })), schedule.retention, now);
-      report.kept.push(...decision.keep.map((k) => k.id));
+    for (const group of bySource(what.images).values()) {
+      const decision = prune(group.map((i) => ({ id: i.id, completedAt: i.completedAt })), what.policy, options.now ?? new Date());
+      const first = group[0] as ImageRecord;
+      const source = first.machineId ? `${names.get(first.machineId) ?? first.machineId} ${first.diskSerial ?? first.sourcePath}` : first.sourcePath;
+      const at = (id: string) => group.find((i) => i.id === id)?.completedAt ?? '';
+      for (const k of decision.keep) {
+        report.kept.push(k.id);
+        report.decisions.push({ id: k.id, source, completedAt: at(k.id), action: 'keep', reasons: [...k.reasons] });
+      }
       for (const id of decision.remove) {
         if (group.find((i) => i.id === id)?.protected) {
           report.protectedKept.push(id);
+          report.decisions.push({ id, source, completedAt: at(id), action: 'protected', reasons: ['protected'] });
           continue;
         }
-        await images.removeImage(id);
+        report.decisions.push({ id, source, completedAt: at(id), action: 'remove', reasons: [] });
+        if (!dryRun) await images.removeImage(id);
         report.removed.push(id);
       }
     }
   } finally {
     // Whatever was removed before a failure is recorded: the database follows the store.
-    if (report.removed.length > 0) {
+    if (report.removed.length > 0 && !dryRun) {
       await db.images.reconcile((await images.listImages()).images.map(imageFactsFromManifest));
-      await db.events.record({ actor, action: 'schedule.prune', subject: schedule.name, details: { removed: report.removed } });
+      await db.events.record({ actor: what.actor, action: what.action, subject: what.subject, details: { removed: report.removed } });
     }
   }
-  if (report.removed.length > 0) {
+  report.decisions.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : b.completedAt.localeCompare(a.completedAt)));
+  if (report.removed.length > 0 && !dryRun) {
     try {
       report.gc = await collectGarbage(images);
     } catch (err) {

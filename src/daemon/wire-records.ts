@@ -94,6 +94,9 @@ export function jobToWire(j: Job): wire.Job {
     stats: j.stats ? { ...j.stats } : undefined,
     progress: j.progress ? { bytesDone: j.progress.bytesDone, bytesTotal: j.progress.bytesTotal, at: j.progress.at } : undefined,
     requestedBy: j.requestedBy,
+    history: j.history?.map((h) => ({ state: h.state, at: h.at })),
+    log: j.log?.map((l) => ({ at: l.at, level: l.level, message: l.message })),
+    logDropped: j.logDropped,
   });
 }
 
@@ -127,5 +130,13 @@ function gcToWire(g: GcReport | { skipped: string }): wire.PruneReport['gc'] {
 }
 
 export function pruneToWire(p: PruneReport): wire.PruneReport {
-  return { schedule: p.schedule, removed: [...p.removed], kept: [...p.kept], protectedKept: [...p.protectedKept], gc: gcToWire(p.gc) };
+  return {
+    schedule: p.schedule,
+    removed: [...p.removed],
+    kept: [...p.kept],
+    protectedKept: [...p.protectedKept],
+    decisions: p.decisions.map((d) => ({ id: d.id, source: d.source, completedAt: d.completedAt, action: d.action, reasons: [...d.reasons] })),
+    dryRun: p.dryRun,
+    gc: gcToWire(p.gc),
+  };
 }

@@ -16,4 +16,5 @@
 export { formatCalendar, nextElapse, parseCalendar } from './calendar.js';
 export type { CalendarChain, CalendarComponent, CalendarSpec } from './calendar.js';
 export { periodOf, prune } from './retention.js';
+export { type BackupPromise, backupPromises, previousElapse } from './overdue.js';
 export type { KeepReason, PruneCandidate, PruneResult, RetentionPolicy } from './retention.js';

@@ -48,6 +48,8 @@ export interface EventFilter {
   beforeSeq?: number;
   subject?: string;
   actor?: string;
+  /** Only events at or after this time (ISO). */
+  since?: string;
 }
 
 export interface Events {
@@ -117,11 +119,12 @@ export async function eventsCollection(ctx: StoreContext, cap: number): Promise<
 
     async list(filter = {}) {
       const f = checkObject('event filter', filter);
-      checkKeys('event filter', f, ['limit', 'beforeSeq', 'subject', 'actor']);
+      checkKeys('event filter', f, ['limit', 'beforeSeq', 'subject', 'actor', 'since']);
       const query: Record<string, unknown> = {};
       if (f.beforeSeq !== undefined) query.seq = { $lt: checkInteger('beforeSeq', f.beforeSeq) };
       if (f.subject !== undefined) query.subject = checkText('subject', f.subject);
       if (f.actor !== undefined) query.actor = checkActor(f.actor);
+      if (f.since !== undefined) query.at = { $gte: checkTime('since', f.since) };
       const limit = f.limit === undefined ? 100 : checkInteger('limit', f.limit, 1, 100_000);
       return (await events.find(query, { sort: { seq: -1 }, limit })).map(toEvent);
     },

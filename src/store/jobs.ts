@@ -44,7 +44,27 @@ export interface Job {
   progress?: JobProgress;
   /** 'timer' or an operator name. */
   requestedBy: string;
+  /** Every state the job went through, with when (oldest first). */
+  history?: JobStateChange[];
+  /** Its log lines, oldest first, at most JOB_LOG_CAP (older ones dropped and counted). */
+  log?: JobLogLine[];
+  /** How many log lines were dropped to keep the bound. */
+  logDropped?: number;
 }
+
+export interface JobStateChange {
+  state: JobState;
+  at: string;
+}
+
+export interface JobLogLine {
+  at: string;
+  level: 'info' | 'warning' | 'error';
+  message: string;
+}
+
+/** Log lines kept per job in the database (NeDB rewrites the document on every append). */
+export const JOB_LOG_CAP = 200;
 
 export type JobDoc = Omit<Job, 'id'> & { _id: string };
 
@@ -66,6 +86,8 @@ export interface TransitionDetails {
   imageId?: string;
   outcome?: string;
   targetIncomplete?: boolean;
+  /** The progress it reached (kept when a job stops early). */
+  progress?: { bytesDone: number; bytesTotal: number };
 }
 
 export interface JobFilter {
@@ -73,6 +95,8 @@ export interface JobFilter {
   machineId?: string;
   imageId?: string;
   scheduleId?: string;
+  /** Only jobs created at or after this time (ISO). */
+  since?: string;
   /** Newest first; default 200. */
   limit?: number;
 }
@@ -86,6 +110,8 @@ export interface Jobs {
   /** Queued, waiting and running jobs, oldest first (queue order). */
   active(): Promise<Job[]>;
   transition(id: string, event: JobEvent, details?: TransitionDetails): Promise<Job>;
+  /** Adds a log line to the job (kept in the database, bounded by JOB_LOG_CAP). */
+  appendLog(id: string, line: { level: JobLogLine['level']; message: string; at?: string }): Promise<void>;
   /** Saves progress of a running job unless the last checkpoint is under 10 s old; true when written. */
   checkpoint(id: string, progress: { bytesDone: number; bytesTotal: number }): Promise<boolean>;
   /** At daemon start: every waiting or running job becomes interrupted. Returns them. */
@@ -160,7 +186,7 @@ export function jobsCollection(ctx: StoreContext): Jobs {
       const type = v.type as JobType;
       const requestedBy = checkActor(v.requestedBy);
       const at = ctx.now().toISOString();
-      const doc: JobDoc = { _id: newId(), type, state: 'queued', createdAt: at, updatedAt: at, requestedBy };
+      const doc: JobDoc = { _id: newId(), type, state: 'queued', createdAt: at, updatedAt: at, requestedBy, history: [{ state: 'queued', at }] };
       if (v.machineId !== undefined) doc.machineId = checkNonEmptyText('machine id', v.machineId, 64);
       if (v.diskSerial !== undefined) doc.diskSerial = checkNonEmptyText('disk serial', v.diskSerial);
       if (v.devicePath !== undefined) doc.devicePath = checkDevicePath(v.devicePath);
@@ -206,7 +232,7 @@ export function jobsCollection(ctx: StoreContext): Jobs {
 
     async list(filter = {}) {
       const f = checkObject('job filter', filter);
-      checkKeys('job filter', f, ['state', 'machineId', 'imageId', 'scheduleId', 'limit']);
+      checkKeys('job filter', f, ['state', 'machineId', 'imageId', 'scheduleId', 'since', 'limit']);
       const query: Record<string, unknown> = {};
       if (f.state !== undefined) {
         const states = Array.isArray(f.state) ? f.state : [f.state];
@@ -216,6 +242,7 @@ export function jobsCollection(ctx: StoreContext): Jobs {
       if (f.machineId !== undefined) query.machineId = checkNonEmptyText('machine id', f.machineId, 64);
       if (f.imageId !== undefined) query.imageId = checkImageId(f.imageId);
       if (f.scheduleId !== undefined) query.scheduleId = checkNonEmptyText('schedule id', f.scheduleId, 64);
+      if (f.since !== undefined) query.createdAt = { $gte: checkTime('since', f.since) };
       const limit = f.limit === undefined ? 200 : checkInteger('limit', f.limit, 1, 100_000);
       return (await jobs.find(query, { sort: { createdAt: -1 }, limit })).map((d) => toRecord<Job>(d));
     },
@@ -227,14 +254,14 @@ export function jobsCollection(ctx: StoreContext): Jobs {
     async transition(id, event, details = {}) {
       if (!JOB_EVENTS.includes(event)) throw userError(`job event must be one of ${JOB_EVENTS.join(', ')}, not ${describe(event)}`);
       const d = checkObject('transition details', details);
-      checkKeys('transition details', d, ['error', 'stats', 'imageId', 'outcome', 'targetIncomplete']);
+      checkKeys('transition details', d, ['error', 'stats', 'imageId', 'outcome', 'targetIncomplete', 'progress']);
       return ctx.lock.run(async () => {
         const job = await get(id);
         const state = nextState(job.state, event);
         if (state === null) throw conflictError(`job ${job.id} (${job.type}): ${refusalReason(job.state, event)}`);
         const at = ctx.now().toISOString();
         const { id: _id, ...rest } = job;
-        const doc: JobDoc = { _id, ...rest, state, updatedAt: at };
+        const doc: JobDoc = { _id, ...rest, state, updatedAt: at, history: [...(job.history ?? []), { state, at }] };
         if (state === 'running') doc.startedAt = at;
         if (!ACTIVE_STATES.includes(state)) doc.finishedAt = at;
         if (d.error !== undefined) doc.error = checkText('job error', d.error, 4096, true);
@@ -247,8 +274,28 @@ export function jobsCollection(ctx: StoreContext): Jobs {
           if (typeof d.targetIncomplete !== 'boolean') throw userError(`targetIncomplete must be true or false, not ${describe(d.targetIncomplete)}`);
           doc.targetIncomplete = d.targetIncomplete;
         }
+        if (d.progress !== undefined) {
+          const p = checkObject('job progress', d.progress);
+          checkKeys('job progress', p, ['bytesDone', 'bytesTotal']);
+          const bytesTotal = checkInteger('bytesTotal', p.bytesTotal);
+          doc.progress = { bytesDone: checkInteger('bytesDone', p.bytesDone, 0, bytesTotal), bytesTotal, at };
+        }
         await jobs.replace(doc);
         return toRecord<Job>(doc);
+      });
+    },
+
+    async appendLog(id, line) {
+      const l = checkObject('job log line', line);
+      checkKeys('job log line', l, ['level', 'message', 'at']);
+      if (!['info', 'warning', 'error'].includes(l.level as string)) throw userError(`log level must be info, warning or error, not ${describe(l.level)}`);
+      const entry: JobLogLine = { at: l.at === undefined ? ctx.now().toISOString() : checkTime('log time', l.at), level: l.level as JobLogLine['level'], message: checkText('log message', l.message, 4096, true) };
+      await ctx.lock.run(async () => {
+        const job = await get(id);
+        const log = [...(job.log ?? []), entry];
+        const dropped = Math.max(0, log.length - JOB_LOG_CAP);
+        const { id: _id, ...rest } = job;
+        await jobs.replace({ _id, ...rest, log: log.slice(dropped), ...(dropped + (job.logDropped ?? 0) > 0 ? { logDropped: (job.logDropped ?? 0) + dropped } : {}) });
       });
     },
 
@@ -273,7 +320,7 @@ export function jobsCollection(ctx: StoreContext): Jobs {
         const changed: Job[] = [];
         for (const doc of await jobs.find({ state: { $in: ['waiting-for-boot', 'booting', 'running', 'cancelling'] } }, { sort: { createdAt: 1 } })) {
           const at = ctx.now().toISOString();
-          const next: JobDoc = { ...doc, state: 'interrupted', finishedAt: at, updatedAt: at, error: `the daemon stopped while the job was ${doc.state}: start it again` };
+          const next: JobDoc = { ...doc, state: 'interrupted', finishedAt: at, updatedAt: at, history: [...(doc.history ?? []), { state: 'interrupted', at }], error: `the daemon stopped while the job was ${doc.state}: start it again` };
           // A restore that was writing when the daemon died left its target half-written.
           if (doc.type === 'restore' && doc.machineId === undefined && doc.state !== 'waiting-for-boot' && doc.state !== 'booting') {
             next.targetIncomplete = true;

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { LifeboatError } from '../errors.js';
 import type { Manifest } from '../imaging/repo/manifest.js';
 import { imageFactsFromManifest } from './images.js';
+import { JOB_LOG_CAP } from './jobs.js';
 import type { ImageFacts, ManagementStore, OpenOptions } from './index.js';
 
 export interface Harness {
@@ -325,6 +326,34 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
   });
 
   // ---------------------------------------------------------------- jobs
+  withStore('jobs: every state change is kept with its time; log lines are kept, bounded, oldest dropped and counted', async (store) => {
+    const job = await store.jobs.create({ type: 'backup', devicePath: '/dev/sdb', requestedBy: 'alice' });
+    await store.jobs.transition(job.id, 'start');
+    await store.jobs.appendLog(job.id, { level: 'warning', message: 'partition 2 imaged raw' });
+    await assert.rejects(store.jobs.appendLog(job.id, { level: 'loud' as never, message: 'x' }), kind('user', /log level must be/));
+    await assert.rejects(store.jobs.appendLog('000000000000', { level: 'info', message: 'x' }), kind('not-found'));
+    const cancelled = await store.jobs.transition(job.id, 'cancel', { progress: { bytesDone: 40, bytesTotal: 100 } });
+    assert.deepEqual(cancelled.history?.map((h) => h.state), ['queued', 'running', 'cancelled']);
+    assert.ok(cancelled.history?.every((h, i, all) => i === 0 || h.at > (all[i - 1]?.at ?? '')));
+    assert.equal(cancelled.progress?.bytesDone, 40, 'a cancelled job keeps the progress it reached');
+    assert.deepEqual(cancelled.log?.map((l) => [l.level, l.message]), [['warning', 'partition 2 imaged raw']]);
+    for (let i = 0; i < JOB_LOG_CAP + 5; i++) await store.jobs.appendLog(job.id, { level: 'info', message: `line ${i}` });
+    const after = await store.jobs.get(job.id);
+    assert.equal(after.log?.length, JOB_LOG_CAP);
+    assert.equal(after.logDropped, 6);
+    assert.equal(after.log?.at(-1)?.message, `line ${JOB_LOG_CAP + 4}`);
+  });
+
+  withStore('jobs: list --since gives the jobs created at or after a time, newest first', async (store) => {
+    const a = await store.jobs.create({ type: 'backup', devicePath: '/dev/sdb', requestedBy: 'alice' });
+    const b = await store.jobs.create({ type: 'backup', devicePath: '/dev/sdc', requestedBy: 'alice' });
+    const c = await store.jobs.create({ type: 'backup', devicePath: '/dev/sdd', requestedBy: 'alice' });
+    assert.deepEqual((await store.jobs.list({ since: b.createdAt })).map((j) => j.id), [c.id, b.id]);
+    assert.deepEqual((await store.jobs.list({ limit: 1 })).map((j) => j.id), [c.id]);
+    assert.equal((await store.jobs.list({})).at(-1)?.id, a.id);
+    await assert.rejects(store.jobs.list({ since: 'yesterday' }), kind('user'));
+  });
+
   withStore('jobs: a job goes queued → waiting → running → done with its times, stats and image', async (store) => {
     const m = await pc(store, 1);
     const job = await store.jobs.create({ type: 'backup', machineId: m.id, diskSerial: 'S1', requestedBy: 'alice' });

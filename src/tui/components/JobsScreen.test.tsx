@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JobView } from '../../api/contract.js';
 import { initialData } from '../data-state.js';
-import { jobRow } from './JobsScreen.js';
+import { render } from 'ink-testing-library';
+import { JobsScreen, jobRow } from './JobsScreen.js';
 
 const base: JobView = { id: 'j1', type: 'backup', state: 'running', devicePath: '/dev/sdb', createdAt: '2026-11-25T21:00:00.000Z', updatedAt: '2026-11-25T21:00:00.000Z', requestedBy: 'alice' };
 
@@ -23,4 +24,12 @@ test('a finished job shows its final average, ratio and new/reused from its stat
   assert.match(done, /x1\.60/);
   const failed = jobRow({ ...base, state: 'failed', error: 'no space left on the store' }, initialData, 120, false);
   assert.match(failed, /no space left/);
+});
+
+test('the selected job shows the log lines the daemon kept (a restarted console), not "no log lines yet"', () => {
+  const kept: JobView = { ...base, state: 'cancelled', log: [{ at: '2026-11-25T21:00:05.000Z', level: 'warning', message: 'partition 3 imaged raw' }] };
+  const { lastFrame, unmount } = render(<JobsScreen data={initialData} rows={[kept]} selected={0} width={100} height={20} details />);
+  assert.match(lastFrame() ?? '', /21:00:05 warning: partition 3 imaged raw/);
+  assert.doesNotMatch(lastFrame() ?? '', /no log lines yet/);
+  unmount();
 });

@@ -52,9 +52,11 @@ function JobDetail({ job, data, width, height }: { job: JobView; data: DataState
   const rates = data.rates[job.id] ?? [];
   const spark = rates.length ? sparkline(rates, width - 24, theme.ascii) : '(no progress seen yet)';
   const peak = rates.length ? Math.max(...rates) : 0;
+  // Lines seen live in this console, else those the daemon kept (a restarted console).
+  const lines = data.logs[job.id]?.length ? (data.logs[job.id] ?? []) : (job.log ?? []);
   const log = [
-    ...(data.logs[job.id] ?? []).map((l) => `${l.at.slice(11, 19)} ${l.level === 'info' ? '' : `${l.level}: `}${l.message}`),
-    ...(job.error && !(data.logs[job.id] ?? []).some((l) => l.message.includes(job.error as string)) ? [`error: ${job.error}`] : []),
+    ...lines.map((l) => `${l.at.slice(11, 19)} ${l.level === 'info' ? '' : `${l.level}: `}${l.message}`),
+    ...(job.error && !lines.some((l) => l.message.includes(job.error as string)) ? [`error: ${job.error}`] : []),
     ...(job.outcome ? [`outcome: ${job.outcome}`] : []),
   ];
   const head = [
