@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { writeBootMedia } from '../bootos/boot-media.js';
 import { BOOT_SUBDIR, ROOT } from '../bootos/build.js';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import { DEFAULT_DATA_DIR } from './bootos.js';
 
 interface Options {

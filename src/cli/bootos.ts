@@ -4,7 +4,7 @@ import { usageError } from '../errors.js';
 import { join } from 'node:path';
 import { buildBootOs } from '../bootos/build.js';
 import { installLoaders } from '../boot/loaders.js';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import type { CompressionKind } from '../bootos/initramfs.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/lifeboat';

@@ -1,7 +1,8 @@
 // lifeboat image backup <device-or-file> --store <dir> [--label <text>] [--json]
 import type { Command } from 'commander';
 import { backupImage } from '../imaging/backup.js';
-import { describeDisk, formatBytes } from '../imaging/disk.js';
+import { describeDisk } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import { Store } from '../imaging/repo/store.js';
 import { readPassphrase, storeDir, summarize } from './common.js';
 import { createRenderer, formatDuration, renderMode } from './render.js';

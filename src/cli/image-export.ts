@@ -1,6 +1,6 @@
 // lifeboat image export <id> --out <file> --store <dir>: a sparse raw disk file.
 import type { Command } from 'commander';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import { Store } from '../imaging/repo/store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { readPassphrase, storeDir } from './common.js';

@@ -1,6 +1,6 @@
 // lifeboat image list --store <dir> [--json]  and  lifeboat image show <id> [--json]
 import type { Command } from 'commander';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import { Store } from '../imaging/repo/store.js';
 import { storeDir, summarize } from './common.js';
 import { manifestText } from './image-text.js';

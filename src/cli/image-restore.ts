@@ -1,7 +1,7 @@
 // lifeboat image restore <image-id> <device-or-file> --store <dir> [--yes] [--verify]
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import { Store } from '../imaging/repo/store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { readPassphrase, storeDir } from './common.js';

@@ -2,7 +2,7 @@
 // (through the daemon): source, times, chunks, figures, certification and the partition
 // layout (number, start, size, type, filesystem, used, how imaged). Pure; a manifest whose
 // layout is missing or of an older shape prints what it has.
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import type { Manifest } from '../imaging/repo/manifest.js';
 
 interface LayoutPart {

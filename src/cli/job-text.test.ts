@@ -9,7 +9,7 @@ const base: JobView = { id: 'abcdef012345', type: 'backup', state: 'done', machi
 
 test('a job list row: machine by name, disk, times, duration, who asked', () => {
   const row = jobListRow({ ...base, stats: { bytesNew: 1 << 20 } });
-  assert.deepEqual(row.slice(0, 10), ['abcdef012345', 'backup', 'done', 'pc-1', 'WD-1', '2026-12-03 01:00:00', '01:00:05', '01:02:05', '2:00', 'timer']);
+  assert.deepEqual(row.slice(0, 10), ['abcdef012345', 'backup', 'done', 'pc-1', 'WD-1', '2026-12-03 01:00:00', '01:00:05', '01:02:05', '2m00s', 'timer']);
   assert.equal(jobListRow({ ...base, machineName: undefined } as JobView)[3], 'machine id m1', 'a machine that is gone shows its id, said as such');
   assert.equal(durationOf({ ...base, finishedAt: undefined }, Date.parse('2026-12-03T01:00:35Z')), 30, 'a running job: so far');
   assert.equal(durationOf({ ...base, startedAt: undefined }), null);
@@ -19,9 +19,9 @@ test('a job list row: machine by name, disk, times, duration, who asked', () => 
 test('summaries say what the local commands say', () => {
   assert.equal(
     jobSummary({ ...base, stats: { bytesRead: 100 << 20, bytesNew: 10 << 20, storedBytesNew: 5 << 20, compressionRatio: 2, bytesReused: 90 << 20, bytesZero: 0, durationMs: 2000 } }),
-    'image 20261203T010000Z-00000001 committed: 100 MiB read, 10.0 MiB new -> 5.00 MiB stored (lz4 2.00x), 90.0 MiB reused, 0 B zero, in 0:02, 52.4 MB/s',
+    'image 20261203T010000Z-00000001 committed: 100 MiB read, 10.0 MiB new -> 5.00 MiB stored (lz4 2.00x), 90.0 MiB reused, 0 B zero, in 2s, 52.4 MB/s',
   );
-  assert.equal(jobSummary({ ...base, type: 'restore', devicePath: '/dev/sdb', machineId: undefined, stats: { bytesTotal: 1 << 30, durationMs: 4000 } }), 'restored image 20261203T010000Z-00000001 onto /dev/sdb: 1.00 GiB in 0:04, 268.4 MB/s');
+  assert.equal(jobSummary({ ...base, type: 'restore', devicePath: '/dev/sdb', machineId: undefined, stats: { bytesTotal: 1 << 30, durationMs: 4000 } }), 'restored image 20261203T010000Z-00000001 onto /dev/sdb: 1.00 GiB in 4s, 268.4 MB/s');
   assert.equal(jobSummary({ ...base, stats: undefined }), 'job abcdef012345 done', 'no figures: no invented ones');
 });
 

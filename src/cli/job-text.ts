@@ -2,7 +2,7 @@
 // times, who asked, the machine by name, the figures, the whole story. Pure: a job in,
 // text out (the same summary lines as the local `image backup|restore` commands).
 import type { Job, JobView } from '../api/contract.js';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes, formatRate } from '../format.js';
 import { formatDuration } from './render.js';
 
 /** "2026-12-03 11:48:00" (UTC) from an ISO time; '' when absent. */
@@ -32,7 +32,7 @@ export const JOB_LIST_HEAD = ['ID', 'TYPE', 'STATE', 'MACHINE/DEVICE', 'DISK', '
 
 export function jobListRow(j: JobView, now = Date.now()): string[] {
   const d = durationOf(j, now);
-  const live = j.live ? `${Math.round((j.live.bytesDone / Math.max(1, j.live.bytesTotal)) * 100)}% ${(j.live.rateBps / 1e6).toFixed(0)} MB/s` : '';
+  const live = j.live ? `${Math.round((j.live.bytesDone / Math.max(1, j.live.bytesTotal)) * 100)}% ${formatRate(j.live.rateBps)}` : '';
   const reached = !j.live && j.progress && j.state !== 'done' && j.progress.bytesTotal > 0 ? `${Math.round((j.progress.bytesDone / j.progress.bytesTotal) * 100)}% reached` : '';
   const result = j.error ?? j.outcome ?? (j.stats?.bytesNew !== undefined ? `new ${formatBytes(j.stats.bytesNew)}` : j.imageId && j.type === 'backup' ? `image ${j.imageId}` : '');
   return [j.id, j.type, j.state, subjectOf(j), diskOf(j), when(j.createdAt), when(j.startedAt).slice(11), when(j.finishedAt).slice(11), d === null ? '' : formatDuration(d), j.requestedBy, [live || reached, result].filter(Boolean).join(' ')];
@@ -42,7 +42,7 @@ export function jobListRow(j: JobView, now = Date.now()): string[] {
 export function jobSummary(j: Job): string {
   const s = j.stats ?? {};
   const secs = (s.durationMs ?? 0) / 1000;
-  const speed = (bytes: number) => (secs > 0 ? `, ${(bytes / 1e6 / secs).toFixed(1)} MB/s` : '');
+  const speed = (bytes: number) => (secs > 0 ? `, ${formatRate(bytes / secs)}` : '');
   if (j.type === 'backup' && j.imageId && s.bytesNew !== undefined) {
     return (
       `image ${j.imageId} committed: ${formatBytes(s.bytesRead ?? 0)} read, ${formatBytes(s.bytesNew)} new -> ${formatBytes(s.storedBytesNew ?? 0)} stored (lz4 ${(s.compressionRatio ?? 1).toFixed(2)}x), ` +

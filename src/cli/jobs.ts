@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { JOB_STATES, type JobState } from '../api/wire.js';
 import { LifeboatError, usageError } from '../errors.js';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import { client, followJobs, jobEnding, parseSince, positiveCount, table, watchJob } from './client-common.js';
 import type { Manifest } from '../imaging/repo/manifest.js';
 import { JOB_LIST_HEAD, jobListRow, jobStory, when } from './job-text.js';

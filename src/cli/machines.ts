@@ -1,6 +1,6 @@
 // lifeboat machines list|add|show|edit|approve|ignore|rm — through the daemon.
 import { type Command, Option } from 'commander';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import { usageError } from '../errors.js';
 import { client, table } from './client-common.js';
 

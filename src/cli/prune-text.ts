@@ -3,7 +3,7 @@
 // --keep-* options the commands that take a retention policy share.
 import type { Command } from 'commander';
 import type { PruneReport, Schedule } from '../api/contract.js';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import { positiveCount, table } from './client-common.js';
 import { when } from './job-text.js';
 

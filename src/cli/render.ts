@@ -1,7 +1,7 @@
 // Renderers of the engine's event stream: a live bar on a TTY, plain lines otherwise,
 // JSON lines with --json. They only consume events; they never drive the engine.
 import type { EngineEvent, ProgressEvent } from '../imaging/progress.js';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes, formatDuration, formatRate } from '../format.js';
 
 export type RenderMode = 'tty' | 'plain' | 'json';
 
@@ -15,16 +15,7 @@ export function renderMode(json: boolean, stream: NodeJS.WriteStream = process.s
   return json ? 'json' : stream.isTTY ? 'tty' : 'plain';
 }
 
-const rate = (bps: number) => `${(bps / 1e6).toFixed(bps >= 1e8 ? 0 : 1)} MB/s`;
-
-export function formatDuration(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds)) return '--:--';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
+export { formatDuration } from '../format.js';
 
 /** One line describing progress; `width` bounds the bar. Pure, for tests and every renderer. */
 export function progressLine(e: ProgressEvent, barWidth = 24): string {
@@ -32,7 +23,7 @@ export function progressLine(e: ProgressEvent, barWidth = 24): string {
   const frac = e.bytesTotal > 0 ? Math.min(1, e.bytesDone / e.bytesTotal) : null;
   const filled = Math.round((frac ?? 0) * barWidth);
   const bar = barWidth > 0 && frac !== null ? `[${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}] ` : '';
-  const parts = frac === null ? [`${formatBytes(e.bytesDone)}`, rate(e.rateBps)] : [`${bar}${(frac * 100).toFixed(0).padStart(3)}%`, `${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}`, rate(e.rateBps)];
+  const parts = frac === null ? [`${formatBytes(e.bytesDone)}`, formatRate(e.rateBps)] : [`${bar}${(frac * 100).toFixed(0).padStart(3)}%`, `${formatBytes(e.bytesDone)}/${formatBytes(e.bytesTotal)}`, formatRate(e.rateBps)];
   if (e.operation === 'backup') {
     parts.push(`new ${formatBytes(e.bytesNew)}`, `reused ${formatBytes(e.bytesReused)}`, `zero ${formatBytes(e.bytesZero)}`);
     if (e.ratio > 0) parts.push(`lz4 ${e.ratio.toFixed(2)}x`);

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { scheduleTargetText } from '../api/constants.js';
 import { LifeboatError, usageError } from '../errors.js';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import type { ScheduleView } from '../api/contract.js';
 import { client, followJobs, table } from './client-common.js';
 import { when } from './job-text.js';

@@ -1,6 +1,6 @@
 // lifeboat store gc --store <dir> [--dry-run] [--json]
 import type { Command } from 'commander';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 import { collectGarbage } from '../imaging/repo/gc.js';
 import { Store } from '../imaging/repo/store.js';
 import { storeDir } from './common.js';

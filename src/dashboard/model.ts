@@ -3,7 +3,7 @@
 // state to exactly what each widget shows. No blessed, no sockets, no timers here.
 import type { ApplianceStatus, AuditEvent, JobView, LiveEvent } from '../api/contract.js';
 import type { ProgressEvent } from '../imaging/progress.js';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes, formatDuration, mbps } from '../format.js';
 
 /** One throughput sample per tick (1 s): three minutes, so a job of a few seconds is still more than a sliver. */
 export const SERIES_LENGTH = 180;
@@ -166,14 +166,8 @@ export const shortId = (id: string): string => id.slice(0, 8);
 // ---- views: what each widget shows -------------------------------------------------
 
 
-export function formatEta(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '-';
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  if (s >= 86400) return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
+/** An ETA in the dashboard's tables: the common duration, '-' when unknown. */
+export const formatEta = (seconds: number | null | undefined): string => formatDuration(seconds, '-');
 
 export interface SeriesView {
   /** Time labels, oldest first ("-4:59" … "0:00"). */
@@ -250,7 +244,7 @@ export function jobRows(state: DashboardState, targetWidth = 44): string[][] {
   return Object.values(state.jobs).map((j) => {
     const p = j.progress;
     const pct = p ? `${Math.floor((p.bytesDone / Math.max(1, p.bytesTotal)) * 100)}%` : '-';
-    const rate = p ? (p.rateBps / 1e6).toFixed(1) : '-';
+    const rate = p ? mbps(p.rateBps) : '-';
     return [j.type, fitTail(j.target, targetWidth), j.state, pct, rate, p ? formatEta(p.etaSeconds) : '-', shortId(j.id)];
   });
 }

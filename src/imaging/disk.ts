@@ -48,17 +48,6 @@ export function describeDisk(path: string): SourceIdentity {
   throw userError(`${path} is neither a block device nor a regular file`);
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n;
-  let u = 0;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
-}
-
 /** A BlockReader over an open disk or file, for the layout parsers. */
 export function fileReader(fh: FileHandle, size: number, subject: string): BlockReader {
   return {

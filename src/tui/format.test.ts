@@ -8,8 +8,8 @@ describe('format', () => {
     assert.equal(shortBytes(0), '0B');
     assert.equal(shortBytes(1536), '1.50K');
     assert.equal(shortBytes(200 * 2 ** 30), '200G');
-    assert.equal(duration(75), '1:15');
-    assert.equal(duration(3725), '1:02:05');
+    assert.equal(duration(75), '1m15s');
+    assert.equal(duration(3725), '1h02m');
     assert.equal(duration(null), '--');
     assert.equal(age('2026-11-25T10:00:00Z', Date.parse('2026-11-27T11:00:00Z')), '2d');
     assert.equal(age(undefined, 0), 'never');

@@ -1,33 +1,8 @@
 // Pure text helpers for the console: sizes, rates, ages, progress bars and sparklines,
 // each in a Unicode and a plain-ASCII form (TERM=linux, non-UTF-8 locales).
 
-const UNITS = ['B', 'K', 'M', 'G', 'T', 'P'];
-
-/** 1536 → "1.5K", 0 → "0B": short binary sizes for tables. */
-export function shortBytes(n: number): string {
-  let v = Math.max(0, n);
-  let u = 0;
-  while (v >= 1024 && u < UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${Math.round(v)}B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)}${UNITS[u]}`;
-}
-
-/** Decimal megabytes per second, one decimal: what operators compare disks by. */
-export function mbps(bytesPerSecond: number): string {
-  return (Math.max(0, bytesPerSecond) / 1e6).toFixed(1);
-}
-
-/** Seconds as m:ss or h:mm:ss; "--" when unknown. */
-export function duration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '--';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
+// Sizes, rates and durations come from the one format module (src/format.ts).
+export { mbps, shortBytes, formatDuration as duration } from '../format.js';
 
 /** How long ago `iso` was, relative to `now` (ms): "12s", "5m", "3h", "2d". */
 export function age(iso: string | undefined, now: number): string {

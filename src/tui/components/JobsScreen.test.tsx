@@ -14,7 +14,7 @@ test('a running job shows live MB/s now/avg, the LZ4 ratio, new/reused and the E
   assert.match(row, /200\.0\/150\.0/);
   assert.match(row, /30\.0M\/20\.0M/);
   assert.match(row, /x2\.00/);
-  assert.match(row, /1:30|90/);
+  assert.match(row, /1m30s|90/);
 });
 
 test('a finished job shows its final average, ratio and new/reused from its stats; a failed one its error', () => {
