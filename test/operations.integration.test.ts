@@ -54,7 +54,7 @@ test('backup --wait ends with the summary the local command prints; jobs list an
   for (let i = 0; i < 3; i++) {
     sh(`head -c 64K /dev/urandom | dd of=${disk} bs=64K seek=${i} conv=notrunc status=none`);
     const r = await ok(['backup', '--device', disk, '--wait']);
-    const m = /^image (\S+) committed: [\d.]+ MiB read, \S+ \S+ new -> \S+ \S+ stored \(lz4 [\d.]+x\), \S+ \S+ reused, \S+ \S+ zero, in \d+:\d\d/m.exec(r.stdout);
+    const m = /^image (\S+) committed: [\d.]+ MiB read, \S+ \S+ new -> \S+ \S+ stored \(lz4 [\d.]+x\), \S+ \S+ reused, \S+ \S+ zero, in (\d+s|\d+m\d\ds)/m.exec(r.stdout);
     assert.ok(m, r.stdout);
     backups.push(m[1] as string);
   }
