@@ -11,7 +11,7 @@ import { backupImage } from '../src/imaging/backup.js';
 import { encodeFingerprints } from '../src/imaging/repo/fingerprint.js';
 import { FINGERPRINTS_HEADER_SIZE } from '../src/imaging/repo/formats.js';
 import { type Manifest, signManifest } from '../src/imaging/repo/manifest.js';
-import { Store } from '../src/imaging/repo/store.js';
+import { ImageStore } from '../src/imaging/repo/image-store.js';
 import { lastJson, lifeboat, tempDir } from './helpers/cli.js';
 
 const MiB = 1 << 20;
@@ -151,7 +151,7 @@ test('fingerprints certified but wrong (a bug) are caught: verify names the chun
   assert.equal(v.code, 1, v.stdout + v.stderr);
   assert.match(v.stdout + v.stderr, /fingerprint recorded for chunk 0 .* does not match its content/);
 
-  const store = await Store.open(storeDir);
+  const store = await ImageStore.open(storeDir);
   const images = () => store.imageIds();
   const before = await images();
   await assert.rejects(

@@ -30,14 +30,18 @@ export function buildProgram(ctx: CommandContext): Command {
     .showHelpAfterError('(run with --help for usage)')
     // One error prefix for every message, commander's own usage errors included.
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'lifeboat: ')) });
-  const image = program.command('image').description('local imaging against a store directory, no daemon needed');
-  registerBackup(image, ctx);
-  registerRestore(image, ctx);
-  registerVerify(image, ctx);
-  registerList(image);
-  registerExport(image, ctx);
-  registerRm(image);
-  const store = program.command('store').description('maintain an image store');
+  // `lifeboat local …` works on an image store directory itself, as root, with no daemon;
+  // `lifeboat images …` asks the daemon about the appliance's images. The old spellings
+  // `lifeboat image …` and `lifeboat store gc` stay as aliases.
+  const local = program.command('local').alias('image').description('imaging on an image store directory as root, no daemon: backup, restore, verify, list, show, export, rm, gc');
+  registerBackup(local, ctx);
+  registerRestore(local, ctx);
+  registerVerify(local, ctx);
+  registerList(local);
+  registerExport(local, ctx);
+  registerRm(local);
+  registerGc(local);
+  const store = program.command('store').description('alias of `lifeboat local gc`');
   registerGc(store);
   registerServe(program);
   registerMachines(program);

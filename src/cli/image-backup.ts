@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { backupImage } from '../imaging/backup.js';
 import { describeDisk } from '../imaging/disk.js';
 import { formatBytes } from '../format.js';
-import { Store } from '../imaging/repo/store.js';
+import { ImageStore } from '../imaging/repo/image-store.js';
 import { readPassphrase, storeDir, summarize } from './common.js';
 import { createRenderer, formatDuration, renderMode } from './render.js';
 import type { CommandContext } from './context.js';
@@ -21,7 +21,7 @@ export function register(image: Command, ctx: CommandContext): void {
     .option('--json', 'progress as JSON lines; the last line is the committed image')
     .action(async (source: string, o: { store?: string; label?: string; passphraseFile?: string; full?: boolean; raw?: boolean; json?: boolean }) => {
       describeDisk(source); // a missing or unusable source is reported before a store is created
-      const store = await Store.open(storeDir(o.store), { create: true });
+      const store = await ImageStore.open(storeDir(o.store), { create: true });
       const renderer = createRenderer(renderMode(o.json === true));
       const passphrase = readPassphrase(o.passphraseFile);
       let manifest;

@@ -1,7 +1,7 @@
 // lifeboat image export <id> --out <file> --store <dir>: a sparse raw disk file.
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
-import { Store } from '../imaging/repo/store.js';
+import { ImageStore } from '../imaging/repo/image-store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { readPassphrase, storeDir } from './common.js';
 import type { CommandContext } from './context.js';
@@ -17,7 +17,7 @@ export function register(image: Command, ctx: CommandContext): void {
     .option('--passphrase-file <file>', 'the image\'s restore passphrase (or LIFEBOAT_PASSPHRASE)')
     .option('--json', 'progress as JSON lines')
     .action(async (imageId: string, o: { out: string; store?: string; passphraseFile?: string; json?: boolean }) => {
-      const store = await Store.open(storeDir(o.store));
+      const store = await ImageStore.open(storeDir(o.store));
       const renderer = createRenderer(renderMode(o.json === true));
       const passphrase = readPassphrase(o.passphraseFile);
       let report;

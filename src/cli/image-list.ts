@@ -1,7 +1,7 @@
 // lifeboat image list --store <dir> [--json]  and  lifeboat image show <id> [--json]
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
-import { Store } from '../imaging/repo/store.js';
+import { ImageStore } from '../imaging/repo/image-store.js';
 import { storeDir, summarize } from './common.js';
 import { manifestText } from './image-text.js';
 
@@ -12,7 +12,7 @@ export function register(image: Command): void {
     .option('--store <dir>', 'image store directory')
     .option('--json', 'a JSON array of image objects')
     .action(async (o: { store?: string; json?: boolean }) => {
-      const store = await Store.open(storeDir(o.store));
+      const store = await ImageStore.open(storeDir(o.store));
       const { images: listed, damaged } = await store.listImages();
       const images = [...listed].sort((a, b) => b.completedAt.localeCompare(a.completedAt) || (a.id < b.id ? 1 : -1)); // newest first, as `images list`
       for (const d of damaged) process.stderr.write(`warning: ${d.error}\n`);
@@ -37,7 +37,7 @@ export function register(image: Command): void {
     .option('--store <dir>', 'image store directory')
     .option('--json', 'the whole manifest as JSON')
     .action(async (imageId: string, o: { store?: string; json?: boolean }) => {
-      const store = await Store.open(storeDir(o.store));
+      const store = await ImageStore.open(storeDir(o.store));
       const m = await store.readManifest(imageId);
       if (o.json) {
         process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);

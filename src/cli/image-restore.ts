@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { formatBytes } from '../format.js';
-import { Store } from '../imaging/repo/store.js';
+import { ImageStore } from '../imaging/repo/image-store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { readPassphrase, storeDir } from './common.js';
 import type { CommandContext } from './context.js';
@@ -21,7 +21,7 @@ export function register(image: Command, ctx: CommandContext): void {
     .option('--passphrase-file <file>', 'the image\'s restore passphrase, first line of <file> (or LIFEBOAT_PASSPHRASE)')
     .option('--json', 'progress as JSON lines; the last line is the result')
     .action(async (imageId: string, target: string, o: { store?: string; yes?: boolean; verify?: boolean; growLast?: boolean; passphraseFile?: string; json?: boolean }) => {
-      const store = await Store.open(storeDir(o.store));
+      const store = await ImageStore.open(storeDir(o.store));
       const renderer = createRenderer(renderMode(o.json === true));
       const passphrase = readPassphrase(o.passphraseFile);
       let report;

@@ -1,7 +1,7 @@
 // lifeboat image verify <image-id> --store <dir> [--json]
 import type { Command } from 'commander';
 import { LifeboatError } from '../errors.js';
-import { Store } from '../imaging/repo/store.js';
+import { ImageStore } from '../imaging/repo/image-store.js';
 import { verifyImage } from '../imaging/verify.js';
 import { storeDir } from './common.js';
 import type { CommandContext } from './context.js';
@@ -15,7 +15,7 @@ export function register(image: Command, ctx: CommandContext): void {
     .option('--store <dir>', 'image store directory')
     .option('--json', 'progress as JSON lines; the last line is the report')
     .action(async (imageId: string, o: { store?: string; json?: boolean }) => {
-      const store = await Store.open(storeDir(o.store));
+      const store = await ImageStore.open(storeDir(o.store));
       const renderer = createRenderer(renderMode(o.json === true));
       let report;
       try {

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { LifeboatError, httpStatusFor } from '../errors.js';
-import type { ManagementStore } from '../store/index.js';
+import type { ManagementStore } from '../db/index.js';
 import type { AgentTokens, TokenScope } from './agent-tokens.js';
 import type { EventHub } from './event-hub.js';
 

@@ -5,9 +5,9 @@
 import type { ApplianceStatus, ImageManifest, Job, LocalDevice, Machine } from '../api/contract.js';
 import { backupPromises } from '../jobs/index.js';
 import type { OperatorServices } from '../api/services.js';
-import type { Store } from '../imaging/repo/store.js';
+import type { ImageStore } from '../imaging/repo/image-store.js';
 import { conflictError } from '../errors.js';
-import { type ManagementStore, imageFactsFromManifest } from '../store/index.js';
+import { type ManagementStore, imageFactsFromManifest } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
 import type { JobRunner } from './job-runner.js';
 import { pruneAllImages, pruneSchedule, startScheduleRun } from './schedule-actions.js';
@@ -15,7 +15,7 @@ import { auditToWire, diskToWire, imageToWire, jobToWire, machineToWire, pruneTo
 
 export interface DaemonParts {
   db: ManagementStore;
-  images: Store;
+  images: ImageStore;
   runner: JobRunner;
   hub: EventHub;
   version: string;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { test } from 'node:test';
-import type { Store } from '../imaging/repo/store.js';
-import { openManagementStore } from '../store/index.js';
+import type { ImageStore } from '../imaging/repo/image-store.js';
+import { openManagementStore } from '../db/index.js';
 import { ApplianceStatusSource, interfacesOf } from './appliance-status.js';
 import type { DaemonConfig } from './config.js';
 import type { JobRunner } from './job-runner.js';
@@ -18,7 +18,7 @@ test('the chunk walk runs once for many callers, is reused for a minute, and aga
       await new Promise<void>((r) => (release = r));
       return { chunks: 10, bytes: 1000 };
     },
-  } as unknown as Store;
+  } as unknown as ImageStore;
   const config = { dataDir: '/d', socket: '/s', store: tmpdir(), scheduleTimerDir: null, boot: { dhcp: 'off' } } as DaemonConfig;
   const source = new ApplianceStatusSource({ config, version: 't', startedAt: Date.now(), db, images, runner: { active: 0 } as JobRunner });
   const both = Promise.all([source.status(), source.status(), source.status()]);

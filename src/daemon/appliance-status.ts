@@ -6,8 +6,8 @@
 import { statfs } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import type { ApplianceStatus } from '../api/contract.js';
-import type { Store } from '../imaging/repo/store.js';
-import type { ManagementStore } from '../store/index.js';
+import type { ImageStore } from '../imaging/repo/image-store.js';
+import type { ManagementStore } from '../db/index.js';
 import type { DaemonConfig } from './config.js';
 import type { JobRunner } from './job-runner.js';
 
@@ -26,7 +26,7 @@ export class ApplianceStatusSource {
   private walking: Promise<{ chunks: number; bytes: number }> | null = null;
 
   constructor(
-    private readonly deps: { config: DaemonConfig; version: string; startedAt: number; db: ManagementStore; images: Store; runner: JobRunner; bootServices?: () => ApplianceStatus['services'] },
+    private readonly deps: { config: DaemonConfig; version: string; startedAt: number; db: ManagementStore; images: ImageStore; runner: JobRunner; bootServices?: () => ApplianceStatus['services'] },
   ) {}
 
   async status(): Promise<ApplianceStatus> {

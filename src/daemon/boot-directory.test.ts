@@ -2,7 +2,7 @@
 // with their token, stages, ignored machines, UUID lookup.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { openManagementStore } from '../store/index.js';
+import { openManagementStore } from '../db/index.js';
 import { AgentTokens } from './agent-tokens.js';
 import { BootDirectory, discoveredName } from './boot-directory.js';
 import { EventHub } from './event-hub.js';

@@ -13,7 +13,7 @@
 //   published as log events, so `machines show`, the console and the event stream see them.
 import type { BootOsFiles } from '../boot/boot-script.js';
 import { type BootAction, type BootRecord, type Firmware, decideBoot } from '../boot/decision.js';
-import type { BootStageName, Machine, ManagementStore } from '../store/index.js';
+import type { BootStageName, Machine, ManagementStore } from '../db/index.js';
 import type { AgentTokens } from './agent-tokens.js';
 import type { EventHub } from './event-hub.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Job } from '../store/index.js';
+import type { Job } from '../db/index.js';
 import { bootDeadlineAdvice, endingOf } from './job-runner.js';
 
 const job = (type: Job['type']): Job => ({ id: 'j', type, state: 'running', createdAt: '', updatedAt: '', requestedBy: 'op' });

@@ -12,11 +12,11 @@ import { LifeboatError } from '../errors.js';
 import { backupImage } from '../imaging/backup.js';
 import { describeDisk } from '../imaging/disk.js';
 import { formatBytes } from '../format.js';
-import type { Store } from '../imaging/repo/store.js';
+import type { ImageStore } from '../imaging/repo/image-store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { verifyImage } from '../imaging/verify.js';
 import type { EngineEvent } from '../imaging/progress.js';
-import { type Job, type ManagementStore, imageFactsFromManifest } from '../store/index.js';
+import { type Job, type ManagementStore, imageFactsFromManifest } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
 import { type DevicePolicyConfig, checkJobDevice } from './device-policy.js';
 
@@ -46,7 +46,7 @@ export class JobRunner {
 
   constructor(
     private readonly db: ManagementStore,
-    private readonly images: Store,
+    private readonly images: ImageStore,
     private readonly hub: EventHub,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void,
     /** Where docked disk-image files live and what the appliance's own disks hold (default: beside the store). */

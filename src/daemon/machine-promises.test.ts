@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { operatorApi } from '../api/routes.js';
 import type { Machine } from '../api/wire.js';
-import { Store } from '../imaging/repo/store.js';
-import { openManagementStore } from '../store/index.js';
+import { ImageStore } from '../imaging/repo/image-store.js';
+import { openManagementStore } from '../db/index.js';
 import { operatorServices } from './api-services.js';
 import { EventHub } from './event-hub.js';
 import { JobRunner } from './job-runner.js';
@@ -16,7 +16,7 @@ test('GET /v1/machines says per machine what its schedules promise: overdue when
   let clock = Date.now() - 3 * 86_400_000; // set up three days ago
   const db = await openManagementStore(null, { now: () => new Date(clock) });
   try {
-    const images = await Store.open(join(dir, 'store'), { create: true });
+    const images = await ImageStore.open(join(dir, 'store'), { create: true });
     const hub = new EventHub();
     const runner = new JobRunner(db, images, hub, () => {});
     for (const [i, name] of ['pc-1', 'pc-2', 'pc-3'].entries()) await db.machines.add({ name, macs: [`52:54:00:00:00:0${i + 1}`] });

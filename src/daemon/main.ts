@@ -9,8 +9,8 @@ import type { Server } from 'node:http';
 import { LifeboatError, describeSystemError } from '../errors.js';
 import { operatorApi } from '../api/routes.js';
 import { startApiServer } from '../api/server.js';
-import { Store } from '../imaging/repo/store.js';
-import { type ManagementStore, imageFactsFromManifest, openManagementStore } from '../store/index.js';
+import { ImageStore } from '../imaging/repo/image-store.js';
+import { type ManagementStore, imageFactsFromManifest, openManagementStore } from '../db/index.js';
 import { type BootFlags, type DaemonConfig, loadConfig } from './config.js';
 import { EventHub } from './event-hub.js';
 import { operatorServices } from './api-services.js';
@@ -58,7 +58,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
   try {
     db = await openManagementStore(join(config.dataDir, 'db'), { ...(flags.repair ? { repair: true } : {}), onWarning: (m) => log('warning', m) });
     for (const job of await db.jobs.markInterrupted()) log('warning', 'job was running when the daemon stopped: marked interrupted', { job: job.id, type: job.type });
-    const images = await Store.open(config.store, { create: true });
+    const images = await ImageStore.open(config.store, { create: true });
     const listed = await images.listImages();
     for (const d of listed.damaged) log('warning', d.error, { image: d.id });
     const changes = await db.images.reconcile(listed.images.map(imageFactsFromManifest));

@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { backupImage } from '../imaging/backup.js';
-import { Store } from '../imaging/repo/store.js';
-import { imageFactsFromManifest, openManagementStore } from '../store/index.js';
+import { ImageStore } from '../imaging/repo/image-store.js';
+import { imageFactsFromManifest, openManagementStore } from '../db/index.js';
 import { pruneSchedule } from './schedule-actions.js';
 
 test('prune: keep-last per source, only images the schedule made, and the database follows the store even when a removal fails', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-prune-'));
   const db = await openManagementStore(null);
   try {
-    const store = await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
+    const store = await ImageStore.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
     const disk = join(dir, 'disk.img');
     const schedule = await db.schedules.add({ name: 'dock', target: { devices: [disk] }, calendar: 'daily', retention: { keepLast: 1 } });
     const made: string[] = [];

@@ -4,10 +4,10 @@
 // Which images go is decided by the pure prune(); this file only does the effects.
 // A schedule prunes only images its own jobs made, per source disk, never a protected
 // one: a manual backup is kept until an operator removes it.
-import type { Store } from '../imaging/repo/store.js';
+import type { ImageStore } from '../imaging/repo/image-store.js';
 import { type GcReport, collectGarbage } from '../imaging/repo/gc.js';
 import { type RetentionPolicy, prune } from '../jobs/index.js';
-import { type ImageRecord, type Job, type ManagementStore, type Schedule, imageFactsFromManifest } from '../store/index.js';
+import { type ImageRecord, type Job, type ManagementStore, type Schedule, imageFactsFromManifest } from '../db/index.js';
 import { LifeboatError } from '../errors.js';
 import type { JobRunner } from './job-runner.js';
 
@@ -88,18 +88,18 @@ export interface PruneOptions {
 }
 
 /** Prunes a schedule's own images by its retention policy (then gc); a dry run only says what it would do. */
-export async function pruneSchedule(deps: { db: ManagementStore; images: Store }, schedule: Schedule, actor: string, options: PruneOptions = {}): Promise<PruneReport> {
+export async function pruneSchedule(deps: { db: ManagementStore; images: ImageStore }, schedule: Schedule, actor: string, options: PruneOptions = {}): Promise<PruneReport> {
   return pruneImages(deps, { subject: schedule.name, images: await imagesOfSchedule(deps.db, schedule), policy: schedule.retention, actor, action: 'schedule.prune' }, options);
 }
 
 /** Prunes every image in the store by a policy given now (`images prune`), per source disk. */
-export async function pruneAllImages(deps: { db: ManagementStore; images: Store }, policy: RetentionPolicy, actor: string, options: PruneOptions = {}): Promise<PruneReport> {
+export async function pruneAllImages(deps: { db: ManagementStore; images: ImageStore }, policy: RetentionPolicy, actor: string, options: PruneOptions = {}): Promise<PruneReport> {
   if (Object.values(policy).every((v) => v === undefined)) throw new LifeboatError('user', 'say what to keep: --keep-last, --keep-daily, --keep-weekly and/or --keep-monthly (without a policy nothing would be pruned)');
   return pruneImages(deps, { subject: 'images', images: await deps.db.images.list(), policy, actor, action: 'images.prune' }, options);
 }
 
 async function pruneImages(
-  deps: { db: ManagementStore; images: Store },
+  deps: { db: ManagementStore; images: ImageStore },
   what: { subject: string; images: ImageRecord[]; policy: RetentionPolicy; actor: string; action: string },
   options: PruneOptions,
 ): Promise<PruneReport> {

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Schedule } from '../store/index.js';
+import type { Schedule } from '../db/index.js';
 import { dropInText, timerChanges, timerSync, timerUnit } from './schedule-timers.js';
 
 const schedule = (name: string, calendar: string, enabled = true) => ({ id: name, name, calendar, enabled, target: { machines: ['pc'] }, retention: {}, createdAt: '', updatedAt: '' }) satisfies Schedule;

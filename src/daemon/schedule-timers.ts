@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bug } from '../errors.js';
-import type { Schedule } from '../store/index.js';
+import type { Schedule } from '../db/index.js';
 
 export const TIMER_PREFIX = 'lifeboat-schedule@';
 const DROP_IN = 'lifeboat-calendar.conf';

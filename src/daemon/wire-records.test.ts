@@ -2,7 +2,7 @@
 // record stays inside; what the wire declares arrives unchanged.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { openManagementStore } from '../store/index.js';
+import { openManagementStore } from '../db/index.js';
 import { jobToWire, machineToWire, scheduleToWire } from './wire-records.js';
 
 test('a machine, a job and a schedule from the real (in-memory) store map onto the wire unchanged', async () => {

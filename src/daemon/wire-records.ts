@@ -4,7 +4,7 @@
 // fails to compile here instead of changing the API under its clients. Pure.
 import type * as wire from '../api/wire.js';
 import type { GcReport } from '../imaging/repo/gc.js';
-import type { AuditEvent, Disk, ImageRecord, Job, Machine, Schedule } from '../store/index.js';
+import type { AuditEvent, Disk, ImageRecord, Job, Machine, Schedule } from '../db/index.js';
 import type { PruneReport, ScheduleRunResult } from './schedule-actions.js';
 
 /** The object without its undefined fields (JSON leaves them out anyway; tests compare objects). */

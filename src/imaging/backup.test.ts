@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { backupImage } from './backup.js';
-import { Store } from './repo/store.js';
+import { ImageStore } from './repo/image-store.js';
 
 /** Files this process holds open below `dir` (a deleted one still counts). */
 function openBelow(dir: string): string[] {
@@ -21,7 +21,7 @@ function openBelow(dir: string): string[] {
 test('a backup that fails or is cancelled closes every file it opened and leaves no staging behind (the daemon runs many in one process)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-backup-files-'));
   try {
-    const store = await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
+    const store = await ImageStore.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
     const disk = join(dir, 'disk.img');
     writeFileSync(disk, Buffer.alloc(256 * 1024, 7));
     await backupImage({ store, source: disk });

@@ -27,11 +27,11 @@ import { FingerprintMap, encodeFingerprints, fingerprintKey, newFingerprintSalt 
 import { NO_FINGERPRINT, UNUSED_DIGEST, ZERO_DIGEST } from './repo/formats.js';
 import type { ImageDraft, PositionalFile } from './repo/image-draft.js';
 import { type Manifest, type SourceIdentity, makeImageId, makePassphraseVerifier, signManifest } from './repo/manifest.js';
-import type { Store } from './repo/store.js';
+import type { ImageStore } from './repo/image-store.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export interface BackupOptions {
-  store: Store;
+  store: ImageStore;
   /** A block device, a disk-image file, or a stream: `-` (standard input) or a pipe. */
   source: string;
   label?: string;
@@ -65,7 +65,7 @@ export function zeroChunkDigest(length: number): Buffer {
  * pairs. A parent without fingerprints (older images) starts a new lineage; damaged ones
  * too, with a warning: every chunk is then hashed, which is slower but just as sound.
  */
-async function parentFingerprints(store: Store, parent: Manifest, digests: Buffer): Promise<{ salt: string; pairs: Buffer | null; warning: string | null }> {
+async function parentFingerprints(store: ImageStore, parent: Manifest, digests: Buffer): Promise<{ salt: string; pairs: Buffer | null; warning: string | null }> {
   const fresh = { salt: newFingerprintSalt(), pairs: null };
   if (!parent.fingerprints) return { ...fresh, warning: null };
   try {

@@ -6,9 +6,9 @@ import { integrityError } from '../errors.js';
 import { LayoutProblem, type BlockReader } from './layout/types.js';
 import { decodeFrame } from './lz4-frame.js';
 import { type ImageIndex, chunkLength, digestAt } from './repo/index-file.js';
-import type { Store } from './repo/store.js';
+import type { ImageStore } from './repo/image-store.js';
 
-export function imageReader(store: Store, index: ImageIndex): BlockReader {
+export function imageReader(store: ImageStore, index: ImageIndex): BlockReader {
   let cached: { i: number; data: Buffer } | null = null;
   const chunk = async (i: number): Promise<Buffer> => {
     if (cached?.i === i) return cached.data;

@@ -20,7 +20,7 @@ import { type EventSink, type Operation, ProgressMeter, emptyCounters } from './
 import { missingChunks } from './repo/chunk-store.js';
 import { type ImageIndex, chunkLength, digestAt, isUnused } from './repo/index-file.js';
 import { type Manifest, checkPassphrase } from './repo/manifest.js';
-import type { Store } from './repo/store.js';
+import type { ImageStore } from './repo/image-store.js';
 import { runTasks } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -31,7 +31,7 @@ export interface Certified {
 }
 
 /** Everything a restore must know before it may write a byte; throws the first problem found. */
-export async function certifyImage(store: Store, imageId: string, passphrase?: string): Promise<Certified> {
+export async function certifyImage(store: ImageStore, imageId: string, passphrase?: string): Promise<Certified> {
   const manifest = await store.readManifest(imageId);
   const index = await store.readIndex(manifest);
   if (manifest.passphrase) {
@@ -55,7 +55,7 @@ export async function certifyImage(store: Store, imageId: string, passphrase?: s
 }
 
 export interface RestoreOptions {
-  store: Store;
+  store: ImageStore;
   imageId: string;
   /** Block device or file; a missing file is created at the image's size. */
   target: string;

@@ -11,7 +11,7 @@ import { type EventSink, ProgressMeter, emptyCounters } from './progress.js';
 import { fingerprintKey } from './repo/fingerprint.js';
 import { FINGERPRINT_SIZE, NO_FINGERPRINT } from './repo/formats.js';
 import { chunkLength, digestAt } from './repo/index-file.js';
-import type { Store } from './repo/store.js';
+import type { ImageStore } from './repo/image-store.js';
 import { runTasks } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
 
@@ -31,7 +31,7 @@ export interface VerifyReport {
   durationMs: number;
 }
 
-export async function verifyImage(store: Store, imageId: string, opts: { onEvent?: EventSink; signal?: AbortSignal; workers?: number } = {}): Promise<VerifyReport> {
+export async function verifyImage(store: ImageStore, imageId: string, opts: { onEvent?: EventSink; signal?: AbortSignal; workers?: number } = {}): Promise<VerifyReport> {
   const startedAt = Date.now();
   const problems: VerifyProblem[] = [];
   const report = (chunksChecked: number): VerifyReport => ({ imageId, ok: problems.length === 0, chunksChecked, problems, durationMs: Date.now() - startedAt });

@@ -1,7 +1,7 @@
 // The decisions behind jobs and schedules, as pure functions of records and times: when a
 // schedule next fires (systemd calendar events, calendar.ts) and which images a retention
 // policy keeps (retention.ts). The job state machine lives with the job records, in
-// src/store/job-state.ts.
+// src/db/job-state.ts.
 //
 // Invariants:
 // - Nothing here does I/O, reads the clock or keeps state: "now" and the time zone are

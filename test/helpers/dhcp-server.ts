@@ -8,7 +8,7 @@
 // SIGTERM closes the server and the database, prints {"counts":{<event type>:n}}, exits 0.
 import { startDhcpServer } from '../../src/boot/dhcp/server.js';
 import type { BootMachine } from '../../src/boot/dhcp/decide.js';
-import { openManagementStore } from '../../src/store/index.js';
+import { openManagementStore } from '../../src/db/index.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown> & { db?: string; machines?: Record<string, BootMachine>; quiet?: boolean };
 const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);

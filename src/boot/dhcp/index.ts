@@ -2,7 +2,7 @@
 //   codec.ts, options.ts   bytes ⇄ messages, typed option readers (pure)
 //   boot-file.ts           which file by client architecture and machine loader (pure)
 //   decide.ts, reply.ts    request + context record → reply, destination, lease change (pure)
-//   lease-store.ts         the LeaseStore interface, in memory (src/store/leases.ts: NeDB)
+//   lease-store.ts         the LeaseStore interface, in memory (src/db/leases.ts: NeDB)
 //   config.ts              settings checked before a socket opens; the interface's address
 //   server.ts              startDhcpServer(): two UDP sockets on the boot interface, thin
 //

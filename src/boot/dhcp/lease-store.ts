@@ -1,5 +1,5 @@
 // The DHCP lease table behind one interface (STYLE 3): an in-memory store here for unit
-// tests and the NeDB-backed one in src/store/leases.ts, both run against
+// tests and the NeDB-backed one in src/db/leases.ts, both run against
 // lease-store.suite.ts. Reads are synchronous (both keep the table in memory, so the
 // server's decision reads a consistent snapshot); writes are async and, in the NeDB
 // store, on disk before they are seen.

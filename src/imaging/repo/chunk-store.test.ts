@@ -8,7 +8,7 @@ import { MemoryChunkStore } from './memory-chunk-store.js';
 import { type TestChunk, chunkStoreSuite, testChunk } from './chunk-store.suite.js';
 import { DirChunkStore } from './dir-chunk-store.js';
 import { collectGarbage } from './gc.js';
-import { Store } from './store.js';
+import { ImageStore } from './image-store.js';
 
 chunkStoreSuite('memory', async () => {
   const store = new MemoryChunkStore();
@@ -42,7 +42,7 @@ function crashingWriter(root: string, chunks: TestChunk[]): void {
 
 chunkStoreSuite('directory', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-chunks-'));
-  const store = await Store.open(join(dir, 'store'), { create: true });
+  const store = await ImageStore.open(join(dir, 'store'), { create: true });
   return {
     store: new DirChunkStore(store.root),
     crash: async (chunks) => crashingWriter(store.root, chunks),
@@ -53,7 +53,7 @@ chunkStoreSuite('directory', async () => {
 test('directory: a running session keeps store gc out; after a crashed writer, gc runs and clears its staged files', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-chunks-gc-'));
   try {
-    const store = await Store.open(join(dir, 'store'), { create: true });
+    const store = await ImageStore.open(join(dir, 'store'), { create: true });
     const session = await store.chunks.beginSession('20261125T181200Z-3fa9c2d1');
     await assert.rejects(collectGarbage(store), /a backup is running \(image 20261125T181200Z-3fa9c2d1/);
     await session.close();

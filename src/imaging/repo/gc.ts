@@ -5,7 +5,7 @@
 import { integrityError } from '../../errors.js';
 import { digestAt } from './index-file.js';
 import { acquireLock } from './locks.js';
-import type { Store } from './store.js';
+import type { ImageStore } from './image-store.js';
 
 export interface GcReport {
   images: number;
@@ -16,7 +16,7 @@ export interface GcReport {
   dryRun: boolean;
 }
 
-export async function collectGarbage(store: Store, opts: { dryRun?: boolean } = {}): Promise<GcReport> {
+export async function collectGarbage(store: ImageStore, opts: { dryRun?: boolean } = {}): Promise<GcReport> {
   const lock = acquireLock(store.root, 'gc', 'gc');
   try {
     const marked = new Set<string>();

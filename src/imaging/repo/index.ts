@@ -17,4 +17,4 @@ export { openChunkReader, openFrameStager } from './chunk-store-ref.js';
 export { DirChunkStore } from './dir-chunk-store.js';
 export { MemoryChunkStore } from './memory-chunk-store.js';
 export { type GcReport, collectGarbage } from './gc.js';
-export { Store } from './store.js';
+export { ImageStore } from './image-store.js';

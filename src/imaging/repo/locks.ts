@@ -1,4 +1,4 @@
-// Store locks between processes: lock files holding the owner's pid, in locks/.
+// Image store locks between processes: lock files holding the owner's pid, in locks/.
 // A backup holds a shared "backup" lock, gc an exclusive one; each creates its own
 // file first and then looks for the other kind, so at least one of two racing
 // processes sees the other and backs off. Locks of dead processes are stale and ignored.

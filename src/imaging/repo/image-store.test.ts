@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { backupImage } from '../backup.js';
-import { Store } from './store.js';
+import { ImageStore } from './image-store.js';
 
 /** A store with 64 KiB chunks and a disk-image path in a fresh temporary directory, removed afterwards. */
-async function withStore(fn: (store: Store, disk: string) => Promise<void>): Promise<void> {
+async function withStore(fn: (store: ImageStore, disk: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-store-'));
   try {
-    await fn(await Store.open(join(dir, 'store'), { create: true, chunkSize: 65536 }), join(dir, 'disk.img'));
+    await fn(await ImageStore.open(join(dir, 'store'), { create: true, chunkSize: 65536 }), join(dir, 'disk.img'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -33,7 +33,7 @@ function byCompletion(a: Manifest, b: Manifest): number {
   return a.completedAt < b.completedAt ? -1 : a.completedAt > b.completedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-export class Store {
+export class ImageStore {
   /** The store's chunks: the engine reaches them through this interface only. */
   readonly chunks: ChunkStore;
 
@@ -46,12 +46,12 @@ export class Store {
   }
 
   /** Opens the store at `dir`; with `create`, makes a new one there if none exists. */
-  static async open(dir: string, opts: { create?: boolean; chunkSize?: number } = {}): Promise<Store> {
+  static async open(dir: string, opts: { create?: boolean; chunkSize?: number } = {}): Promise<ImageStore> {
     const root = resolve(dir);
     const configPath = join(root, STORE_LAYOUT.config);
     if (!existsSync(configPath)) {
       if (!opts.create) throw userError(`no Lifeboat store at ${root}: check --store (a backup creates one)`);
-      await Store.init(root, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
+      await ImageStore.init(root, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
     }
     let config: StoreConfig;
     try {
@@ -69,7 +69,7 @@ export class Store {
       throw describeSystemError(err, `certification key of store ${root}`);
     }
     if (key.length !== 32) throw integrityError(`certification key of store ${root} is ${key.length} bytes, expected 32`);
-    return new Store(root, config, key);
+    return new ImageStore(root, config, key);
   }
 
   private static async init(root: string, chunkSize: number): Promise<void> {

@@ -1,5 +1,5 @@
 // The one file that talks to NeDB (nedb-promises). A Table is a collection with typed
-// documents; the collection modules build on it and no caller outside src/store/ ever
+// documents; the collection modules build on it and no caller outside src/db/ ever
 // sees a NeDB query. Writes that fail for a reason other than a unique index (a full
 // disk, a permission change) put the whole store in a failed state: NeDB has already
 // changed its in-memory copy and may have appended half a line, so every later write is
