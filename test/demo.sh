@@ -46,7 +46,7 @@ $LIFEBOAT image backup "$DISK" --store "$STORE" --label "demo: after change"
 
 say "images in the store"
 $LIFEBOAT image list --store "$STORE"
-ID=$($LIFEBOAT image list --store "$STORE" --json | node -e 'const a=JSON.parse(require("fs").readFileSync(0));console.log(a[a.length-1].id)')
+ID=$($LIFEBOAT image list --store "$STORE" --json | node -e 'const a=JSON.parse(require("fs").readFileSync(0));console.log(a[0].id)')   # newest first
 
 say "restoring $ID to a new file, reading it back"
 $LIFEBOAT image restore "$ID" "$WORK/restored.img" --store "$STORE" --verify

@@ -54,7 +54,7 @@ run lifeboat-unchanged  "$LIFEBOAT image backup '$WORK/disk.img' --store '$WORK/
 head -c 31457280 /dev/urandom > "$WORK/change.bin"
 debugfs -w -R "write $WORK/change.bin /change.bin" "$WORK/disk.img" >/dev/null 2>&1
 run lifeboat-incremental "$LIFEBOAT image backup '$WORK/disk.img' --store '$WORK/store'"
-ID=$($LIFEBOAT image list --store "$WORK/store" --json | node -e 'const a=JSON.parse(require("fs").readFileSync(0));console.log(a[a.length - 1].id)')
+ID=$($LIFEBOAT image list --store "$WORK/store" --json | node -e 'const a=JSON.parse(require("fs").readFileSync(0));console.log(a[0].id)')   # newest first: the incremental
 $LIFEBOAT image show "$ID" --store "$WORK/store" | sed -n 's/^read  */  incremental read: /p'
 run lifeboat-restore     "$LIFEBOAT image restore $ID '$WORK/restored.img' --store '$WORK/store' && sync"
 truncate -s "$(stat -c %s "$WORK/disk.img")" "$WORK/pc-restored.img"
