@@ -8,6 +8,8 @@
 //   - OVMF with Secure Boot and Microsoft's keys, OVMF's own PXE (virtio-net, no ROM): DHCP →
 //     shim → signed GRUB → its config over TFTP → the signed kernel over TFTP, Secure Boot
 //     enabled, the agent's hello;
+//   - OVMF without Secure Boot, its own PXE, a machine set to iPXE: snponly.efi → the
+//     script over HTTP → the agent's hello;
 //   - a known machine with nothing to do: the script sends it to its local disk, whose boot
 //     sector writes a marker on the serial console.
 // Nothing here leaves the namespace; everything made is removed.
@@ -116,6 +118,23 @@ test('UEFI with Secure Boot and Microsoft keys: shim → signed GRUB → the sig
     assert.match(vm.serial(), /Secure boot enabled/);
     assert.match(daemon.log(), /"file":"shimx64.efi"/);
     assert.match(daemon.log(), /"file":"grubx64.efi"/);
+  } finally {
+    await vm.stop();
+    cli(['jobs', 'cancel', job.id]);
+  }
+});
+
+test('UEFI without Secure Boot, a machine set to iPXE: OVMF\'s own PXE → snponly.efi → the script over HTTP → hello', { timeout: 420_000 }, async () => {
+  const mac = '52:54:00:1e:00:04';
+  cli(['machines', 'add', '--name', 'lab-efi', '--mac', mac, '--loader', 'ipxe']);
+  const job = JSON.parse(cli(['backup', '--machine', 'lab-efi', '--json']).trim().split('\n').pop() as string) as { id: string };
+  const vars = join(work.dir, 'efi-vars.fd');
+  copyFileSync(`${OVMF}/OVMF_VARS_4M.fd`, vars);
+  const vm = boot('efi', mac, ['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF}/OVMF_CODE_4M.fd`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`], ['-device', 'virtio-net-pci,netdev=NETDEV,mac=MAC,romfile=']);
+  try {
+    await until(async () => (await api.machine('lab-efi')).bootStage?.stage === 'agent', 360_000, 'the agent said hello', vm);
+    assert.match(daemon.log(), /"file":"snponly.efi"/);
+    assert.match(daemon.log(), /"type":"script","peer":"[0-9.]+","mac":"52:54:00:1e:00:04","action":"boot-os","mode":"job"/);
   } finally {
     await vm.stop();
     cli(['jobs', 'cancel', job.id]);
