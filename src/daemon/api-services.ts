@@ -5,8 +5,9 @@
 import type { ApplianceStatus, ImageManifest, LocalDevice } from '../api/contract.js';
 import type { OperatorServices } from '../api/services.js';
 import type { Store } from '../imaging/repo/store.js';
-import { type ManagementStore, imageFactsFromManifest } from '../store/index.js';
+import type { ManagementStore } from '../store/index.js';
 import type { EventHub } from './event-hub.js';
+import { type ImageSyncer, imageSyncer } from './image-sync.js';
 import type { JobRunner } from './job-runner.js';
 import { pruneSchedule, startScheduleRun } from './schedule-actions.js';
 import { auditToWire, diskToWire, imageToWire, jobToWire, machineToWire, pruneToWire, scheduleRunToWire, scheduleToWire } from './wire-records.js';
@@ -23,10 +24,14 @@ export interface DaemonParts {
   devices: () => Promise<LocalDevice[]>;
   /** After a schedule was added or removed: bring the timers in line; returns problems. */
   schedulesChanged: () => Promise<string[]>;
+  /** Mirrors the store into the database (one made here, logging nowhere, when not given). */
+  imageSync?: ImageSyncer;
 }
 
 export function operatorServices(d: DaemonParts): OperatorServices {
   const { db, images, runner, hub } = d;
+  // Images the local CLI wrote into the store show up on the next read, not the next job.
+  const sync = d.imageSync ?? imageSyncer(db, images, () => {});
   return {
     info: () => ({ version: d.version, pid: process.pid, startedAt: d.startedAt, dataDir: d.dataDir, store: images.root, activeJobs: runner.active }),
     appliance: d.appliance,
@@ -40,8 +45,12 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       remove: async (name) => machineToWire(await db.machines.remove(name)),
     },
     images: {
-      list: async () => (await db.images.list()).map(imageToWire),
+      list: async () => {
+        await sync.ifChanged();
+        return (await db.images.list()).map(imageToWire);
+      },
       find: async (id) => {
+        await sync.ifChanged();
         const r = await db.images.find(id);
         return r ? imageToWire(r) : null;
       },
@@ -49,7 +58,7 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       manifest: async (id) => ({ ...(await images.readManifest(id)) }) as ImageManifest,
       remove: async (id) => {
         await images.removeImage(id);
-        await db.images.reconcile((await images.listImages()).images.map(imageFactsFromManifest));
+        await sync.sync();
       },
     },
     jobs: {

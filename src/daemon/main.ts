@@ -10,9 +10,10 @@ import { LifeboatError } from '../errors.js';
 import { operatorApi } from '../api/routes.js';
 import { startApiServer } from '../api/server.js';
 import { Store } from '../imaging/repo/store.js';
-import { type ManagementStore, imageFactsFromManifest, openManagementStore } from '../store/index.js';
+import { type ManagementStore, openManagementStore } from '../store/index.js';
 import { type DaemonConfig, loadConfig } from './config.js';
 import { EventHub } from './event-hub.js';
+import { imageSyncer } from './image-sync.js';
 import { operatorServices } from './api-services.js';
 import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
@@ -46,10 +47,9 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     db = await openManagementStore(join(config.dataDir, 'db'), { ...(flags.repair ? { repair: true } : {}), onWarning: (m) => log('warning', m) });
     for (const job of await db.jobs.markInterrupted()) log('warning', 'job was running when the daemon stopped: marked interrupted', { job: job.id, type: job.type });
     const images = await Store.open(config.store, { create: true });
-    const listed = await images.listImages();
-    for (const d of listed.damaged) log('warning', d.error, { image: d.id });
-    const changes = await db.images.reconcile(listed.images.map(imageFactsFromManifest));
-    log('info', 'images reconciled with the store', { ...changes });
+    // One bad image is logged and left out; it never keeps the daemon from starting.
+    const imageSync = imageSyncer(db, images, log);
+    await imageSync.sync();
     const hub = new EventHub();
     runner = new JobRunner(db, images, hub, (msg, fields) => log('info', msg, fields));
     const timers = config.scheduleTimerDir ? timerSync(config.scheduleTimerDir, (msg, fields) => log('info', msg, fields)) : null;
@@ -61,7 +61,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     await schedulesChanged();
     const startedAt = Date.now();
     const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner });
-    const services = operatorServices({ db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: listLocalDevices, schedulesChanged });
+    const services = operatorServices({ db, images, runner, hub, version: VERSION, dataDir: config.dataDir, startedAt, appliance: () => status.status(), devices: listLocalDevices, schedulesChanged, imageSync });
     server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
     server.on('error', (err) => {
       log('error', `operator API failed: ${err.message}`);

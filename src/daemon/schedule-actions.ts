@@ -7,9 +7,10 @@
 import type { Store } from '../imaging/repo/store.js';
 import { type GcReport, collectGarbage } from '../imaging/repo/gc.js';
 import { prune } from '../jobs/index.js';
-import { type ImageRecord, type Job, type ManagementStore, type Schedule, imageFactsFromManifest } from '../store/index.js';
+import { type ImageRecord, type Job, type ManagementStore, type Schedule } from '../store/index.js';
 import { LifeboatError } from '../errors.js';
 import type { JobRunner } from './job-runner.js';
+import { syncImages } from './image-sync.js';
 
 export interface ScheduleRunResult {
   schedule: string;
@@ -82,7 +83,7 @@ export async function pruneSchedule(deps: { db: ManagementStore; images: Store }
   } finally {
     // Whatever was removed before a failure is recorded: the database follows the store.
     if (report.removed.length > 0) {
-      await db.images.reconcile((await images.listImages()).images.map(imageFactsFromManifest));
+      await syncImages(db, images, () => {});
       await db.events.record({ actor, action: 'schedule.prune', subject: schedule.name, details: { removed: report.removed } });
     }
   }

@@ -8,6 +8,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { type FileHandle, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LifeboatError, bug, describeSystemError, userError } from '../errors.js';
+import { textProblem } from '../text.js';
 import { type ChunkSource, diskSource, streamSource } from './chunk-source.js';
 import type { BackupResult, ChunkTask, ChunkWorkerData } from './chunk-worker.js';
 import { type DiskPlan, describePlan, planDisk, rawPlan } from './disk-plan.js';
@@ -117,6 +118,9 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   const now = opts.now ?? Date.now;
   const { store } = opts;
   const startedAt = now();
+  // The same text policy as the API and the database: a label they would refuse never gets into a manifest.
+  const labelProblem = opts.label === undefined ? null : textProblem(opts.label, { max: 256 });
+  if (labelProblem !== null) throw userError(`label ${labelProblem}`);
   const source = describeDisk(opts.source);
   if (source.kind !== 'stream' && source.size === 0) throw userError(`source ${opts.source} is empty (0 bytes): nothing to back up`);
   if (source.kind === 'block') assertQuiescent(opts.source);

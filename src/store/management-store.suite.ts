@@ -166,7 +166,7 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     await assert.rejects(store.machines.edit('pc-1', { removeMacs: ['52:54:00:00:00:07'] }), kind('not-found', /has no MAC address 52:54:00:00:00:07/));
     await assert.rejects(store.machines.edit('pc-1', { macs: ['zz'] }), kind('user', /"zz" is invalid/));
     await assert.rejects(store.machines.edit('pc-9', { notes: 'x' }), kind('not-found', /no machine named "pc-9"/));
-    await assert.rejects(store.machines.edit('pc-1', { notes: 'bell\u0007' }), kind('user', /control characters/));
+    await assert.rejects(store.machines.edit('pc-1', { notes: 'bell\u0007' }), kind('user', /control character/));
     assert.deepEqual(await store.machines.getByName('pc-1'), before);
   });
 
@@ -250,21 +250,26 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
 
   withStore('images: reconcile adds, updates and removes to match the store, keeping ownership', async (store) => {
     const m = await pc(store, 1);
-    assert.deepEqual(await store.images.reconcile([facts(IMG1), facts(IMG2)]), { added: [IMG1, IMG2], updated: [], removed: [] });
+    assert.deepEqual(await store.images.reconcile([facts(IMG1), facts(IMG2)]), { added: [IMG1, IMG2], updated: [], removed: [], skipped: [] });
     await store.images.setProtected(IMG2, true);
     await store.images.setMachine(IMG2, m.id);
-    assert.deepEqual(await store.images.reconcile([facts(IMG1), facts(IMG2)]), { added: [], updated: [], removed: [] }, 'nothing changed');
+    assert.deepEqual(await store.images.reconcile([facts(IMG1), facts(IMG2)]), { added: [], updated: [], removed: [], skipped: [] }, 'nothing changed');
     const result = await store.images.reconcile([facts(IMG2, { label: 'relabelled', storedBytesNew: 1 }), facts(IMG3)]);
-    assert.deepEqual(result, { added: [IMG3], updated: [IMG2], removed: [IMG1] });
+    assert.deepEqual(result, { added: [IMG3], updated: [IMG2], removed: [IMG1], skipped: [] });
     const two = await store.images.get(IMG2);
     assert.equal(two.label, 'relabelled');
     assert.equal(two.protected, true);
     assert.equal(two.machineId, m.id);
     assert.deepEqual((await store.images.list()).map((i) => i.id), [IMG3, IMG2]);
-    assert.deepEqual(await store.images.reconcile([]), { added: [], updated: [], removed: [IMG3, IMG2].sort() });
+    assert.deepEqual(await store.images.reconcile([]), { added: [], updated: [], removed: [IMG3, IMG2].sort(), skipped: [] });
     await assert.rejects(store.images.reconcile([facts(IMG1), facts(IMG1)]), kind('bug', /given image .* twice/));
-    await assert.rejects(store.images.reconcile([{ ...facts(IMG1), id: '../etc' }]), kind('user'));
-    assert.deepEqual(await store.images.list(), []);
+    // One image the database refuses is skipped and reported; the others are still mirrored.
+    const partial = await store.images.reconcile([{ ...facts(IMG1), id: '../etc' }, facts(IMG2, { label: 'a\nb' }), facts(IMG1)]);
+    assert.deepEqual(partial.added, [IMG1]);
+    assert.deepEqual(partial.skipped.map((s) => s.id), ['../etc', IMG2]);
+    assert.match(partial.skipped[0]?.error ?? '', /image id .* is invalid/);
+    assert.match(partial.skipped[1]?.error ?? '', /label contains a line break/);
+    assert.deepEqual((await store.images.list()).map((i) => i.id), [IMG1]);
   });
 
   test(`${name}: images: facts come from a manifest`, () => {
