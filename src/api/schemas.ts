@@ -41,13 +41,15 @@ export type MachinePatchBody = z.infer<typeof MachinePatchBody>;
 
 const diskRef = text(256, { min: 1 });
 const label = text(256);
+/** Travels over the socket to the engine; never stored (only the image's scrypt verifier is) nor logged. */
+const passphrase = z.string().min(1, 'is empty').max(1024);
 /** A job runs on a disk docked in the appliance (`device`) or on a machine's disk (`machine`, optional `disk` serial or path: none = every disk of it). */
 const onOneTarget = (b: { device?: string | undefined; machine?: string | undefined; disk?: string | undefined }) => (b.device === undefined) !== (b.machine === undefined) && !(b.disk !== undefined && b.machine === undefined);
 const targetMessage = 'name either a device (a disk docked in the appliance) or a machine (with an optional disk), not both';
 export const NewJobBody = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: label.optional() }).strict().refine(onOneTarget, targetMessage),
+  z.object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: label.optional(), passphrase: passphrase.optional() }).strict().refine(onOneTarget, targetMessage),
   z
-    .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional() })
+    .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional(), passphrase: passphrase.optional() })
     .strict()
     .refine(onOneTarget, targetMessage),
   z.object({ type: z.literal('verify'), image: imageId }).strict(),

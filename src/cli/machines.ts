@@ -1,6 +1,7 @@
 // lifeboat machines list|add|show|edit|rm — through the daemon.
 import type { Command } from 'commander';
 import { formatBytes } from '../imaging/disk.js';
+import { escapeForTerminal, shown } from '../text.js';
 import { client, table } from './client-common.js';
 
 const collect = (v: string, acc: string[]) => [...acc, v];
@@ -27,7 +28,7 @@ export function register(program: Command): void {
     .option('--json', 'the machine as JSON')
     .action(async (o: { name: string; mac: string[]; group?: string; notes?: string; socket?: string; json?: boolean }) => {
       const m = await client(o.socket).addMachine({ name: o.name, macs: o.mac, ...(o.group ? { group: o.group } : {}), ...(o.notes ? { notes: o.notes } : {}) });
-      process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `added machine ${m.name} (${m.macs.join(', ')})\n`);
+      process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `added machine ${shown(m.name)} (${shown(m.macs.join(', '))})\n`);
     });
   machines
     .command('show')
@@ -40,8 +41,9 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`machine  ${m.name}\nmacs     ${m.macs.join(', ')}\ngroup    ${m.group ?? '-'}\nseen     ${m.lastSeen ?? 'never'}\n`);
-      for (const d of m.disks) process.stdout.write(`disk     ${d.devicePath}  ${d.model ?? ''} ${d.serial ?? ''}  ${formatBytes(d.size)}\n`);
+      const notes = m.notes ? `notes    ${escapeForTerminal(m.notes, { multiline: true }).replace(/\n/g, '\n         ')}\n` : '';
+      process.stdout.write(`machine  ${shown(m.name)}\nmacs     ${shown(m.macs.join(', '))}\ngroup    ${shown(m.group ?? '-')}\nseen     ${shown(m.lastSeen ?? 'never')}\n${notes}`);
+      for (const d of m.disks) process.stdout.write(`disk     ${shown(d.devicePath)}  ${shown(d.model)} ${shown(d.serial)}  ${formatBytes(d.size)}\n`);
     });
   machines
     .command('edit')
@@ -53,7 +55,7 @@ export function register(program: Command): void {
     .option('--socket <path>', 'daemon socket')
     .action(async (name: string, o: { name?: string; mac: string[]; group?: string; notes?: string; socket?: string }) => {
       const m = await client(o.socket).editMachine(name, { ...(o.name ? { name: o.name } : {}), ...(o.mac.length ? { macs: o.mac } : {}), ...(o.group !== undefined ? { group: o.group } : {}), ...(o.notes !== undefined ? { notes: o.notes } : {}) });
-      process.stdout.write(`updated machine ${m.name}\n`);
+      process.stdout.write(`updated machine ${shown(m.name)}\n`);
     });
   machines
     .command('rm')
@@ -61,6 +63,6 @@ export function register(program: Command): void {
     .option('--socket <path>', 'daemon socket')
     .action(async (name: string, o: { socket?: string }) => {
       await client(o.socket).removeMachine(name);
-      process.stdout.write(`removed machine ${name}\n`);
+      process.stdout.write(`removed machine ${shown(name)}\n`);
     });
 }

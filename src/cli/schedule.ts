@@ -2,6 +2,7 @@
 // schedule's timer runs: it creates the jobs, follows them to their end, prunes the
 // schedule's images by its retention policy (then gc), and exits 1 if any job failed.
 import type { Command } from 'commander';
+import { shown } from '../text.js';
 import { scheduleTargetText } from '../api/constants.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../imaging/disk.js';
@@ -63,8 +64,8 @@ export function register(program: Command): void {
         calendar: o.calendar,
         ...(Object.keys(retention).length > 0 ? { retention } : {}),
       });
-      process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `added schedule ${s.name}: ${s.calendar}, next run ${s.nextRun ?? 'never'} (UTC)\n`);
-      for (const w of s.warnings ?? []) process.stderr.write(`lifeboat: warning: schedule ${s.name} will not fire by itself: ${w}\n`);
+      process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `added schedule ${shown(s.name)}: ${shown(s.calendar)}, next run ${s.nextRun ?? 'never'} (UTC)\n`);
+      for (const w of s.warnings ?? []) process.stderr.write(`lifeboat: warning: schedule ${s.name} will not fire by itself: ${shown(w)}\n`);
     });
   schedule
     .command('show')
@@ -79,7 +80,7 @@ export function register(program: Command): void {
     .option('--socket <path>', 'daemon socket')
     .action(async (name: string, o: { socket?: string }) => {
       await client(o.socket).removeSchedule(name);
-      process.stdout.write(`removed schedule ${name}\n`);
+      process.stdout.write(`removed schedule ${shown(name)}\n`);
     });
   schedule
     .command('run')
@@ -94,8 +95,8 @@ export function register(program: Command): void {
         if (!o.json) process.stdout.write(`${line}\n`);
       };
       const run = await api.runSchedule(name, { bootTimeoutSeconds: o.bootTimeout });
-      for (const j of run.jobs) say(`job ${j.id}: ${j.type} of ${j.devicePath ?? j.machineId ?? '?'} ${j.state}`);
-      for (const r of run.refused) process.stderr.write(`lifeboat: schedule ${name}: ${r.target}: ${r.error}\n`);
+      for (const j of run.jobs) say(`job ${j.id}: ${j.type} of ${shown(j.devicePath ?? j.machineId ?? '?')} ${j.state}`);
+      for (const r of run.refused) process.stderr.write(`lifeboat: schedule ${shown(name)}: ${shown(r.target)}: ${shown(r.error)}\n`);
       const final = await followJobs(api, run.jobs, say);
       const failed = [...final.values()].filter((j) => j.state !== 'done');
       const pruned = await api.pruneSchedule(name);
@@ -109,6 +110,6 @@ export function register(program: Command): void {
       if (problems > 0) {
         throw Object.assign(new LifeboatError('user', `schedule ${name}: ${problems} of ${run.jobs.length + run.refused.length} backup(s) did not succeed`), {});
       }
-      say(`schedule ${name}: ${run.jobs.length} backup(s) done`);
+      say(`schedule ${shown(name)}: ${run.jobs.length} backup(s) done`);
     });
 }

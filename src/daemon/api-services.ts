@@ -33,7 +33,7 @@ export function operatorServices(d: DaemonParts): OperatorServices {
   // Images the local CLI wrote into the store show up on the next read, not the next job.
   const sync = d.imageSync ?? imageSyncer(db, images, () => {});
   return {
-    info: () => ({ version: d.version, pid: process.pid, startedAt: d.startedAt, dataDir: d.dataDir, store: images.root, activeJobs: runner.active }),
+    info: () => ({ version: d.version, pid: process.pid, startedAt: d.startedAt, dataDir: d.dataDir, store: images.root, activeJobs: runner.active, databaseProblem: db.writeFailure() }),
     appliance: d.appliance,
     devices: d.devices,
     machines: {

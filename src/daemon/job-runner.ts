@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { LifeboatError } from '../errors.js';
 import { backupImage } from '../imaging/backup.js';
 import { describeDisk, formatBytes } from '../imaging/disk.js';
+import { type Manifest, checkPassphrase } from '../imaging/repo/manifest.js';
 import type { Store } from '../imaging/repo/store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { verifyImage } from '../imaging/verify.js';
@@ -27,6 +28,8 @@ export interface DeviceJobRequest {
   bootDeadlineMs?: number;
   imageId?: string;
   label?: string;
+  /** Never stored or logged: handed to the engine (a backup keeps only its scrypt verifier). */
+  passphrase?: string;
   verify?: boolean;
   requestedBy: string;
 }
@@ -52,7 +55,7 @@ export class JobRunner {
       if (req.type === 'backup' || existsSync(req.devicePath)) describeDisk(req.devicePath);
     }
     if (req.type !== 'backup' && !req.imageId) throw new LifeboatError('usage', `a ${req.type} job needs an image`);
-    if (req.imageId) await this.images.readManifest(req.imageId);
+    if (req.imageId) this.checkPassphrase(req, await this.images.readManifest(req.imageId));
     if (req.type === 'restore' && req.devicePath && existsSync(req.devicePath)) {
       // Too small is said before a job exists (the engine checks again, exactly, before writing).
       const need = (await this.db.images.find(req.imageId as string))?.minTargetBytes;
@@ -64,11 +67,14 @@ export class JobRunner {
       ...(req.devicePath ? { devicePath: req.devicePath } : {}),
       ...(req.imageId ? { imageId: req.imageId } : {}),
       ...(req.scheduleId ? { scheduleId: req.scheduleId } : {}),
+      ...(req.label !== undefined ? { label: req.label } : {}),
       requestedBy: req.requestedBy,
     });
     await this.db.events.record({ actor: req.requestedBy, action: `job.${req.type}`, subject: job.id, details: { ...(req.devicePath ? { devicePath: req.devicePath } : {}), ...(req.imageId ? { imageId: req.imageId } : {}) } });
     const abort = new AbortController();
-    const done = this.run(job, req, abort.signal).finally(() => this.running.delete(job.id));
+    const done = this.run(job, req, abort.signal)
+      .catch((err: unknown) => this.stateNotWritten(job.id, err))
+      .finally(() => this.running.delete(job.id));
     this.running.set(job.id, { abort, done });
     return job;
   }
@@ -81,7 +87,7 @@ export class JobRunner {
   private async submitForMachine(req: DeviceJobRequest): Promise<Job> {
     const machine = await this.db.machines.getByName(req.machine as string);
     if (req.imageId) {
-      await this.images.readManifest(req.imageId);
+      this.checkPassphrase(req, await this.images.readManifest(req.imageId));
       const record = await this.db.images.find(req.imageId);
       const need = record?.minTargetBytes ?? record?.diskSize;
       if (need !== undefined && req.disk !== undefined) {
@@ -100,6 +106,7 @@ export class JobRunner {
       ...(disk?.serial ? { diskSerial: disk.serial } : req.disk !== undefined ? { devicePath: disk?.devicePath ?? req.disk } : {}),
       ...(req.imageId ? { imageId: req.imageId } : {}),
       ...(req.scheduleId ? { scheduleId: req.scheduleId } : {}),
+      ...(req.label !== undefined ? { label: req.label } : {}),
       requestedBy: req.requestedBy,
     });
     await this.db.events.record({ actor: req.requestedBy, action: `job.${req.type}`, subject: job.id, details: { machine: machine.name, ...(req.disk ? { disk: req.disk } : {}), ...(req.imageId ? { imageId: req.imageId } : {}) } });
@@ -112,6 +119,13 @@ export class JobRunner {
     return waiting;
   }
 
+  /** A protected image's restore is refused before a job exists without its passphrase, or with a wrong one. */
+  private checkPassphrase(req: DeviceJobRequest, manifest: Manifest): void {
+    if (req.type !== 'restore' || !manifest.passphrase) return;
+    if (req.passphrase === undefined) throw new LifeboatError('user', `image ${manifest.id} is protected by a restore passphrase: give it with --passphrase-file <file> (its first line)`);
+    if (!checkPassphrase(manifest.passphrase, req.passphrase)) throw new LifeboatError('user', `wrong restore passphrase for image ${manifest.id}: no job was created, nothing was written`);
+  }
+
   private async bootDeadlinePassed(jobId: string, machine: string, ms: number): Promise<void> {
     if (!this.waiting.delete(jobId)) return;
     const minutes = Math.round(ms / 60_000);
@@ -121,6 +135,18 @@ export class JobRunner {
       this.hub.publish({ type: 'job-state', jobId, state: failed.state, error });
       this.log('job failed: machine did not boot', { job: jobId, machine });
     }
+  }
+
+  /**
+   * A job whose state could not be written (the database's disk is full…): it ends failed
+   * for every client watching, the database refuses writes from now on (the daemon keeps
+   * answering reads, and says why in /health and the Appliance screen), and the next start
+   * records it (a running job becomes interrupted, a queued one too). Never a crash.
+   */
+  private stateNotWritten(jobId: string, err: unknown): void {
+    const error = `the job's state could not be written to the management database (${(err as Error)?.message ?? String(err)}); the daemon is read-only until that is fixed and it is restarted`;
+    this.hub.publish({ type: 'job-state', jobId, state: 'failed', error });
+    this.log('job state not written', { job: jobId, error });
   }
 
   /** Asks a running job to stop; a queued one is cancelled at once. */
@@ -176,7 +202,7 @@ export class JobRunner {
       let stats: Record<string, number> = {};
       let imageId: string | undefined;
       if (req.type === 'backup') {
-        const m = await backupImage({ store: this.images, source: req.devicePath as string, ...(req.label ? { label: req.label } : {}), onEvent, signal });
+        const m = await backupImage({ store: this.images, source: req.devicePath as string, ...(req.label ? { label: req.label } : {}), ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal });
         // One bad image in the store (or this one refused by the database) never fails a job whose image committed.
         const sync = await syncImages(this.db, this.images, (_level, msg, fields) => this.log(msg, fields));
         const left = [...sync.skipped, ...sync.damaged].find((s) => s.id === m.id);
@@ -184,7 +210,7 @@ export class JobRunner {
         stats = { ...m.stats };
         imageId = m.id;
       } else if (req.type === 'restore') {
-        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, onEvent, signal });
+        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal });
         stats = { bytesWritten: r.bytesWritten, bytesTotal: r.bytesTotal, durationMs: r.durationMs };
       } else {
         const r = await verifyImage(this.images, req.imageId as string, { onEvent, signal });

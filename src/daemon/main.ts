@@ -45,7 +45,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
   process.on('SIGINT', onSignal);
   try {
     db = await openManagementStore(join(config.dataDir, 'db'), { ...(flags.repair ? { repair: true } : {}), onWarning: (m) => log('warning', m) });
-    for (const job of await db.jobs.markInterrupted()) log('warning', 'job was running when the daemon stopped: marked interrupted', { job: job.id, type: job.type });
+    for (const job of await db.jobs.markInterrupted()) log('warning', `job was ${job.error?.includes('before the job started') ? 'queued' : 'active'} when the daemon stopped: marked interrupted`, { job: job.id, type: job.type });
     const images = await Store.open(config.store, { create: true });
     // One bad image is logged and left out; it never keeps the daemon from starting.
     const imageSync = imageSyncer(db, images, log);

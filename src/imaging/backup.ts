@@ -164,7 +164,9 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     const indexPath = join(staging, 'index');
     indexFh = await open(indexPath, 'wx', 0o640);
     opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: store.root, bytesTotal: source.size, parent: parent?.id ?? null });
-    for (const message of [...(plan?.warnings ?? []), ...(lineage.warning ? [lineage.warning] : [])]) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
+    // Same data, weaker gate: say so rather than make an unprotected copy of a protected disk in silence.
+    const unprotected = parent?.passphrase && !passphrase ? `the previous image of this disk (${parent.id}) is protected by a restore passphrase, but this one is not: anyone who may restore can restore it; give a passphrase (--passphrase-file) to protect it` : null;
+    for (const message of [...(plan?.warnings ?? []), ...(lineage.warning ? [lineage.warning] : []), ...(unprotected ? [unprotected] : [])]) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
 
     const counters = emptyCounters(source.size, input.chunkCount ?? 0);
     const meter = new ProgressMeter('backup', id, startedAt);

@@ -4,7 +4,7 @@ import { JOB_EVENTS, JOB_STATES, type JobEvent, type JobState, isActive, nextSta
 
 // Every (state, event) pair, written out by hand: '-' means refused.
 const TABLE: Record<JobState, Record<JobEvent, JobState | '-'>> = {
-  queued: { 'wait-for-boot': 'waiting-for-boot', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: '-' },
+  queued: { 'wait-for-boot': 'waiting-for-boot', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
   'waiting-for-boot': { 'wait-for-boot': '-', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
   running: { 'wait-for-boot': '-', start: '-', succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
   done: { 'wait-for-boot': '-', start: '-', succeed: '-', fail: '-', cancel: '-', interrupt: '-' },

@@ -397,7 +397,7 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     await assert.rejects(store.jobs.checkpoint(job.id, { bytesDone: 101, bytesTotal: 100 }), kind('user'));
   });
 
-  withStore('jobs: markInterrupted ends waiting and running jobs and leaves the rest', async (store) => {
+  withStore('jobs: markInterrupted ends queued, waiting and running jobs and leaves the rest', async (store) => {
     const m = await pc(store, 1);
     const queued = await store.jobs.create({ type: 'backup', devicePath: '/dev/sda', requestedBy: 'a' });
     const waiting = await store.jobs.create({ type: 'inventory', machineId: m.id, requestedBy: 'timer' });
@@ -409,14 +409,17 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     await store.jobs.transition(done.id, 'succeed');
 
     const changed = await store.jobs.markInterrupted();
-    assert.deepEqual(changed.map((j) => j.id), [waiting.id, running.id]);
+    assert.deepEqual(changed.map((j) => j.id), [queued.id, waiting.id, running.id]);
     assert.equal((await store.jobs.get(running.id)).state, 'interrupted');
     assert.match((await store.jobs.get(running.id)).error ?? '', /daemon stopped while the job was running/);
     assert.match((await store.jobs.get(waiting.id)).error ?? '', /was waiting-for-boot/);
-    assert.equal((await store.jobs.get(queued.id)).state, 'queued');
+    // A queued job would hold its disk forever: nothing picks queued jobs up after a restart.
+    assert.equal((await store.jobs.get(queued.id)).state, 'interrupted');
+    assert.match((await store.jobs.get(queued.id)).error ?? '', /stopped before the job started/);
     assert.equal((await store.jobs.get(done.id)).state, 'done');
     assert.deepEqual(await store.jobs.markInterrupted(), []);
     await store.jobs.create({ type: 'backup', devicePath: '/dev/sdb', requestedBy: 'a' }); // the disk is free again
+    await store.jobs.create({ type: 'backup', devicePath: '/dev/sda', requestedBy: 'a' }); // and so is the queued one's
   });
 
   withStore('jobs: list filters and orders; old ended jobs can be removed', async (store, clock) => {

@@ -53,6 +53,8 @@ export interface ManagementStore {
   readonly events: Events;
   /** What the datafile check found and did, one report per file (none in memory). */
   readonly datafiles: readonly DatafileReport[];
+  /** Why writes are refused (an earlier write failed: a full disk…), or null while the database is writable. */
+  writeFailure(): string | null;
   /** Rewrites every datafile from memory now. */
   compact(): Promise<void>;
   /** Waits for pending writes, compacts, stops the timers. Later calls fail as bugs. Idempotent. */
@@ -131,6 +133,8 @@ export async function openManagementStore(dir: string | null, options: OpenOptio
     settings: settingsCollection(ctx),
     events,
     datafiles: reports,
+
+    writeFailure: () => health.failure?.message ?? null,
 
     async compact() {
       health.assertOpen();
