@@ -62,8 +62,8 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       },
     },
     jobs: {
-      list: async (filter) => (await db.jobs.list(filter.state ? { state: filter.state } : {})).map(jobToWire),
-      get: async (id) => jobToWire(await db.jobs.get(id)),
+      list: async (filter) => (await db.jobs.list(filter.state ? { state: filter.state } : {})).map((j) => runner.overlay(jobToWire(j))),
+      get: async (id) => runner.overlay(jobToWire(await db.jobs.get(id))),
       progressOf: (id) => hub.progressOf(id),
       submit: async (request) => jobToWire(await runner.submit(request)),
       cancel: async (id, actor) => jobToWire(await runner.cancel(id, actor)),

@@ -8,6 +8,7 @@ import { LifeboatError } from '../errors.js';
 import { backupImage } from '../imaging/backup.js';
 import { describeDisk, formatBytes } from '../imaging/disk.js';
 import { type Manifest, checkPassphrase } from '../imaging/repo/manifest.js';
+import { sweepTemp } from '../imaging/repo/gc.js';
 import type { Store } from '../imaging/repo/store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { verifyImage } from '../imaging/verify.js';
@@ -145,6 +146,7 @@ export class JobRunner {
    */
   private stateNotWritten(jobId: string, err: unknown): void {
     const error = `the job's state could not be written to the management database (${(err as Error)?.message ?? String(err)}); the daemon is read-only until that is fixed and it is restarted`;
+    this.unrecorded.set(jobId, error);
     this.hub.publish({ type: 'job-state', jobId, state: 'failed', error });
     this.log('job state not written', { job: jobId, error });
   }
@@ -180,6 +182,15 @@ export class JobRunner {
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
+  /** Jobs whose end could not be written: what clients are told instead of the stale record. */
+  private readonly unrecorded = new Map<string, string>();
+
+  /** `job` as it really stands: failed when its end could not be recorded. */
+  overlay<J extends { id: string; state: string; error?: string }>(job: J): J {
+    const error = this.unrecorded.get(job.id);
+    return error === undefined ? job : { ...job, state: 'failed', error };
+  }
+
   get active(): number {
     return this.running.size;
   }
@@ -202,6 +213,7 @@ export class JobRunner {
       let stats: Record<string, number> = {};
       let imageId: string | undefined;
       if (req.type === 'backup') {
+        await sweepTemp(this.images).catch(() => null); // what killed backups left; skipped while another backup runs
         const m = await backupImage({ store: this.images, source: req.devicePath as string, ...(req.label ? { label: req.label } : {}), ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal });
         // One bad image in the store (or this one refused by the database) never fails a job whose image committed.
         const sync = await syncImages(this.db, this.images, (_level, msg, fields) => this.log(msg, fields));

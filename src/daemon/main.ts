@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { LifeboatError } from '../errors.js';
 import { operatorApi } from '../api/routes.js';
 import { startApiServer } from '../api/server.js';
+import { sweepTemp } from '../imaging/repo/gc.js';
 import { Store } from '../imaging/repo/store.js';
 import { type ManagementStore, openManagementStore } from '../store/index.js';
 import { type DaemonConfig, loadConfig } from './config.js';
@@ -47,6 +48,9 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     db = await openManagementStore(join(config.dataDir, 'db'), { ...(flags.repair ? { repair: true } : {}), onWarning: (m) => log('warning', m) });
     for (const job of await db.jobs.markInterrupted()) log('warning', `job was ${job.error?.includes('before the job started') ? 'queued' : 'active'} when the daemon stopped: marked interrupted`, { job: job.id, type: job.type });
     const images = await Store.open(config.store, { create: true });
+    // What killed backups left in tmp/ (staged chunks, staging directories) goes now, not at the next gc.
+    const swept = await sweepTemp(images).catch((err: Error) => log('warning', `clearing the store's tmp/ failed: ${err.message}`));
+    if (swept) log('info', 'cleared what interrupted backups left in the store', { files: swept });
     // One bad image is logged and left out; it never keeps the daemon from starting.
     const imageSync = imageSyncer(db, images, log);
     await imageSync.sync();

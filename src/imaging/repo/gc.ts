@@ -53,6 +53,27 @@ export async function collectGarbage(store: Store, opts: { dryRun?: boolean } = 
   }
 }
 
+/**
+ * Clears tmp/ of what dead writers left (a killed backup's staged chunks and staging
+ * directory) without touching chunks: what the daemon runs at start and before a backup.
+ * Under the gc lock, so a running backup's files are never touched; while one runs (the
+ * lock is refused) it does nothing and returns null.
+ */
+export async function sweepTemp(store: Store): Promise<number | null> {
+  let lock;
+  try {
+    lock = acquireLock(store.root, 'gc', 'temp sweep');
+  } catch (err) {
+    if ((err as { kind?: string }).kind === 'conflict') return null;
+    throw err;
+  }
+  try {
+    return await cleanTemp(store, false);
+  } finally {
+    lock.release();
+  }
+}
+
 /** Removes temp files and staging directories whose writer (pid in the name) is gone. */
 async function cleanTemp(store: Store, dryRun: boolean): Promise<number> {
   const dir = join(store.root, STORE_LAYOUT.tmp);
