@@ -4,7 +4,7 @@
 // written by the local CLI, a passphrase-protected image restored through the daemon.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
@@ -51,7 +51,7 @@ test('a line break in a label is refused at the API and the engine; an image tha
   randomDisk(disk, 8);
 
   const api = lifeboat(['backup', '--device', disk, '--label', 'a\nb', '--wait'], { env });
-  assert.equal(api.code, 1, api.stderr);
+  assert.equal(api.code, 2, api.stderr); // refused by the API's schema: a usage error
   assert.match(api.stderr, /label: contains a line break \(U\+000A at position 2\)/);
   const engine = lifeboat(['image', 'backup', disk, '--store', join(d.dataDir, 'store'), '--label', 'a\nb']);
   assert.equal(engine.code, 1);
@@ -81,11 +81,11 @@ test('escape sequences in a label are refused on input and shown escaped on outp
   const evil = `lab${ESC}[2J${ESC}]0;PWN\u0007gel`;
 
   const refused = lifeboat(['backup', '--device', disk, '--label', evil], { env });
-  assert.equal(refused.code, 1);
+  assert.equal(refused.code, 2);
   assert.match(refused.stderr, /label: contains a control character \(U\+001B at position 4\)/);
   assert.ok(!refused.stderr.includes(ESC), 'the error printed the raw escape');
   const bidi = lifeboat(['machines', 'add', '--name', 'pc-1', '--mac', '52:54:00:00:00:01', '--notes', 'invoice\u202eexe.pdf'], { env });
-  assert.equal(bidi.code, 1);
+  assert.equal(bidi.code, 2);
   assert.match(bidi.stderr, /bidirectional override/);
 
   // An image labelled so before the check: the local list shows it escaped.
@@ -125,14 +125,20 @@ test('the database disk filling during a job fails that job, keeps the daemon up
   const d = await daemonIn(name);
   const env = { LIFEBOAT_SOCKET: d.socket };
   const disk = join(work.dir, 'fulldb.img');
-  randomDisk(disk, 64);
+  randomDisk(disk, 8);
 
-  // Jobs and audit lines are written first, so their files have a partly used block; the
-  // image list's file is still empty. Then the disk fills: the job starts (its lines fit in
-  // those blocks) and its first write that needs a new block, the image list's at its end, fails.
-  assert.equal(lifeboat(['machines', 'add', '--name', 'pc-1', '--mac', '52:54:00:00:00:01'], { env }).code, 0);
-  const waiting = lastJson<{ id: string }>(lifeboat(['backup', '--machine', 'pc-1', '--json'], { env }));
-  assert.equal(lifeboat(['jobs', 'cancel', waiting.id], { env }).code, 0);
+  // A full disk bites a write that needs a new block. The image list's datafile is filled
+  // (images the local CLI makes, listed through the daemon) until its last block cannot take
+  // one more record; then the disk fills, a backup runs, and its image, committed, cannot be
+  // recorded at its end: the job must fail, and the daemon stay up.
+  const imagesDb = join(db, 'images.db');
+  for (let last = statSync(imagesDb).size, i = 0; i < 40; i++) {
+    assert.equal(lifeboat(['image', 'backup', disk, '--store', join(d.dataDir, 'store')]).code, 0);
+    assert.equal(lifeboat(['images', 'list'], { env }).code, 0);
+    const size = statSync(imagesDb).size;
+    if (4096 - (size % 4096) < size - last) break;
+    last = size;
+  }
   sh(`dd if=/dev/zero of=${join(db, 'fill')} bs=64k 2>/dev/null || true`);
   const job = lastJson<{ id: string }>(lifeboat(['backup', '--device', disk, '--json'], { env }));
   const watched = lifeboat(['jobs', 'watch', job.id], { env });
