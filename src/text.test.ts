@@ -23,7 +23,7 @@ test('textProblem refuses control characters, bidi controls, separators and lone
     if (want === null) assert.equal(problem, null, JSON.stringify(text));
     else assert.match(problem ?? '', want, JSON.stringify(text));
   }
-  assert.equal(textProblem('two\nlines\tand a tab', { max: 256, multiline: true }), null);
+  assert.equal(textProblem('two\nlines\tand a tab\u2028and U+2028', { max: 256, multiline: true }), null);
   assert.match(textProblem('still no \u001b', { max: 256, multiline: true }) ?? '', /U\+001B/);
   assert.match(textProblem('x'.repeat(257), { max: 256 }) ?? '', /257 characters long: keep it to 256/);
 });

@@ -2,8 +2,8 @@
 // hosts, serials. On the way in, textProblem() refuses what makes a terminal, a log or a
 // datafile lie: control characters (ESC starts terminal commands, BEL, DEL, the C1 block),
 // bidirectional overrides and isolates (U+202A–202E, U+2066–2069, which reorder what a
-// reader sees), line and paragraph separators, and broken UTF-16 (lone surrogates). Tabs
-// and line feeds only where a field is multi-line. On the way out, escapeForTerminal()
+// reader sees) and broken UTF-16 (lone surrogates); tabs and line ends (\n, U+2028,
+// U+2029) only where a field is multi-line. On the way out, escapeForTerminal()
 // shows anything of that kind as a visible escape (\x1b, \u{202e}), so text stored before
 // this policy, or read from a manifest someone else wrote, prints as what it is.
 //
@@ -19,7 +19,9 @@ export interface TextRules {
 
 /** Characters refused in any text field and escaped on output (besides tab and line feed). */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\p{Cs}/u;
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|\p{Cs}/u;
+/** Line ends: allowed only in multi-line fields (U+2028 and U+2029 are Unicode's own). */
+const LINE_ENDS = /[\t\n\u2028\u2029]/;
 // eslint-disable-next-line no-control-regex -- the same set, global, with tab and line feed
 const UNSAFE_ALL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\p{Cs}/gu;
 
@@ -42,7 +44,7 @@ function kindOf(c: string): string {
  */
 export function textProblem(value: string, rules: TextRules): string | null {
   if (value.length > rules.max) return `is ${value.length} characters long: keep it to ${rules.max}`;
-  const bad = UNSAFE.exec(value) ?? (rules.multiline ? null : /[\t\n]/.exec(value));
+  const bad = UNSAFE.exec(value) ?? (rules.multiline ? null : LINE_ENDS.exec(value));
   if (!bad) return null;
   const c = bad[0];
   return `contains ${kindOf(c)} (${codePoint(c)} at position ${bad.index + 1}): remove it${c === '\n' ? ' (this field is one line)' : ''}`;
@@ -62,6 +64,7 @@ export function isSafeText(value: string, rules: TextRules): boolean {
 export function escapeForTerminal(text: string, opts: { multiline?: boolean } = {}): string {
   return text.replace(UNSAFE_ALL, (c) => {
     if (c === '\n') return opts.multiline ? c : '\\n';
+    if (opts.multiline && (c === '\u2028' || c === '\u2029')) return c;
     if (c === '\t') return '\\t';
     if (c === '\r') return '\\r';
     const n = c.codePointAt(0) ?? 0;

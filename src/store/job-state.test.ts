@@ -38,5 +38,5 @@ test('active states are the ones that can still move; final states cannot', () =
 test('refusals say why in an operator’s words', () => {
   assert.match(refusalReason('done', 'cancel'), /already ended \(done\): nothing to cancel/);
   assert.match(refusalReason('interrupted', 'start'), /start a new job instead/);
-  assert.match(refusalReason('queued', 'succeed'), /queued cannot succeed \(allowed: wait-for-boot, start, fail, cancel\)/);
+  assert.match(refusalReason('queued', 'succeed'), /queued cannot succeed \(allowed: wait-for-boot, start, fail, cancel, interrupt\)/);
 });
