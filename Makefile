@@ -63,6 +63,7 @@ build: npm dist/native/peercred.node dist/native/bind-device.node
 	bash src/bootos/bundle-agent.sh dist/agent/agent.cjs
 	@ln -sf ../../dist/cli/main.js node_modules/.bin/lifeboat
 	node dist/cli/main.js manpage > dist/lifeboat.1
+	@touch dist/.built
 
 # The boot OS's kernel set (Debian's signed kernel and the modules in kernels/modules.list,
 # unchanged) into var/kernels/; then `lifeboat bootos build` writes kernel + initramfs.
@@ -108,7 +109,9 @@ bench: deps build
 # Copies what `make build` made (node_modules with its compiled addons included, then the
 # dev dependencies pruned away): no second `npm ci`, no network. The README lands where the
 # units' Documentation= says ($(PREFIX)/lib/lifeboat/README.md), the man page in man1.
-install: deps build
+# After `make build`, install copies what it built (no second build: a build rewriting dist/
+# while the test suite runs from it would pull modules out from under its worker threads).
+install: deps $(if $(wildcard dist/.built),,build)
 	rm -rf $(PREFIX)/lib/lifeboat
 	mkdir -p $(PREFIX)/lib/lifeboat $(PREFIX)/bin $(PREFIX)/share/man/man1
 	cp -r dist node_modules package.json package-lock.json README.md $(PREFIX)/lib/lifeboat/

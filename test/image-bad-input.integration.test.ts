@@ -470,7 +470,7 @@ test('a truncated index: verify and restore fail with a message about the index;
 
 // ---------------------------------------------------------------- 8. edited manifest
 
-test('an edited manifest (its label, or a stats number): verify, show and restore fail certification; list warns and leaves it out', () => {
+test('an edited manifest (its label, or a stats number): verify, show and restore fail certification; list shows it as damaged and exits 1', () => {
   const t = tempDir();
   try {
     const store = join(t.dir, 'store');
@@ -501,10 +501,10 @@ test('an edited manifest (its label, or a stats number): verify, show and restor
     assert.equal(existsSync(fresh), false, 'new target not created');
     for (const json of [true, false]) {
       const l = lifeboat(['image', 'list', '--store', store, ...(json ? ['--json'] : [])]);
-      assert.equal(l.code, 0, l.stderr);
-      assert.match(l.stderr, new RegExp(`warning: image ${id} fails certification`));
-      if (json) assert.deepEqual(JSON.parse(l.stdout), []);
-      else assert.doesNotMatch(l.stdout, new RegExp(id));
+      assert.equal(l.code, 1, l.stderr);
+      assert.match(l.stderr, new RegExp(`image ${id} is damaged: image ${id} fails certification`));
+      if (json) assert.deepEqual((JSON.parse(l.stdout) as Array<{ id: string; damaged?: boolean }>).map((i) => [i.id, i.damaged]), [[id, true]]);
+      else assert.match(l.stdout, new RegExp(`${id}\\s+DAMAGED`));
     }
 
     edit((m) => (m.stats.bytesNew += 1));

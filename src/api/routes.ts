@@ -12,7 +12,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
   return {
     health: async () => {
       const i = s.info();
-      return { ok: true, version: i.version, pid: i.pid, uptimeSeconds: Math.round((Date.now() - i.startedAt) / 1000), activeJobs: i.activeJobs, store: i.store, dataDir: i.dataDir } satisfies Health;
+      return { ok: true, version: i.version, pid: i.pid, uptimeSeconds: Math.round((Date.now() - i.startedAt) / 1000), activeJobs: i.activeJobs, store: i.store, dataDir: i.dataDir, database: i.databaseProblem === null ? { writable: true } : { writable: false, problem: i.databaseProblem } } satisfies Health;
     },
     appliance: () => s.appliance(),
     devices: () => s.devices(),
@@ -74,6 +74,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...('image' in body ? { imageId: body.image } : {}),
         ...('label' in body && body.label ? { label: body.label } : {}),
         ...('verify' in body && body.verify ? { verify: true } : {}),
+        ...('passphrase' in body && body.passphrase !== undefined ? { passphrase: body.passphrase } : {}),
       }),
     job: async ({ params }) => withLive(s, await s.jobs.get(params.job)),
     cancelJob: ({ params, actor }) => s.jobs.cancel(params.job, actor),

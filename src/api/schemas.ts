@@ -4,11 +4,21 @@
 // client (which never loads zod: it costs a CLI command ~0.1 s of start-up) knows their
 // types without their code.
 import { z } from 'zod';
+import { textProblem } from '../text.js';
 import { JOB_STATES } from './wire.js';
 
-const name = z.string().min(1).max(63);
-const mac = z.string().min(1).max(64);
-const devicePath = z.string().min(1).max(4096).refine((p) => p.startsWith('/'), 'must be an absolute path');
+/** Text as src/text.ts allows it (no control characters, bidi overrides…), checked here as in the engine and the database. */
+const text = (max: number, opts: { min?: number; multiline?: boolean } = {}) =>
+  z
+    .string()
+    .min(opts.min ?? 0)
+    .superRefine((value, ctx) => {
+      const problem = textProblem(value, { max, ...(opts.multiline ? { multiline: true } : {}) });
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    });
+const name = text(63, { min: 1 });
+const mac = text(64, { min: 1 });
+const devicePath = text(4096, { min: 1 }).refine((p) => p.startsWith('/'), 'must be an absolute path');
 const imageId = z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/, 'is not an image id (see `lifeboat images list`)');
 const isoTime = z.string().refine((t) => /^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) && !Number.isNaN(Date.parse(t)), 'is not a time: give an ISO date or time such as 2026-12-01 or 2026-12-01T08:00:00Z');
 const jobId = z.string().regex(/^[0-9a-f]{12}$/, 'is not a job id (see `lifeboat jobs list`)');
@@ -17,12 +27,12 @@ export const NewMachineBody = z
   .object({
     name,
     macs: z.array(mac).min(1).max(16),
-    group: z.string().max(63).optional(),
-    notes: z.string().max(4096).optional(),
-    vendor: z.string().max(256).optional(),
-    model: z.string().max(256).optional(),
-    serial: z.string().max(256).optional(),
-    systemUuid: z.string().max(64).optional(),
+    group: text(63).optional(),
+    notes: text(4096, { multiline: true }).optional(),
+    vendor: text(256).optional(),
+    model: text(256).optional(),
+    serial: text(256).optional(),
+    systemUuid: text(64).optional(),
     bootLoader: z.enum(['auto', 'ipxe', 'ipxe-full', 'signed']).optional(),
     localBoot: z.enum(['exit', 'sanboot']).optional(),
   })
@@ -35,14 +45,17 @@ export const MachinePatchBody = NewMachineBody.partial()
   .strict();
 export type MachinePatchBody = z.infer<typeof MachinePatchBody>;
 
-const diskRef = z.string().min(1).max(256);
+const diskRef = text(256, { min: 1 });
+const label = text(256);
+/** Travels over the socket to the engine; never stored (only the image's scrypt verifier is) nor logged. */
+const passphrase = z.string().min(1, 'is empty').max(1024);
 /** A job runs on a disk docked in the appliance (`device`) or on a machine's disk (`machine`, optional `disk` serial or path: none = every disk of it). */
 const onOneTarget = (b: { device?: string | undefined; machine?: string | undefined; disk?: string | undefined }) => (b.device === undefined) !== (b.machine === undefined) && !(b.disk !== undefined && b.machine === undefined);
 const targetMessage = 'name either a device (a disk docked in the appliance) or a machine (with an optional disk), not both';
 export const NewJobBody = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: z.string().max(256).optional() }).strict().refine(onOneTarget, targetMessage),
+  z.object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: label.optional(), passphrase: passphrase.optional() }).strict().refine(onOneTarget, targetMessage),
   z
-    .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional() })
+    .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional(), passphrase: passphrase.optional() })
     .strict()
     .refine(onOneTarget, targetMessage),
   z.object({ type: z.literal('verify'), image: imageId }).strict(),
@@ -56,7 +69,7 @@ export const NewScheduleBody = z
     machines: z.array(name).min(1).max(1000).optional(),
     group: name.optional(),
     devices: z.array(devicePath).min(1).max(64).optional(),
-    calendar: z.string().min(1).max(256),
+    calendar: text(256, { min: 1 }),
     retention: z.object({ keepLast: retentionCount, daily: retentionCount, weekly: retentionCount, monthly: retentionCount }).strict().optional(),
     enabled: z.boolean().optional(),
   })

@@ -13,6 +13,8 @@ export interface JobRequest {
   disk?: string;
   imageId?: string;
   label?: string;
+  /** A backup's restore passphrase, or the one a protected image's restore needs: never stored or logged. */
+  passphrase?: string;
   verify?: boolean;
   requestedBy: string;
 }
@@ -27,7 +29,7 @@ export interface NewScheduleRecord {
 
 export interface OperatorServices {
   /** What GET /health reports about the daemon. */
-  info(): { version: string; pid: number; startedAt: number; dataDir: string; store: string; activeJobs: number };
+  info(): { version: string; pid: number; startedAt: number; dataDir: string; store: string; activeJobs: number; databaseProblem: string | null };
   appliance(): Promise<ApplianceStatus>;
   /** The disks docked in the appliance. */
   devices(): Promise<LocalDevice[]>;

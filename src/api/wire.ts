@@ -100,6 +100,8 @@ export interface Job {
   devicePath?: string;
   imageId?: string;
   scheduleId?: string;
+  /** A backup's label, given to the image it makes. */
+  label?: string;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
@@ -226,6 +228,8 @@ export interface Health {
   activeJobs: number;
   store: string;
   dataDir: string;
+  /** Read-only when a write failed (a full disk…): reads still work, changes are refused until the daemon restarts. */
+  database: { writable: boolean; problem?: string };
 }
 
 /** What the Appliance screen and the wall dashboard show (GET /v1/appliance). */

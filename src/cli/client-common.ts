@@ -4,6 +4,7 @@
 import { ApiClient } from '../api/client.js';
 import type { Job, JobView } from '../api/contract.js';
 import { LifeboatError, usageError } from '../errors.js';
+import { escapeForTerminal } from '../text.js';
 import { jobSummary } from './job-text.js';
 import { createRenderer, renderMode } from './render.js';
 
@@ -11,7 +12,9 @@ export function client(socket: string | undefined): ApiClient {
   return new ApiClient(socket ?? process.env.LIFEBOAT_SOCKET ?? undefined);
 }
 
-export function table(rows: string[][], head: string[]): string {
+/** Columns padded to their widest cell; every cell is escaped for the terminal first (labels, names and errors come from outside). */
+export function table(cells: string[][], head: string[]): string {
+  const rows = cells.map((r) => r.map((v) => escapeForTerminal(v)));
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   return [head, ...rows].map((r) => r.map((v, c) => v.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
 }
@@ -57,7 +60,7 @@ export async function watchJob(api: ApiClient, jobId: string, json: boolean): Pr
   };
   const stream = api.events((e) => {
     if (e.type === 'job-progress' && e.jobId === jobId) renderer.event(e.progress);
-    else if (e.type === 'log' && e.jobId === jobId && e.level !== 'info') renderer.event({ type: 'warning', operation: 'backup', imageId: '', message: e.message });
+    else if (e.type === 'log' && e.jobId === jobId && e.level !== 'info') renderer.event({ type: 'warning', operation: 'backup', imageId: '', message: escapeForTerminal(e.message) });
     else if (e.type === 'job-state' && e.jobId === jobId && FINAL.has(e.state)) void check();
   }, abort.signal);
   await check(); // it may have ended before we subscribed
@@ -69,8 +72,8 @@ export async function watchJob(api: ApiClient, jobId: string, json: boolean): Pr
   if (!j) throw new LifeboatError('external', `lost track of job ${jobId}`);
   if (json) process.stdout.write(`${JSON.stringify(j)}\n`);
   if (j.state !== 'done') {
-    process.stderr.write(`lifeboat: job ${j.id} ${j.state}${j.error ? `: ${j.error}` : j.outcome ? `: ${j.outcome}` : ''}\n`);
-    if (j.targetIncomplete) process.stderr.write(`lifeboat: ${j.devicePath ?? 'the target'} is INCOMPLETE: do not use it; restore it again\n`);
+    process.stderr.write(`lifeboat: job ${j.id} ${j.state}${j.error ? `: ${escapeForTerminal(j.error)}` : j.outcome ? `: ${escapeForTerminal(j.outcome)}` : ''}\n`);
+    if (j.targetIncomplete) process.stderr.write(`lifeboat: ${escapeForTerminal(j.devicePath ?? 'the target')} is INCOMPLETE: do not use it; restore it again\n`);
     throw Object.assign(new LifeboatError('user', `job ${j.id} ${j.state}`), { reported: true });
   }
   if (!json) process.stdout.write(`${jobSummary(j)}\n`);
@@ -86,7 +89,7 @@ export async function followJobs(api: ApiClient, jobs: Job[], say: (line: string
     const j = await api.job(id);
     if (FINAL.has(j.state) && !final.has(id)) {
       final.set(id, j);
-      say(`job ${j.id} ${j.state}${j.imageId ? `: image ${j.imageId}` : ''}${j.error ? `: ${j.error}` : j.outcome ? `: ${j.outcome}` : ''}`);
+      say(`job ${j.id} ${j.state}${j.imageId ? `: image ${j.imageId}` : ''}${j.error ? `: ${escapeForTerminal(j.error)}` : j.outcome ? `: ${escapeForTerminal(j.outcome)}` : ''}`);
     }
     if (final.size === ids.size) abort.abort();
   };

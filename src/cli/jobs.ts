@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { JOB_STATES, type JobState } from '../api/wire.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../format.js';
+import { shown } from '../text.js';
+import { readPassphrase } from './common.js';
 import { client, followJobs, jobEnding, parseSince, positiveCount, table, watchJob } from './client-common.js';
 import type { Manifest } from '../imaging/repo/manifest.js';
 import { JOB_LIST_HEAD, jobListRow, jobStory, when } from './job-text.js';
@@ -26,12 +28,14 @@ export function register(program: Command): void {
     .option('--machine <name>', 'a machine; its job waits for it to network-boot')
     .option('--disk <serial|path>', 'with --machine: one disk (default: every disk)')
     .option('--label <text>', 'a note kept with the image')
+    .option('--passphrase-file <file>', 'protect restores of the image with the passphrase on the first line of <file> (or LIFEBOAT_PASSPHRASE); it goes to the daemon over the socket and is never stored')
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { device?: string; machine?: string; disk?: string; label?: string; wait?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (o: { device?: string; machine?: string; disk?: string; label?: string; passphraseFile?: string; wait?: boolean; json?: boolean; socket?: string }) => {
       const api = client(o.socket);
-      const job = await api.createJob({ type: 'backup', ...target(o), ...(o.label ? { label: o.label } : {}) });
+      const passphrase = readPassphrase(o.passphraseFile);
+      const job = await api.createJob({ type: 'backup', ...target(o), ...(o.label !== undefined ? { label: o.label } : {}), ...(passphrase !== undefined ? { passphrase } : {}) });
       if (o.wait) await watchJob(api, job.id, o.json === true);
       else process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
     });
@@ -44,14 +48,16 @@ export function register(program: Command): void {
     .option('--disk <serial|path>', 'with --machine: the disk to overwrite (default: its only disk)')
     .option('--yes', 'confirm that the device is overwritten')
     .option('--verify', 'read the device back afterwards')
+    .option('--passphrase-file <file>', 'the restore passphrase of a protected image, on the first line of <file> (or LIFEBOAT_PASSPHRASE); never stored or logged')
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { image: string; device?: string; machine?: string; disk?: string; yes?: boolean; verify?: boolean; wait?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (o: { image: string; device?: string; machine?: string; disk?: string; yes?: boolean; verify?: boolean; passphraseFile?: string; wait?: boolean; json?: boolean; socket?: string }) => {
       const where = target(o);
-      if (!o.yes) throw usageError(`restoring overwrites ${o.device ?? `a disk of ${o.machine}`}: add --yes to confirm`);
+      if (!o.yes) throw usageError(`restoring overwrites ${shown(o.device ?? `a disk of ${o.machine}`)}: add --yes to confirm`);
       const api = client(o.socket);
-      const job = await api.createJob({ type: 'restore', image: o.image, ...where, confirm: true, ...(o.verify ? { verify: true } : {}) });
+      const passphrase = readPassphrase(o.passphraseFile);
+      const job = await api.createJob({ type: 'restore', image: o.image, ...where, confirm: true, ...(o.verify ? { verify: true } : {}), ...(passphrase !== undefined ? { passphrase } : {}) });
       if (o.wait) await watchJob(api, job.id, o.json === true);
       else process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
     });
@@ -178,7 +184,7 @@ export function register(program: Command): void {
         const final = (await followJobs(api, [job], () => {})).get(job.id);
         const r = { image: image.id, job: job.id, state: final?.state ?? 'unknown', ...(final?.error ? { error: final.error } : {}) };
         results.push(r);
-        if (!o.json) process.stdout.write(`${image.id}: ${r.state === 'done' ? 'ok' : `${r.state}${r.error ? `: ${r.error}` : ''}`}\n`);
+        if (!o.json) process.stdout.write(`${image.id}: ${r.state === 'done' ? 'ok' : `${r.state}${r.error ? `: ${shown(r.error)}` : ''}`}\n`);
       }
       if (o.json) process.stdout.write(`${JSON.stringify(results)}\n`);
       const bad = results.filter((r) => r.state !== 'done');

@@ -1,7 +1,8 @@
-// lifeboat machines list|add|show|edit|approve|ignore|rm — through the daemon.
+// lifeboat machines list|add|show|edit|approve|ignore|wake|rm — through the daemon.
 import { type Command, Option } from 'commander';
 import { formatBytes } from '../format.js';
 import { usageError } from '../errors.js';
+import { escapeForTerminal, shown } from '../text.js';
 import { client, table } from './client-common.js';
 
 const collect = (v: string, acc: string[] = []) => [...acc, v];
@@ -53,7 +54,7 @@ export function register(program: Command): void {
         ...(o.loader ? { bootLoader: o.loader } : {}),
         ...(o.localBoot ? { localBoot: o.localBoot } : {}),
       });
-      process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `added machine ${m.name} (${m.macs.join(', ')})\n`);
+      process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `added machine ${shown(m.name)} (${shown(m.macs.join(', '))})\n`);
     });
   machines
     .command('show')
@@ -67,20 +68,22 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
         return;
       }
+      const notes = m.notes ? `notes    ${escapeForTerminal(m.notes, { multiline: true }).replace(/\n/g, '\n         ')}` : null;
       process.stdout.write(
         [
-          `machine  ${m.name}`,
+          `machine  ${shown(m.name)}`,
           `status   ${statusOf(m)}${m.status === 'discovered' ? ' (approve it: lifeboat machines approve <name> --name <new-name>)' : ''}`,
-          `macs     ${m.macs.join(', ')}`,
-          `uuid     ${m.systemUuid ?? '-'}`,
-          `group    ${m.group ?? '-'}`,
+          `macs     ${shown(m.macs.join(', '))}`,
+          `uuid     ${shown(m.systemUuid ?? '-')}`,
+          `group    ${shown(m.group ?? '-')}`,
           `loader   ${m.bootLoader ?? 'auto'} (x64 UEFI); local boot ${m.localBoot ?? 'default (BIOS: sanboot, UEFI: exit)'}`,
-          `seen     ${m.lastSeen ?? 'never'}`,
-          `boot     ${stageOf(m)}`,
+          `seen     ${shown(m.lastSeen ?? 'never')}`,
+          `boot     ${shown(stageOf(m))}`,
+          ...(notes ? [notes] : []),
           '',
         ].join('\n'),
       );
-      for (const d of m.disks) process.stdout.write(`disk     ${d.devicePath}  ${d.model ?? ''} ${d.serial ?? ''}  ${formatBytes(d.size)}\n`);
+      for (const d of m.disks) process.stdout.write(`disk     ${shown(d.devicePath)}  ${shown(d.model)} ${shown(d.serial)}  ${formatBytes(d.size)}\n`);
     });
   machines
     .command('edit')
@@ -102,7 +105,7 @@ export function register(program: Command): void {
         ...(o.loader ? { bootLoader: o.loader } : {}),
         ...(o.localBoot ? { localBoot: o.localBoot } : {}),
       });
-      process.stdout.write(`updated machine ${m.name}\n`);
+      process.stdout.write(`updated machine ${shown(m.name)}\n`);
     });
   machines
     .command('approve')
@@ -139,6 +142,6 @@ export function register(program: Command): void {
     .option('--socket <path>', 'daemon socket')
     .action(async (name: string, o: { socket?: string }) => {
       await client(o.socket).removeMachine(name);
-      process.stdout.write(`removed machine ${name}\n`);
+      process.stdout.write(`removed machine ${shown(name)}\n`);
     });
 }

@@ -3,6 +3,7 @@
 import { createInterface } from 'node:readline/promises';
 import { CommanderError } from 'commander';
 import { LifeboatError, exitCodeFor } from '../errors.js';
+import { escapeForTerminal } from '../text.js';
 import type { CommandContext } from './context.js';
 import { buildProgram } from './command-tree.js';
 import { DaemonUnreachable } from '../api/client.js';
@@ -47,12 +48,13 @@ async function main(argv: string[]): Promise<number> {
       return 2; // commander already printed what was wrong
     }
     if (err instanceof DaemonUnreachable) {
-      process.stderr.write(`lifeboat: ${err.message}\n`);
+      process.stderr.write(`lifeboat: ${escapeForTerminal(err.message, { multiline: true })}\n`);
       return err.reason === 'permission' ? 4 : 3;
     }
     if ((err as { reported?: boolean }).reported) return exitCodeFor(err);
     const message = err instanceof LifeboatError ? err.message : `internal error (a bug in Lifeboat, please report it): ${(err as Error)?.stack ?? String(err)}`;
-    process.stderr.write(`lifeboat: ${message}\n`);
+    // A message may quote what came from outside (a label, a name, a daemon's answer): shown, never obeyed.
+    process.stderr.write(`lifeboat: ${escapeForTerminal(message, { multiline: true })}\n`);
     return exitCodeFor(err);
   } finally {
     process.off('SIGINT', onSignal);

@@ -2,6 +2,7 @@
 // JSON lines with --json. They only consume events; they never drive the engine.
 import type { EngineEvent, ProgressEvent } from '../imaging/progress.js';
 import { formatBytes, formatDuration, formatRate } from '../format.js';
+import { escapeForTerminal } from '../text.js';
 
 export type RenderMode = 'tty' | 'plain' | 'json';
 
@@ -32,6 +33,11 @@ export function progressLine(e: ProgressEvent, barWidth = 24): string {
   return parts.join('  ');
 }
 
+/** What a start event says: paths come from outside and are shown escaped. */
+function startLine(e: Extract<EngineEvent, { type: 'start' }>): string {
+  return `${e.operation} ${e.imageId}: ${escapeForTerminal(e.source)} -> ${escapeForTerminal(e.target) || '(check)'} (${e.bytesTotal > 0 ? formatBytes(e.bytesTotal) : 'size unknown'})${e.parent ? `, against ${e.parent}` : ''}\n`;
+}
+
 export function createRenderer(mode: RenderMode, err: NodeJS.WriteStream = process.stderr, out: NodeJS.WriteStream = process.stdout): Renderer {
   if (mode === 'json') {
     return { event: (e) => out.write(`${JSON.stringify(e)}\n`), close: () => {} };
@@ -40,8 +46,8 @@ export function createRenderer(mode: RenderMode, err: NodeJS.WriteStream = proce
     let lastLine = 0;
     return {
       event(e) {
-        if (e.type === 'start') err.write(`${e.operation} ${e.imageId}: ${e.source} -> ${e.target || '(check)'} (${e.bytesTotal > 0 ? formatBytes(e.bytesTotal) : "size unknown"})${e.parent ? `, against ${e.parent}` : ''}\n`);
-        else if (e.type === 'warning') err.write(`warning: ${e.message}\n`);
+        if (e.type === 'start') err.write(startLine(e));
+        else if (e.type === 'warning') err.write(`warning: ${escapeForTerminal(e.message)}\n`);
         else if (e.bytesDone >= e.bytesTotal || Date.now() - lastLine >= 2000) {
           lastLine = Date.now();
           err.write(`${progressLine(e, 0)}\n`);
@@ -62,8 +68,8 @@ export function createRenderer(mode: RenderMode, err: NodeJS.WriteStream = proce
       }
       if (live) err.write('\r\x1b[2K');
       live = false;
-      if (e.type === 'start') err.write(`${e.operation} ${e.imageId}: ${e.source} -> ${e.target || '(check)'} (${e.bytesTotal > 0 ? formatBytes(e.bytesTotal) : "size unknown"})${e.parent ? `, against ${e.parent}` : ''}\n`);
-      else err.write(`warning: ${e.message}\n`);
+      if (e.type === 'start') err.write(startLine(e));
+      else err.write(`warning: ${escapeForTerminal(e.message)}\n`);
     },
     close() {
       if (live) err.write('\n');

@@ -2,6 +2,7 @@
 // schedule's timer runs: it creates the jobs, follows them to their end, prunes the
 // schedule's images by its retention policy (then gc), and exits 1 if any job failed.
 import type { Command } from 'commander';
+import { shown } from '../text.js';
 import { scheduleTargetText } from '../api/constants.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../format.js';
@@ -67,8 +68,8 @@ export function register(program: Command): void {
       if (!target) throw usageError('name what to back up: machines with --machine (repeatable), a --group, or docked disks with --device (repeatable) — one of them');
       const retention = retentionOf(o);
       const s = await client(o.socket).addSchedule({ name: o.name, ...target, calendar: o.calendar, ...(retention ? { retention } : {}) });
-      process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `added schedule ${s.name}: ${s.calendar}, next run ${s.nextRun ? when(s.nextRun) : 'never'} (UTC)\n`);
-      for (const w of s.warnings ?? []) process.stderr.write(`lifeboat: warning: schedule ${s.name} will not fire by itself: ${w}\n`);
+      process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `added schedule ${shown(s.name)}: ${shown(s.calendar)}, next run ${s.nextRun ? when(s.nextRun) : 'never'} (UTC)\n`);
+      for (const w of s.warnings ?? []) process.stderr.write(`lifeboat: warning: schedule ${s.name} will not fire by itself: ${shown(w)}\n`);
     });
   keepOptions(
     schedule
@@ -122,7 +123,7 @@ export function register(program: Command): void {
     .option('--socket <path>', 'daemon socket')
     .action(async (name: string, o: { socket?: string }) => {
       await client(o.socket).removeSchedule(name);
-      process.stdout.write(`removed schedule ${name}\n`);
+      process.stdout.write(`removed schedule ${shown(name)}\n`);
     });
   schedule
     .command('run')
@@ -143,8 +144,8 @@ export function register(program: Command): void {
         if (!o.json) process.stdout.write(`${line}\n`);
       };
       const run = await api.runSchedule(name, { bootTimeoutSeconds: o.bootTimeout ?? 3600 });
-      for (const j of run.jobs) say(`job ${j.id}: ${j.type} of ${j.devicePath ?? j.machineName ?? j.machineId ?? '?'} ${j.state}`);
-      for (const r of run.refused) process.stderr.write(`lifeboat: schedule ${name}: ${r.target}: ${r.error}\n`);
+      for (const j of run.jobs) say(`job ${j.id}: ${j.type} of ${shown(j.devicePath ?? j.machineName ?? j.machineId ?? '?')} ${j.state}`);
+      for (const r of run.refused) process.stderr.write(`lifeboat: schedule ${shown(name)}: ${shown(r.target)}: ${shown(r.error)}\n`);
       const final = await followJobs(api, run.jobs, say);
       const failed = [...final.values()].filter((j) => j.state !== 'done');
       const pruned = await api.pruneSchedule(name, {});
@@ -156,7 +157,7 @@ export function register(program: Command): void {
       if (o.json) process.stdout.write(`${JSON.stringify({ schedule: name, jobs: [...final.values()], refused: run.refused, prune: pruned })}\n`);
       const problems = failed.length + run.refused.length;
       if (problems > 0) throw new LifeboatError('user', `schedule ${name}: ${problems} of ${run.jobs.length + run.refused.length} backup(s) did not succeed`);
-      say(`schedule ${name}: ${run.jobs.length} backup(s) done`);
+      say(`schedule ${shown(name)}: ${run.jobs.length} backup(s) done`);
     });
 }
 

@@ -9,6 +9,7 @@ import type { ImageStore } from '../imaging/repo/image-store.js';
 import { conflictError } from '../errors.js';
 import { type ManagementStore, imageFactsFromManifest } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
+import { type ImageSyncer, imageSyncer } from './image-sync.js';
 import type { JobRunner } from './job-runner.js';
 import { pruneAllImages, pruneSchedule, startScheduleRun } from './schedule-actions.js';
 import { auditToWire, diskToWire, imageToWire, jobToWire, machineToWire, pruneToWire, scheduleRunToWire, scheduleToWire } from './wire-records.js';
@@ -27,6 +28,8 @@ export interface DaemonParts {
   schedulesChanged: () => Promise<string[]>;
   /** Wake-on-LAN on the boot network (refused when the boot services are off). */
   wake?: (macs: readonly string[]) => Promise<void>;
+  /** Mirrors the store into the database (one made here, logging nowhere, when not given). */
+  imageSync?: ImageSyncer;
 }
 
 /** The job with its machine's name, when it has a machine that still exists. */
@@ -54,8 +57,10 @@ async function withPromises(db: ManagementStore, machines: Machine[]): Promise<M
 
 export function operatorServices(d: DaemonParts): OperatorServices {
   const { db, images, runner, hub } = d;
+  // Images the local CLI wrote into the store show up on the next read, not the next job.
+  const sync = d.imageSync ?? imageSyncer(db, images, () => {});
   return {
-    info: () => ({ version: d.version, pid: process.pid, startedAt: d.startedAt, dataDir: d.dataDir, store: images.root, activeJobs: runner.active }),
+    info: () => ({ version: d.version, pid: process.pid, startedAt: d.startedAt, dataDir: d.dataDir, store: images.root, activeJobs: runner.active, databaseProblem: db.writeFailure() }),
     appliance: d.appliance,
     devices: d.devices,
     machines: {
@@ -73,8 +78,12 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       remove: async (name) => machineToWire(await db.machines.remove(name)),
     },
     images: {
-      list: async () => (await db.images.list()).map(imageToWire),
+      list: async () => {
+        await sync.ifChanged();
+        return (await db.images.list()).map(imageToWire);
+      },
       find: async (id) => {
+        await sync.ifChanged();
         const r = await db.images.find(id);
         return r ? imageToWire(r) : null;
       },
@@ -84,17 +93,17 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       prune: async (policy, actor, dryRun) => pruneToWire(await pruneAllImages({ db, images }, policy, actor, { dryRun })),
       remove: async (id) => {
         await images.removeImage(id);
-        await db.images.reconcile((await images.listImages()).images.map(imageFactsFromManifest));
+        await sync.sync();
       },
     },
     jobs: {
       list: async (filter) => {
         const jobs = await db.jobs.list({ ...(filter.state ? { state: filter.state } : {}), ...(filter.since ? { since: filter.since } : {}), ...(filter.limit ? { limit: filter.limit } : {}) });
         const names = new Map((await db.machines.list({})).map((m) => [m.id, m.name]));
-        return jobs.map((j) => withMachineName(jobToWire(j), names));
+        return jobs.map((j) => withMachineName(runner.overlay(jobToWire(j)), names));
       },
       get: async (id) => {
-        const j = jobToWire(await db.jobs.get(id));
+        const j = runner.overlay(jobToWire(await db.jobs.get(id)));
         return j.machineId ? withMachineName(j, new Map([[j.machineId, (await db.machines.findById(j.machineId))?.name ?? '']])) : j;
       },
       progressOf: (id) => hub.progressOf(id),

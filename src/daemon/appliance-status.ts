@@ -50,6 +50,7 @@ export class ApplianceStatusSource {
       socket: config.socket,
       services: [
         { name: 'operator API', state: 'running', detail: config.socket },
+        db.writeFailure() === null ? { name: 'database', state: 'running', detail: 'writable' } : { name: 'database', state: 'failed', detail: `read-only: ${db.writeFailure()}` },
         { name: 'job runner', state: 'running', detail: `${runner.active} running` },
         ...(this.deps.bootServices?.() ?? [{ name: 'boot services', state: 'off' as const, detail: 'not started' }]),
       ],

@@ -12,12 +12,15 @@ import { LifeboatError } from '../errors.js';
 import { backupImage } from '../imaging/backup.js';
 import { describeDisk } from '../imaging/disk.js';
 import { formatBytes } from '../format.js';
+import { type Manifest, checkPassphrase } from '../imaging/repo/manifest.js';
+import { sweepTemp } from '../imaging/repo/gc.js';
 import type { ImageStore } from '../imaging/repo/image-store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { verifyImage } from '../imaging/verify.js';
 import type { EngineEvent } from '../imaging/progress.js';
-import { type Job, type ManagementStore, imageFactsFromManifest } from '../db/index.js';
+import type { Job, ManagementStore } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
+import { syncImages } from './image-sync.js';
 import { type DevicePolicyConfig, checkJobDevice } from './device-policy.js';
 
 export interface DeviceJobRequest {
@@ -32,6 +35,8 @@ export interface DeviceJobRequest {
   bootDeadlineMs?: number;
   imageId?: string;
   label?: string;
+  /** Never stored or logged: handed to the engine (a backup keeps only its scrypt verifier). */
+  passphrase?: string;
   verify?: boolean;
   requestedBy: string;
 }
@@ -65,7 +70,7 @@ export class JobRunner {
       if (req.type === 'backup' || existsSync(req.devicePath as string)) describeDisk(req.devicePath as string);
     }
     if (req.type !== 'backup' && !req.imageId) throw new LifeboatError('usage', `a ${req.type} job needs an image`);
-    if (req.imageId) await this.images.readManifest(req.imageId);
+    if (req.imageId) this.checkPassphrase(req, await this.images.readManifest(req.imageId));
     if (req.type === 'restore' && req.devicePath && existsSync(req.devicePath)) {
       // Too small is said before a job exists (the engine checks again, exactly, before writing).
       const need = (await this.db.images.find(req.imageId as string))?.minTargetBytes;
@@ -77,11 +82,14 @@ export class JobRunner {
       ...(req.devicePath ? { devicePath: req.devicePath } : {}),
       ...(req.imageId ? { imageId: req.imageId } : {}),
       ...(req.scheduleId ? { scheduleId: req.scheduleId } : {}),
+      ...(req.label !== undefined ? { label: req.label } : {}),
       requestedBy: req.requestedBy,
     });
     await this.db.events.record({ actor: req.requestedBy, action: `job.${req.type}`, subject: job.id, details: { ...(req.devicePath ? { devicePath: req.devicePath } : {}), ...(req.imageId ? { imageId: req.imageId } : {}) } });
     const abort = new AbortController();
-    const done = this.run(job, req, abort.signal).finally(() => this.running.delete(job.id));
+    const done = this.run(job, req, abort.signal)
+      .catch((err: unknown) => this.stateNotWritten(job.id, err))
+      .finally(() => this.running.delete(job.id));
     this.running.set(job.id, { abort, done });
     return job;
   }
@@ -94,7 +102,7 @@ export class JobRunner {
   private async submitForMachine(req: DeviceJobRequest): Promise<Job> {
     const machine = await this.db.machines.getByName(req.machine as string);
     if (req.imageId) {
-      await this.images.readManifest(req.imageId);
+      this.checkPassphrase(req, await this.images.readManifest(req.imageId));
       const record = await this.db.images.find(req.imageId);
       const need = record?.minTargetBytes ?? record?.diskSize;
       if (need !== undefined && req.disk !== undefined) {
@@ -113,6 +121,7 @@ export class JobRunner {
       ...(disk?.serial ? { diskSerial: disk.serial } : req.disk !== undefined ? { devicePath: disk?.devicePath ?? req.disk } : {}),
       ...(req.imageId ? { imageId: req.imageId } : {}),
       ...(req.scheduleId ? { scheduleId: req.scheduleId } : {}),
+      ...(req.label !== undefined ? { label: req.label } : {}),
       requestedBy: req.requestedBy,
     });
     await this.db.events.record({ actor: req.requestedBy, action: `job.${req.type}`, subject: job.id, details: { machine: machine.name, ...(req.disk ? { disk: req.disk } : {}), ...(req.imageId ? { imageId: req.imageId } : {}) } });
@@ -131,6 +140,13 @@ export class JobRunner {
     return waiting;
   }
 
+  /** A protected image's restore is refused before a job exists without its passphrase, or with a wrong one. */
+  private checkPassphrase(req: DeviceJobRequest, manifest: Manifest): void {
+    if (req.type !== 'restore' || !manifest.passphrase) return;
+    if (req.passphrase === undefined) throw new LifeboatError('user', `image ${manifest.id} is protected by a restore passphrase: give it with --passphrase-file <file> (its first line)`);
+    if (!checkPassphrase(manifest.passphrase, req.passphrase)) throw new LifeboatError('user', `wrong restore passphrase for image ${manifest.id}: no job was created, nothing was written`);
+  }
+
   private async bootDeadlinePassed(jobId: string, machine: string, ms: number): Promise<void> {
     if (!this.waiting.delete(jobId)) return;
     const minutes = Math.round(ms / 60_000);
@@ -143,6 +159,19 @@ export class JobRunner {
       this.hub.publish({ type: 'job-state', jobId, state: failed.state, error });
       this.log('job failed: machine did not boot', { job: jobId, machine });
     }
+  }
+
+  /**
+   * A job whose state could not be written (the database's disk is full…): it ends failed
+   * for every client watching, the database refuses writes from now on (the daemon keeps
+   * answering reads, and says why in /health and the Appliance screen), and the next start
+   * records it (a running job becomes interrupted, a queued one too). Never a crash.
+   */
+  private stateNotWritten(jobId: string, err: unknown): void {
+    const error = `the job's state could not be written to the management database (${(err as Error)?.message ?? String(err)}); the daemon is read-only until that is fixed and it is restarted`;
+    this.unrecorded.set(jobId, error);
+    this.hub.publish({ type: 'job-state', jobId, state: 'failed', error });
+    this.log('job state not written', { job: jobId, error });
   }
 
   /**
@@ -184,6 +213,15 @@ export class JobRunner {
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
+  /** Jobs whose end could not be written: what clients are told instead of the stale record. */
+  private readonly unrecorded = new Map<string, string>();
+
+  /** `job` as it really stands: failed when its end could not be recorded. */
+  overlay<J extends { id: string; state: string; error?: string }>(job: J): J {
+    const error = this.unrecorded.get(job.id);
+    return error === undefined ? job : { ...job, state: 'failed', error };
+  }
+
   get active(): number {
     return this.running.size;
   }
@@ -217,8 +255,12 @@ export class JobRunner {
       let stats: Record<string, number> = {};
       let imageId: string | undefined;
       if (req.type === 'backup') {
-        const m = await backupImage({ store: this.images, source: req.devicePath as string, ...(req.label ? { label: req.label } : {}), onEvent, signal });
-        await this.db.images.reconcile((await this.images.listImages()).images.map(imageFactsFromManifest));
+        await sweepTemp(this.images).catch(() => null); // what killed backups left; skipped while another backup runs
+        const m = await backupImage({ store: this.images, source: req.devicePath as string, ...(req.label ? { label: req.label } : {}), ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal });
+        // One bad image in the store (or this one refused by the database) never fails a job whose image committed.
+        const sync = await syncImages(this.db, this.images, (_level, msg, fields) => this.log(msg, fields));
+        const left = [...sync.skipped, ...sync.damaged].find((s) => s.id === m.id);
+        if (left) this.hub.publish({ type: 'log', jobId: job.id, level: 'warning', message: `image ${m.id} is committed but not listed: ${left.error}`, at: new Date().toISOString() });
         stats = { ...m.stats };
         imageId = m.id;
       } else if (req.type === 'restore') {
@@ -226,7 +268,7 @@ export class JobRunner {
           writing = true; // from here a stop leaves the target part old, part new
           return true;
         };
-        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, onEvent, signal, confirm });
+        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal, confirm });
         stats = { bytesWritten: r.bytesWritten, bytesTotal: r.bytesTotal, durationMs: r.durationMs };
       } else {
         const r = await verifyImage(this.images, req.imageId as string, { onEvent, signal });

@@ -9,10 +9,12 @@ import type { Server } from 'node:http';
 import { LifeboatError, describeSystemError } from '../errors.js';
 import { operatorApi } from '../api/routes.js';
 import { startApiServer } from '../api/server.js';
+import { sweepTemp } from '../imaging/repo/gc.js';
 import { ImageStore } from '../imaging/repo/image-store.js';
-import { type ManagementStore, imageFactsFromManifest, openManagementStore } from '../db/index.js';
+import { type ManagementStore, openManagementStore } from '../db/index.js';
 import { type BootFlags, type DaemonConfig, loadConfig } from './config.js';
 import { EventHub } from './event-hub.js';
+import { imageSyncer } from './image-sync.js';
 import { operatorServices } from './api-services.js';
 import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
@@ -57,12 +59,14 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
   process.on('SIGINT', onSignal);
   try {
     db = await openManagementStore(join(config.dataDir, 'db'), { ...(flags.repair ? { repair: true } : {}), onWarning: (m) => log('warning', m) });
-    for (const job of await db.jobs.markInterrupted()) log('warning', 'job was running when the daemon stopped: marked interrupted', { job: job.id, type: job.type });
+    for (const job of await db.jobs.markInterrupted()) log('warning', `job was ${job.error?.includes('before the job started') ? 'queued' : 'active'} when the daemon stopped: marked interrupted`, { job: job.id, type: job.type });
     const images = await ImageStore.open(config.store, { create: true });
-    const listed = await images.listImages();
-    for (const d of listed.damaged) log('warning', d.error, { image: d.id });
-    const changes = await db.images.reconcile(listed.images.map(imageFactsFromManifest));
-    log('info', 'images reconciled with the store', { ...changes });
+    // What killed backups left in tmp/ (staged chunks, staging directories) goes now, not at the next gc.
+    const swept = await sweepTemp(images).catch((err: Error) => log('warning', `clearing the store's tmp/ failed: ${err.message}`));
+    if (swept) log('info', 'cleared what interrupted backups left in the store', { files: swept });
+    // One bad image is logged and left out; it never keeps the daemon from starting.
+    const imageSync = imageSyncer(db, images, log);
+    await imageSync.sync();
     const hub = new EventHub();
     makeDir(config.dockedDir, 0o750, 'docked directory');
     runner = new JobRunner(db, images, hub, (msg, fields) => log('info', msg, fields), config);
@@ -103,6 +107,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       appliance: () => status.status(),
       devices: () => listLocalDevices(config),
       schedulesChanged,
+      imageSync,
       ...(bootServices.address !== null ? { wake: (macs: readonly string[]) => bootServices.wake(macs) } : {}),
     });
     server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});

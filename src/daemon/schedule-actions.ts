@@ -10,6 +10,7 @@ import { type RetentionPolicy, prune } from '../jobs/index.js';
 import { type ImageRecord, type Job, type ManagementStore, type Schedule, imageFactsFromManifest } from '../db/index.js';
 import { LifeboatError } from '../errors.js';
 import type { JobRunner } from './job-runner.js';
+import { syncImages } from './image-sync.js';
 
 export interface ScheduleRunResult {
   schedule: string;
@@ -131,7 +132,7 @@ async function pruneImages(
   } finally {
     // Whatever was removed before a failure is recorded: the database follows the store.
     if (report.removed.length > 0 && !dryRun) {
-      await db.images.reconcile((await images.listImages()).images.map(imageFactsFromManifest));
+      await syncImages(db, images, () => {});
       await db.events.record({ actor: what.actor, action: what.action, subject: what.subject, details: { removed: report.removed } });
     }
   }

@@ -84,6 +84,7 @@ export function jobToWire(j: Job): wire.Job {
     devicePath: j.devicePath,
     imageId: j.imageId,
     scheduleId: j.scheduleId,
+    label: j.label,
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
     startedAt: j.startedAt,

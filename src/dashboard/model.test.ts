@@ -258,3 +258,13 @@ test('formatting of durations', () => {
   assert.equal(formatEta(7322), '2h02m');
   assert.equal(formatEta(90000), '1d01h');
 });
+
+test('log lines, job targets and the status line show escape sequences and bidi overrides escaped', () => {
+  let s = initialState();
+  s = reduce(s, live({ type: 'log', level: 'warning', message: 'lab\u001b[2J\u001b]0;PWN\u0007gel \u202eexe', at: '2026-11-25T10:00:00.000Z' }));
+  const line = logLines(s).at(-1) ?? '';
+  assert.ok(line.endsWith('lab\\x1b[2J\\x1b]0;PWN\\x07gel \\u{202e}exe'), line);
+  assert.equal(fitTail('/dev/\u001bc', 20), '/dev/\\x1bc');
+  s = reduce(s, { type: 'disconnected', message: 'gone\u0007' });
+  assert.ok(!statusLine(s).includes(String.fromCharCode(7)));
+});

@@ -1,6 +1,7 @@
 // The wall dashboard's data model: one pure reducer from what the daemon tells us
 // (snapshots and live events) and the clock ticks to a state, and pure views from that
 // state to exactly what each widget shows. No blessed, no sockets, no timers here.
+import { escapeForTerminal } from '../text.js';
 import type { ApplianceStatus, AuditEvent, JobView, LiveEvent } from '../api/contract.js';
 import type { ProgressEvent } from '../imaging/progress.js';
 import { formatBytes, formatDuration, mbps } from '../format.js';
@@ -236,7 +237,8 @@ export function jobColumnWidths(width: number, spacing = 2): number[] {
 }
 
 /** `text` in at most `width` characters, keeping its end (where a path says the most). */
-export function fitTail(text: string, width: number): string {
+export function fitTail(raw: string, width: number): string {
+  const text = escapeForTerminal(raw);
   return text.length <= width ? text : `...${text.slice(text.length - (width - 3))}`;
 }
 
@@ -251,7 +253,8 @@ export function jobRows(state: DashboardState, targetWidth = 44): string[][] {
 
 /** "HH:MM:SS text", newest last; the time in the zone the process runs in. */
 export function logLines(state: DashboardState): string[] {
-  return state.log.map((l) => `${clock(l.at)} ${l.level === 'info' ? '' : `${l.level.toUpperCase()} `}${l.jobId ? `${jobName(state, l.jobId)}: ` : ''}${l.text}`);
+  // Messages, labels and targets come from outside: shown escaped, never obeyed by the terminal.
+  return state.log.map((l) => escapeForTerminal(`${clock(l.at)} ${l.level === 'info' ? '' : `${l.level.toUpperCase()} `}${l.jobId ? `${jobName(state, l.jobId)}: ` : ''}${l.text}`));
 }
 
 function jobName(state: DashboardState, jobId: string): string {
@@ -278,5 +281,5 @@ export function statusLine(state: DashboardState): string {
   parts.push(`${running} running, ${waiting} waiting`);
   if (state.applianceError) parts.push(`appliance status: ${state.applianceError}`);
   parts.push('q quits');
-  return parts.join('  |  ');
+  return escapeForTerminal(parts.join('  |  '));
 }

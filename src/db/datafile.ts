@@ -21,10 +21,11 @@
 //
 // scanDatafile and repairDatafile are pure functions over the bytes; inspectDatafile and
 // applyRepair are the thin file layer around them.
-import { constants, copyFile, open, readFile, rename, stat } from 'node:fs/promises';
+import { constants, copyFile, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { describeSystemError } from '../errors.js';
 import { fsyncDir, writeFileDurable } from '../imaging/repo/durable.js';
+import { isNoSpace, noSpaceError } from './disk-space.js';
 
 export type LineProblemKind = 'not-utf8' | 'not-json' | 'not-an-object' | 'line-breaker';
 
@@ -171,6 +172,8 @@ async function keepCopy(file: string, at: Date): Promise<string> {
       return copy;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST' && i < 100) continue;
+      await rm(copy, { force: true }).catch(() => {}); // a partial copy only takes space
+      if (isNoSpace(err)) throw noSpaceError(dirname(file), `keeping a copy of ${basename(file)} before repairing it`, (await stat(file).catch(() => null))?.size ?? 0, err);
       throw describeSystemError(err, `copying ${file} before repairing it`);
     }
   }
@@ -214,6 +217,7 @@ export async function applyRepair({ report, bytes }: Inspection, now: Date): Pro
     const { mode } = await stat(report.file);
     await writeFileDurable(report.file, repairDatafile(bytes, report), mode & 0o7777);
   } catch (err) {
+    if (isNoSpace(err)) throw noSpaceError(dirname(report.file), `rewriting ${basename(report.file)} without its damaged lines (the original is kept as ${basename(copy)})`, bytes.length, err);
     throw describeSystemError(err, `repairing ${report.file} (the original is kept as ${basename(copy)})`);
   }
 }

@@ -4,7 +4,7 @@
 // machine an image belongs to (the job that made it knows; the manifest does not) and
 // `protected` (retention never deletes a protected image).
 import { isDeepStrictEqual } from 'node:util';
-import { bug, notFoundError, userError } from '../errors.js';
+import { LifeboatError, bug, notFoundError, userError } from '../errors.js';
 import { IMAGE_ID } from '../imaging/repo/formats.js';
 import type { Manifest } from '../imaging/repo/manifest.js';
 import { type LayoutSummary, minimumTargetSize } from '../imaging/retarget.js';
@@ -47,6 +47,8 @@ export interface ReconcileResult {
   added: string[];
   updated: string[];
   removed: string[];
+  /** Images whose facts the database refuses (a label with a line break…): left out, each with why. */
+  skipped: Array<{ id: string; error: string }>;
 }
 
 export interface Images {
@@ -60,7 +62,10 @@ export interface Images {
   setMachine(id: string, machineId: string | null): Promise<ImageRecord>;
   /** Forgets the image (after the store deleted it); not-found if unknown. */
   remove(id: string): Promise<ImageRecord>;
-  /** Makes the collection equal to `facts` (all images the store holds) and says what changed. */
+  /**
+   * Makes the collection equal to `facts` (all images the store holds) and says what changed.
+   * One image the database refuses is skipped and reported, never a reason to fail the rest.
+   */
   reconcile(facts: ImageFacts[]): Promise<ReconcileResult>;
 }
 
@@ -223,7 +228,17 @@ export function imagesCollection(ctx: StoreContext): Images {
 
     async reconcile(wanted) {
       if (!Array.isArray(wanted)) throw userError(`reconcile needs a list of images, not ${describe(wanted)}`);
-      const facts = wanted.map(checkImageFacts);
+      const facts: ImageFacts[] = [];
+      const skipped: ReconcileResult['skipped'] = [];
+      for (const w of wanted as unknown[]) {
+        try {
+          facts.push(checkImageFacts(w));
+        } catch (err) {
+          if (!(err instanceof LifeboatError) || err.kind !== 'user') throw err;
+          const id = typeof (w as { id?: unknown } | null)?.id === 'string' ? String((w as { id: string }).id).slice(0, 80) : describe(w);
+          skipped.push({ id, error: err.message });
+        }
+      }
       return ctx.lock.run(async () => {
         const current = (await images.find({})).map((d) => toRecord<ImageRecord>(d));
         const plan = diffImages(current, facts);
@@ -238,7 +253,7 @@ export function imagesCollection(ctx: StoreContext): Images {
           await save({ ...f, protected: old.protected, ...(old.machineId ? { machineId: old.machineId } : {}) });
         }
         if (plan.remove.length > 0) await images.remove({ _id: { $in: plan.remove } }, true);
-        return { added: plan.add.map((f) => f.id), updated: plan.update.map((f) => f.id), removed: plan.remove };
+        return { added: plan.add.map((f) => f.id), updated: plan.update.map((f) => f.id), removed: plan.remove, skipped };
       });
     },
   };

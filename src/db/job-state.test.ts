@@ -4,7 +4,7 @@ import { JOB_EVENTS, JOB_STATES, type JobEvent, type JobState, isActive, nextSta
 
 // Every (state, event) pair, written out by hand: '-' means refused.
 const TABLE: Record<JobState, Record<JobEvent, JobState | '-'>> = {
-  queued: { 'wait-for-boot': 'waiting-for-boot', boot: '-', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: '-', 'request-cancel': '-' },
+  queued: { 'wait-for-boot': 'waiting-for-boot', boot: '-', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': '-' },
   'waiting-for-boot': { 'wait-for-boot': '-', boot: 'booting', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': '-' },
   // The machine fetched the boot OS; its agent has not said hello yet.
   booting: { 'wait-for-boot': '-', boot: '-', start: 'running', succeed: '-', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': '-' },
@@ -42,5 +42,5 @@ test('active states are the ones that can still move; final states cannot', () =
 test('refusals say why in an operator’s words', () => {
   assert.match(refusalReason('done', 'cancel'), /already ended \(done\): nothing to cancel/);
   assert.match(refusalReason('interrupted', 'start'), /start a new job instead/);
-  assert.match(refusalReason('queued', 'succeed'), /queued cannot succeed \(allowed: wait-for-boot, start, fail, cancel\)/);
+  assert.match(refusalReason('queued', 'succeed'), /queued cannot succeed \(allowed: wait-for-boot, start, fail, cancel, interrupt\)/);
 });

@@ -2,7 +2,7 @@
 //
 //   queued ──wait-for-boot──▶ waiting-for-boot ─boot─▶ booting ─start─▶ running ──succeed──▶ done
 //     │ └────────────────────────start─────────────────────▲  │
-//     └─ cancel → cancelled, fail → failed                     ├─ fail ──▶ failed
+//     └─ cancel, fail, interrupt                              ├─ fail ──▶ failed
 //   waiting-for-boot, booting: cancel, fail, interrupt         ├─ cancel ─▶ cancelled
 //                                                              ├─ interrupt ▶ interrupted
 //                                                              └─ request-cancel ▶ cancelling
@@ -11,9 +11,10 @@
 //   happened: cancel (it stopped), succeed (it finished first), fail, interrupt.
 //
 // done, failed, cancelled and interrupted are final: a retry is a new job, so the
-// history of what happened stays as it was. A queued job survives a daemon restart
-// (it had not begun); a waiting or running one does not (its boot token and its
-// progress lived in the old process) and becomes interrupted.
+// history of what happened stays as it was. No job survives a daemon restart: a waiting
+// or running one's boot token and progress lived in the old process, and a queued one
+// (its start could not be written: a full disk, a crash) would otherwise hold its disk
+// forever, since nothing picks queued jobs up. All become interrupted at the next start.
 
 export const JOB_TYPES = ['backup', 'restore', 'verify', 'inventory'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
@@ -29,7 +30,7 @@ export const ACTIVE_STATES: readonly JobState[] = ['queued', 'waiting-for-boot',
 export const FINAL_STATES: readonly JobState[] = ['done', 'failed', 'cancelled', 'interrupted'];
 
 const TRANSITIONS: Record<JobState, Partial<Record<JobEvent, JobState>>> = {
-  queued: { 'wait-for-boot': 'waiting-for-boot', start: 'running', fail: 'failed', cancel: 'cancelled' },
+  queued: { 'wait-for-boot': 'waiting-for-boot', start: 'running', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
   'waiting-for-boot': { boot: 'booting', start: 'running', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
   booting: { start: 'running', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted' },
   running: { succeed: 'done', fail: 'failed', cancel: 'cancelled', interrupt: 'interrupted', 'request-cancel': 'cancelling' },

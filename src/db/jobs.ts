@@ -29,6 +29,8 @@ export interface Job {
   devicePath?: string;
   imageId?: string;
   scheduleId?: string;
+  /** A backup's label, kept until the image is made (a machine's job runs when it boots). */
+  label?: string;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
@@ -75,6 +77,7 @@ export interface NewJob {
   devicePath?: string;
   imageId?: string;
   scheduleId?: string;
+  label?: string;
   requestedBy: string;
 }
 
@@ -114,7 +117,7 @@ export interface Jobs {
   appendLog(id: string, line: { level: JobLogLine['level']; message: string; at?: string }): Promise<void>;
   /** Saves progress of a running job unless the last checkpoint is under 10 s old; true when written. */
   checkpoint(id: string, progress: { bytesDone: number; bytesTotal: number }): Promise<boolean>;
-  /** At daemon start: every waiting or running job becomes interrupted. Returns them. */
+  /** At daemon start: every queued, waiting or running job becomes interrupted (nothing else would end it). Returns them. */
   markInterrupted(): Promise<Job[]>;
   /** Deletes ended jobs that finished before `at`; returns how many. */
   removeFinishedBefore(at: string): Promise<number>;
@@ -138,7 +141,7 @@ export function sameDisk(a: JobTarget, b: JobTarget): boolean {
   return a.devicePath !== undefined && a.devicePath === b.devicePath;
 }
 
-const NEW_KEYS = ['type', 'machineId', 'diskSerial', 'devicePath', 'imageId', 'scheduleId', 'requestedBy'] as const;
+const NEW_KEYS = ['type', 'machineId', 'diskSerial', 'devicePath', 'imageId', 'scheduleId', 'label', 'requestedBy'] as const;
 
 export function checkActor(value: unknown): string {
   return checkNonEmptyText('requested by (an operator name or "timer")', value, 64);
@@ -192,12 +195,14 @@ export function jobsCollection(ctx: StoreContext): Jobs {
       if (v.devicePath !== undefined) doc.devicePath = checkDevicePath(v.devicePath);
       if (v.imageId !== undefined) doc.imageId = checkImageId(v.imageId);
       if (v.scheduleId !== undefined) doc.scheduleId = checkNonEmptyText('schedule id', v.scheduleId, 64);
+      if (v.label !== undefined) doc.label = checkText('label', v.label);
 
       const hasTarget = doc.machineId !== undefined || doc.devicePath !== undefined;
       if (doc.diskSerial !== undefined && doc.machineId === undefined) throw userError('a job naming a disk serial must name its machine too');
       if ((type === 'backup' || type === 'restore') && !hasTarget) throw userError(`a ${type} job needs a machine or a device path`);
       if ((type === 'restore' || type === 'verify') && doc.imageId === undefined) throw userError(`a ${type} job needs an image`);
       if (type === 'backup' && doc.imageId !== undefined) throw userError('a backup job makes its image: do not give one');
+      if (type !== 'backup' && doc.label !== undefined) throw userError(`a label names the image a backup makes: a ${type} job takes none`);
       if (type === 'verify' && hasTarget) throw userError('a verify job checks an image in the store: give no machine or device');
       if (type === 'inventory' && (doc.machineId === undefined || doc.devicePath !== undefined || doc.diskSerial !== undefined || doc.imageId !== undefined)) {
         throw userError('an inventory job names a machine and nothing else');
@@ -318,9 +323,9 @@ export function jobsCollection(ctx: StoreContext): Jobs {
     async markInterrupted() {
       return ctx.lock.run(async () => {
         const changed: Job[] = [];
-        for (const doc of await jobs.find({ state: { $in: ['waiting-for-boot', 'booting', 'running', 'cancelling'] } }, { sort: { createdAt: 1 } })) {
+        for (const doc of await jobs.find({ state: { $in: ['queued', 'waiting-for-boot', 'booting', 'running', 'cancelling'] } }, { sort: { createdAt: 1 } })) {
           const at = ctx.now().toISOString();
-          const next: JobDoc = { ...doc, state: 'interrupted', finishedAt: at, updatedAt: at, history: [...(doc.history ?? []), { state: 'interrupted', at }], error: `the daemon stopped while the job was ${doc.state}: start it again` };
+          const next: JobDoc = { ...doc, state: 'interrupted', finishedAt: at, updatedAt: at, history: [...(doc.history ?? []), { state: 'interrupted', at }], error: `${doc.state === 'queued' ? 'the daemon stopped before the job started' : `the daemon stopped while the job was ${doc.state}`}: start it again` };
           // A restore that was writing when the daemon died left its target half-written.
           if (doc.type === 'restore' && doc.machineId === undefined && doc.state !== 'waiting-for-boot' && doc.state !== 'booting') {
             next.targetIncomplete = true;

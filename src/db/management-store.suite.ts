@@ -188,7 +188,7 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     await assert.rejects(store.machines.edit('pc-1', { removeMacs: ['52:54:00:00:00:07'] }), kind('not-found', /has no MAC address 52:54:00:00:00:07/));
     await assert.rejects(store.machines.edit('pc-1', { macs: ['zz'] }), kind('user', /"zz" is invalid/));
     await assert.rejects(store.machines.edit('pc-9', { notes: 'x' }), kind('not-found', /no machine named "pc-9"/));
-    await assert.rejects(store.machines.edit('pc-1', { notes: 'bell\u0007' }), kind('user', /control characters/));
+    await assert.rejects(store.machines.edit('pc-1', { notes: 'bell\u0007' }), kind('user', /control character/));
     assert.deepEqual(await store.machines.getByName('pc-1'), before);
   });
 
@@ -272,21 +272,26 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
 
   withStore('images: reconcile adds, updates and removes to match the store, keeping ownership', async (store) => {
     const m = await pc(store, 1);
-    assert.deepEqual(await store.images.reconcile([facts(IMG1), facts(IMG2)]), { added: [IMG1, IMG2], updated: [], removed: [] });
+    assert.deepEqual(await store.images.reconcile([facts(IMG1), facts(IMG2)]), { added: [IMG1, IMG2], updated: [], removed: [], skipped: [] });
     await store.images.setProtected(IMG2, true);
     await store.images.setMachine(IMG2, m.id);
-    assert.deepEqual(await store.images.reconcile([facts(IMG1), facts(IMG2)]), { added: [], updated: [], removed: [] }, 'nothing changed');
+    assert.deepEqual(await store.images.reconcile([facts(IMG1), facts(IMG2)]), { added: [], updated: [], removed: [], skipped: [] }, 'nothing changed');
     const result = await store.images.reconcile([facts(IMG2, { label: 'relabelled', storedBytesNew: 1 }), facts(IMG3)]);
-    assert.deepEqual(result, { added: [IMG3], updated: [IMG2], removed: [IMG1] });
+    assert.deepEqual(result, { added: [IMG3], updated: [IMG2], removed: [IMG1], skipped: [] });
     const two = await store.images.get(IMG2);
     assert.equal(two.label, 'relabelled');
     assert.equal(two.protected, true);
     assert.equal(two.machineId, m.id);
     assert.deepEqual((await store.images.list()).map((i) => i.id), [IMG3, IMG2]);
-    assert.deepEqual(await store.images.reconcile([]), { added: [], updated: [], removed: [IMG3, IMG2].sort() });
+    assert.deepEqual(await store.images.reconcile([]), { added: [], updated: [], removed: [IMG3, IMG2].sort(), skipped: [] });
     await assert.rejects(store.images.reconcile([facts(IMG1), facts(IMG1)]), kind('bug', /given image .* twice/));
-    await assert.rejects(store.images.reconcile([{ ...facts(IMG1), id: '../etc' }]), kind('user'));
-    assert.deepEqual(await store.images.list(), []);
+    // One image the database refuses is skipped and reported; the others are still mirrored.
+    const partial = await store.images.reconcile([{ ...facts(IMG1), id: '../etc' }, facts(IMG2, { label: 'a\nb' }), facts(IMG1)]);
+    assert.deepEqual(partial.added, [IMG1]);
+    assert.deepEqual(partial.skipped.map((s) => s.id), ['../etc', IMG2]);
+    assert.match(partial.skipped[0]?.error ?? '', /image id .* is invalid/);
+    assert.match(partial.skipped[1]?.error ?? '', /label contains a line break/);
+    assert.deepEqual((await store.images.list()).map((i) => i.id), [IMG1]);
   });
 
   test(`${name}: images: facts come from a manifest`, () => {
@@ -376,7 +381,6 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
   withStore('jobs: refused transitions, a failure needs its reason, unknown jobs', async (store) => {
     const job = await store.jobs.create({ type: 'backup', devicePath: '/dev/sdb', requestedBy: 'timer' });
     await assert.rejects(store.jobs.transition(job.id, 'succeed'), kind('conflict', /queued cannot succeed/));
-    await assert.rejects(store.jobs.transition(job.id, 'interrupt'), kind('conflict', /queued cannot interrupt/));
     await store.jobs.transition(job.id, 'start');
     await assert.rejects(store.jobs.transition(job.id, 'wait-for-boot'), kind('conflict', /running cannot wait-for-boot/));
     await assert.rejects(store.jobs.transition(job.id, 'fail'), kind('user', /needs an error message/));
@@ -442,7 +446,7 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     await assert.rejects(store.jobs.checkpoint(job.id, { bytesDone: 101, bytesTotal: 100 }), kind('user'));
   });
 
-  withStore('jobs: markInterrupted ends waiting and running jobs and leaves the rest', async (store) => {
+  withStore('jobs: markInterrupted ends queued, waiting and running jobs and leaves the rest', async (store) => {
     const m = await pc(store, 1);
     const queued = await store.jobs.create({ type: 'backup', devicePath: '/dev/sda', requestedBy: 'a' });
     const waiting = await store.jobs.create({ type: 'inventory', machineId: m.id, requestedBy: 'timer' });
@@ -454,14 +458,17 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     await store.jobs.transition(done.id, 'succeed');
 
     const changed = await store.jobs.markInterrupted();
-    assert.deepEqual(changed.map((j) => j.id), [waiting.id, running.id]);
+    assert.deepEqual(changed.map((j) => j.id), [queued.id, waiting.id, running.id]);
     assert.equal((await store.jobs.get(running.id)).state, 'interrupted');
     assert.match((await store.jobs.get(running.id)).error ?? '', /daemon stopped while the job was running/);
     assert.match((await store.jobs.get(waiting.id)).error ?? '', /was waiting-for-boot/);
-    assert.equal((await store.jobs.get(queued.id)).state, 'queued');
+    // A queued job would hold its disk forever: nothing picks queued jobs up after a restart.
+    assert.equal((await store.jobs.get(queued.id)).state, 'interrupted');
+    assert.match((await store.jobs.get(queued.id)).error ?? '', /stopped before the job started/);
     assert.equal((await store.jobs.get(done.id)).state, 'done');
     assert.deepEqual(await store.jobs.markInterrupted(), []);
     await store.jobs.create({ type: 'backup', devicePath: '/dev/sdb', requestedBy: 'a' }); // the disk is free again
+    await store.jobs.create({ type: 'backup', devicePath: '/dev/sda', requestedBy: 'a' }); // and so is the queued one's
   });
 
   withStore('jobs: list filters and orders; old ended jobs can be removed', async (store, clock) => {
@@ -509,7 +516,7 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     await assert.rejects(store.schedules.add({ name: 'other', target: { machines: ['pc-1'], group: 'lab' } as never, calendar: 'daily' }), kind('user', /machines, a group or devices: one of them/));
     await assert.rejects(store.schedules.add({ name: 'other', target: { devices: ['relative/path'] }, calendar: 'daily' }), kind('user'));
     await assert.rejects(store.schedules.add({ name: 'other', target: { devices: [] }, calendar: 'daily' }), kind('user', /list of device paths/));
-    await assert.rejects(store.schedules.add({ name: 'other', target: { machines: ['pc-1'] }, calendar: 'daily\nUnit=reboot.target' }), kind('user', /control character/));
+    await assert.rejects(store.schedules.add({ name: 'other', target: { machines: ['pc-1'] }, calendar: 'daily\nUnit=reboot.target' }), kind('user', /line break/));
     const docked = await store.schedules.add({ name: 'docked', target: { devices: ['/dev/sdb', '/dev/sdb'] }, calendar: 'daily' });
     assert.deepEqual(docked.target, { devices: ['/dev/sdb'] }, 'devices are kept once each');
     await store.schedules.remove('docked');

@@ -157,18 +157,19 @@ test('disk: a cut-short last line (crash mid-append) is dropped with a copy and 
 test('disk: notes with U+2028 survive; a file with raw separators from elsewhere is fixed without loss', async () => {
   await withDir(async (dir) => {
     const store = await open(dir);
-    await store.machines.add({ name: 'pc-1', macs: ['52:54:00:00:00:01'], notes: 'a\u2028b\u2029c\u0085d' });
+    await assert.rejects(store.machines.add({ name: 'pc-1', macs: ['52:54:00:00:00:01'], notes: 'c\u0085d' }), /control character \(U\+0085/);
+    await store.machines.add({ name: 'pc-1', macs: ['52:54:00:00:00:01'], notes: 'a\u2028b\u2029c' });
     await store.close();
     assert.doesNotMatch(readFileSync(join(dir, 'machines.db'), 'utf8'), /[\u2028\u2029\u0085]/);
     const again = await open(dir);
-    assert.equal((await again.machines.getByName('pc-1')).notes, 'a\u2028b\u2029c\u0085d');
+    assert.equal((await again.machines.getByName('pc-1')).notes, 'a\u2028b\u2029c');
     await again.close();
 
     const file = join(dir, 'machines.db');
     writeFileSync(file, readFileSync(file, 'utf8').replace('\\u2028', '\u2028'));
     const warnings: string[] = [];
     const fixed = await open(dir, { onWarning: (w) => warnings.push(w) });
-    assert.equal((await fixed.machines.getByName('pc-1')).notes, 'a\u2028b\u2029c\u0085d');
+    assert.equal((await fixed.machines.getByName('pc-1')).notes, 'a\u2028b\u2029c');
     assert.match(warnings.join('\n'), /raw U\+2028/);
     assert.equal(copies(dir).length, 1);
     await fixed.close();

@@ -58,6 +58,8 @@ export interface ManagementStore {
   readonly leases: LeaseStore;
   /** What the datafile check found and did, one report per file (none in memory). */
   readonly datafiles: readonly DatafileReport[];
+  /** Why writes are refused (an earlier write failed: a full disk…), or null while the database is writable. */
+  writeFailure(): string | null;
   /** Rewrites every datafile from memory now. */
   compact(): Promise<void>;
   /** Waits for pending writes, compacts, stops the timers. Later calls fail as bugs. Idempotent. */
@@ -138,6 +140,8 @@ export async function openManagementStore(dir: string | null, options: OpenOptio
     events,
     leases,
     datafiles: reports,
+
+    writeFailure: () => health.failure?.message ?? null,
 
     async compact() {
       health.assertOpen();

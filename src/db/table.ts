@@ -8,6 +8,9 @@
 import Datastore from 'nedb-promises';
 import { LifeboatError, bug, conflictError, describeSystemError, integrityError, userError } from '../errors.js';
 import { escapeLineBreakers } from './datafile.js';
+import { isNoSpace, noSpaceError } from './disk-space.js';
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 
 export type Query = Record<string, unknown>;
 export type Sort = Record<string, 1 | -1>;
@@ -102,6 +105,7 @@ export class Table<D extends { _id: string }> {
         throw integrityError(`${where}: two documents have the same ${JSON.stringify(e.key)} where it must be unique (edited by hand?): remove one of them from the file, then start again`);
       }
       if (/corrupt/.test(e.message ?? '')) throw integrityError(`${where}: NeDB found damaged lines the datafile check missed (${e.message}): a bug in Lifeboat, please report it`);
+      if (file !== null && isNoSpace(err)) throw noSpaceError(dirname(file), `opening ${basename(file)} (NeDB rewrites each datafile as it loads it)`, (await stat(file).catch(() => null))?.size ?? 0, err);
       throw describeSystemError(err, `management database file ${where}`);
     }
     health.onFailure.push(() => original(ds).stopAutocompaction());

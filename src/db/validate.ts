@@ -2,6 +2,7 @@
 // reach NeDB. Every check takes `unknown`: a JSON body can carry an object where a
 // string belongs, and an object like {"$ne": null} in a query would match anything.
 import { userError } from '../errors.js';
+import { textProblem } from '../text.js';
 
 /** Machine, schedule and group names: a host-name label, so they are safe in URLs, file names and shells. */
 export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -67,15 +68,11 @@ export function checkSystemUuid(value: unknown): string {
   throw userError(`system UUID ${JSON.stringify(value)?.slice(0, 80)} is invalid: give the SMBIOS UUID like 4c4c4544-0042-3510-8052-b4c04f564433`);
 }
 
-// Control characters other than tab and newline: they make logs and terminals lie.
-// eslint-disable-next-line no-control-regex -- matching them is the point
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
-
-/** A text field: a string of at most `max` characters with no control characters (tabs and newlines only where `multiline`). */
+/** A text field: at most `max` characters, none of those src/text.ts refuses (tabs and line feeds only where `multiline`). */
 export function checkText(field: string, value: unknown, max = 256, multiline = false): string {
   if (typeof value !== 'string') throw userError(`${field} must be a string, not ${describe(value)}`);
-  if (value.length > max) throw userError(`${field} is ${value.length} characters long: keep it to ${max}`);
-  if (CONTROL.test(value) || (!multiline && /[\t\n]/.test(value))) throw userError(`${field} contains control characters: remove them`);
+  const problem = textProblem(value, { max, multiline });
+  if (problem !== null) throw userError(`${field} ${problem}`);
   return value;
 }
 

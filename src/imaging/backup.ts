@@ -14,6 +14,7 @@ import { backupManifest } from './backup-manifest.js';
 import { BackupTally } from './backup-tally.js';
 import { type BufferLender, type Work, runPipeline } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
+import { textProblem } from '../text.js';
 import { type ChunkSource, diskSource, streamSource } from './chunk-source.js';
 import type { BackupResult, ChunkTask, ChunkWorkerData } from './chunk-worker.js';
 import { type DiskPlan, describePlan, planDisk, rawPlan } from './disk-plan.js';
@@ -133,6 +134,9 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   const now = opts.now ?? Date.now;
   const { store } = opts;
   const startedAt = now();
+  // The same text policy as the API and the database: a label they would refuse never gets into a manifest.
+  const labelProblem = opts.label === undefined ? null : textProblem(opts.label, { max: 256 });
+  if (labelProblem !== null) throw userError(`label ${labelProblem}`);
   const source = describeDisk(opts.source);
   if (source.kind !== 'stream' && source.size === 0) throw userError(`source ${opts.source} is empty (0 bytes): nothing to back up`);
   // A disk (or a file behind a loop device) mounted read-write or holding swap would give a torn image.
@@ -172,7 +176,9 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     draft = await store.draftImage(id);
     indexFile = await draft.openFile('index');
     opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: store.root, bytesTotal: source.size, parent: parent?.id ?? null });
-    for (const message of [...(plan?.warnings ?? []), ...(lineage.warning ? [lineage.warning] : [])]) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
+    // Same data, weaker gate: say so rather than make an unprotected copy of a protected disk in silence.
+    const unprotected = parent?.passphrase && !passphrase ? `the previous image of this disk (${parent.id}) is protected by a restore passphrase, but this one is not: anyone who may restore can restore it; give a passphrase (--passphrase-file) to protect it` : null;
+    for (const message of [...(plan?.warnings ?? []), ...(lineage.warning ? [lineage.warning] : []), ...(unprotected ? [unprotected] : [])]) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
 
     const tally = new BackupTally(source.size, input.chunkCount);
     const index = new IndexWriter(indexFile);

@@ -40,3 +40,9 @@ describe('format', () => {
     assert.deepEqual(detectCaps({ TERM: 'xterm-256color', LC_ALL: 'C.UTF-8', NO_COLOR: '1' }), { ascii: false, color: false });
   });
 });
+
+it('fit and fitPath show control characters and bidi overrides escaped, measured as shown', () => {
+  assert.equal(fit('lab\u001b[2J\u001b]0;PWN\u0007gel', 40), 'lab\\x1b[2J\\x1b]0;PWN\\x07gel');
+  assert.equal(fit('a\u202eb', 4), 'a\\u…');
+  assert.equal(fitPath('/dev/\u001bx', 12), '/dev/\\x1bx  ');
+});

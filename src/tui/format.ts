@@ -1,5 +1,6 @@
 // Pure text helpers for the console: sizes, rates, ages, progress bars and sparklines,
 // each in a Unicode and a plain-ASCII form (TERM=linux, non-UTF-8 locales).
+import { escapeForTerminal } from '../text.js';
 
 // Sizes, rates and durations come from the one format module (src/format.ts).
 export { mbps, shortBytes, formatDuration as duration } from '../format.js';
@@ -42,14 +43,16 @@ export function sparkline(values: readonly number[], width: number, ascii: boole
 /** Cuts `text` to `width` columns, ending in "…" (or "~" in ASCII) when cut; pads when `pad`. */
 export function fit(text: string, width: number, opts: { ascii?: boolean; pad?: boolean; right?: boolean } = {}): string {
   if (width <= 0) return '';
-  let t = text;
+  // Every line the console draws passes here: what came from outside (labels, names, errors) is shown, never obeyed.
+  let t = escapeForTerminal(text);
   if (t.length > width) t = width === 1 ? t.slice(0, 1) : t.slice(0, width - 1) + (opts.ascii ? '~' : '…');
   if (!opts.pad) return t;
   return opts.right ? t.padStart(width) : t.padEnd(width);
 }
 
 /** Like fit, but a path too long loses its beginning ("…/disks/big.img"): the end names it. */
-export function fitPath(path: string, width: number, ascii = false): string {
+export function fitPath(raw: string, width: number, ascii = false): string {
+  const path = escapeForTerminal(raw);
   if (path.length <= width) return path.padEnd(width);
   return width <= 1 ? path.slice(-width) : (ascii ? '~' : '…') + path.slice(-(width - 1));
 }

@@ -50,3 +50,24 @@ export async function collectGarbage(store: ImageStore, opts: { dryRun?: boolean
     lock.release();
   }
 }
+
+/**
+ * Clears what dead writers left (a killed backup's staged chunks and staging directory)
+ * without touching named chunks: what the daemon runs at start and before a backup. Under
+ * the gc lock, so a running backup's files are never touched; while one runs (the lock is
+ * refused) it does nothing and returns null.
+ */
+export async function sweepTemp(store: ImageStore): Promise<number | null> {
+  let lock;
+  try {
+    lock = acquireLock(store.root, 'gc', 'temp sweep');
+  } catch (err) {
+    if ((err as { kind?: string }).kind === 'conflict') return null;
+    throw err;
+  }
+  try {
+    return (await store.chunks.sweep({ dryRun: false })) + (await store.sweepTemp({ dryRun: false }));
+  } finally {
+    lock.release();
+  }
+}

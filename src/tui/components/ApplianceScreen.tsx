@@ -1,4 +1,5 @@
 // The appliance itself: services, network interfaces, DHCP mode, store usage, versions.
+import { escapeForTerminal } from '../../text.js';
 import { Text } from 'ink';
 import type { DataState } from '../data-state.js';
 import { bar, duration, fit, shortBytes } from '../format.js';
@@ -12,7 +13,7 @@ export function ApplianceScreen({ data, width, height }: { data: DataState; widt
     return (
       <Panel height={height}>
         <Text color={data.errors.appliance ? theme.tone('red') : undefined} wrap="wrap">
-          {data.errors.appliance ? `! the appliance status could not be read: ${data.errors.appliance}` : `loading${theme.ellipsis}`}
+          {data.errors.appliance ? `! the appliance status could not be read: ${escapeForTerminal(data.errors.appliance)}` : `loading${theme.ellipsis}`}
         </Text>
       </Panel>
     );

@@ -1,5 +1,6 @@
 // The one open dialog: a y/n question, a notice, a list to pick from (one or several),
 // or the restore confirmation with source and target side by side.
+import { escapeForTerminal } from '../../text.js';
 import { Box, Text } from 'ink';
 import { fit, windowStart } from '../format.js';
 import type { Identity } from '../restore-plan.js';
@@ -41,7 +42,7 @@ export function Dialog({ dialog, width, height }: { dialog: DialogState; width: 
         <>
           {dialog.lines.map((l, i) => (
             <Text key={i} wrap="wrap">
-              {l}
+              {escapeForTerminal(l)}
             </Text>
           ))}
           <Text bold>{dialog.kind === 'confirm' ? 'y yes   n no' : 'enter or esc closes'}</Text>
@@ -87,7 +88,7 @@ export function Dialog({ dialog, width, height }: { dialog: DialogState; width: 
           {other ? (
             <Text>
               {fit(`Type ${plan.mustType} to confirm: `, inner)}
-              <Text inverse>{dialog.typed || ' '}</Text>
+              <Text inverse>{escapeForTerminal(dialog.typed) || ' '}</Text>
             </Text>
           ) : (
             <Text bold>y restore   n no</Text>
@@ -103,7 +104,7 @@ export function Dialog({ dialog, width, height }: { dialog: DialogState; width: 
       {body}
       {error ? (
         <Text color={theme.tone('red')} wrap="wrap">
-          {`! ${error}`}
+          {`! ${escapeForTerminal(error)}`}
         </Text>
       ) : null}
     </Panel>
