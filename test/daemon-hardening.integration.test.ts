@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
 import { type Manifest, signManifest } from '../src/imaging/repo/manifest.js';
-import { Store } from '../src/imaging/repo/store.js';
+import { ImageStore } from '../src/imaging/repo/image-store.js';
 import { type TestDaemon, exited, randomDisk, startDaemon } from './helpers/daemon.js';
 import { CLI, lastJson, lifeboat, sh, tempDir } from './helpers/cli.js';
 import { mountTmpfs } from './helpers/system.js';
@@ -37,7 +37,7 @@ async function daemonIn(name: string, args: string[] = []): Promise<TestDaemon> 
 
 /** Rewrites an image's label in its manifest and certifies it again with the store's key: an image made before labels were checked. */
 async function relabel(storeDir: string, id: string, label: string): Promise<void> {
-  const store = await Store.open(storeDir);
+  const store = await ImageStore.open(storeDir);
   const path = join(storeDir, 'images', id, 'manifest.json');
   const { certification: _c, ...unsigned } = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
   writeFileSync(path, JSON.stringify(signManifest({ ...unsigned, label }, store.key)));

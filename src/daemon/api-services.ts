@@ -7,7 +7,7 @@ import { backupPromises } from '../jobs/index.js';
 import type { OperatorServices } from '../api/services.js';
 import type { ImageStore } from '../imaging/repo/image-store.js';
 import { conflictError } from '../errors.js';
-import { type ManagementStore, imageFactsFromManifest } from '../db/index.js';
+import type { ManagementStore } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
 import { type ImageSyncer, imageSyncer } from './image-sync.js';
 import type { JobRunner } from './job-runner.js';

@@ -4,8 +4,8 @@
 // daemon from starting nor fails a job whose own image committed. Images written into the
 // store by the local CLI (`lifeboat image backup --store …`) are noticed on read: a list
 // first compares the store's image directories with the database's ids (one readdir).
-import type { Store } from '../imaging/repo/store.js';
-import { type ImageFacts, type ManagementStore, type ReconcileResult, imageFactsFromManifest } from '../store/index.js';
+import type { ImageStore } from '../imaging/repo/image-store.js';
+import { type ImageFacts, type ManagementStore, type ReconcileResult, imageFactsFromManifest } from '../db/index.js';
 
 export interface ImageSyncReport extends ReconcileResult {
   /** Images of the store whose manifest fails certification or cannot be read. */
@@ -15,7 +15,7 @@ export interface ImageSyncReport extends ReconcileResult {
 export type SyncLog = (level: 'info' | 'warning', message: string, fields?: Record<string, unknown>) => void;
 
 /** Mirrors every image of `images` into `db`; never throws for one bad image. */
-export async function syncImages(db: ManagementStore, images: Store, log: SyncLog): Promise<ImageSyncReport> {
+export async function syncImages(db: ManagementStore, images: ImageStore, log: SyncLog): Promise<ImageSyncReport> {
   const listed = await images.listImages();
   const facts: ImageFacts[] = [];
   const unreadable: Array<{ id: string; error: string }> = [];
@@ -35,7 +35,7 @@ export async function syncImages(db: ManagementStore, images: Store, log: SyncLo
 }
 
 /** True when the store's image directories and the database's image ids differ (a cheap check before a full sync). */
-export async function imagesChanged(db: ManagementStore, images: Store, known: { skipped: Set<string> }): Promise<boolean> {
+export async function imagesChanged(db: ManagementStore, images: ImageStore, known: { skipped: Set<string> }): Promise<boolean> {
   const onDisk = (await images.imageIds()).filter((id) => !known.skipped.has(id));
   const inDb = new Set((await db.images.list()).map((r) => r.id));
   return onDisk.length !== inDb.size || onDisk.some((id) => !inDb.has(id));
@@ -46,7 +46,7 @@ export async function imagesChanged(db: ManagementStore, images: Store, known: {
  * the image list. Images skipped or damaged at the last sync are not retried on every read
  * (they are retried when anything else changes).
  */
-export function imageSyncer(db: ManagementStore, images: Store, log: SyncLog) {
+export function imageSyncer(db: ManagementStore, images: ImageStore, log: SyncLog) {
   const known = { skipped: new Set<string>() };
   let running: Promise<ImageSyncReport> | null = null;
   const sync = async () => {

@@ -7,7 +7,7 @@
 import type { ImageStore } from '../imaging/repo/image-store.js';
 import { type GcReport, collectGarbage } from '../imaging/repo/gc.js';
 import { type RetentionPolicy, prune } from '../jobs/index.js';
-import { type ImageRecord, type Job, type ManagementStore, type Schedule, imageFactsFromManifest } from '../db/index.js';
+import type { ImageRecord, Job, ManagementStore, Schedule } from '../db/index.js';
 import { LifeboatError } from '../errors.js';
 import type { JobRunner } from './job-runner.js';
 import { syncImages } from './image-sync.js';

@@ -5,7 +5,7 @@
 import { readdirSync, statSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LifeboatError, userError } from '../errors.js';
-import { formatBytes } from '../imaging/disk.js';
+import { formatBytes } from '../format.js';
 
 export function isNoSpace(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? (err as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code;
