@@ -47,7 +47,7 @@ test('a line break in a label is refused at the API and the engine; an image tha
   const dir = join(work.dir, 'newline');
   const d = await daemonIn('newline');
   const env = { LIFEBOAT_SOCKET: d.socket };
-  const disk = join(work.dir, 'newline.img');
+  const disk = join(work.dir, 'newline', 'newline.img'); // in the daemon's docked directory
   randomDisk(disk, 8);
 
   const api = lifeboat(['backup', '--device', disk, '--label', 'a\nb', '--wait'], { env });
@@ -76,7 +76,7 @@ test('a line break in a label is refused at the API and the engine; an image tha
 test('escape sequences in a label are refused on input and shown escaped on output, never sent raw to the terminal', async () => {
   const d = await daemonIn('escapes');
   const env = { LIFEBOAT_SOCKET: d.socket };
-  const disk = join(work.dir, 'escapes.img');
+  const disk = join(work.dir, 'escapes', 'escapes.img');
   randomDisk(disk, 8);
   const evil = `lab${ESC}[2J${ESC}]0;PWN\u0007gel`;
 
@@ -124,7 +124,7 @@ test('the database disk filling during a job fails that job, keeps the daemon up
   unmounts.push(mountTmpfs(db, 'size=2m'));
   const d = await daemonIn(name);
   const env = { LIFEBOAT_SOCKET: d.socket };
-  const disk = join(work.dir, 'fulldb.img');
+  const disk = join(work.dir, name, 'fulldb.img'); // in the daemon's docked directory
   randomDisk(disk, 8);
 
   // A full disk bites a write that needs a new block. The image list's datafile is filled
@@ -177,7 +177,7 @@ test("a killed backup's staging is cleared at the next start; images the local C
   const name = 'staging';
   let d = await daemonIn(name);
   const env = { LIFEBOAT_SOCKET: d.socket };
-  const disk = join(work.dir, 'staging.img');
+  const disk = join(work.dir, name, 'staging.img');
   randomDisk(disk, 300);
   const tmp = join(d.dataDir, 'store', 'tmp');
   lifeboat(['backup', '--device', disk], { env });
@@ -188,7 +188,7 @@ test("a killed backup's staging is cleared at the next start; images the local C
   daemons.push(d);
   assert.deepEqual(readdirSync(tmp), []);
 
-  const small = join(work.dir, 'small.img');
+  const small = join(work.dir, name, 'small.img');
   randomDisk(small, 4);
   const pass = join(work.dir, 'pass');
   writeFileSync(pass, 'correct horse\n');
@@ -197,7 +197,7 @@ test("a killed backup's staging is cleared at the next start; images the local C
   const listed = JSON.parse(lifeboat(['images', 'list', '--json'], { env }).stdout) as Array<{ id: string; hasPassphrase: boolean }>;
   assert.deepEqual(listed.map((i) => [i.id, i.hasPassphrase]), [[id, true]]);
 
-  const target = join(work.dir, 'restored.img');
+  const target = join(work.dir, name, 'restored.img');
   const without = lifeboat(['restore', '--image', id, '--device', target, '--yes', '--wait'], { env });
   assert.equal(without.code, 1);
   assert.match(without.stderr, /protected by a restore passphrase: give it with --passphrase-file/);

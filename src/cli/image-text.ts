@@ -2,6 +2,7 @@
 // (through the daemon): source, times, chunks, figures, certification and the partition
 // layout (number, start, size, type, filesystem, used, how imaged). Pure; a manifest whose
 // layout is missing or of an older shape prints what it has.
+import { escapeForTerminal } from '../text.js';
 import { formatBytes } from '../format.js';
 import type { Manifest } from '../imaging/repo/manifest.js';
 
@@ -40,9 +41,9 @@ export function layoutLines(layout: unknown): string[] {
 export function manifestText(m: Manifest, extra: string[] = []): string {
   const s = m.stats;
   return [
-    `image        ${m.id}${m.label ? `  (${m.label})` : ''}`,
-    `source       ${m.source.path} (${m.source.kind}${m.source.model ? `, ${m.source.model}` : ''}${m.source.serial ? `, serial ${m.source.serial}` : ''}), ${formatBytes(m.diskSize)}, ${m.source.logicalSectorSize}-byte sectors`,
-    `taken        ${m.createdAt} .. ${m.completedAt} on ${m.host}`,
+    `image        ${m.id}${m.label ? `  (${escapeForTerminal(m.label)})` : ''}`,
+    `source       ${escapeForTerminal(m.source.path)} (${m.source.kind}${m.source.model ? `, ${escapeForTerminal(m.source.model)}` : ''}${m.source.serial ? `, serial ${escapeForTerminal(m.source.serial)}` : ''}), ${formatBytes(m.diskSize)}, ${m.source.logicalSectorSize}-byte sectors`,
+    `taken        ${m.createdAt} .. ${m.completedAt} on ${escapeForTerminal(m.host)}`,
     `parent       ${m.parent ?? '(none: full image)'}`,
     `chunks       ${m.chunkCount} x ${formatBytes(m.chunkSize)}: ${s.chunksNew} new, ${s.chunksReused} reused, ${s.chunksZero} zero`,
     `data         ${formatBytes(s.bytesNew)} new -> ${formatBytes(s.storedBytesNew)} stored (lz4 ${s.compressionRatio.toFixed(2)}x), ${formatBytes(s.bytesReused)} reused, ${formatBytes(s.bytesZero)} zero`,

@@ -2,7 +2,7 @@
 // integration tests of every API client (CLI, TUI, dashboard). Its stderr (JSON log
 // lines) is kept for assertion messages.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../src/api/client.js';
 import { CLI, sh } from './cli.js';
@@ -27,6 +27,7 @@ export async function startDaemon(dir: string, opts: { socket?: string; dataDir?
   const dataDir = opts.dataDir ?? join(dir, 'data');
   let config = opts.config;
   if (config === undefined) {
+    mkdirSync(dir, { recursive: true });
     config = join(dir, 'test-daemon-config.json');
     writeFileSync(config, JSON.stringify({ dockedDir: dir }));
   }
