@@ -4,7 +4,7 @@
 import type { Key } from 'ink';
 import { SCREENS, type UiAction, type UiState } from './ui-state.js';
 
-export type ActionKey = 'b' | 'r' | 'w' | 'v' | 'd' | 'c';
+export type ActionKey = 'b' | 'r' | 'w' | 'v' | 'd' | 'c' | 'a' | 'i';
 
 export type Intent =
   | { type: 'ui'; action: UiAction }
@@ -23,6 +23,7 @@ export const KEY_HELP: Array<[string, string]> = [
   ['b', 'back up the selected machine (choose disks) or docked disk'],
   ['r', 'restore: image -> target machine or docked disk -> disk'],
   ['w', 'wake the selected machine (Wake-on-LAN)'],
+  ['a i', 'approve or ignore a discovered machine (asks)'],
   ['v', 'verify the selected image'],
   ['d', 'delete the selected image, machine or schedule (asks)'],
   ['c', 'cancel the selected job (asks)'],
@@ -32,7 +33,7 @@ export const KEY_HELP: Array<[string, string]> = [
   ['q', 'quit (jobs keep running in the daemon)'],
 ];
 
-const ACTIONS = new Set<string>(['b', 'r', 'w', 'v', 'd', 'c']);
+const ACTIONS = new Set<string>(['b', 'r', 'w', 'v', 'd', 'c', 'a', 'i']);
 /**
  * How many characters a key press erases: one for backspace or delete, and one per DEL or
  * BS byte when several arrive in one read (held or fast keys: Ink then reports the bytes

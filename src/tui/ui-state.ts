@@ -15,6 +15,7 @@ export type Command =
   | { type: 'remove-image'; id: string }
   | { type: 'remove-machine'; name: string }
   | { type: 'wake-machine'; name: string }
+  | { type: 'set-machine-status'; name: string; status: 'ignored' | null }
   | { type: 'remove-schedule'; name: string };
 
 export type PickValue = { kind: 'image'; id: string } | { kind: 'machine'; name: string } | { kind: 'device'; path: string } | { kind: 'disk'; machine: string; diskId: string };

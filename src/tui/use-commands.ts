@@ -47,6 +47,11 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
             await client.removeImage(command.id);
             flash(`image ${command.id} deleted`);
             break;
+          case 'set-machine-status': {
+            await client.editMachine(command.name, { status: command.status });
+            flash(command.status === null ? `machine ${command.name} approved: it can be backed up and restored` : `machine ${command.name} ignored: its network boots go to its local disk`);
+            break;
+          }
           case 'wake-machine': {
             const woke = await client.wakeMachine(command.name);
             flash(`Wake-on-LAN sent to ${woke.machine} (${woke.macs.join(', ')})`);
@@ -93,6 +98,17 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
 
   const act = async (key: ActionKey, sel: Selection) => {
     if (key === 'r' && (sel.screen === 'machines' || sel.screen === 'images')) return startRestore(sel.screen === 'images' ? sel.row?.id : undefined);
+    if (key === 'a' || key === 'i') {
+      if (sel.screen !== 'machines' || sel.row?.kind !== 'machine') return flash(`${key} approves or ignores a machine: select one on the Machines screen (1)`, 'error');
+      const m = sel.row.machine;
+      if (key === 'a' && m.status === undefined) return flash(`${m.name} is already approved`, 'error');
+      if (key === 'i' && m.status === 'ignored') return flash(`${m.name} is already ignored`, 'error');
+      const lines =
+        key === 'a'
+          ? [`Take ${m.name} (${m.macs.join(', ')}) into Lifeboat?`, 'It can then be backed up and restored; rename it with `lifeboat machines edit`.']
+          : [`Ignore ${m.name} (${m.macs.join(', ')})?`, 'Its network boots go to its local disk until it is approved.'];
+      return open({ kind: 'confirm', title: key === 'a' ? `Approve ${m.name}` : `Ignore ${m.name}`, lines, command: { type: 'set-machine-status', name: m.name, status: key === 'a' ? null : 'ignored' } });
+    }
     if (key === 'w') {
       if (sel.screen === 'machines' && sel.row?.kind === 'machine') {
         const m = sel.row.machine;
@@ -133,7 +149,7 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
       return open({ kind: 'confirm', title: `Cancel job ${j.id}`, lines: cancelDialogLines(j), command: { type: 'cancel-job', id: j.id } });
     }
     if (sel.screen === 'schedules' && sel.row && key === 'd') return open({ kind: 'confirm', title: `Remove schedule ${sel.row.name}`, lines: ['Its timer stops firing; images it made stay.'], command: { type: 'remove-schedule', name: sel.row.name } });
-    const hints: Record<ActionKey, string> = { b: 'b backs up a machine or docked disk (1)', r: 'r restores an image (1 or 2)', v: 'v verifies an image (2)', d: 'd deletes the selected image, machine or schedule', c: 'c cancels the selected job (3)', w: '' };
+    const hints: Record<ActionKey, string> = { b: 'b backs up a machine or docked disk (1)', r: 'r restores an image (1 or 2)', v: 'v verifies an image (2)', d: 'd deletes the selected image, machine or schedule', c: 'c cancels the selected job (3)', w: '', a: '', i: '' };
     flash(sel.row || sel.screen === 'appliance' ? hints[key] : 'nothing is selected', 'error');
   };
 

@@ -46,6 +46,14 @@ export class TwinClient implements TuiClient {
       if (!m) throw new Error(`machine ${name} not found`);
       return m;
     });
+  editMachine = (name: string, patch: { status?: 'ignored' | null } = {}) =>
+    this.answer(() => {
+      this.calls.push(['editMachine', { name, ...patch }]);
+      const m = this.machinesList.find((x) => x.name === name) as Machine;
+      if (patch.status === null) delete m.status;
+      else if (patch.status) m.status = patch.status;
+      return m;
+    });
   wakeMachine = (name: string) => this.answer(() => (this.calls.push(['wakeMachine', name]), { machine: name, macs: this.machinesList.find((m) => m.name === name)?.macs ?? [] }));
   removeMachine = (name: string) => this.answer(() => (this.calls.push(['removeMachine', name]), this.machinesList.find((m) => m.name === name) as Machine));
   images = () => this.answer(() => this.imagesList);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { render } from 'ink-testing-library';
 import type { ProgressEvent } from '../../imaging/progress.js';
+import type { MachineWithDisks } from '../../api/contract.js';
 import { TwinClient, device, image, machine } from '../../../test/helpers/tui-twin.js';
 import { KEY_HELP } from '../keymap.js';
 import { App } from './App.js';
@@ -143,6 +144,29 @@ describe('App', () => {
     await until('the wake', () => twin.calls.length === 3);
     assert.deepEqual(twin.calls[2], ['wakeMachine', 'pc-01']);
     await shows('Wake-on-LAN sent to pc-01');
+  });
+
+  it('a discovered machine shows as such with its boot stage; a approves it, i ignores it, each after asking', async () => {
+    const twin = world();
+    const found = twin.machinesList[1] as MachineWithDisks;
+    found.status = 'discovered';
+    found.bootStage = { stage: 'agent', at: '2026-12-03T10:00:00.000Z', detail: 'agent 0.1.0, 1 disk(s)' };
+    app = render(<App client={twin} caps={caps} daemon={fast} />);
+    await shows('discovered');
+    await press('j', ENTER);
+    await shows('DISCOVERED by a network boot: a approves it, i ignores it');
+    await shows('network boot reached agent 2026-12-03T10:00 (agent 0.1.0, 1 disk(s))');
+    await press(ESC, 'a');
+    await shows('Take pc-02');
+    await press('y');
+    await until('the approval', () => twin.calls.length === 1);
+    assert.deepEqual(twin.calls[0], ['editMachine', { name: 'pc-02', status: null }]);
+    await shows('machine pc-02 approved');
+    await press('i');
+    await shows('Ignore pc-02');
+    await press('y');
+    await until('the ignore', () => twin.calls.length === 2);
+    assert.deepEqual(twin.calls[1], ['editMachine', { name: 'pc-02', status: 'ignored' }]);
   });
 
   it('cancel asks first; quitting never cancels', async () => {

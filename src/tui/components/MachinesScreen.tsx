@@ -28,7 +28,9 @@ function MachineDetail({ m, data, width, now }: { m: MachineWithDisks | undefine
     `${m.name}  ${st.now}  last backup ${st.lastBackup}${m.lastSeen ? `  seen ${m.lastSeen.slice(0, 16)}` : ''}`,
     `${[m.vendor, m.model].filter(Boolean).join(' ') || 'vendor/model unknown'}  serial ${m.serial ?? '-'}  uuid ${m.systemUuid ?? '-'}`,
     `cpu ${inv?.cpu?.model ?? '-'}${inv?.cpu?.cores ? ` (${inv.cpu.cores} cores)` : ''}  memory ${inv?.memoryBytes ? shortBytes(inv.memoryBytes) : '-'}  firmware ${inv?.firmware ?? '-'}`,
-    `MACs ${m.macs.join(' ')}${m.group ? `  group ${m.group}` : ''}`,
+    `MACs ${m.macs.join(' ')}${m.group ? `  group ${m.group}` : ''}  loader ${m.bootLoader ?? 'auto'}`,
+    ...(m.status === 'discovered' ? ['DISCOVERED by a network boot: a approves it, i ignores it'] : m.status === 'ignored' ? ['IGNORED: its network boots go to its local disk (a approves it)'] : []),
+    `network boot ${m.bootStage ? `reached ${m.bootStage.stage} ${m.bootStage.at.slice(0, 16)}${m.bootStage.detail ? ` (${m.bootStage.detail})` : ''}` : 'never seen'}`,
   ];
   const disks = m.disks.flatMap((d) => [
     `disk ${d.devicePath}  ${d.model ?? '?'}  serial ${d.serial ?? '-'}  ${shortBytes(d.size)}  ${d.partitions.table}`,
@@ -61,7 +63,8 @@ export function MachinesScreen({ data, rows, selected, width, height, details, n
   const text = rows.map((r) => {
     if (r.kind === 'device') return `${fit(r.device.path, 18, { pad: true })} ${fit(deviceRole(r.device), 17, { pad: true })} ${fit(shortBytes(r.device.sizeBytes), 17, { pad: true })} ${r.device.model ?? ''}`;
     const st = machineStatus(r.machine, data.jobs, now);
-    return `${fit(r.machine.name, 18, { pad: true })} ${fit(st.now, 17, { pad: true })} ${fit(st.lastBackup, 17, { pad: true })} ${[r.machine.vendor, r.machine.model].filter(Boolean).join(' ')}`;
+    const doing = r.machine.status ?? st.now;
+    return `${fit(r.machine.name, 18, { pad: true })} ${fit(doing, 17, { pad: true })} ${fit(st.lastBackup, 17, { pad: true })} ${[r.machine.vendor, r.machine.model].filter(Boolean).join(' ')}`;
   });
   const tones = rows.map((r) => (r.kind === 'machine' ? (machineStatus(r.machine, data.jobs, now).lastBackupOk === false ? 'red' : undefined) : r.device.system ? 'yellow' : 'cyan'));
   const errors = [data.errors.machines, data.errors.devices].filter(Boolean).join('; ');
