@@ -74,6 +74,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...('image' in body ? { imageId: body.image } : {}),
         ...('label' in body && body.label ? { label: body.label } : {}),
         ...('verify' in body && body.verify ? { verify: true } : {}),
+        ...('verifyFirst' in body && body.verifyFirst !== undefined ? { verifyFirst: body.verifyFirst } : {}),
       }),
     job: async ({ params }) => withLive(s, await s.jobs.get(params.job)),
     cancelJob: ({ params, actor }) => s.jobs.cancel(params.job, actor),

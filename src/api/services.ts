@@ -14,6 +14,8 @@ export interface JobRequest {
   imageId?: string;
   label?: string;
   verify?: boolean;
+  /** Check every chunk before the first write (unset: the daemon decides by the target). */
+  verifyFirst?: boolean;
   requestedBy: string;
 }
 
