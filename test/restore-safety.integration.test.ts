@@ -14,6 +14,7 @@ import { ApiClient } from '../src/api/client.js';
 import type { Job } from '../src/api/contract.js';
 import { type CliResult, lastJson, lifeboat, lifeboatSpawn, sh, tempDir } from './helpers/cli.js';
 import { randomDisk, startDaemon } from './helpers/daemon.js';
+import { mountTmpfs } from './helpers/system.js';
 
 const MiB = 1 << 20;
 const CHUNK = 4 * MiB;
@@ -111,6 +112,31 @@ test('store gc and image rm during a running restore are refused naming it; the 
     assert.deepEqual(readdirSync(join(store, 'locks')), [], 'no lock left behind');
   } finally {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    t.cleanup();
+  }
+});
+
+test('a store on a read-only filesystem (no gc can touch it) still verifies and restores: the hold needs no lock file there', () => {
+  const t = tempDir(`lifeboat-hold-ro-${process.pid}-`);
+  try {
+    const mnt = join(t.dir, 'mnt');
+    const store = join(mnt, 'store');
+    const source = join(t.dir, 'disk.img');
+    randomDisk(source, 3);
+    const unmount = mountTmpfs(mnt, 'size=8m');
+    try {
+      const id = backup(source, store);
+      sh(`mount -o remount,ro ${mnt}`);
+      const v = lifeboat(['image', 'verify', id, '--store', store]);
+      assert.equal(v.code, 0, v.stderr);
+      const target = join(t.dir, 'restored.img');
+      const r = lifeboat(['image', 'restore', id, target, '--store', store, '--verify-first'], { env: NO_PASSPHRASE });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(fileSha(target), fileSha(source));
+    } finally {
+      unmount();
+    }
+  } finally {
     t.cleanup();
   }
 });

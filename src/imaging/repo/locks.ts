@@ -69,9 +69,10 @@ export function liveLocks(root: string): Array<LockInfo & { file: string }> {
 
 export class StoreLock {
   private released = false;
-  constructor(readonly file: string) {}
+  /** `file` null: nothing to hold (a read lock on a read-only store, which no gc can change). */
+  constructor(readonly file: string | null) {}
   release(): void {
-    if (this.released) return;
+    if (this.released || this.file === null) return;
     this.released = true;
     try {
       unlinkSync(this.file);
@@ -99,6 +100,8 @@ export function acquireLock(root: string, kind: LockKind, subject: string, opera
     writeFileSync(file, JSON.stringify(info), { flag: 'wx', mode: 0o640 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw conflictError(`${name} is held by another process: wait for it to finish`);
+    // A store on a read-only filesystem can be read, and no gc can remove a chunk from it meanwhile.
+    if (kind === 'read' && (err as NodeJS.ErrnoException).code === 'EROFS') return new StoreLock(null);
     throw describeSystemError(err, `creating lock ${file}`);
   }
   const lock = new StoreLock(file);
