@@ -168,7 +168,7 @@ async function restoreHeld(opts: RestoreOptions): Promise<RestoreReport> {
     });
     opts.onEvent?.({ type: 'start', operation, imageId: manifest.id, source: store.root, target: opts.target, bytesTotal: manifest.diskSize });
     const counters = emptyCounters(manifest.diskSize, index.chunkCount);
-    const meter = new ProgressMeter(operation, manifest.id, startedAt);
+    const meter = new ProgressMeter(operation, manifest.id, checkFirst ? now() : startedAt); // rates and ETA of the writing, not of the check before it
     const writeLength = (i: number) => Math.min(chunkLength(index, i), targetSize - i * index.chunkSize);
     const sector0 = await image.read(0, Math.min(image.size, shape.layout?.sectorSize ?? 512));
     const growth = opts.growLast ? planGrowth(shape, sector0, targetSize, manifest.diskSize) : null;
