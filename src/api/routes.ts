@@ -75,6 +75,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...('label' in body && body.label ? { label: body.label } : {}),
         ...('verify' in body && body.verify ? { verify: true } : {}),
         ...('passphrase' in body && body.passphrase !== undefined ? { passphrase: body.passphrase } : {}),
+        ...('verifyFirst' in body && body.verifyFirst !== undefined ? { verifyFirst: body.verifyFirst } : {}),
       }),
     job: async ({ params }) => withLive(s, await s.jobs.get(params.job)),
     cancelJob: ({ params, actor }) => s.jobs.cancel(params.job, actor),

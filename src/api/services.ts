@@ -16,6 +16,8 @@ export interface JobRequest {
   /** A backup's restore passphrase, or the one a protected image's restore needs: never stored or logged. */
   passphrase?: string;
   verify?: boolean;
+  /** Check every chunk before the first write (unset: the daemon decides by the target). */
+  verifyFirst?: boolean;
   requestedBy: string;
 }
 

@@ -1,4 +1,4 @@
-// lifeboat image restore <image-id> <device-or-file> --store <dir> [--yes] [--verify]
+// lifeboat image restore <image-id> <device-or-file> --store <dir> [--yes] [--verify] [--verify-first]
 import type { Command } from 'commander';
 import { usageError } from '../errors.js';
 import { formatBytes } from '../format.js';
@@ -17,10 +17,11 @@ export function register(image: Command, ctx: CommandContext): void {
     .option('--store <dir>', 'image store directory')
     .option('--yes', 'overwrite an existing target without asking')
     .option('--verify', 'read the target back and compare every chunk')
+    .option('--verify-first', 'read and check every chunk before the first write, so a damaged image leaves the target unchanged (a second pass over the store)')
     .option('--grow-last', 'on a larger target, enlarge the last partition and its filesystem (resize2fs, ntfsresize) to the end of the disk')
     .option('--passphrase-file <file>', 'the image\'s restore passphrase, first line of <file> (or LIFEBOAT_PASSPHRASE)')
     .option('--json', 'progress as JSON lines; the last line is the result')
-    .action(async (imageId: string, target: string, o: { store?: string; yes?: boolean; verify?: boolean; growLast?: boolean; passphraseFile?: string; json?: boolean }) => {
+    .action(async (imageId: string, target: string, o: { store?: string; yes?: boolean; verify?: boolean; verifyFirst?: boolean; growLast?: boolean; passphraseFile?: string; json?: boolean }) => {
       const store = await ImageStore.open(storeDir(o.store));
       const renderer = createRenderer(renderMode(o.json === true));
       const passphrase = readPassphrase(o.passphraseFile);
@@ -31,6 +32,7 @@ export function register(image: Command, ctx: CommandContext): void {
           imageId,
           target,
           verify: o.verify === true,
+          verifyFirst: o.verifyFirst === true,
           growLast: o.growLast === true,
           ...(passphrase !== undefined ? { passphrase } : {}),
           onEvent: (e) => renderer.event(e),
@@ -47,7 +49,7 @@ export function register(image: Command, ctx: CommandContext): void {
       }
       if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else {
-        process.stdout.write(`restored image ${report.imageId} onto ${report.target}: ${formatBytes(report.bytesTotal)} in ${formatDuration(report.durationMs / 1000)}${report.verified ? ', read back and verified' : ''}\n`);
+        process.stdout.write(`restored image ${report.imageId} onto ${report.target}: ${formatBytes(report.bytesTotal)} in ${formatDuration(report.durationMs / 1000)}${report.checkedFirst ? ', every chunk checked before writing' : ''}${report.verified ? ', read back and verified' : ''}\n`);
         if (report.adapted) process.stdout.write(`partition table adapted to the ${formatBytes(report.targetSize)} target (backup GPT at its end)\n`);
         const g = report.grow;
         if (g?.grown) process.stdout.write(`partition ${g.partition} grown from ${formatBytes(g.oldSize)} to ${formatBytes(g.newSize)}; ${g.filesystem} grown with ${g.tool}\n`);

@@ -8,7 +8,7 @@ const req = (type: 'backup' | 'restore' | 'verify') => ({ type, devicePath: '/de
 
 test('what a stopped job leaves behind: no image, an incomplete disk only once writing began, a removed new file, an unchecked image', () => {
   assert.deepEqual(endingOf(job('backup'), req('backup'), 'cancel', { targetExisted: true, writing: false }), { outcome: 'cancelled: no image was made (nothing was committed to the store)' });
-  assert.deepEqual(endingOf(job('restore'), req('restore'), 'cancel', { targetExisted: true, writing: false }), { outcome: 'cancelled before anything was written to /dev/sdb', targetIncomplete: false });
+  assert.deepEqual(endingOf(job('restore'), req('restore'), 'cancel', { targetExisted: true, writing: false }), { outcome: 'cancelled before anything was written to /dev/sdb: it is unchanged', targetIncomplete: false });
   const half = endingOf(job('restore'), req('restore'), 'cancel', { targetExisted: true, writing: true });
   assert.equal(half.targetIncomplete, true);
   assert.match(half.outcome, /^cancelled: \/dev\/sdb is incomplete .*image img-1.*restore it again$/);

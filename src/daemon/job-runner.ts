@@ -38,6 +38,8 @@ export interface DeviceJobRequest {
   /** Never stored or logged: handed to the engine (a backup keeps only its scrypt verifier). */
   passphrase?: string;
   verify?: boolean;
+  /** Check every chunk before the first write; unset: only when the target holds partitions. */
+  verifyFirst?: boolean;
   requestedBy: string;
 }
 
@@ -264,11 +266,12 @@ export class JobRunner {
         stats = { ...m.stats };
         imageId = m.id;
       } else if (req.type === 'restore') {
-        const confirm = async () => {
+        const onFirstWrite = () => {
           writing = true; // from here a stop leaves the target part old, part new
-          return true;
         };
-        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal, confirm });
+        // An existing disk with partitions has something to lose: every chunk is checked before the first write.
+        const verifyFirst = req.verifyFirst ?? 'if-partitioned';
+        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, verifyFirst, ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal, onFirstWrite });
         stats = { bytesWritten: r.bytesWritten, bytesTotal: r.bytesTotal, durationMs: r.durationMs };
       } else {
         const r = await verifyImage(this.images, req.imageId as string, { onEvent, signal });
@@ -303,7 +306,7 @@ export function endingOf(job: Job, req: DeviceJobRequest, event: 'cancel' | 'int
   if (job.type === 'backup') return { outcome: `${how}: no image was made (nothing was committed to the store)` };
   if (job.type === 'verify') return { outcome: `${how}: image ${req.imageId} was not fully checked` };
   const target = req.devicePath ?? 'the target';
-  if (!at.writing) return { outcome: `${how} before anything was written to ${target}`, targetIncomplete: false };
+  if (!at.writing) return { outcome: `${how} before anything was written to ${target}${at.targetExisted ? ': it is unchanged' : ''}`, targetIncomplete: false };
   if (!at.targetExisted) return { outcome: `${how}: the new file ${target} was removed`, targetIncomplete: false };
   return { outcome: `${how}: ${target} is incomplete — part of it holds image ${req.imageId}, part what was there before; do not use it: restore it again`, targetIncomplete: true };
 }

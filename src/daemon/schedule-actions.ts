@@ -124,8 +124,17 @@ async function pruneImages(
           report.decisions.push({ id, source, completedAt: at(id), action: 'protected', reasons: ['protected'] });
           continue;
         }
+        if (!dryRun) {
+          try {
+            await images.removeImage(id);
+          } catch (err) {
+            // A restore, verify or export is reading it: kept this time, the next prune removes it.
+            if (!(err instanceof LifeboatError && err.kind === 'conflict')) throw err;
+            report.decisions.push({ id, source, completedAt: at(id), action: 'keep', reasons: [`in use: ${err.message}`] });
+            continue;
+          }
+        }
         report.decisions.push({ id, source, completedAt: at(id), action: 'remove', reasons: [] });
-        if (!dryRun) await images.removeImage(id);
         report.removed.push(id);
       }
     }

@@ -1,7 +1,9 @@
 // Restore: certify the image first (manifest authentic, index intact, passphrase,
 // every chunk present, target big enough and of the same sector size), and only then
 // write: workers read each chunk, LZ4-decode it, check its SHA-256 and write it at its
-// offset. Success is claimed only after fsync and, with `verify`, a read-back.
+// offset. With `verifyFirst` every chunk is read and checked before the first write, so
+// a damaged chunk leaves the target unchanged. Success is claimed only after fsync and,
+// with `verify`, a read-back. The image is held against gc and `image rm` throughout.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { type FileHandle, rm } from 'node:fs/promises';
@@ -11,10 +13,10 @@ import { describeDisk, fileReader } from './disk.js';
 import { formatBytes } from '../format.js';
 import { assertNotInUse, openChecked } from '../devices/device-check.js';
 import { imageReader } from './image-reader.js';
-import { type Gpt, readGpt } from './layout/gpt.js';
 import { readPartitionTable } from './layout/partition-table.js';
 import { type Extent, LayoutProblem } from './layout/types.js';
 import { type GrowOutcome, type GrowPlan, growFilesystem, growGpt, growMbrPrimary, growTool, lastPartition } from './grow.js';
+import { checkChunksFirst, checkTargetGpt, readBack } from './restore-checks.js';
 import { type Fixups, type ImageShape, type LayoutSummary, imageShape, planFixups } from './retarget.js';
 import { type EventSink, type Operation, ProgressMeter, emptyCounters } from './progress.js';
 import { missingChunks } from './repo/chunk-store.js';
@@ -23,7 +25,6 @@ import { type Manifest, checkPassphrase } from './repo/manifest.js';
 import type { ImageStore } from './repo/image-store.js';
 import { runTasks } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
-import type { WorkerPool } from './worker-pool.js';
 
 export interface Certified {
   manifest: Manifest;
@@ -62,6 +63,13 @@ export interface RestoreOptions {
   passphrase?: string;
   /** Read the target back and compare every chunk's SHA-256. */
   verify?: boolean;
+  /**
+   * Read and check every chunk before the first write (a second pass over the store);
+   * 'if-partitioned': only when the target is an existing disk holding partitions.
+   */
+  verifyFirst?: boolean | 'if-partitioned';
+  /** Called once, just before the first byte is written to the target. */
+  onFirstWrite?: () => void;
   /** 'export' insists on a new file. */
   operation?: Extract<Operation, 'restore' | 'export'>;
   onEvent?: EventSink;
@@ -86,10 +94,22 @@ export interface RestoreReport {
   /** What --grow-last did, or why it did not. */
   grow?: GrowOutcome;
   verified: boolean;
+  /** Every chunk was checked before the first write. */
+  checkedFirst: boolean;
   durationMs: number;
 }
 
+/** Restores (or exports) holding the image's chunks against gc and `image rm` throughout. */
 export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport> {
+  const hold = opts.store.holdImage(opts.imageId, opts.operation ?? 'restore');
+  try {
+    return await restoreHeld(opts);
+  } finally {
+    hold.release();
+  }
+}
+
+async function restoreHeld(opts: RestoreOptions): Promise<RestoreReport> {
   const now = opts.now ?? Date.now;
   const startedAt = now();
   const operation = opts.operation ?? 'restore';
@@ -134,19 +154,24 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
   // The worker threads take their job while the target is prepared.
   const poolReady = chunkWorkers(workers, workerData);
   poolReady.catch(() => {}); // awaited below; an earlier failure must not leave it unhandled
+  let written = false;
   try {
+    // Chunks past the end of a smaller target hold only unassigned space and the old backup GPT.
+    const chunkIds = Array.from({ length: index.chunkCount }, (_, i) => i).filter((i) => i * index.chunkSize < targetSize);
+    const oldPartitions = fresh ? [] : await oldPartitionExtents(fh, targetSize, opts.target);
+    const checkFirst = opts.verifyFirst === 'if-partitioned' ? oldPartitions.length > 0 : opts.verifyFirst === true;
+    if (checkFirst) await checkChunksFirst(await poolReady, index, chunkIds, workers, { imageId: manifest.id, target: opts.target, signal: opts.signal });
+    written = true;
+    opts.onFirstWrite?.();
     if (fresh) await fh.truncate(manifest.diskSize).catch((err) => {
       throw describeSystemError(err, `sizing ${opts.target} to ${manifest.diskSize} bytes`);
     });
     opts.onEvent?.({ type: 'start', operation, imageId: manifest.id, source: store.root, target: opts.target, bytesTotal: manifest.diskSize });
     const counters = emptyCounters(manifest.diskSize, index.chunkCount);
-    const meter = new ProgressMeter(operation, manifest.id, startedAt);
-    // Chunks past the end of a smaller target hold only unassigned space and the old backup GPT.
-    const chunkIds = Array.from({ length: index.chunkCount }, (_, i) => i).filter((i) => i * index.chunkSize < targetSize);
+    const meter = new ProgressMeter(operation, manifest.id, checkFirst ? now() : startedAt); // rates and ETA of the writing, not of the check before it
     const writeLength = (i: number) => Math.min(chunkLength(index, i), targetSize - i * index.chunkSize);
     const sector0 = await image.read(0, Math.min(image.size, shape.layout?.sectorSize ?? 512));
     const growth = opts.growLast ? planGrowth(shape, sector0, targetSize, manifest.diskSize) : null;
-    const oldPartitions = fresh ? [] : await oldPartitionExtents(fh, targetSize, opts.target);
     const fixups = planFixups(growth?.shape ?? shape, index, shape.gpt ? sector0 : null, targetSize, fresh, oldPartitions);
     if (growth?.mbrSector) fixups.writes.push({ offset: 0, data: growth.mbrSector });
     let bytesWritten = 0;
@@ -187,13 +212,15 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
         grow = { grown: true, tool, ...growth.plan };
       }
     }
-    return { imageId: manifest.id, target: opts.target, targetSize, adapted: fixups.writes.length > 0, ...(grow ? { grow } : {}), bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, durationMs: now() - startedAt };
+    return { imageId: manifest.id, target: opts.target, targetSize, adapted: fixups.writes.length > 0, ...(grow ? { grow } : {}), bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, checkedFirst: checkFirst, durationMs: now() - startedAt };
   } catch (err) {
     // A file this restore created holds no one's data yet: do not leave a half-written disk behind.
     if (!exists) await rm(checked.resolved ?? opts.target, { force: true }).catch(() => {});
     throw withAdvice(
       err,
-      exists
+      exists && !written
+        ? `nothing was written: ${opts.target} is unchanged; run \`lifeboat image verify ${manifest.id}\` and restore an older image`
+        : exists
         ? `restore of image ${manifest.id} stopped: ${opts.target} is incomplete — do not use it; run \`lifeboat image verify ${manifest.id}\` and restore an older image`
         : `restore of image ${manifest.id} stopped and ${opts.target} was removed; run \`lifeboat image verify ${manifest.id}\` and restore an older image`,
     );
@@ -204,27 +231,6 @@ export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport>
     );
     await fh.close().catch(() => {});
   }
-}
-
-/** Reads the target back and compares every chunk with the index; throws naming the first bad ones. */
-async function readBack(pool: WorkerPool, index: ImageIndex, target: string, workers: number, fresh: boolean, targetSize: number, fixups: Fixups, signal?: AbortSignal): Promise<void> {
-  const bad: string[] = [];
-  const touched = [...fixups.zero, ...fixups.writes.map((w) => ({ start: w.offset, length: w.data.length }))];
-  const comparable = (i: number) => {
-    const start = i * index.chunkSize;
-    const end = start + chunkLength(index, i);
-    // Unused chunks were not written onto an existing target; fixed-up and clipped chunks differ by design.
-    return (fresh || !isUnused(index, i)) && end <= targetSize && !touched.some((t) => t.start < end && t.start + t.length > start);
-  };
-  await runTasks<number, { i: number; ok: boolean; actual: string }>(
-    { runner: pool, limit: workers * 2, signal },
-    Array.from({ length: index.chunkCount }, (_, i) => i).filter(comparable),
-    (i): ChunkTask => ({ type: 'readback', i, length: chunkLength(index, i), offset: i * index.chunkSize, digest: digestAt(index, i)?.toString('hex') ?? null }),
-    (r) => {
-      if (!r.ok) bad.push(`chunk ${r.i} at byte ${r.i * index.chunkSize}`);
-    },
-  );
-  if (bad.length > 0) throw integrityError(`read-back of ${target} differs from the image in ${bad.length} chunk(s): ${bad.slice(0, 5).join(', ')}: the disk may be failing`);
 }
 
 /** Zeroes and writes the fix-ups; returns the bytes written. */
@@ -247,16 +253,6 @@ async function applyFixups(fh: FileHandle, fixups: Fixups, target: string): Prom
     throw describeSystemError(err, `adapting the partition table on ${target}`);
   }
   return written;
-}
-
-/** After a GPT was adapted: the target's primary and backup GPT must both read clean. */
-async function checkTargetGpt(fh: FileHandle, targetSize: number, source: Gpt, target: string): Promise<void> {
-  const gpt = await readGpt(fileReader(fh, targetSize, target), source.sectorSize).catch((err: Error) => {
-    throw integrityError(`the partition table written to ${target} does not read back: ${err.message}`);
-  });
-  if (gpt.warnings.length > 0 || gpt.partitions.length !== source.partitions.length) {
-    throw integrityError(`the partition table written to ${target} reads back with problems: ${gpt.warnings.join('; ') || 'partitions differ'}`);
-  }
 }
 
 /** Adds what to do next to an integrity failure (the data is bad, not the operator's input). */

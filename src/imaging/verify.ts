@@ -31,7 +31,23 @@ export interface VerifyReport {
   durationMs: number;
 }
 
-export async function verifyImage(store: ImageStore, imageId: string, opts: { onEvent?: EventSink; signal?: AbortSignal; workers?: number } = {}): Promise<VerifyReport> {
+export interface VerifyOptions {
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+  workers?: number;
+}
+
+/** Verifies holding the image's chunks against gc and `image rm` throughout. */
+export async function verifyImage(store: ImageStore, imageId: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const hold = store.holdImage(imageId, 'verify');
+  try {
+    return await verifyHeld(store, imageId, opts);
+  } finally {
+    hold.release();
+  }
+}
+
+async function verifyHeld(store: ImageStore, imageId: string, opts: VerifyOptions): Promise<VerifyReport> {
   const startedAt = Date.now();
   const problems: VerifyProblem[] = [];
   const report = (chunksChecked: number): VerifyReport => ({ imageId, ok: problems.length === 0, chunksChecked, problems, durationMs: Date.now() - startedAt });

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { backupImage } from '../backup.js';
+import { collectGarbage } from './gc.js';
 import { ImageStore } from './image-store.js';
+import { acquireLock } from './locks.js';
 
 /** A store with 64 KiB chunks and a disk-image path in a fresh temporary directory, removed afterwards. */
 async function withStore(fn: (store: ImageStore, disk: string) => Promise<void>): Promise<void> {
@@ -59,4 +61,29 @@ test('a manifest file grown past any manifest size is refused as damaged, not re
     const { images, damaged } = await store.listImages();
     assert.deepEqual(images.map((m) => m.id), [b.id]);
     assert.deepEqual(damaged.map((d) => d.id), [a.id]);
+  }));
+
+test('a held image: gc and removeImage refuse naming the holder; several readers share it; gc holds readers off; release lets both work', () =>
+  withStore(async (store, disk) => {
+    writeFileSync(disk, Buffer.alloc(256 * 1024, 7));
+    const { id } = await backupImage({ store, source: disk });
+    const restore = store.holdImage(id, 'restore');
+    const verify = store.holdImage(id, 'verify'); // shared: a second reader of the same image is welcome
+    await assert.rejects(collectGarbage(store), new RegExp(`a (restore|verify) is running \\(image ${id}, pid ${process.pid}\\): run gc after it finishes`));
+    await assert.rejects(store.removeImage(id), new RegExp(`image ${id} cannot be removed: a (restore|verify) is running`));
+    restore.release();
+    await assert.rejects(store.removeImage(id), new RegExp(`image ${id} cannot be removed: a verify is running`), 'the other reader still holds it');
+    verify.release();
+    assert.equal((await collectGarbage(store, { dryRun: true })).chunksRemoved, 0);
+
+    assert.throws(() => store.holdImage('../../etc', 'restore'), /invalid image id/);
+    const gc = acquireLock(store.root, 'gc', 'gc');
+    try {
+      assert.throws(() => store.holdImage(id, 'export'), /store gc is running \(pid \d+\): start the export after it finishes/);
+    } finally {
+      gc.release();
+    }
+    await store.removeImage(id);
+    assert.ok((await collectGarbage(store)).chunksRemoved > 0, 'with the image gone and no holder, gc sweeps its chunks');
+    assert.deepEqual(readdirSync(join(store.root, 'locks')), []);
   }));

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { describeSystemError, integrityError, notFoundError, usageError, userError } from '../../errors.js';
+import { conflictError, describeSystemError, integrityError, notFoundError, usageError, userError } from '../../errors.js';
 import type { ChunkStore } from './chunk-store.js';
 import { DirChunkStore } from './dir-chunk-store.js';
 import { fsyncDir, writeFileDurable } from './durable.js';
@@ -14,7 +14,7 @@ import { decodeFingerprints } from './fingerprint.js';
 import { DEFAULT_CHUNK_SIZE, FINGERPRINTS_ALG, IMAGE_ID, STORE_FORMAT, STORE_LAYOUT, STORE_VERSION, isValidChunkSize } from './formats.js';
 import { ImageDraft } from './image-draft.js';
 import { type ImageIndex, decodeIndex } from './index-file.js';
-import { processAlive } from './locks.js';
+import { type StoreLock, acquireLock, describeHolder, liveLocks, processAlive } from './locks.js';
 import { type Manifest, type SourceIdentity, verifyManifest } from './manifest.js';
 
 export interface StoreConfig {
@@ -209,13 +209,36 @@ export class ImageStore {
     return ImageDraft.create(id, join(this.root, STORE_LAYOUT.tmp, `${id}.staging`), this.imageDir(id));
   }
 
-  /** Removes image `id` from the listing at once (its chunks wait for gc). */
+  /**
+   * Holds image `id`'s chunks for a restore, verify or export: gc refuses while the lock is
+   * held, and so does removeImage(id). Release it when the operation ends.
+   */
+  holdImage(id: string, operation: 'restore' | 'verify' | 'export'): StoreLock {
+    assertImageId(id);
+    return acquireLock(this.root, 'read', id, operation);
+  }
+
+  /** Throws a conflict naming the first restore, verify or export that holds image `id`. */
+  private assertNotHeld(id: string): void {
+    const holder = liveLocks(this.root).find((l) => l.kind === 'read' && l.subject === id);
+    if (holder) throw conflictError(`image ${id} cannot be removed: ${describeHolder(holder)}; remove it after that finishes (or cancel it)`);
+  }
+
+  /** Removes image `id` from the listing at once (its chunks wait for gc); refused while a restore, verify or export holds it. */
   async removeImage(id: string): Promise<void> {
     await this.readManifest(id).catch((err) => {
       if ((err as { kind?: string }).kind === 'not-found') throw err;
     });
+    this.assertNotHeld(id);
     const trash = join(this.root, STORE_LAYOUT.tmp, `removed-${id}-${process.pid}`);
     await rename(this.imageDir(id), trash);
+    // A reader that took its lock meanwhile: put the image back (it may already have read the index).
+    try {
+      this.assertNotHeld(id);
+    } catch (err) {
+      await rename(trash, this.imageDir(id));
+      throw err;
+    }
     fsyncDir(join(this.root, STORE_LAYOUT.images));
     await rm(trash, { recursive: true, force: true });
   }
