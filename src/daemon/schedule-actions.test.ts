@@ -5,10 +5,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { backupImage } from '../imaging/backup.js';
 import { ImageStore } from '../imaging/repo/image-store.js';
-import { imageFactsFromManifest, openManagementStore } from '../db/index.js';
+import { type ManagementStore, type Schedule, imageFactsFromManifest, openManagementStore } from '../db/index.js';
 import { pruneSchedule } from './schedule-actions.js';
 
-test('prune: keep-last per source, only images the schedule made, and the database follows the store even when a removal fails', async () => {
+/**
+ * A store, a database and schedule "dock" of one docked disk (keep-last 1), with `count`
+ * backups of that disk; all but the first `manual` ones recorded as the schedule's jobs.
+ * Runs `fn`, then closes and removes everything.
+ */
+async function withScheduledImages(count: number, manual: number, fn: (f: { db: ManagementStore; store: ImageStore; schedule: Schedule; made: string[] }) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-prune-'));
   const db = await openManagementStore(null);
   try {
@@ -16,16 +21,25 @@ test('prune: keep-last per source, only images the schedule made, and the databa
     const disk = join(dir, 'disk.img');
     const schedule = await db.schedules.add({ name: 'dock', target: { devices: [disk] }, calendar: 'daily', retention: { keepLast: 1 } });
     const made: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < count; i++) {
       writeFileSync(disk, Buffer.alloc(128 * 1024, i + 1));
       const m = await backupImage({ store, source: disk });
       made.push(m.id);
       await db.images.reconcile((await store.listImages()).images.map(imageFactsFromManifest));
-      if (i === 0) continue; // the first one is a manual backup: no schedule job made it
+      if (i < manual) continue; // a manual backup: no schedule job made it
       const job = await db.jobs.create({ type: 'backup', devicePath: disk, scheduleId: schedule.id, requestedBy: 'timer' });
       await db.jobs.transition(job.id, 'start');
       await db.jobs.transition(job.id, 'succeed', { imageId: m.id, stats: {} });
     }
+    await fn({ db, store, schedule, made });
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('prune: keep-last per source, only images the schedule made, and the database follows the store even when a removal fails', () =>
+  withScheduledImages(4, 1, async ({ db, store, schedule, made }) => {
     // The second removal fails (a read-only store, a permission): the first stays removed and recorded.
     const realRemove = store.removeImage.bind(store);
     let calls = 0;
@@ -46,29 +60,10 @@ test('prune: keep-last per source, only images the schedule made, and the databa
     assert.deepEqual(report.kept, [made[3]]);
     assert.deepEqual((await db.images.list()).map((i) => i.id).sort(), [made[0], made[3]].sort());
     assert.ok('chunksRemoved' in report.gc && report.gc.chunksRemoved >= 1, 'gc freed the pruned images\' chunks');
-  } finally {
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('prune keeps an image a restore is reading (saying why), removes the others, and leaves gc to later', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-prune-held-'));
-  const db = await openManagementStore(null);
-  try {
-    const store = await ImageStore.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
-    const disk = join(dir, 'disk.img');
-    const schedule = await db.schedules.add({ name: 'dock', target: { devices: [disk] }, calendar: 'daily', retention: { keepLast: 1 } });
-    const made: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      writeFileSync(disk, Buffer.alloc(128 * 1024, i + 1));
-      const m = await backupImage({ store, source: disk });
-      made.push(m.id);
-      await db.images.reconcile((await store.listImages()).images.map(imageFactsFromManifest));
-      const job = await db.jobs.create({ type: 'backup', devicePath: disk, scheduleId: schedule.id, requestedBy: 'timer' });
-      await db.jobs.transition(job.id, 'start');
-      await db.jobs.transition(job.id, 'succeed', { imageId: m.id, stats: {} });
-    }
+test('prune keeps an image a restore is reading (saying why), removes the others, and leaves gc to later', () =>
+  withScheduledImages(3, 0, async ({ db, store, schedule, made }) => {
     const hold = store.holdImage(made[0] as string, 'restore');
     try {
       const report = await pruneSchedule({ db, images: store }, schedule, 'timer');
@@ -81,8 +76,4 @@ test('prune keeps an image a restore is reading (saying why), removes the others
     } finally {
       hold.release();
     }
-  } finally {
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
