@@ -48,12 +48,15 @@ test('an unknown PXE client is discovered, boots inventory until its inventory a
   assert.equal((await db.machines.list()).length, 1, 'discovered once');
 });
 
-test('a machine with a waiting job boots the boot OS with a token bound to that job; found by UUID on another NIC', async () => {
+test('a machine with a waiting job boots the boot OS with a token bound to that job, by its MAC only (a claimed UUID gets no job)', async () => {
   const { db, dir, tokens } = await harness(false);
   const m = await db.machines.add({ name: 'kiosk', macs: ['52:54:00:00:00:01'], systemUuid: '6a0e1c2b-3d4f-4a5b-8c6d-7e8f90a1b2c3' });
   const job = await db.jobs.create({ type: 'backup', machineId: m.id, requestedBy: 'root' });
   await db.jobs.transition(job.id, 'wait-for-boot');
-  const plan = await dir.plan({ mac: '52:54:00:00:00:99', uuid: '6a0e1c2b-3d4f-4a5b-8c6d-7e8f90a1b2c3', firmware: 'uefi', address: '10.0.0.51' });
+  const claimed = await dir.plan({ mac: '52:54:00:00:00:99', uuid: '6a0e1c2b-3d4f-4a5b-8c6d-7e8f90a1b2c3', firmware: 'uefi', address: '10.0.0.52' });
+  assert.deepEqual(claimed.action, { kind: 'local-disk', how: 'exit', reason: 'no job is waiting for kiosk' }, 'another MAC claiming the UUID gets no token');
+  assert.deepEqual(claimed.files.cmdline, []);
+  const plan = await dir.plan({ mac: '52:54:00:00:00:01', uuid: '6a0e1c2b-3d4f-4a5b-8c6d-7e8f90a1b2c3', firmware: 'uefi', address: '10.0.0.51' });
   assert.equal(plan.action.kind, 'boot-os');
   assert.ok(plan.action.kind === 'boot-os' && plan.action.mode === 'job' && plan.action.jobId === job.id);
   const token = plan.files.cmdline.find((a) => a.startsWith('lifeboat.token='))?.split('=')[1] as string;

@@ -107,7 +107,11 @@ export class BootDirectory {
         ...(m.status === 'ignored' ? { ignored: true } : {}),
         ...(m.status === 'discovered' && !m.inventory?.collectedAt ? { needsInventory: true } : {}),
       };
-      const waiting = (await this.o.db.jobs.list({ machineId: m.id, state: 'waiting-for-boot', limit: 1 }))[0];
+      // A job's token goes only to a MAC the machine is known by: the UUID in a request is the
+      // client's own word (any machine on the LAN can claim another's), good for recognising a
+      // machine, not for handing it another machine's job.
+      const byMac = m.macs.includes(subject.mac);
+      const waiting = byMac ? (await this.o.db.jobs.list({ machineId: m.id, state: 'waiting-for-boot', limit: 1 }))[0] : undefined;
       if (waiting && (waiting.type === 'backup' || waiting.type === 'restore')) {
         record.job = { id: waiting.id, type: waiting.type, token: this.o.tokens.issue({ kind: 'job', jobId: waiting.id, machineId: m.id, jobType: waiting.type }) };
       }
