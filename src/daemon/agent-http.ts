@@ -62,6 +62,6 @@ export async function readJson<S extends z.ZodType>(req: IncomingMessage, schema
     throw new AgentRefusal(400, `${what} is not JSON`);
   }
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new AgentRefusal(400, `${what} does not match the agent contract`, { issues: issuesOf(parsed.error) });
+  if (!parsed.success) throw new AgentRefusal(400, `${what} does not match the contract`, { issues: issuesOf(parsed.error) });
   return parsed.data;
 }
