@@ -11,3 +11,4 @@
 export { type AgentOptions, HELLO_PATH, type HelloBody, loadParams, runAgent } from './agent.js';
 export { type Inventory, readInventory } from './inventory.js';
 export { parseSmbios } from './smbios.js';
+export { type SelftestReport, runSelftest, selftestLine, selftestMain } from './selftest.js';
