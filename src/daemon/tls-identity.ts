@@ -89,7 +89,17 @@ export function readTlsIdentity(dir: string): TlsIdentity {
   } catch (err) {
     throw userError(`the agent API's TLS certificate ${certPath} is damaged (${(err as Error).message}): ${advice(dir)}`);
   }
-  if (!cert.checkPrivateKey(key)) throw userError(`the agent API's TLS key ${keyPath} does not belong to the certificate ${certPath} (one of them was replaced or damaged): ${advice(dir)}`);
+  let signed: boolean;
+  let matches: boolean;
+  try {
+    signed = cert.verify(cert.publicKey);
+    matches = cert.checkPrivateKey(key);
+  } catch (err) {
+    // the certificate parsed but its public key does not: damaged inside
+    throw userError(`the agent API's TLS certificate ${certPath} is damaged (${(err as Error).message}): ${advice(dir)}`);
+  }
+  if (!signed) throw userError(`the agent API's TLS certificate ${certPath} is damaged or not the one Lifeboat made (it is not signed by its own key): ${advice(dir)}`);
+  if (!matches) throw userError(`the agent API's TLS key ${keyPath} does not belong to the certificate ${certPath} (one of them was replaced or damaged): ${advice(dir)}`);
   const fingerprint = fingerprintOf(cert.raw);
   return { key: keyPem, cert: certPem, fingerprint, display: colonFingerprint(fingerprint), dir, created: false };
 }
