@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
-import { REPO, sh, tempDir } from './helpers/cli.js';
+import { CLI, REPO, sh, tempDir } from './helpers/cli.js';
 import { type TestDaemon, startDaemon } from './helpers/daemon.js';
 
 const tag = `lbs${process.pid % 100000}`;
@@ -86,6 +86,9 @@ test('first start: a certificate is made and shown (log, /v1/appliance); the boo
   const service = await agentService();
   assert.equal(service?.state, 'running');
   assert.match(service?.detail ?? '', new RegExp(`^https://${SERVER}:8443, certificate SHA-256 ${fingerprint}$`));
+  const shown = spawnSync(process.execPath, [CLI, 'appliance', '--socket', daemon.socket], { encoding: 'utf8' });
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, new RegExp(`\\nagent API {4}https://${SERVER}:8443\\ncertificate  SHA-256 ${fingerprint}\\n`));
   assert.match(daemon.log(), new RegExp(`"msg":"made the agent API's TLS key and certificate \\(first start\\)","certificate":"${dataDir}/tls/agent-cert.pem","fingerprint":"${fingerprint}"`));
   assert.equal(statSync(join(dataDir, 'tls/agent-key.pem')).mode & 0o777, 0o600);
   assert.equal(statSync(join(dataDir, 'tls/agent-cert.pem')).mode & 0o777, 0o644);
