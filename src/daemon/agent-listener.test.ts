@@ -62,6 +62,11 @@ test('the agent\'s client with the right pin: its requests arrive with the token
   sock.on('data', (d: Buffer) => (text += d.toString()));
   sock.write('POST /agent/v1/a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nPOST /agent/v1/b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
   await until(() => (text.match(/HTTP\/1\.1 200/g) ?? []).length === 2, 'two answers on one connection');
+  // a request whose body takes longer than the headers timeout is not cut off
+  sock.write('POST /agent/v1/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab');
+  await new Promise((r) => setTimeout(r, 1500));
+  sock.write('cd');
+  await until(() => (text.match(/HTTP\/1\.1 200/g) ?? []).length === 3, 'the slow request answered');
   sock.destroy();
 });
 
@@ -93,6 +98,13 @@ test('bad clients lose only their own connection: garbage, plain HTTP, a silent 
   await new Promise<void>((r) => silent.once('close', () => r()));
   assert.ok(Date.now() - t0 < 5000, 'the silent client was dropped');
   assert.ok(listener.counters.tlsErrors >= tlsErrors + 3, JSON.stringify(listener.counters));
+  // shakes hands, then never sends a request: dropped at the headers timeout
+  const mute = tlsConnect({ host: '127.0.0.1', port: listener.port, rejectUnauthorized: false });
+  mute.on('error', () => {});
+  await new Promise<void>((r) => mute.once('secureConnect', () => r()));
+  const t1 = Date.now();
+  await new Promise<void>((r) => mute.once('close', () => r()));
+  assert.ok(Date.now() - t1 < 5000, `the mute client was dropped after ${Date.now() - t1} ms`);
   assert.ok(seen.every((s) => s.auth === undefined || s.auth === `Bearer ${TOKEN}`));
   assert.ok(events.some((e) => e.type === 'tls-refused'), 'a refusal is reported');
   // headers beyond 16 KiB: 431 from the parser, the connection closes

@@ -73,6 +73,15 @@ export class AgentListener {
     server.maxConnections = limits.maxConnections;
     const self = new AgentListener(server, opts);
     server.on('connection', () => self.counters.connections++);
+    // Node's headers timeout starts with a request's first byte: a client that shakes hands
+    // and then says nothing would hold its connection until the idle timeout. Its first
+    // request's headers must be in within headersMs of the handshake instead.
+    const asked = new WeakSet<Socket>();
+    server.on('secureConnection', (socket: Socket) => {
+      const timer = setTimeout(() => asked.has(socket) || socket.destroy(), limits.headersMs);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    });
     server.on('tlsClientError', (err: Error, socket: Socket) => {
       self.counters.tlsErrors++;
       socket.destroy();
@@ -84,6 +93,7 @@ export class AgentListener {
       else socket.destroy();
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      asked.add(req.socket);
       self.counters.requests++;
       self.handle(req, res).catch((err: unknown) => self.fail(req, res, err));
     });
