@@ -263,6 +263,13 @@ export interface ApplianceStatus {
     reduction: number;
   };
   jobs: { active: number; running: number };
+  /**
+   * The agent API: the URL agents are sent to (null with the boot services off) and the
+   * SHA-256 fingerprint of the appliance's certificate they pin, AA:BB:… as
+   * `openssl x509 -noout -fingerprint -sha256` prints it. plainHttp: the lab setting
+   * boot.agentPlainHttp is on (agents are sent to plain HTTP).
+   */
+  agentApi?: { url: string | null; fingerprint: string; plainHttp: boolean };
 }
 
 /** A disk attached to the appliance itself (GET /v1/devices): what an operator docks to back up or restore. */

@@ -21,6 +21,7 @@ import { register as registerDocs } from './command-docs.js';
 import { register as registerNotify } from './notify.js';
 import { register as registerBootos } from './bootos.js';
 import { register as registerBootmedia } from './bootmedia.js';
+import { register as registerAppliance } from './appliance.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -54,6 +55,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerDashboard(program, ctx);
   registerBootos(program);
   registerBootmedia(program);
+  registerAppliance(program);
   // Every command and subcommand throws instead of exiting, so one place picks exit codes.
   const exitOverride = (c: Command) => {
     c.exitOverride();

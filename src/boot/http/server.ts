@@ -1,8 +1,9 @@
 // HTTP boot: the per-machine iPXE script (`GET /boot/ipxe?mac=…&uuid=…&platform=…`) and the
 // boot root's files (`GET /boot/files/<path>`: kernels and initramfs images, with Range and
 // keep-alive). A thin layer: the decision and the script are pure functions elsewhere; the
-// daemon injects `plan`, which looks the machine up. Other routes (the agent API) are
-// tried first through `extraRoutes`, so one port serves both.
+// daemon injects `plan`, which looks the machine up. Other routes are tried first through
+// `extraRoutes` (the daemon's: /agent/ is refused here, the agent API being HTTPS on its own
+// port, unless the lab setting boot.agentPlainHttp serves it here too).
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { realpath } from 'node:fs/promises';
