@@ -90,6 +90,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         calendar: spec.source,
         ...(body.retention ? { retention: body.retention } : {}),
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+        ...(body.passphraseFile !== undefined ? { passphraseFile: body.passphraseFile } : {}),
       });
       const problems = await s.schedules.timersChanged();
       await s.audit.record({ actor, action: 'schedule.add', subject: added.name, details: { calendar: added.calendar, ...(problems.length ? { timerProblems: problems } : {}) } });
@@ -106,6 +107,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...(calendar !== undefined ? { calendar } : {}),
         ...(body.retention ? { retention: body.retention } : {}),
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+        ...(body.passphraseFile !== undefined ? { passphraseFile: body.passphraseFile } : {}),
       });
       const problems = await s.schedules.timersChanged();
       await s.audit.record({ actor, action: 'schedule.edit', subject: edited.name, details: { fields: Object.keys(body), ...(problems.length ? { timerProblems: problems } : {}) } });

@@ -21,6 +21,8 @@ const mac = text(64, { min: 1 });
 const devicePath = text(4096, { min: 1 }).refine((p) => p.startsWith('/'), 'must be an absolute path');
 const imageId = z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/, 'is not an image id (see `lifeboat images list`)');
 const isoTime = z.string().refine((t) => /^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) && !Number.isNaN(Date.parse(t)), 'is not a time: give an ISO date or time such as 2026-12-01 or 2026-12-01T08:00:00Z');
+/** A file on the appliance holding a passphrase (its first line): the path travels and is stored, never the passphrase. */
+const passphraseFile = text(4096, { min: 1 }).refine((p) => p.startsWith('/'), 'must be an absolute path to a file on the appliance (root-owned, mode 600)');
 const jobId = z.string().regex(/^[0-9a-f]{12}$/, 'is not a job id (see `lifeboat jobs list`)');
 
 export const NewMachineBody = z
@@ -39,9 +41,9 @@ export const NewMachineBody = z
   .strict();
 export type NewMachineBody = z.infer<typeof NewMachineBody>;
 
-/** A patch may also approve a discovered machine (status null) or ignore one. */
+/** A patch may also approve a discovered machine (status null) or ignore one, and set or clear (null) its passphrase file. */
 export const MachinePatchBody = NewMachineBody.partial()
-  .extend({ status: z.enum(['ignored']).nullable().optional() })
+  .extend({ status: z.enum(['ignored']).nullable().optional(), passphraseFile: passphraseFile.nullable().optional() })
   .strict();
 export type MachinePatchBody = z.infer<typeof MachinePatchBody>;
 
@@ -72,6 +74,7 @@ export const NewScheduleBody = z
     calendar: text(256, { min: 1 }),
     retention: z.object({ keepLast: retentionCount, daily: retentionCount, weekly: retentionCount, monthly: retentionCount }).strict().optional(),
     enabled: z.boolean().optional(),
+    passphraseFile: passphraseFile.optional(),
   })
   .strict()
   .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length === 1, 'name machines, a group, or devices docked in the appliance: exactly one of them');
@@ -96,10 +99,12 @@ export const SchedulePatchBody = z
     calendar: z.string().min(1).max(256).optional(),
     retention: retention.optional(),
     enabled: z.boolean().optional(),
+    /** null: its backups are no longer protected by a passphrase. */
+    passphraseFile: passphraseFile.nullable().optional(),
   })
   .strict()
   .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length <= 1, 'name at most one new target: machines, a group, or devices')
-  .refine((b) => Object.keys(b).length > 0, 'say what to change: machines, group, devices, calendar, retention or enabled');
+  .refine((b) => Object.keys(b).length > 0, 'say what to change: machines, group, devices, calendar, retention, enabled or passphraseFile');
 export type SchedulePatchBody = z.infer<typeof SchedulePatchBody>;
 
 export const PruneBody = z.object({ dryRun: z.boolean().optional() }).strict();

@@ -27,6 +27,7 @@ export interface NewScheduleRecord {
   calendar: string;
   retention?: Schedule['retention'];
   enabled?: boolean;
+  passphraseFile?: string;
 }
 
 export interface OperatorServices {
@@ -68,7 +69,7 @@ export interface OperatorServices {
     list(): Promise<Schedule[]>;
     get(name: string): Promise<Schedule>;
     add(schedule: NewScheduleRecord): Promise<Schedule>;
-    edit(name: string, patch: Partial<Omit<NewScheduleRecord, 'name'>>): Promise<Schedule>;
+    edit(name: string, patch: Partial<Omit<NewScheduleRecord, 'name' | 'passphraseFile'>> & { passphraseFile?: string | null }): Promise<Schedule>;
     remove(name: string): Promise<Schedule>;
     /** Starts the named schedule's jobs (machine jobs fail after bootDeadlineMs without a boot). */
     run(name: string, actor: string, bootDeadlineMs: number): Promise<ScheduleRunResult>;

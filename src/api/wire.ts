@@ -37,6 +37,8 @@ export interface Machine {
   };
   group?: string;
   notes?: string;
+  /** Its backups are protected by the passphrase in this file (the path: the passphrase itself never leaves the appliance's disk). */
+  passphraseFile?: string;
   lastSeen?: string;
   createdAt: string;
   updatedAt: string;
@@ -158,6 +160,8 @@ export interface Schedule {
   calendar: string;
   retention: { keepLast?: number; daily?: number; weekly?: number; monthly?: number };
   enabled: boolean;
+  /** Its backups are protected by the passphrase in this file (the path only). */
+  passphraseFile?: string;
   createdAt: string;
   updatedAt: string;
   lastRunAt?: string;

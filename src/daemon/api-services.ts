@@ -11,6 +11,7 @@ import type { ManagementStore } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
 import { type ImageSyncer, imageSyncer } from './image-sync.js';
 import type { JobRunner } from './job-runner.js';
+import { readPassphraseFile } from './passphrase-file.js';
 import { pruneAllImages, pruneSchedule, startScheduleRun } from './schedule-actions.js';
 import { auditToWire, diskToWire, imageToWire, jobToWire, machineToWire, pruneToWire, scheduleRunToWire, scheduleToWire } from './wire-records.js';
 
@@ -74,7 +75,10 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       add: async (m) => machineToWire(await db.machines.add(m)),
       get: async (name) => (await withPromises(db, [machineToWire(await db.machines.getByName(name))]))[0] as Machine,
       disksOf: async (id) => (await db.disks.listByMachine(id)).map(diskToWire),
-      edit: async (name, patch) => machineToWire(await db.machines.edit(name, patch)),
+      edit: async (name, patch) => {
+        if (typeof patch.passphraseFile === 'string') readPassphraseFile(patch.passphraseFile); // refused now, not at the next backup
+        return machineToWire(await db.machines.edit(name, patch));
+      },
       remove: async (name) => machineToWire(await db.machines.remove(name)),
     },
     images: {
@@ -113,8 +117,14 @@ export function operatorServices(d: DaemonParts): OperatorServices {
     schedules: {
       list: async () => (await db.schedules.list()).map(scheduleToWire),
       get: async (name) => scheduleToWire(await db.schedules.get(name)),
-      add: async (s) => scheduleToWire(await db.schedules.add(s)),
-      edit: async (name, patch) => scheduleToWire(await db.schedules.edit(name, patch)),
+      add: async (s) => {
+        if (s.passphraseFile !== undefined) readPassphraseFile(s.passphraseFile); // refused now, not at the first run
+        return scheduleToWire(await db.schedules.add(s));
+      },
+      edit: async (name, patch) => {
+        if (typeof patch.passphraseFile === 'string') readPassphraseFile(patch.passphraseFile);
+        return scheduleToWire(await db.schedules.edit(name, patch));
+      },
       remove: async (name) => scheduleToWire(await db.schedules.remove(name)),
       run: async (name, actor, bootDeadlineMs) => scheduleRunToWire(await startScheduleRun({ db, runner }, await db.schedules.get(name), actor, bootDeadlineMs)),
       prune: async (name, actor, dryRun) => pruneToWire(await pruneSchedule({ db, images }, await db.schedules.get(name), actor, { dryRun })),
