@@ -122,6 +122,10 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
     runSchedule: ({ params, body, actor }) => s.schedules.run(params.schedule, actor, (body.bootTimeoutSeconds ?? 3600) * 1000),
     pruneSchedule: ({ params, body, actor }) => s.schedules.prune(params.schedule, actor, body.dryRun === true),
 
+    media: () => s.media.list(),
+    createMedium: ({ body, actor }) => s.media.create({ ...(body.machine !== undefined ? { machine: body.machine } : {}), ...(body.server !== undefined ? { server: body.server } : {}), actor }),
+    revokeMedium: ({ params, actor }) => s.media.revoke(params.medium, actor),
+
     audit: ({ query }) => s.audit.list({ ...(query.since !== undefined ? { since: new Date(query.since).toISOString() } : {}), ...(query.limit ? { limit: query.limit } : {}) }),
   };
 }

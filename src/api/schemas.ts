@@ -117,15 +117,26 @@ export const ImagesPruneBody = z
   .refine((b) => Object.values(b.retention).some((v) => v !== undefined), { message: 'say what to keep: keepLast, daily, weekly and/or monthly', path: ['retention'] });
 export type ImagesPruneBody = z.infer<typeof ImagesPruneBody>;
 
+/** A boot medium for one machine (by name), or for registering whatever boots it (none); the agent URL written on it (default: the daemon's own). */
+export const NewMediumBody = z
+  .object({
+    machine: name.optional(),
+    server: text(2048, { min: 1 })
+      .refine((u) => /^https?:\/\/[^\s/]+(\/.*)?$/.test(u), 'must be an http:// or https:// URL such as https://192.168.1.10:8443')
+      .optional(),
+  })
+  .strict();
+export type NewMediumBody = z.infer<typeof NewMediumBody>;
+
 export const ImagePatchBody = z.object({ protected: z.boolean() }).strict();
 export type ImagePatchBody = z.infer<typeof ImagePatchBody>;
 
 /** Request bodies, by the name the route table gives them. A route naming none takes no body. */
-export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody, SchedulePatchBody, PruneBody, ImagesPruneBody, ImagePatchBody };
+export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody, SchedulePatchBody, PruneBody, ImagesPruneBody, ImagePatchBody, NewMediumBody };
 export type BodySchemas = typeof BODY_SCHEMAS;
 
 /** Path parameters, by their name in the route's path (`/machines/:machine`): each is checked after percent-decoding. */
-export const PARAM_SCHEMAS = { machine: name, schedule: name, image: imageId, job: jobId };
+export const PARAM_SCHEMAS = { machine: name, schedule: name, image: imageId, job: jobId, medium: z.string().regex(/^[0-9a-f]{12}$/, 'is not a boot medium id (see `lifeboat bootmedia list`)') };
 export type ParamSchemas = typeof PARAM_SCHEMAS;
 
 /**

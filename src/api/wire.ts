@@ -167,6 +167,27 @@ export interface Schedule {
   lastRunAt?: string;
 }
 
+/** A boot medium the daemon made: what its token may do (never the token or its digest). */
+export interface BootMedium {
+  id: string;
+  /** machine: boots that machine (its waiting job, if any); registration: creates the machine that boots it. */
+  scope: 'machine' | 'registration';
+  machineId?: string;
+  /** The machine's name, while it exists. */
+  machine?: string;
+  server: string;
+  createdAt: string;
+  createdBy: string;
+  revokedAt?: string;
+  lastUsedAt?: string;
+}
+
+/** A new boot medium and the parameters to write on it (the token appears here once). */
+export interface NewBootMedium {
+  medium: BootMedium;
+  params: { url: string; token: string; fingerprint: string | null };
+}
+
 /** A schedule with when it fires next (UTC ISO time, null when never). */
 export type ScheduleView = Schedule & { nextRun: string | null; /** Why its timer could not be set up (it will not fire by itself). */ warnings?: string[] };
 

@@ -53,7 +53,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerTui(program);
   registerDashboard(program, ctx);
   registerBootos(program);
-  registerBootmedia(program);
+  registerBootmedia(program, ctx);
   // Every command and subcommand throws instead of exiting, so one place picks exit codes.
   const exitOverride = (c: Command) => {
     c.exitOverride();

@@ -11,6 +11,7 @@ import { LifeboatError, httpStatusFor } from '../errors.js';
 import type { ManagementStore } from '../db/index.js';
 import type { AgentTokens, TokenScope } from './agent-tokens.js';
 import type { EventHub } from './event-hub.js';
+import { type MediumTokens, helloIdentity } from './medium-tokens.js';
 
 export const HELLO_ROUTE = '/agent/v1/hello';
 const MAX_HELLO = 1 << 20;
@@ -39,7 +40,8 @@ export const AgentHello = z.object({
 });
 export type AgentHello = z.infer<typeof AgentHello>;
 
-export type HelloAnswer = { job: null } | { job: { id: string; type: 'backup' | 'restore' } };
+/** `token`: after a boot medium's hello, the one-job token for the job's routes. */
+export type HelloAnswer = ({ job: null } | { job: { id: string; type: 'backup' | 'restore' } }) & { token?: string };
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
@@ -91,13 +93,15 @@ export async function acceptHello(db: ManagementStore, scope: TokenScope, hello:
 }
 
 /** The agent routes, for the HTTP boot server's extraRoutes: true when the request was one of them. */
-export function agentRoutes(o: { db: ManagementStore; tokens: AgentTokens; hub: EventHub; log: (level: 'info' | 'warning', msg: string, fields?: Record<string, unknown>) => void }) {
+export function agentRoutes(o: { db: ManagementStore; tokens: AgentTokens; media?: MediumTokens; hub: EventHub; log: (level: 'info' | 'warning', msg: string, fields?: Record<string, unknown>) => void }) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (!(req.url ?? '').startsWith('/agent/')) return false;
     if (req.url !== HELLO_ROUTE) return send(res, 404, { error: 'no such agent route' }), true;
     if (req.method !== 'POST') return send(res, 405, { error: 'POST only' }), true;
     const auth = /^Bearer ([A-Za-z0-9_-]{16,256})$/.exec(req.headers.authorization ?? '');
-    const scope = auth ? o.tokens.verify(auth[1] as string) : null;
+    // A boot medium's token (database, hashed) is accepted here only: it reaches a job through this answer, never a job route.
+    const presented = auth?.[1];
+    const scope = presented ? (o.tokens.verify(presented) ?? (await o.media?.verify(presented)) ?? null) : null;
     if (!scope) {
       o.log('warning', 'agent hello refused: no valid token', { peer: req.socket.remoteAddress });
       return send(res, 401, { error: 'the token is unknown, expired or its job has ended: start the job again from the appliance' }), true;
@@ -112,16 +116,18 @@ export function agentRoutes(o: { db: ManagementStore; tokens: AgentTokens; hub: 
     }
     if (!parsed.success) return send(res, 400, { error: 'the hello does not match the contract', issues: parsed.error.issues.slice(0, 10).map((i) => `${i.path.join('.')}: ${i.message}`) }), true;
     let accepted: Awaited<ReturnType<typeof acceptHello>>;
+    let granted: { scope: TokenScope; jobToken?: string } = { scope: scope as TokenScope };
     try {
-      accepted = await acceptHello(o.db, scope, parsed.data);
+      if ((scope.kind === 'medium' || scope.kind === 'registration') && o.media) granted = await o.media.forHello(scope, helloIdentity(parsed.data));
+      accepted = await acceptHello(o.db, granted.scope, parsed.data);
     } catch (err) {
       if (err instanceof LifeboatError && err.kind !== 'bug') return send(res, httpStatusFor(err), { error: err.message }), true;
       throw err;
     }
     const { machine, answer } = accepted;
-    o.hub.publish({ type: 'log', ...(scope.kind === 'job' ? { jobId: scope.jobId } : {}), level: 'info', message: `${machine}: the agent said hello (${parsed.data.inventory.disks.length} disk(s))`, at: new Date().toISOString() });
+    o.hub.publish({ type: 'log', ...(granted.scope.kind === 'job' ? { jobId: granted.scope.jobId } : {}), level: 'info', message: `${machine}: the agent said hello (${parsed.data.inventory.disks.length} disk(s))`, at: new Date().toISOString() });
     o.log('info', 'agent hello', { machine, scope: scope.kind });
-    send(res, 200, answer);
+    send(res, 200, granted.jobToken ? { ...answer, token: granted.jobToken } : answer);
     return true;
   };
 }

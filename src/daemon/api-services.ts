@@ -6,14 +6,15 @@ import type { ApplianceStatus, ImageManifest, Job, LocalDevice, Machine } from '
 import { backupPromises } from '../jobs/index.js';
 import type { OperatorServices } from '../api/services.js';
 import type { ImageStore } from '../imaging/repo/image-store.js';
-import { conflictError } from '../errors.js';
+import { conflictError, userError } from '../errors.js';
 import type { ManagementStore } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
 import { type ImageSyncer, imageSyncer } from './image-sync.js';
 import type { JobRunner } from './job-runner.js';
 import { readPassphraseFile } from './passphrase-file.js';
 import { pruneAllImages, pruneSchedule, startScheduleRun } from './schedule-actions.js';
-import { auditToWire, diskToWire, imageToWire, jobToWire, machineToWire, pruneToWire, scheduleRunToWire, scheduleToWire } from './wire-records.js';
+import { auditToWire, diskToWire, imageToWire, jobToWire, machineToWire, mediumToWire, pruneToWire, scheduleRunToWire, scheduleToWire } from './wire-records.js';
+import type { MediumTokens } from './medium-tokens.js';
 
 export interface DaemonParts {
   db: ManagementStore;
@@ -31,6 +32,8 @@ export interface DaemonParts {
   wake?: (macs: readonly string[]) => Promise<void>;
   /** Mirrors the store into the database (one made here, logging nowhere, when not given). */
   imageSync?: ImageSyncer;
+  /** Boot media tokens, and the agent URL and certificate fingerprint a medium carries by default (null: no boot interface). */
+  media?: { tokens: MediumTokens; agent: () => { url: string; fingerprint: string | null } | null };
 }
 
 /** The job with its machine's name, when it has a machine that still exists. */
@@ -129,6 +132,27 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       run: async (name, actor, bootDeadlineMs) => scheduleRunToWire(await startScheduleRun({ db, runner }, await db.schedules.get(name), actor, bootDeadlineMs)),
       prune: async (name, actor, dryRun) => pruneToWire(await pruneSchedule({ db, images }, await db.schedules.get(name), actor, { dryRun })),
       timersChanged: d.schedulesChanged,
+    },
+    media: {
+      list: async () => {
+        const names = new Map((await db.machines.list({})).map((m) => [m.id, m.name]));
+        return (await db.media.list()).map((m) => mediumToWire(m, m.machineId ? names.get(m.machineId) : undefined));
+      },
+      create: async ({ machine, server, actor }) => {
+        if (!d.media) throw conflictError('this daemon makes no boot media (it runs without the agent API)');
+        const agent = d.media.agent();
+        const url = server ?? agent?.url;
+        if (url === undefined) throw userError('the daemon has no boot interface, so it has no agent URL of its own: give the URL the medium should reach (--server https://<address>:<port>)');
+        const { medium, token } = await d.media.tokens.issue({ ...(machine !== undefined ? { machine } : {}), server: url, actor });
+        // A server given by the operator is not necessarily this daemon's listener: its fingerprint is the operator's to give (https needs one).
+        const fingerprint = server === undefined ? (agent?.fingerprint ?? null) : null;
+        return { medium: mediumToWire(medium, machine), params: { url, token, fingerprint } };
+      },
+      revoke: async (id, actor) => {
+        if (!d.media) throw conflictError('this daemon makes no boot media (it runs without the agent API)');
+        const m = await d.media.tokens.revoke(id, actor);
+        return mediumToWire(m, m.machineId ? (await db.machines.findById(m.machineId))?.name : undefined);
+      },
     },
     audit: {
       list: async (filter) => (await db.events.list({ ...(filter.since ? { since: filter.since } : {}), ...(filter.limit ? { limit: filter.limit } : {}) })).map(auditToWire),

@@ -19,6 +19,7 @@ import { operatorServices } from './api-services.js';
 import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
 import { AgentTokens } from './agent-tokens.js';
+import { MediumTokens } from './medium-tokens.js';
 import { BootDirectory } from './boot-directory.js';
 import { agentRoutes } from './agent-hello.js';
 import { kernelCommandLine } from '../bootos/params.js';
@@ -81,17 +82,19 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     hub.subscribe((e) => {
       if (e.type === 'job-state' && ['done', 'failed', 'cancelled', 'interrupted'].includes(e.state)) tokens.revokeJob(e.jobId);
     });
+    const media = new MediumTokens(db, tokens, hub);
+    const agentUrl = () => `http://${boot?.address ?? '127.0.0.1'}:${config.boot.httpPort}`;
     const directory = new BootDirectory({
       db,
       hub,
       tokens,
       discovery: () => config.boot.discovery,
-      agent: () => ({ url: `http://${boot?.address ?? '127.0.0.1'}:${config.boot.httpPort}`, fingerprint: null }),
+      agent: () => ({ url: agentUrl(), fingerprint: null }),
       // consoles and lifeboat.* parameters; the loader's script adds initrd= where the EFI stub needs it
       commandLine: (p) => kernelCommandLine({ url: p.url, token: p.token, fingerprint: p.fingerprint, network: null, debug: false }).split(' '),
       log: (msg, fields) => log('info', msg, fields),
     });
-    boot = await startBootServices({ config: config.boot, directory, leases: db.leases, agentRoutes: agentRoutes({ db, tokens, hub, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
+    boot = await startBootServices({ config: config.boot, directory, leases: db.leases, agentRoutes: agentRoutes({ db, tokens, media, hub, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
     const bootServices = boot;
     if (bootServices.address !== null) runner.wakeMachine = (macs) => bootServices.wake(macs);
     const startedAt = Date.now();
@@ -108,6 +111,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       devices: () => listLocalDevices(config),
       schedulesChanged,
       imageSync,
+      media: { tokens: media, agent: () => (bootServices.address !== null ? { url: agentUrl(), fingerprint: null } : null) },
       ...(bootServices.address !== null ? { wake: (macs: readonly string[]) => bootServices.wake(macs) } : {}),
     });
     server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});

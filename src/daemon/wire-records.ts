@@ -4,7 +4,7 @@
 // fails to compile here instead of changing the API under its clients. Pure.
 import type * as wire from '../api/wire.js';
 import type { GcReport } from '../imaging/repo/gc.js';
-import type { AuditEvent, Disk, ImageRecord, Job, Machine, Schedule } from '../db/index.js';
+import type { AuditEvent, Disk, ImageRecord, Job, Machine, Medium, Schedule } from '../db/index.js';
 import type { PruneReport, ScheduleRunResult } from './schedule-actions.js';
 
 /** The object without its undefined fields (JSON leaves them out anyway; tests compare objects). */
@@ -142,4 +142,19 @@ export function pruneToWire(p: PruneReport): wire.PruneReport {
     dryRun: p.dryRun,
     gc: gcToWire(p.gc),
   };
+}
+
+/** A boot medium as operators see it: never its token digest. */
+export function mediumToWire(m: Medium, machineName: string | undefined): wire.BootMedium {
+  return defined({
+    id: m.id,
+    scope: m.scope,
+    machineId: m.machineId,
+    machine: machineName,
+    server: m.server,
+    createdAt: m.createdAt,
+    createdBy: m.createdBy,
+    revokedAt: m.revokedAt,
+    lastUsedAt: m.lastUsedAt,
+  });
 }
