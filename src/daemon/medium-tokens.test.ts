@@ -24,6 +24,22 @@ test('registration names: SMBIOS product and the end of the MAC, fillers ignored
   assert.match(long, /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/);
 });
 
+test('fuzz: any SMBIOS product and MAC give a valid, unused machine name', () => {
+  const pick = (n: number) => Math.floor(Math.random() * n);
+  const alphabet = ['a', 'Z', '9', '-', ' ', '.', '(', '\u0000', '\u202e', 'é', '\n', '_', '/', '\u{1F600}'];
+  for (let i = 0; i < 2000; i++) {
+    const product = pick(8) === 0 ? null : Array.from({ length: pick(120) }, () => alphabet[pick(alphabet.length)]).join('');
+    const mac = Array.from({ length: 6 }, () => pick(256).toString(16).padStart(2, '0')).join(':');
+    const taken = new Set<string>();
+    for (let k = 0; k < 3; k++) {
+      const name = registrationName(who([mac], { product }), (n) => taken.has(n));
+      assert.match(name, /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, JSON.stringify(product));
+      assert.ok(!taken.has(name));
+      taken.add(name);
+    }
+  }
+});
+
 test('the computer is the machine by one of its MACs or its SMBIOS UUID', () => {
   const m = { macs: ['52:54:00:00:00:01'], systemUuid: '6a0e1c2b-3d4f-4a5b-8c6d-7e8f90a1b2c3' };
   assert.equal(isThisMachine(m, who(['52:54:00:00:00:09', '52:54:00:00:00:01'])), true);
