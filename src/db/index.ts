@@ -1,6 +1,6 @@
 // The management database: machines, their disks, images (a mirror of the image
-// store), jobs, schedules, settings and the audit trail, each behind typed async
-// functions. NeDB (nedb-promises) keeps every document in memory and appends every
+// store), jobs, schedules, settings, DHCP leases, boot media (token digests only) and
+// the audit trail, each behind typed async functions. NeDB (nedb-promises) keeps every document in memory and appends every
 // change to one datafile per collection, so only the daemon opens it; everyone else
 // asks the daemon.
 //
