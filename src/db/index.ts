@@ -1,8 +1,8 @@
 // The management database: machines, their disks, images (a mirror of the image
 // store), jobs, schedules, settings, DHCP leases, boot media (token digests only) and
-// the audit trail, each behind typed async functions. NeDB (nedb-promises) keeps every document in memory and appends every
-// change to one datafile per collection, so only the daemon opens it; everyone else
-// asks the daemon.
+// the audit trail, each behind typed async functions. NeDB (nedb-promises) keeps every
+// document in memory and appends every change to one datafile per collection, so only
+// the daemon opens it; everyone else asks the daemon.
 //
 // Invariants:
 // - No caller sees a NeDB query or document: inputs are checked (`unknown`-safe, so a
