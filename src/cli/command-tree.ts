@@ -54,7 +54,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerTui(program);
   registerDashboard(program, ctx);
   registerBootos(program);
-  registerBootmedia(program);
+  registerBootmedia(program, ctx);
   registerAppliance(program);
   // Every command and subcommand throws instead of exiting, so one place picks exit codes.
   const exitOverride = (c: Command) => {

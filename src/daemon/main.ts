@@ -19,6 +19,7 @@ import { operatorServices } from './api-services.js';
 import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
 import { AgentTokens } from './agent-tokens.js';
+import { MediumTokens } from './medium-tokens.js';
 import { BootDirectory } from './boot-directory.js';
 import { agentRoutes } from './agent-api.js';
 import { AgentJobs } from './agent-jobs.js';
@@ -86,6 +87,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     hub.subscribe((e) => {
       if (e.type === 'job-state' && ['done', 'failed', 'cancelled', 'interrupted'].includes(e.state)) tokens.revokeJob(e.jobId);
     });
+    const media = new MediumTokens(db, tokens, hub);
     const directory = new BootDirectory({
       db,
       hub,
@@ -99,7 +101,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     const jobRunner = runner;
     const agentJobs = new AgentJobs({ db, images, hub, tokens, config: config.agent, claimWaiting: (jobId) => jobRunner.claimWaiting(jobId), log: (msg, fields) => log('info', msg, fields) });
     runner.agentJobs = agentJobs;
-    boot = await startBootServices({ config: config.boot, directory, leases: db.leases, tls, agentRoutes: agentRoutes({ db, tokens, hub, jobs: agentJobs, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
+    boot = await startBootServices({ config: config.boot, directory, leases: db.leases, tls, agentRoutes: agentRoutes({ db, tokens, media, hub, jobs: agentJobs, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
     const bootServices = boot;
     if (bootServices.address !== null) runner.wakeMachine = (macs) => bootServices.wake(macs);
     const startedAt = Date.now();
@@ -116,6 +118,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       devices: () => listLocalDevices(config),
       schedulesChanged,
       imageSync,
+      media: { tokens: media, agent: () => (bootServices.address !== null ? (bootServices.agent ?? null) : null) },
       ...(bootServices.address !== null ? { wake: (macs: readonly string[]) => bootServices.wake(macs) } : {}),
     });
     server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});
