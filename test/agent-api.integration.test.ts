@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
+import type { LiveEvent } from '../src/api/wire.js';
 import { AGENT_PATHS, type DiskIdentity } from '../src/api/agent-wire.js';
 import { decodeFrame, encodeFrame } from '../src/imaging/lz4-frame.js';
 import { chunkRelativePath } from '../src/imaging/repo/formats.js';
@@ -99,7 +100,17 @@ test('a full backup over the wire: the appliance checks, signs and commits the i
   assert.equal(hello.status, 200, JSON.stringify(hello.body));
   assert.deepEqual(hello.body, { machine: 'desk-a', job: { id, type: 'backup', disk: { serial: null, name: null }, label: 'first', end: 'reboot' } });
   firstDisk = syntheticDisk();
+  const events: LiveEvent[] = [];
+  const watching = new AbortController();
+  const stream = api.events((e) => events.push(e), watching.signal).catch(() => {});
+  await new Promise((r) => setTimeout(r, 200));
   const r = await backupOverWire(agent, DISK, firstDisk);
+  watching.abort();
+  await stream;
+  const progress = events.filter((e): e is Extract<LiveEvent, { type: 'job-progress' }> => e.type === 'job-progress' && e.jobId === id);
+  assert.ok(progress.length > 0, 'progress reached the event stream');
+  assert.equal(progress.at(-1)?.progress.bytesDone, DISK.sizeBytes);
+  assert.ok(events.some((e) => e.type === 'job-state' && e.jobId === id && e.state === 'running'), 'the job ran');
   assert.equal(r.finish.status, 200, JSON.stringify(r.finish.body));
   assert.equal(r.start.parent, null);
   assert.match(r.start.fingerprintKey, /^[0-9a-f]{128}$/);
@@ -179,6 +190,29 @@ test('a restore over the wire: the certified image, its chunks and nothing else;
   assert.equal(job.state, 'done');
   assert.equal(job.stats?.bytesWritten, DISK.sizeBytes);
   assert.equal((await agent.request('GET', `${AGENT_PATHS.chunks}/${digestAt(index, 0)?.toString('hex')}`)).status, 401, 'replay after the end');
+});
+
+test('a restore that fails after it began writing: the job fails with the agent\'s stage and advice, the target is marked incomplete', async () => {
+  const { id, agent } = await jobAgent({ type: 'restore', image: secondImage, machine: 'desk-a', confirm: true });
+  assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  assert.equal((await agent.request('POST', AGENT_PATHS.progress, { bytesDone: CHUNK, bytesTotal: DISK.sizeBytes, bytesNew: 0, bytesReused: 0, bytesZero: 0, storedBytes: CHUNK, chunksDone: 1, chunksTotal: 16 })).status, 200);
+  const end = await agent.request('POST', AGENT_PATHS.end, { ok: false, stage: 'network', error: 'the appliance stopped answering', advice: 'check the cable', report: null, wrote: true });
+  assert.equal(end.status, 200, JSON.stringify(end.body));
+  const job = await api.job(id);
+  assert.equal(job.state, 'failed');
+  assert.equal(job.targetIncomplete, true);
+  assert.match(job.error ?? '', /failed at network: the appliance stopped answering — check the cable/);
+  assert.match(job.outcome ?? '', /incomplete .* restore it again/);
+});
+
+test('an agent that fails before it starts (no such disk) ends its job; the next boot is the local disk', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  const end = await agent.request('POST', AGENT_PATHS.end, { ok: false, stage: 'disk', error: 'no disk with serial SN-X', advice: 'check the disk cabling', report: null, wrote: false });
+  assert.equal(end.status, 200, JSON.stringify(end.body));
+  const job = await api.job(id);
+  assert.equal(job.state, 'failed');
+  assert.match(job.error ?? '', /failed before the job started \(at disk\): no disk with serial SN-X — check the disk cabling/);
+  assert.equal(await bootToken(base, MAC), null, 'no token: the machine boots its own disk');
 });
 
 test('tokens stay in their scope: a wrong token, an inventory token on job paths, a backup token reading chunks', async () => {

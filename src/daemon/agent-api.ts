@@ -80,9 +80,9 @@ async function route(o: AgentApiOptions, req: IncomingMessage, res: ServerRespon
   }
   if (path === AGENT_PATHS.end) {
     expect('POST');
-    const job = o.jobs.running(scope.jobId, { ending: true });
     const body = await readJson(req, EndBody, LIMITS.end, 'the end');
-    await o.jobs.agentEnded(job, body);
+    if (o.jobs.has(scope.jobId)) await o.jobs.agentEnded(o.jobs.running(scope.jobId, { ending: true }), body);
+    else await o.jobs.endBeforeStart(scope.jobId, body);
     return sendJson(res, 200, {});
   }
   const job = o.jobs.running(scope.jobId);

@@ -94,6 +94,11 @@ export class AgentJobs {
     return job;
   }
 
+  /** An agent runs this job (it started). */
+  has(jobId: string): boolean {
+    return this.jobs.has(jobId);
+  }
+
   /** Throws 409 `cancelled` when the job is being cancelled (any request of its agent but `end`). */
   assertNotCancelled(jobId: string): void {
     if (this.jobs.get(jobId)?.cancelling) throw new AgentRefusal(409, 'the operator cancelled the job: stop and report nothing more', { cancelled: true });
@@ -148,16 +153,20 @@ export class AgentJobs {
 
   /** A job that cannot start on what the agent reported fails at once (its agent then reboots into the local disk's next boot). */
   private async failBeforeStart(job: Job, error: string, status = 409): Promise<AgentRefusal> {
+    await this.failWaiting(job, error);
+    return new AgentRefusal(status, error);
+  }
+
+  private async failWaiting(job: Job, error: string): Promise<void> {
     this.o.tokens.revokeJob(job.id);
     const failed = await this.o.db.jobs.transition(job.id, 'fail', { error, ...endingOf(job, { type: job.type as 'backup', requestedBy: job.requestedBy, ...(job.imageId ? { imageId: job.imageId } : {}) }, 'fail', { targetExisted: true, writing: false }) }).catch(() => null);
     if (failed) this.o.hub.publish({ type: 'job-state', jobId: job.id, state: failed.state, error });
-    return new AgentRefusal(status, error);
   }
 
   /** POST job/progress: live progress for every client, a checkpoint in the database. */
   progress(job: AgentJob, counters: ProgressBody): void {
     if (job.type === 'restore' && counters.bytesDone > 0) job.wrote = true;
-    const e = job.meter.sample(counters, this.now(), true);
+    const e = job.meter.sample(counters, this.now()); // at most 4 a second to every client, however often the agent reports
     if (!e) return;
     this.o.hub.publish({ type: 'job-progress', jobId: job.jobId, progress: e });
     void this.o.db.jobs.checkpoint(job.jobId, { bytesDone: counters.bytesDone, bytesTotal: counters.bytesTotal }).catch(() => {});
@@ -198,6 +207,20 @@ export class AgentJobs {
     if (body.ok) return void (await this.end(job, 'succeed', { stats: report }));
     const error = `the agent on ${job.machine.name} failed${body.stage ? ` at ${body.stage}` : ''}: ${body.error ?? 'no reason given'}${body.advice ? ` — ${body.advice}` : ''}`;
     await this.end(job, 'fail', { error, ...(Object.keys(report).length ? { stats: report } : {}) });
+  }
+
+  /**
+   * POST job/end before job/start: the agent failed before it began (no such disk, a
+   * driver missing…). The job fails with what the agent said; its next boot is the local disk.
+   */
+  async endBeforeStart(jobId: string, body: EndBody): Promise<void> {
+    const job = await this.o.db.jobs.get(jobId);
+    if (job.state !== 'waiting-for-boot' && job.state !== 'booting') throw new AgentRefusal(401, `the job is ${job.state}: nothing to end`);
+    if (body.ok) throw new AgentRefusal(400, 'the job has not started: job/end before job/start reports only a failure');
+    const m = await this.o.db.machines.getById(job.machineId as string);
+    this.o.claimWaiting(jobId);
+    const error = `the agent on ${m.name} failed before the job started${body.stage ? ` (at ${body.stage})` : ''}: ${body.error ?? 'no reason given'}${body.advice ? ` — ${body.advice}` : ''}`;
+    await this.failWaiting(job, error);
   }
 
   /** A misbehaving agent (a false digest, an oversized frame…): its own job fails with the reason. */
