@@ -320,6 +320,33 @@ test('a job for one disk refuses to start on another: the job fails with what to
   assert.equal((await api.job(id)).state, 'failed');
 });
 
+test('a protected image over the wire: the passphrase is checked before a job exists, then the appliance certifies with it', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a', passphrase: 'correct horse' });
+  const r = await backupOverWire(agent, DISK, secondDisk);
+  assert.equal(r.finish.status, 200, JSON.stringify(r.finish.body));
+  assert.equal(r.sent, 0, 'the same disk again: nothing new travels');
+  assert.equal((await api.job(id)).state, 'done');
+  const protectedId = r.start.imageId;
+  assert.equal((await api.images()).find((i) => i.id === protectedId)?.hasPassphrase, true);
+  await assert.rejects(api.createJob({ type: 'restore', image: protectedId, machine: 'desk-a', confirm: true, passphrase: 'wrong' }), /wrong restore passphrase/);
+  const restore = await jobAgent({ type: 'restore', image: protectedId, machine: 'desk-a', confirm: true, passphrase: 'correct horse' });
+  const start = await restore.agent.request<{ manifest: { passphrase: unknown } }>('POST', AGENT_PATHS.start, { disk: DISK });
+  assert.equal(start.status, 200, JSON.stringify(start.body));
+  assert.ok(start.body.manifest.passphrase, 'the manifest keeps the verifier');
+  assert.equal((await restore.agent.request('POST', AGENT_PATHS.end, { ok: true, stage: null, error: null, advice: null, report: null, wrote: true })).status, 200);
+  assert.equal((await api.job(restore.id)).state, 'done');
+});
+
+test('a restore onto too small a disk is refused at start: the job fails, nothing is served', async () => {
+  const { id, agent } = await jobAgent({ type: 'restore', image: secondImage, machine: 'desk-a', confirm: true });
+  const small = { ...DISK, sizeBytes: 8 * CHUNK };
+  const r = await agent.request<{ error: string }>('POST', AGENT_PATHS.start, { disk: small });
+  assert.equal(r.status, 409);
+  assert.match(r.body.error, /disk vda is .* needs at least .* choose a larger disk/);
+  assert.equal((await api.job(id)).state, 'failed');
+  assert.equal((await agent.request('GET', `${AGENT_PATHS.chunks}/${'a'.repeat(64)}`)).status, 401);
+});
+
 test('garbage and mutated bodies on every route: never a 500, the daemon stays up', async () => {
   const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
   assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
