@@ -94,6 +94,10 @@ export class AgentJobs {
     return job;
   }
 
+  get count(): number {
+    return this.jobs.size;
+  }
+
   /** An agent runs this job (it started). */
   has(jobId: string): boolean {
     return this.jobs.has(jobId);
