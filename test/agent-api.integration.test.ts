@@ -236,6 +236,20 @@ test('tokens stay in their scope: a wrong token, an inventory token on job paths
   await waitFor(async () => (await api.job(id)).state === 'cancelled', 'the job is cancelled');
 });
 
+test('two starts at once (a retry): one session, one image id', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  const [a, b] = await Promise.all([0, 1].map(() => agent.request<{ imageId: string }>('POST', AGENT_PATHS.start, { disk: DISK })));
+  assert.equal(a?.status, 200);
+  assert.equal(b?.status, 200);
+  assert.equal(a?.body.imageId, b?.body.imageId);
+  const moved = await agent.request<{ error: string }>('POST', AGENT_PATHS.start, { disk: { ...DISK, name: 'vdb' } });
+  assert.equal(moved.status, 409);
+  assert.match(moved.body.error, /already runs on disk vda/);
+  await api.cancelJob(id);
+  assert.equal((await agent.request('POST', AGENT_PATHS.end, { ok: false, stage: null, error: 'cancelled', advice: null, report: null, wrote: false })).status, 200);
+  assert.equal((await api.job(id)).state, 'cancelled');
+});
+
 test('a false digest fails the job and nothing of it is kept', async () => {
   const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
   assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
@@ -380,6 +394,12 @@ test('garbage and mutated bodies on every route: never a 500, the daemon stays u
       for (let k = 0; k < 4; k++) { const at = Math.floor(Math.random() * Math.min(bad.length, 64)); bad[at] = (bad[at] as number) ^ (1 + Math.floor(Math.random() * 255)); }
       const r = await agent.request('PUT', path, i % 2 ? bad : bad.subarray(0, Math.floor(Math.random() * bad.length)));
       assert.ok(r.status < 500, `${path}: ${r.status}`);
+    }
+  }
+  for (const path of ['job/chunks/%E0%A4%A', 'job/chunks/' + 'A'.repeat(64), 'job/chunks/../../hello', 'job/chunks/%2e%2e%2fhello', 'job//start', 'job/chunks/' + 'a'.repeat(64) + '/x', 'hello?x=%ff', 'job/chunks/' + 'a'.repeat(64) + '?raw=1&raw=2', 'job/chunks/' + 'a'.repeat(64) + '?raw=99999999999', '%00']) {
+    for (const method of ['GET', 'PUT', 'POST', 'DELETE']) {
+      const r = await agent.request(method, path, method === 'GET' || method === 'DELETE' ? undefined : randomBytes(100));
+      assert.ok(r.status < 500 && r.status >= 400, `${method} ${path}: ${r.status}`);
     }
   }
   assert.ok((statuses.get(400) ?? 0) > 100, `mostly refused as bad bodies: ${JSON.stringify([...statuses])}`);

@@ -108,8 +108,26 @@ export class AgentJobs {
     if (this.jobs.get(jobId)?.cancelling) throw new AgentRefusal(409, 'the operator cancelled the job: stop and report nothing more', { cancelled: true });
   }
 
+  /** Starts in progress: a retry that arrives meanwhile waits for the same answer. */
+  private readonly starting = new Map<string, Promise<StartAnswer>>();
+
   /** POST job/start: the job runs on the disk the agent chose. Asked again (a retry), the same answer. */
   async start(jobId: string, disk: DiskIdentity): Promise<StartAnswer> {
+    const pending = this.starting.get(jobId);
+    if (pending) {
+      await pending.catch(() => {});
+      return this.start(jobId, disk);
+    }
+    const started = this.startOnce(jobId, disk);
+    this.starting.set(jobId, started);
+    try {
+      return await started;
+    } finally {
+      this.starting.delete(jobId);
+    }
+  }
+
+  private async startOnce(jobId: string, disk: DiskIdentity): Promise<StartAnswer> {
     const known = this.jobs.get(jobId);
     if (known) {
       this.running(jobId);
@@ -240,7 +258,12 @@ export class AgentJobs {
       job.cancelling = true;
       const cancelling = await this.o.db.jobs.transition(jobId, 'request-cancel').catch(() => null);
       if (cancelling) this.o.hub.publish({ type: 'job-state', jobId, state: cancelling.state });
-      job.cancelTimer = setTimeout(() => void this.end(job, 'cancel', {}, `the agent did not confirm within ${Math.round(this.o.config.cancelMs / 1000)} s`).catch(() => {}), this.o.config.cancelMs);
+      const timedOut = () => {
+        // A finish under way ends the job itself (done, or failed): never cut it in the middle.
+        if (job.backup?.finishing) return void (job.cancelTimer = setTimeout(timedOut, 1000));
+        void this.end(job, 'cancel', {}, `the agent did not confirm within ${Math.round(this.o.config.cancelMs / 1000)} s`).catch(() => {});
+      };
+      job.cancelTimer = setTimeout(timedOut, this.o.config.cancelMs);
       job.cancelTimer.unref();
     }
     return this.o.db.jobs.get(jobId);
