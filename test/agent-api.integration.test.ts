@@ -18,7 +18,7 @@ import { decodeFrame, encodeFrame } from '../src/imaging/lz4-frame.js';
 import { chunkRelativePath } from '../src/imaging/repo/formats.js';
 import { ImageStore } from '../src/imaging/repo/image-store.js';
 import { decodeIndex, digestAt } from '../src/imaging/repo/index-file.js';
-import { tempDir } from './helpers/cli.js';
+import { lifeboat, tempDir } from './helpers/cli.js';
 import { type TestDaemon, startDaemon } from './helpers/daemon.js';
 import { TestAgent, backupOverWire, bootToken, describeChunks, finishBody } from './helpers/agent-client.js';
 
@@ -213,6 +213,20 @@ test('an agent that fails before it starts (no such disk) ends its job; the next
   assert.equal(job.state, 'failed');
   assert.match(job.error ?? '', /failed before the job started \(at disk\): no disk with serial SN-X — check the disk cabling/);
   assert.equal(await bootToken(base, MAC), null, 'no token: the machine boots its own disk');
+});
+
+test('the CLI gives a machine job its end and restore options; a docked disk takes no --end', async () => {
+  const made = lifeboat(['restore', '--image', secondImage, '--machine', 'desk-a', '--yes', '--grow-last', '--verify', '--no-verify-first', '--end', 'poweroff', '--json', '--socket', daemon.socket]);
+  assert.equal(made.code, 0, made.stderr);
+  const job = JSON.parse(made.stdout) as { id: string; options?: Record<string, unknown> };
+  assert.deepEqual(job.options, { end: 'poweroff', verify: true, growLast: true, verifyFirst: false });
+  const agent = new TestAgent(base, (await bootToken(base, MAC)) as string);
+  assert.deepEqual((await agent.hello([DISK])).body.job, { id: job.id, type: 'restore', imageId: secondImage, disk: { serial: null, name: null }, verify: true, verifyFirst: false, growLast: true, end: 'poweroff' });
+  await api.cancelJob(job.id);
+  const bad = lifeboat(['backup', '--device', join(work.dir, 'x.img'), '--end', 'poweroff', '--socket', daemon.socket]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--end goes with --machine/);
+  assert.match(lifeboat(['backup', '--machine', 'desk-a', '--end', 'halt', '--socket', daemon.socket]).stderr, /--end must be reboot or poweroff, not "?halt"?/);
 });
 
 test('tokens stay in their scope: a wrong token, an inventory token on job paths, a backup token reading chunks', async () => {
