@@ -70,6 +70,7 @@ export class AgentJobs {
     const job = this.jobs.get(jobId);
     if (!job) throw new AgentRefusal(409, 'the job has not started: POST job/start first');
     job.lastSeen = this.now();
+    this.o.tokens.renewJob(jobId);
     if (job.cancelling && !opts.ending) throw new AgentRefusal(409, 'the operator cancelled the job: stop and report nothing more', { cancelled: true });
     return job;
   }
