@@ -264,9 +264,13 @@ test('two starts at once (a retry): one session, one image id', async () => {
   assert.equal((await api.job(id)).state, 'cancelled');
 });
 
-test('a false digest fails the job and nothing of it is kept', async () => {
+test('a false digest fails the job and nothing of it is kept; another machine\'s job goes on', async () => {
+  await api.addMachine({ name: 'desk-b', macs: ['52:54:00:a9:00:02'] });
+  await api.createJob({ type: 'backup', machine: 'desk-b' });
+  const other = new TestAgent(base, (await bootToken(base, '52:54:00:a9:00:02')) as string);
   const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
   assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  assert.equal((await other.request('POST', AGENT_PATHS.start, { disk: { ...DISK, serial: 'SN-B' } })).status, 200);
   const raw = randomBytes(CHUNK);
   const lie = 'ab'.repeat(32);
   const r = await agent.request<{ error: string }>('PUT', `${AGENT_PATHS.chunks}/${lie}?raw=${CHUNK}`, encodeFrame(raw));
@@ -277,6 +281,9 @@ test('a false digest fails the job and nothing of it is kept', async () => {
   assert.match(job.error ?? '', /sent what the appliance refused/);
   assert.ok(!existsSync(join(store, chunkRelativePath(lie))));
   assert.equal((await agent.request('PUT', `${AGENT_PATHS.chunks}/${lie}?raw=${CHUNK}`, encodeFrame(raw))).status, 401, 'the failed job\'s token is dead');
+  const r2 = await backupOverWire(other, { ...DISK, serial: 'SN-B' }, syntheticDisk());
+  assert.equal(r2.finish.status, 200, JSON.stringify(r2.finish.body));
+  assert.equal((await api.images()).find((i) => i.id === r2.start.imageId)?.machineId, (await api.machine('desk-b')).id);
 });
 
 test('an oversized frame and a garbage frame each fail their own job', async () => {
