@@ -21,6 +21,7 @@ const mac = text(64, { min: 1 });
 const devicePath = text(4096, { min: 1 }).refine((p) => p.startsWith('/'), 'must be an absolute path');
 const imageId = z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/, 'is not an image id (see `lifeboat images list`)');
 const isoTime = z.string().refine((t) => /^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) && !Number.isNaN(Date.parse(t)), 'is not a time: give an ISO date or time such as 2026-12-01 or 2026-12-01T08:00:00Z');
+const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'is not an IPv4 address: give one like 192.168.50.20');
 const jobId = z.string().regex(/^[0-9a-f]{12}$/, 'is not a job id (see `lifeboat jobs list`)');
 
 export const NewMachineBody = z
@@ -35,13 +36,14 @@ export const NewMachineBody = z
     systemUuid: text(64).optional(),
     bootLoader: z.enum(['auto', 'ipxe', 'ipxe-full', 'signed']).optional(),
     localBoot: z.enum(['exit', 'sanboot']).optional(),
+    fixedAddress: ipv4.optional(),
   })
   .strict();
 export type NewMachineBody = z.infer<typeof NewMachineBody>;
 
-/** A patch may also approve a discovered machine (status null) or ignore one. */
+/** A patch may also approve a discovered machine (status null) or ignore one, and clear the fixed address (null). */
 export const MachinePatchBody = NewMachineBody.partial()
-  .extend({ status: z.enum(['ignored']).nullable().optional() })
+  .extend({ status: z.enum(['ignored']).nullable().optional(), fixedAddress: ipv4.nullable().optional() })
   .strict();
 export type MachinePatchBody = z.infer<typeof MachinePatchBody>;
 

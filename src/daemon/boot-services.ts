@@ -6,7 +6,7 @@
 // the machine's boot stage.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderGrubMachine, renderGrubMain } from '../boot/boot-script.js';
-import { type DhcpEvent, type DhcpServer, interfaceAddress, startDhcpServer } from '../boot/dhcp/index.js';
+import { type DhcpEvent, type DhcpServer, fixedAddressProblem, interfaceAddress, startDhcpServer } from '../boot/dhcp/index.js';
 import type { LeaseStore } from '../boot/dhcp/lease-store.js';
 import { type HttpBootEvent, HttpBootServer } from '../boot/http/server.js';
 import { type TftpEvent, TftpServer } from '../boot/tftp/index.js';
@@ -27,6 +27,8 @@ export interface BootServices {
   /** The interface's address, or null with the boot services off. */
   readonly address: string | null;
   status(): ServiceStatus[];
+  /** What is wrong with a machine's fixed address on the boot network, or null (also with the boot services off: nothing to check against). */
+  fixedAddressProblem(ip: string): string | null;
   /** Wake-on-LAN for these MACs on the boot network. */
   wake(macs: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
     return {
       address: null,
       status: () => [off('DHCP'), off('TFTP'), off('HTTP boot')],
+      fixedAddressProblem: () => null,
       wake: async () => {
         throw conflictError('Wake-on-LAN goes out on the boot network: configure the boot interface (lifeboat serve --interface <ifname>)');
       },
@@ -100,7 +103,7 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
         leaseSeconds: config.leaseSeconds,
         httpPort: config.httpPort,
         leases: o.leases,
-        directory: { lookup: (client) => directory.dhcpLookup(client) },
+        directory: { lookup: (client) => directory.dhcpLookup(client), reserved: () => directory.reservedAddresses() },
         onEvent: (e: DhcpEvent) => {
           if (e.type === 'discover' && (e.pxe || e.ipxe)) void directory.dhcpClient({ mac: e.mac, uuid: e.uuid }).catch(() => {});
           if (e.type === 'reply' && e.address && e.address !== '0.0.0.0') void directory.addressOf(e.mac, e.address).catch(() => {});
@@ -123,6 +126,7 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
       { name: 'TFTP', state: 'running', detail: `${address}:${config.tftpPort}, root ${config.bootRoot}`, address, counters: { ...tftp.counters } },
       { name: 'HTTP boot', state: 'running', detail: `http://${address}:${config.httpPort}/boot/`, address, counters: { ...http.counters } },
     ],
+    fixedAddressProblem: (ip) => fixedAddressProblem(ip, { server: { address, netmask }, mode: config.dhcp, ...(config.dhcpRange ? { range: config.dhcpRange } : {}) }),
     wake: (macs) => sendWakeOnLan(macs, { from: address, broadcast: directedBroadcast(address, netmask), port: config.wolPort }),
     close: async () => {
       await Promise.all([tftp.close(), http.close(), dhcpServer?.close()]);

@@ -94,6 +94,11 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     boot = await startBootServices({ config: config.boot, directory, leases: db.leases, agentRoutes: agentRoutes({ db, tokens, hub, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
     const bootServices = boot;
     if (bootServices.address !== null) runner.wakeMachine = (macs) => bootServices.wake(macs);
+    // Fixed addresses set before the boot network changed: still never given to anyone else, but said.
+    for (const m of await db.machines.list()) {
+      const problem = m.fixedAddress ? bootServices.fixedAddressProblem(m.fixedAddress) : null;
+      if (problem) log('warning', `machine ${m.name}: ${problem}`, { machine: m.name });
+    }
     const startedAt = Date.now();
     const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner, bootServices: () => bootServices.status() });
     const services = operatorServices({
@@ -108,6 +113,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       devices: () => listLocalDevices(config),
       schedulesChanged,
       imageSync,
+      fixedAddressProblem: (ip: string) => bootServices.fixedAddressProblem(ip),
       ...(bootServices.address !== null ? { wake: (macs: readonly string[]) => bootServices.wake(macs) } : {}),
     });
     server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});

@@ -15,7 +15,7 @@
 // - A lease change is recorded before the reply that announces it is sent.
 // - No packet, lookup or write failure stops the server: each is an event.
 export { type BootFileChoice, type Loader, BOOT_FILES, LOADERS, chooseBootFile, ipxeScriptUrl, isLoader } from './boot-file.js';
-export { type DhcpSettings, checkDhcpSettings, interfaceAddress } from './config.js';
+export { type DhcpSettings, checkDhcpSettings, fixedAddressProblem, interfaceAddress } from './config.js';
 export { type BootMachine, type DhcpContext, type Decision, clientKey, decide } from './decide.js';
 export { type Lease, type LeaseState, type LeaseStore, type LeaseView, type NewLease, MemoryLeaseStore } from './lease-store.js';
 export { type BootDirectory, type DhcpEvent, type DhcpServer, type DhcpServerOptions, startDhcpServer } from './server.js';
