@@ -195,6 +195,44 @@ for (const dataPath of ['native', 'node'] as const) {
       }
     });
 
+    test('fuzz at a transfer port: garbage from the client between its ACKs is never answered and the file arrives whole', async () => {
+      const c = await rawClient(port);
+      const file = files['ipxe.efi'] as Buffer;
+      try {
+        c.send({ op: 'rrq', filename: 'ipxe.efi', mode: 'octet', options: new Map([['blksize', '1468']]) });
+        const oack = await c.next();
+        assert.ok(oack && oack.p.op === 'oack');
+        const garbage = () => {
+          for (;;) {
+            const b = randomBytes(Math.floor(Math.random() * 80));
+            if (Math.random() < 0.3 && b.length >= 4) b.writeUInt16BE(Math.floor(Math.random() * 7), 0); // a real opcode, odd contents
+            const op = b.length >= 2 ? b.readUInt16BE(0) : -1;
+            if ((op === 4 && b.length === 4) || op === 5) continue; // an ACK or ERROR would be a real one
+            return b;
+          }
+        };
+        let sent = 0;
+        for (let i = 0; i < 20; i++, sent++) c.sendBytes(garbage(), oack.port);
+        c.send({ op: 'ack', block: 0 }, oack.port);
+        const blocks = new Map<number, Buffer>();
+        for (;;) {
+          const got = await c.next();
+          assert.ok(got && got.p.op === 'data', `only DATA comes back: ${JSON.stringify(got?.p)}`);
+          if (got.p.op !== 'data') break;
+          blocks.set(got.p.block, got.p.data);
+          for (let i = 0; i < 20; i++, sent++) c.sendBytes(garbage(), oack.port);
+          c.send({ op: 'ack', block: got.p.block }, oack.port);
+          if (got.p.data.length < 1468) break;
+        }
+        const whole = Buffer.concat([...blocks.keys()].sort((a, b) => a - b).map((k) => blocks.get(k) as Buffer));
+        assert.equal(sha(whole), sha(file), `${blocks.size} blocks`);
+        assert.ok(sent > 10_000, `${sent} garbage packets`);
+        assert.equal(await c.next(400), null, 'nothing after the last block');
+      } finally {
+        c.close();
+      }
+    });
+
     test('closing the server ends a transfer under way with an ERROR to its client, within one timeout', async () => {
       const own = await TftpServer.start({ root, host: '127.0.0.1', port: 0, limits: { defaultTimeoutMs: 300, retries: 50 }, dataPath });
       const c = await rawClient(port);
