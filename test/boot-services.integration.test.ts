@@ -150,6 +150,7 @@ test('the services report their address and counters, and listen on the boot int
   assert.notEqual(office.status, 0, 'nothing answers HTTP on the other interface');
   assert.match(office.stderr, /Connection refused|Failed to connect/);
   assert.doesNotMatch(daemon.log(), /"level":"error"/);
+  assert.match(daemon.log(), /"tftpDataPath":"native"/, 'files go out from the native TFTP data path (make build builds it)');
 });
 
 test('a fixed address: validated, offered to its machine only, another address from it NAKed (udhcpc and dhclient through the daemon)', async () => {
@@ -189,7 +190,9 @@ test('a fixed address: validated, offered to its machine only, another address f
   const script = join(work.dir, 'dhclient-fixed.sh');
   writeFileSync(script, '#!/bin/sh\necho "$reason ip=$new_ip_address"\nexit 0\n', { mode: 0o755 });
   const pid = join(work.dir, 'dhclient-fixed.pid');
-  const dhclient = inClient(`timeout 25 /usr/sbin/dhclient -1 -d -v -cf ${conf} -sf ${script} -lf ${leases} -pf ${pid} ${tag}x 2>&1 | { while read -r line; do echo "$line"; case "$line" in BOUND*) break;; esac; done; }; kill $(cat ${pid}) 2>/dev/null; true`);
+  const log = join(work.dir, 'dhclient-fixed.out');
+  // dhclient -d stays after BOUND: it runs in the background until its script says BOUND (or 20 s pass)
+  const dhclient = inClient(`(timeout 20 /usr/sbin/dhclient -1 -d -v -cf ${conf} -sf ${script} -lf ${leases} -pf ${pid} ${tag}x > ${log} 2>&1 &); for i in $(seq 200); do grep -q '^BOUND' ${log} 2>/dev/null && break; sleep 0.1; done; kill $(cat ${pid}) 2>/dev/null; cat ${log}`);
   assert.match(dhclient.stdout, /DHCPREQUEST for 10\.217\.0\.105 on .* port 67/, dhclient.stdout);
   assert.match(dhclient.stdout, /DHCPNAK from 10\.217\.0\.1/, dhclient.stdout);
   assert.match(dhclient.stdout, /^BOUND ip=10\.217\.0\.200$/m, dhclient.stdout);

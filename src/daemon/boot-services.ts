@@ -10,6 +10,7 @@ import { type DhcpEvent, type DhcpServer, fixedAddressProblem, interfaceAddress,
 import type { LeaseStore } from '../boot/dhcp/lease-store.js';
 import { type HttpBootEvent, HttpBootServer } from '../boot/http/server.js';
 import { type TftpEvent, TftpServer } from '../boot/tftp/index.js';
+import { tftpSendProblem } from '../boot/native/index.js';
 import { directedBroadcast, sendWakeOnLan } from '../boot/wol.js';
 import { conflictError, userError } from '../errors.js';
 import type { BootDirectory } from './boot-directory.js';
@@ -116,7 +117,8 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
     }
   }
   const dhcpServer = dhcp;
-  log('info', 'boot services ready', { interface: config.interface, address, tftpPort: config.tftpPort, httpPort: config.httpPort, dhcp: config.dhcp });
+  log('info', 'boot services ready', { interface: config.interface, address, tftpPort: config.tftpPort, httpPort: config.httpPort, dhcp: config.dhcp, tftpDataPath: tftp.dataPath });
+  if (tftp.dataPath !== 'native') log('warning', `TFTP sends from Node's dgram, slower per block: ${tftpSendProblem || 'the native data path is off'}`);
   return {
     address,
     status: () => [
