@@ -58,10 +58,10 @@ dist/native/bind-device.node: src/boot/native/bind-device.c
 
 # The TFTP data path: a read transfer's blocks sent from a thread of its own (faster per
 # block than Node's dgram; the server falls back to dgram when this is not built).
-dist/native/tftp-send.node: src/boot/native/tftp-send.c
+dist/native/tftp-send.node: src/boot/native/tftp-send.c src/boot/native/tftp-transfer.c src/boot/native/tftp-transfer.h
 	@mkdir -p dist/native
 	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE): install node's headers (Debian: the nodejs package from NodeSource has them)" >&2; exit 1; }
-	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ $< -lpthread
+	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ src/boot/native/tftp-send.c src/boot/native/tftp-transfer.c -lpthread
 
 build: npm dist/native/peercred.node dist/native/bind-device.node dist/native/tftp-send.node
 	npx tsc -p tsconfig.build.json

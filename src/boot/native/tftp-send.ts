@@ -1,6 +1,6 @@
 // Loads dist/native/tftp-send.node: the data path of a TFTP read transfer on a thread of
-// its own (src/boot/native/tftp-send.c). Optional: without it the TFTP server sends from
-// Node's dgram (tftp/transfer.ts), slower per block, by the same rules.
+// its own (src/boot/native/tftp-send.c, tftp-transfer.c). Optional: without it the TFTP
+// server sends from Node's dgram (tftp/transfer.ts), slower per block, by the same rules.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
