@@ -3,6 +3,7 @@
 import { Box, type Key, useApp, useInput } from 'ink';
 import { useEffect, useMemo, useRef } from 'react';
 import type { TuiClient } from '../client.js';
+import { splitKeys } from '../key-burst.js';
 import { keyToIntent } from '../keymap.js';
 import { imageRows, jobRows, machineRows, rowKeys, scheduleRows, selectedIndex } from '../selectors.js';
 import type { TermCaps } from '../terminal.js';
@@ -75,12 +76,14 @@ export function App({ client, caps, onQuit, daemon: daemonOptions, flashMs = 800
   // Ink re-attaches a useInput handler only after the render's effects ran: keys read the
   // handler of the latest render through a ref instead, so they never see stale data.
   const onKey = useRef<(input: string, key: Key) => void>(() => {});
+  const quitting = useRef(false);
   onKey.current = (input, key) => {
     const u = current();
     const intent = keyToIntent(u, input, key);
     if (!intent) return;
     switch (intent.type) {
       case 'quit':
+        quitting.current = true;
         onQuit?.();
         exit();
         return;
@@ -107,7 +110,13 @@ export function App({ client, caps, onQuit, daemon: daemonOptions, flashMs = 800
         return;
     }
   };
-  useInput((input, key) => onKey.current(input, key));
+  // Keys read together ("jjjj", Esc and the next key) are handled one by one, in order.
+  useInput((input, key) => {
+    for (const k of splitKeys(input, key)) {
+      if (quitting.current) return;
+      onKey.current(k.input, k.key);
+    }
+  });
 
   const bodyHeight = Math.max(3, height - 4);
   const props = { data, selected, width: columns, height: bodyHeight, details: ui.details };
