@@ -54,5 +54,5 @@ test('at 80×24 every job row keeps the end of a path, the machine name, the sta
   assert.match(row('j2'), /the daemon stopped/);
   assert.match(row('j3'), /reception-pc-07 +waiting /);
   assert.match(row('j4'), /\/dev\/sdb +cancelling .*1m30s$/);
-  assert.match(lines.find((l) => /TYPE/.test(l)) ?? '', /^  TYPE +TARGET +STATE +DONE +MB\/s now\/avg +ETA$/);
+  assert.match(lines.find((l) => /TYPE/.test(l)) ?? '', /^ {2}TYPE +TARGET +STATE +DONE +MB\/s now\/avg +ETA$/);
 });
