@@ -15,6 +15,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
       return { ok: true, version: i.version, pid: i.pid, uptimeSeconds: Math.round((Date.now() - i.startedAt) / 1000), activeJobs: i.activeJobs, store: i.store, dataDir: i.dataDir, database: i.databaseProblem === null ? { writable: true } : { writable: false, problem: i.databaseProblem } } satisfies Health;
     },
     appliance: () => s.appliance(),
+    throughput: () => s.throughput(),
     devices: () => s.devices(),
 
     machines: ({ query }) => s.machines.list(query.group !== undefined ? { group: query.group } : {}),
