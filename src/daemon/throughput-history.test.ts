@@ -76,7 +76,15 @@ test('the recorder samples what the hub reports, saves it, and a new recorder (a
     // j1 stopped reporting (a stalled job): 20 s later it counts nothing.
     now += 2 * HISTORY_INTERVAL_MS;
     r.sample();
-    assert.deepEqual(r.view().samples.map((s) => s.bytesPerSecond), [150e6, 120e6, 0]);
+    // A job of two seconds that ended before the sample still shows, at its peak.
+    hub.publish({ type: 'job-progress', jobId: 'j3', progress: progress(90e6) });
+    hub.publish({ type: 'job-progress', jobId: 'j3', progress: progress(70e6) });
+    hub.publish({ type: 'job-state', jobId: 'j3', state: 'done' });
+    now += HISTORY_INTERVAL_MS;
+    r.sample();
+    now += HISTORY_INTERVAL_MS;
+    r.sample();
+    assert.deepEqual(r.view().samples.map((s) => s.bytesPerSecond), [150e6, 120e6, 0, 90e6, 0]);
     await r.stop();
     assert.equal(hub.subs.size, 0, 'it left the hub');
     assert.match(readFileSync(file, 'utf8'), /150000000/);
@@ -84,7 +92,7 @@ test('the recorder samples what the hub reports, saves it, and a new recorder (a
     now += 60_000;
     const again = new ThroughputRecorder(file, { now: () => now, intervalMs: 3_600_000 });
     await again.start(new FakeHub());
-    assert.deepEqual(again.view().samples.map((s) => s.bytesPerSecond), [150e6, 120e6, 0]);
+    assert.deepEqual(again.view().samples.map((s) => s.bytesPerSecond), [150e6, 120e6, 0, 90e6, 0]);
     await again.stop();
     // Two hours later none of it is the last hour any more.
     now += 2 * 3_600_000;

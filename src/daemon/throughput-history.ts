@@ -1,5 +1,6 @@
 // The appliance's throughput over the last hour, for the wall dashboard: every 10 s the
-// sum of the latest rates of the jobs that are moving, kept for an hour (360 samples,
+// highest sum of the latest rates of the moving jobs seen in those 10 s (so a job of a
+// few seconds still shows), kept for an hour (360 samples,
 // bounded), and saved in the data directory (temp file, fsync, rename) every minute and
 // when the daemon stops, so a dashboard started later, or a daemon restarted, still shows
 // the hour. The decisions (which rates count, which saved samples to keep) are pure
@@ -64,6 +65,8 @@ export class ThroughputRecorder {
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private sinceSave = 0;
+  /** The highest total rate seen since the last sample. */
+  private peak = 0;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(
@@ -85,14 +88,18 @@ export class ThroughputRecorder {
   }
 
   onEvent(e: LiveEvent): void {
-    if (e.type === 'job-progress') this.latest.set(e.jobId, { bps: e.progress.rateBps, at: this.now() });
-    else if (e.type === 'job-state' && e.state !== 'running') this.latest.delete(e.jobId);
+    if (e.type === 'job-progress') {
+      this.latest.set(e.jobId, { bps: e.progress.rateBps, at: this.now() });
+      this.peak = Math.max(this.peak, currentRate(this.latest, this.now()));
+    } else if (e.type === 'job-state' && e.state !== 'running') this.latest.delete(e.jobId);
   }
 
   /** Takes one sample now (the timer calls this). */
   sample(): void {
     const now = this.now();
-    this.samples = lastHour([...this.samples, { at: new Date(now).toISOString(), bytesPerSecond: currentRate(this.latest, now) }], now);
+    const bytesPerSecond = Math.max(this.peak, currentRate(this.latest, now));
+    this.peak = 0;
+    this.samples = lastHour([...this.samples, { at: new Date(now).toISOString(), bytesPerSecond }], now);
     if (++this.sinceSave >= SAVE_EVERY) void this.save();
   }
 
