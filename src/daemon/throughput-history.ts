@@ -129,8 +129,9 @@ export class ThroughputRecorder {
     return this.saving;
   }
 
-  /** Stops sampling and saves what it has. */
+  /** Stops sampling and saves what it has (with what was seen since the last sample). */
   async stop(): Promise<void> {
+    if (this.peak > 0) this.sample();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.unsubscribe?.();

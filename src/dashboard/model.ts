@@ -269,7 +269,8 @@ export function logLines(state: DashboardState): string[] {
 
 function jobName(state: DashboardState, jobId: string): string {
   const what = state.jobs[jobId] ?? state.known[jobId];
-  return `${what?.type ?? 'job'} ${shortId(jobId)}${what && what.target !== '?' ? ` ${what.target}` : ''}`;
+  // The target's end (a path's file name, a machine's disk): the log shares the width with the attention panel.
+  return `${what?.type ?? 'job'} ${shortId(jobId)}${what && what.target !== '?' ? ` ${fitTail(what.target, 30)}` : ''}`;
 }
 
 function clock(iso: string): string {

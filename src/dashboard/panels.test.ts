@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JobView, Machine } from '../api/contract.js';
-import { HOUR_SLOTS, agoLabel, attentionLines, attentionTitle, failedJobs, hourView, overdueMachines, storeUsage } from './panels.js';
+import { HOUR_SLOTS, agoLabel, attentionLines, attentionTitle, failedJobs, gaugeInput, hourView, overdueMachines, padForChart, storeUsage } from './panels.js';
 
 const NOW = Date.parse('2026-12-03T12:00:00Z');
 const at = (msAgo: number) => new Date(NOW - msAgo).toISOString();
@@ -45,8 +45,8 @@ test('failed and interrupted jobs of the last day, newest first; overdue machine
     assert.deepEqual(attentionLines(failed, overdue), [
       'FAILED 11:59 UTC backup pc-7 (interrupted): no reason given',
       'FAILED 11:00 UTC backup /srv/docked/a.img: no space left on the store',
-      'OVERDUE later: weekly due 12:00 UTC, last good 2026-11-24 12:00 UTC',
-      'OVERDUE late: nightly due 11:00 UTC, last good never',
+      'OVERDUE later: last good 11-24 12:00 UTC, weekly due 12:00 UTC',
+      'OVERDUE late: last good never, nightly due 11:00 UTC',
     ]);
   } finally {
     if (before === undefined) delete process.env.TZ;
@@ -63,4 +63,23 @@ test('the store gauge is the store against the room it has, not the host filesys
   assert.deepEqual(storeUsage({ storedBytes: 25 * 2 ** 30, fsFreeBytes: 75 * 2 ** 30 }), { percent: 25, label: '25.0 GiB stored, 75.0 GiB free', short: '25.0 GiB stored' });
   assert.equal(storeUsage({ storedBytes: 0, fsFreeBytes: 0 }).percent, 0);
   assert.equal(storeUsage({ storedBytes: 10, fsFreeBytes: -5 }).percent, 100);
+});
+
+test('the chart is padded so that its last point (now) lands inside the canvas blessed-contrib draws', () => {
+  const v = hourView([{ at: at(0), bytesPerSecond: 5e6 }], NOW);
+  for (const width of [60, 100, 120, 200, 400]) {
+    const p = padForChart(v, width);
+    const total = p.y.length;
+    const xOfNow = ((width - 12) / total) * (HOUR_SLOTS - 1) + 12 + 2;
+    assert.ok(xOfNow <= width - 2, `canvas ${width}: now at ${xOfNow}`);
+    assert.deepEqual(p.y.slice(0, HOUR_SLOTS), v.y, 'the hour itself unchanged');
+    assert.ok(p.y.slice(HOUR_SLOTS).every((y) => y === v.y.at(-1)) && p.x.slice(HOUR_SLOTS).every((l) => l === ' '));
+    assert.ok(total - HOUR_SLOTS < 40, `canvas ${width}: ${total - HOUR_SLOTS} extra points`);
+  }
+});
+
+test('the gauge gets 1% as 1%, not as a fraction meaning 100%', () => {
+  // blessed-contrib multiplies values below 1.001 by 100.
+  const shown = (p: number) => (gaugeInput(p) < 1.001 ? gaugeInput(p) * 100 : gaugeInput(p));
+  for (const p of [0, 1, 2, 50, 99, 100]) assert.equal(Math.round(shown(p)), p);
 });

@@ -55,7 +55,7 @@ function niceTop(v: number): number {
 /**
  * The hour before `now` in HOUR_SLOTS slots of SLOT_MS: each slot the highest sample
  * that fell in it (0 where the daemon kept none: it was idle or not running); the last
- * slot is the live rate `liveBps` when one is given.
+ * slot also holds the live rate `liveBps` when one is given (the higher of the two).
  */
 export function hourView(history: ThroughputHistory['samples'], now: number, liveBps?: number): HourView {
   const y = new Array<number>(HOUR_SLOTS).fill(0);
@@ -65,7 +65,7 @@ export function hourView(history: ThroughputHistory['samples'], now: number, liv
     const slot = HOUR_SLOTS - 1 - Math.floor(age / SLOT_MS);
     y[slot] = Math.max(y[slot] ?? 0, Math.max(0, s.bytesPerSecond) / 1e6);
   }
-  if (liveBps !== undefined && Number.isFinite(liveBps)) y[HOUR_SLOTS - 1] = Math.max(0, liveBps) / 1e6;
+  if (liveBps !== undefined && Number.isFinite(liveBps)) y[HOUR_SLOTS - 1] = Math.max(y[HOUR_SLOTS - 1] ?? 0, liveBps / 1e6);
   const x = y.map((_, i) => agoLabel((HOUR_SLOTS - 1 - i) * SLOT_MS));
   const peak = Math.max(0, ...y);
   return { x, y, maxY: peak > 0 ? niceTop(peak * 1.2) : 1, peak };
@@ -99,7 +99,7 @@ const short = (iso: string) => formatLocalTime(iso).slice(11);
 export function attentionLines(failed: readonly FailedJob[], overdue: readonly OverdueMachine[]): string[] {
   const lines = [
     ...failed.map((f) => `FAILED ${short(f.at)} ${f.type} ${f.target}${f.state === 'interrupted' ? ' (interrupted)' : ''}: ${f.error || 'no reason given'}`),
-    ...overdue.map((o) => `OVERDUE ${o.name}: ${o.schedule} due ${short(o.dueAt)}, last good ${o.lastGood ? formatLocalTime(o.lastGood) : 'never'}`),
+    ...overdue.map((o) => `OVERDUE ${o.name}: last good ${o.lastGood ? formatLocalTime(o.lastGood).slice(5) : 'never'}, ${o.schedule} due ${short(o.dueAt)}`),
   ];
   return lines.length ? lines.map((l) => escapeForTerminal(l)) : ['no failed jobs, no overdue machines'];
 }
@@ -114,4 +114,27 @@ export function storeUsage(store: { storedBytes: number; fsFreeBytes: number } |
   const room = used + Math.max(0, store.fsFreeBytes);
   const percent = room > 0 ? Math.min(100, Math.round((used / room) * 100)) : 0;
   return { percent, label: `${formatBytes(used)} stored, ${formatBytes(Math.max(0, store.fsFreeBytes))} free`, short: `${formatBytes(used)} stored` };
+}
+
+/**
+ * blessed-contrib's line chart places point k of n at ((width − pad) / n)·k + pad + 2 px,
+ * so the last points fall past its canvas and are not drawn: the last minute of the hour
+ * would never show. This appends copies of the last point (with blank labels: a space, as an empty one prints "null") until the
+ * real last point lands inside a canvas `canvasWidth` px wide, its y labels taking up to
+ * `labelPx` px on the left.
+ */
+export function padForChart(view: { x: string[]; y: number[] }, canvasWidth: number, labelPx = 12): { x: string[]; y: number[] } {
+  const n = view.y.length;
+  const usable = canvasWidth - labelPx;
+  if (n === 0 || usable <= 6) return view;
+  // Need ((usable) / total) · (n − 1) + labelPx + 2 ≤ canvasWidth − 2.
+  const total = Math.ceil(((n - 1) * usable) / (usable - 4));
+  const extra = Math.max(0, total - n);
+  const last = view.y[n - 1] ?? 0;
+  return { x: [...view.x, ...new Array<string>(extra).fill(' ')], y: [...view.y, ...new Array<number>(extra).fill(last)] };
+}
+
+/** What to hand blessed-contrib's gauge for a whole `percent`: it reads anything below 1.001 as a fraction (1 would show 100%). */
+export function gaugeInput(percent: number): number {
+  return percent <= 1 ? percent / 100 : percent;
 }

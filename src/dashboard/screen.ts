@@ -8,7 +8,7 @@ import contrib from 'blessed-contrib';
 import type { GaugeElement, LineElement, LogElement, TableElement } from 'blessed-contrib';
 import { type DashboardState, JOB_HEADERS, jobColumnWidths, jobRows, logLines, reductionLines, statusLine, storeGauge, throughputView } from './model.js';
 import { brailleTable } from './ascii.js';
-import { attentionLines, attentionTitle, hourView } from './panels.js';
+import { attentionLines, attentionTitle, gaugeInput, hourView, padForChart } from './panels.js';
 
 export interface DashboardScreen {
   render(state: DashboardState): void;
@@ -93,9 +93,10 @@ export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
     w.chart.options.maxY = hour.maxY;
     const title = ` Throughput, MB/s over the last hour: ${live.now.toFixed(1)} now, peak ${hour.peak.toFixed(1)} `;
     w.chart.setLabel((w.chart.width as number) - 4 >= title.length ? title : ` MB/s, last hour: ${live.now.toFixed(1)} now `);
-    w.chart.setData([{ title: 'all jobs', x: hour.x, y: hour.y }]);
+    const series = padForChart(hour, (w.chart as unknown as { canvasSize?: { width: number } }).canvasSize?.width ?? 0);
+    w.chart.setData([{ title: 'all jobs', x: series.x, y: series.y }]);
     const g = storeGauge(state);
-    w.gauge.setPercent(g.percent);
+    w.gauge.setPercent(gaugeInput(g.percent));
     const full = ` Store: ${g.label} `;
     w.gauge.setLabel((w.gauge.width as number) - 4 >= full.length ? full : ` Store: ${g.short} `);
     w.reduction.setContent(reductionLines(state).join('\n'));
@@ -104,7 +105,8 @@ export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
     const lines = logLines(state);
     w.log.setItems(lines.length ? lines : ['no events yet']);
     w.log.scrollTo(lines.length);
-    w.attention.setLabel(attentionTitle(state.failed, state.overdue));
+    const attention = attentionTitle(state.failed, state.overdue);
+    w.attention.setLabel((w.attention.width as number) - 4 >= attention.length ? attention : attention.replace(' Attention: ', ' '));
     w.attention.setItems(attentionLines(state.failed, state.overdue));
     status.setContent(` ${statusLine(state)}`);
     screen.render();
