@@ -75,6 +75,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...('image' in body ? { imageId: body.image } : {}),
         ...('label' in body && body.label ? { label: body.label } : {}),
         ...('verify' in body && body.verify ? { verify: true } : {}),
+        ...('growLast' in body && body.growLast ? { growLast: true } : {}),
         ...('passphrase' in body && body.passphrase !== undefined ? { passphrase: body.passphrase } : {}),
         ...('verifyFirst' in body && body.verifyFirst !== undefined ? { verifyFirst: body.verifyFirst } : {}),
       }),

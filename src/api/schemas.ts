@@ -55,7 +55,7 @@ const targetMessage = 'name either a device (a disk docked in the appliance) or 
 export const NewJobBody = z.discriminatedUnion('type', [
   z.object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: label.optional(), passphrase: passphrase.optional() }).strict().refine(onOneTarget, targetMessage),
   z
-    .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional(), passphrase: passphrase.optional(), verifyFirst: z.boolean().optional() })
+    .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional(), passphrase: passphrase.optional(), verifyFirst: z.boolean().optional(), growLast: z.boolean().optional() })
     .strict()
     .refine(onOneTarget, targetMessage),
   z.object({ type: z.literal('verify'), image: imageId }).strict(),

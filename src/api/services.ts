@@ -18,6 +18,8 @@ export interface JobRequest {
   verify?: boolean;
   /** Check every chunk before the first write (unset: the daemon decides by the target). */
   verifyFirst?: boolean;
+  /** On a larger target, enlarge the last partition and its filesystem to the end of the disk. */
+  growLast?: boolean;
   requestedBy: string;
 }
 

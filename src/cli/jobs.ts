@@ -48,18 +48,19 @@ export function register(program: Command): void {
     .option('--disk <serial|path>', 'with --machine: the disk to overwrite (default: its only disk)')
     .option('--yes', 'confirm that the device is overwritten')
     .option('--verify', 'read the device back afterwards')
+    .option('--grow-last', 'on a larger target, enlarge the last partition and its filesystem to the end of the disk')
     .option('--passphrase-file <file>', 'the restore passphrase of a protected image, on the first line of <file> (or LIFEBOAT_PASSPHRASE); never stored or logged')
     .option('--verify-first', 'read and check every chunk before the first write (default when the device holds partitions)')
     .option('--no-verify-first', 'stream without checking first, even onto a device with partitions')
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { image: string; device?: string; machine?: string; disk?: string; yes?: boolean; verify?: boolean; verifyFirst?: boolean; passphraseFile?: string; wait?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (o: { image: string; device?: string; machine?: string; disk?: string; yes?: boolean; verify?: boolean; growLast?: boolean; verifyFirst?: boolean; passphraseFile?: string; wait?: boolean; json?: boolean; socket?: string }) => {
       const where = target(o);
       if (!o.yes) throw usageError(`restoring overwrites ${shown(o.device ?? `a disk of ${o.machine}`)}: add --yes to confirm`);
       const api = client(o.socket);
       const passphrase = readPassphrase(o.passphraseFile);
-      const job = await api.createJob({ type: 'restore', image: o.image, ...where, confirm: true, ...(o.verify ? { verify: true } : {}), ...(passphrase !== undefined ? { passphrase } : {}), ...(o.verifyFirst !== undefined ? { verifyFirst: o.verifyFirst } : {}) });
+      const job = await api.createJob({ type: 'restore', image: o.image, ...where, confirm: true, ...(o.verify ? { verify: true } : {}), ...(o.growLast ? { growLast: true } : {}), ...(passphrase !== undefined ? { passphrase } : {}), ...(o.verifyFirst !== undefined ? { verifyFirst: o.verifyFirst } : {}) });
       if (o.wait) await watchJob(api, job.id, o.json === true);
       else process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
     });

@@ -40,6 +40,8 @@ export interface DeviceJobRequest {
   verify?: boolean;
   /** Check every chunk before the first write; unset: only when the target holds partitions. */
   verifyFirst?: boolean;
+  /** On a larger target, enlarge the last partition and its filesystem (restore). */
+  growLast?: boolean;
   requestedBy: string;
 }
 
@@ -271,7 +273,7 @@ export class JobRunner {
         };
         // An existing disk with partitions has something to lose: every chunk is checked before the first write.
         const verifyFirst = req.verifyFirst ?? 'if-partitioned';
-        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, verifyFirst, ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal, onFirstWrite });
+        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, verifyFirst, growLast: req.growLast === true, ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal, onFirstWrite });
         stats = { bytesWritten: r.bytesWritten, bytesTotal: r.bytesTotal, durationMs: r.durationMs };
       } else {
         const r = await verifyImage(this.images, req.imageId as string, { onEvent, signal });
