@@ -131,3 +131,95 @@ test('a local restore: the time it reports leaves out the time at the confirmati
   assert.ok(Number(took[1]) < 4, `the restore took ${took[1]}s by its own account, the prompt waited 4s`);
   assert.deepEqual(readFileSync(target), readFileSync(disk));
 });
+
+test('the console adds and edits a machine, backs up with a label and restores with verify, against the real daemon', { timeout: 180_000 }, async () => {
+  const docked = join(tmp.dir, 'office-disk.img');
+  randomDisk(docked, 48);
+  const target = join(tmp.dir, 'office-target.img');
+  writeFileSync(target, Buffer.alloc(48 << 20));
+  await openTui('forms');
+
+  // n: a new machine. A MAC the daemon refuses: its reason shows and what was typed stays.
+  keys('forms', 'n');
+  await waitFor('forms', /New machine/);
+  keys('forms', 'kiosk-9');
+  keys('forms', 'Tab');
+  keys('forms', '52:54:00:12:34:zz');
+  keys('forms', 'Enter');
+  let s = await waitFor('forms', /! .*52:54:00:12:34:zz/);
+  assert.match(s, /kiosk-9/);
+  assert.equal((await api.machines()).some((m) => m.name === 'kiosk-9'), false, 'nothing added');
+  keys('forms', 'BSpace', 'BSpace');
+  keys('forms', '56');
+  keys('forms', 'Tab');
+  keys('forms', 'front-desk');
+  keys('forms', 'Enter');
+  await waitFor('forms', /machine kiosk-9 added \(52:54:00:12:34:56\)/);
+  let m = (await api.machines()).find((x) => x.name === 'kiosk-9');
+  assert.deepEqual([m?.macs, m?.group], [['52:54:00:12:34:56'], 'front-desk']);
+
+  // e on it (found with the filter): the notes.
+  keys('forms', '/');
+  keys('forms', 'kiosk-9');
+  keys('forms', 'Enter');
+  await waitFor('forms', /> kiosk-9 /);
+  keys('forms', 'e');
+  await waitFor('forms', /Edit machine kiosk-9/);
+  keys('forms', 'Up');
+  keys('forms', 'BTab');
+  keys('forms', 'Down', 'Down', 'Down');
+  keys('forms', 'under the counter');
+  keys('forms', 'Enter');
+  await waitFor('forms', /machine kiosk-9 saved/);
+  m = (await api.machines()).find((x) => x.name === 'kiosk-9');
+  assert.equal(m?.notes, 'under the counter');
+
+  // b on the docked disk: a label, then the job; the image carries the label.
+  keys('forms', 'Escape');
+  keys('forms', '/');
+  keys('forms', 'office-disk');
+  keys('forms', 'Enter');
+  await waitFor('forms', /> \S*office-disk\.img +docked file/);
+  keys('forms', 'b');
+  await waitFor('forms', /Back up a docked disk/);
+  keys('forms', 'before the upgrade');
+  keys('forms', 'Enter');
+  await waitFor('forms', /backup of \S*office-disk\.img: job \w+/);
+  let image = '';
+  for (let i = 0; i < 600 && !image; i++) {
+    image = (await api.images()).find((x) => x.label === 'before the upgrade')?.id ?? '';
+    if (!image) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(image, 'an image labelled "before the upgrade"');
+
+  // r on the image: nothing chosen at first; move to the target file; verify chosen; the target's name typed.
+  keys('forms', 'Escape', '2');
+  keys('forms', '/');
+  keys('forms', 'before the upgrade');
+  keys('forms', 'Enter');
+  await waitFor('forms', /> \d\d-\d\d \d\d:\d\d \S+ +appliance +…\S*office-disk\.img .*before t/);
+  keys('forms', 'r');
+  s = await waitFor('forms', /onto which machine or docked disk/);
+  assert.doesNotMatch(s, /^│ > /m, 'no target chosen for the operator');
+  for (let i = 0; i < 20 && !/> \S*office-target\.img/.test(screen('forms')); i++) {
+    keys('forms', 'j');
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  await waitFor('forms', /> \S*office-target\.img/);
+  keys('forms', 'Enter');
+  await waitFor('forms', /Restore options/);
+  keys('forms', 'Space');
+  keys('forms', 'Enter');
+  await waitFor('forms', /Then: read back and verify/);
+  keys('forms', target);
+  keys('forms', 'Enter');
+  s = await waitFor('forms', /restore onto \S*office-target\.img: job (\w+)/);
+  const jobId = /restore onto \S*office-target\.img: job (\w+)/.exec(s)?.[1] as string;
+  for (let i = 0; i < 600 && !['done', 'failed'].includes((await api.job(jobId)).state); i++) await new Promise((r) => setTimeout(r, 100));
+  const job = await api.job(jobId);
+  assert.equal(job.state, 'done', job.error);
+  assert.equal(job.stats?.verified, 1, 'the restore read the target back');
+  assert.deepEqual(readFileSync(target), readFileSync(docked));
+  keys('forms', 'q');
+  await waitFor('forms', /TUI-EXIT=0/);
+});

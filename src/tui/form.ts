@@ -18,9 +18,9 @@ export const FIELD_MAX = 4096;
 
 export function machineFields(m?: Pick<Machine, 'name' | 'macs' | 'group' | 'notes'>): FormField[] {
   return [
-    { key: 'name', label: 'name', value: m?.name ?? '', hint: 'letters, digits, - and _' },
+    { key: 'name', label: 'name', value: m?.name ?? '', hint: 'like a host name: letters, digits and -' },
     { key: 'macs', label: 'MACs', value: m?.macs.join(' ') ?? '', hint: 'one or more, space or comma between' },
-    { key: 'group', label: 'group', value: m?.group ?? '', hint: 'optional' },
+    { key: 'group', label: 'group', value: m?.group ?? '', hint: 'optional: lower-case letters, digits and -' },
     { key: 'notes', label: 'notes', value: m?.notes ?? '', hint: 'optional' },
   ];
 }

@@ -1,9 +1,9 @@
 // The console's root: wires the daemon state, the UI state and the keymap, and lays out
 // header (2 lines), the screen, and footer (2 lines) in exactly the terminal's size.
-import { Box, type Key, useApp, useInput } from 'ink';
+import { Box, type Key, useApp, useStdin } from 'ink';
 import { useEffect, useMemo, useRef } from 'react';
 import type { TuiClient } from '../client.js';
-import { splitKeys } from '../key-burst.js';
+import { decodeKeys } from '../key-burst.js';
 import { keyToIntent } from '../keymap.js';
 import { imageRows, jobRows, machineRows, rowKeys, scheduleRows, selectedIndex } from '../selectors.js';
 import type { TermCaps } from '../terminal.js';
@@ -110,13 +110,23 @@ export function App({ client, caps, onQuit, daemon: daemonOptions, flashMs = 800
         return;
     }
   };
-  // Keys read together ("jjjj", Esc and the next key) are handled one by one, in order.
-  useInput((input, key) => {
-    for (const k of splitKeys(input, key)) {
-      if (quitting.current) return;
-      onKey.current(k.input, k.key);
-    }
-  });
+  // What the terminal sent, decoded here (key-burst.ts): keys read together ("jjjj", Esc
+  // and the key after it) are handled one by one, in order.
+  const { internal_eventEmitter: input, setRawMode } = useStdin();
+  useEffect(() => {
+    setRawMode(true);
+    const onInput = (raw: string) => {
+      for (const k of decodeKeys(raw)) {
+        if (quitting.current) return;
+        onKey.current(k.input, k.key);
+      }
+    };
+    input.on('input', onInput);
+    return () => {
+      input.off('input', onInput);
+      setRawMode(false);
+    };
+  }, [input, setRawMode]);
 
   const bodyHeight = Math.max(3, height - 4);
   const props = { data, selected, width: columns, height: bodyHeight, details: ui.details };
