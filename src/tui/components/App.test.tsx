@@ -7,6 +7,9 @@ import { TwinClient, device, image, machine } from '../../../test/helpers/tui-tw
 import { KEY_HELP } from '../keymap.js';
 import { App } from './App.js';
 
+// Times show in the zone the console runs in: these tests run it in UTC.
+process.env.TZ = 'UTC';
+
 const ENTER = '\r';
 const DOWN = '\x1b[B';
 const ESC = '\x1b';
@@ -173,7 +176,7 @@ describe('App', () => {
     await shows('discovered');
     await press('j', ENTER);
     await shows('DISCOVERED by a network boot: a approves it, i ignores it');
-    await shows('network boot reached agent 2026-12-03T10:00 (agent 0.1.0, 1 disk(s))');
+    await shows('network boot reached agent 2026-12-03 10:00 UTC (agent 0.1.0, 1 disk(s))');
     await press(ESC, 'a');
     await shows('Take pc-02');
     await press('y');

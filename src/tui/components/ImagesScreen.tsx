@@ -2,6 +2,7 @@
 import { Box } from 'ink';
 import type { DataState, ImageView } from '../data-state.js';
 import { fit, fitPath, shortBytes, shortImageId } from '../format.js';
+import { formatLocalTime as localTime } from '../../format.js';
 import { neededBytes } from '../restore-plan.js';
 import { useTheme } from '../theme.js';
 import { DetailLines, Panel } from './Panel.js';
@@ -28,7 +29,7 @@ export function ImagesScreen({ data, rows, selected, width, height, details }: P
         `${img.id}${img.label ? `  "${img.label}"` : ''}${img.protected ? '  protected' : ''}${img.hasPassphrase ? '  passphrase' : ''}`,
         `from ${owner(img, data)} (host ${img.host}) ${img.sourcePath} (${img.sourceKind})  ${img.diskModel ?? ''} ${img.diskSerial ?? ''}`,
         `disk ${shortBytes(img.diskSize)}  needs a target of ${shortBytes(neededBytes(img))}  new ${shortBytes(img.bytesNew)} stored as ${shortBytes(img.storedBytesNew)}  ${img.chunkCount} chunks of ${shortBytes(img.chunkSize)}`,
-        `made ${img.createdAt.slice(0, 19)} to ${img.completedAt.slice(0, 19)}${img.parent ? `  parent ${img.parent}` : '  full'}`,
+        `made ${localTime(img.createdAt, { seconds: true })} to ${localTime(img.completedAt, { seconds: true })}${img.parent ? `  parent ${img.parent}` : '  full'}`,
       ]
     : ['select an image'];
   return (

@@ -5,6 +5,9 @@ import { initialData } from '../data-state.js';
 import { render } from 'ink-testing-library';
 import { JobsScreen, jobRow } from './JobsScreen.js';
 
+// Times show in the zone the console runs in: these tests run it in UTC.
+process.env.TZ = 'UTC';
+
 const base: JobView = { id: 'j1', type: 'backup', state: 'running', devicePath: '/dev/sdb', createdAt: '2026-11-25T21:00:00.000Z', updatedAt: '2026-11-25T21:00:00.000Z', requestedBy: 'alice' };
 
 test('a running job shows live MB/s now/avg, the LZ4 ratio, new/reused and the ETA', () => {
@@ -30,6 +33,7 @@ test('the selected job shows the log lines the daemon kept (a restarted console)
   const kept: JobView = { ...base, state: 'cancelled', log: [{ at: '2026-11-25T21:00:05.000Z', level: 'warning', message: 'partition 3 imaged raw' }] };
   const { lastFrame, unmount } = render(<JobsScreen data={initialData} rows={[kept]} selected={0} width={100} height={20} details />);
   assert.match(lastFrame() ?? '', /21:00:05 warning: partition 3 imaged raw/);
+  assert.match(lastFrame() ?? '', /by alice {2}created 2026-11-25 21:00:00 UTC/, 'local time with its zone');
   assert.doesNotMatch(lastFrame() ?? '', /no log lines yet/);
   unmount();
 });

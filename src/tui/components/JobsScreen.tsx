@@ -5,6 +5,7 @@ import { Box, Text } from 'ink';
 import type { JobView } from '../../api/contract.js';
 import type { DataState } from '../data-state.js';
 import { bar, duration, fit, fitPath, mbps, shortBytes, sparkline } from '../format.js';
+import { formatLocalTime as localTime } from '../../format.js';
 import { ETA_W, NEW_REUSED_W, PCT_W, RATE_W, RATIO_W, jobColumns, joinCells } from '../job-columns.js';
 import { jobSubject } from '../selectors.js';
 import { STATE_COLORS, useTheme } from '../theme.js';
@@ -60,6 +61,9 @@ export function jobHeader(width: number): string {
   return joinCells(c, { type: 'TYPE'.padEnd(c.type), target: 'TARGET'.padEnd(c.target), state: 'STATE'.padEnd(c.state), bar: (c.bar >= 8 ? 'PROGRESS' : '').padEnd(c.bar), pct: 'DONE', rate: 'MB/s now/avg'.padStart(RATE_W), ratio: 'LZ4'.padStart(RATIO_W), newReused: 'new/reused'.padStart(NEW_REUSED_W), eta: 'ETA'.padStart(ETA_W) });
 }
 
+/** "14:05:03": the local time of day (the zone is named on the job's created line). */
+const clock = (iso: string) => localTime(iso, { seconds: true }).slice(11, 19);
+
 function JobDetail({ job, data, width, height }: { job: JobView; data: DataState; width: number; height: number }) {
   const theme = useTheme();
   const rates = data.rates[job.id] ?? [];
@@ -68,14 +72,14 @@ function JobDetail({ job, data, width, height }: { job: JobView; data: DataState
   // Lines seen live in this console, else those the daemon kept (a restarted console).
   const lines = data.logs[job.id]?.length ? (data.logs[job.id] ?? []) : (job.log ?? []);
   const log = [
-    ...lines.map((l) => `${l.at.slice(11, 19)} ${l.level === 'info' ? '' : `${l.level}: `}${l.message}`),
+    ...lines.map((l) => `${clock(l.at)} ${l.level === 'info' ? '' : `${l.level}: `}${l.message}`),
     ...(job.error && !lines.some((l) => l.message.includes(job.error as string)) ? [`error: ${job.error}`] : []),
     ...(job.outcome ? [`outcome: ${job.outcome}`] : []),
   ];
   const head = [
     `${job.id}  ${job.type} ${jobSubject(job, data)}  ${job.state}${job.imageId ? `  image ${job.imageId}` : ''}`,
     ...(job.targetIncomplete ? [`TARGET INCOMPLETE: ${job.devicePath ?? 'the target'} must not be used; restore it again`] : []),
-    `by ${job.requestedBy}  created ${job.createdAt.slice(0, 19)}${job.startedAt ? `  started ${job.startedAt.slice(11, 19)}` : ''}${job.finishedAt ? `  finished ${job.finishedAt.slice(11, 19)}` : ''}`,
+    `by ${job.requestedBy}  created ${localTime(job.createdAt, { seconds: true })}${job.startedAt ? `  started ${clock(job.startedAt)}` : ''}${job.finishedAt ? `  finished ${clock(job.finishedAt)}` : ''}`,
   ];
   const logRoom = Math.max(0, height - head.length - 2);
   return (

@@ -27,13 +27,13 @@ function MachineDetail({ listed, m, data, width, now }: { listed: Machine; m: Ma
   const st = machineStatus({ ...m, backupPromise: listed.backupPromise }, data.jobs, now);
   const inv = m.inventory;
   const lines = [
-    `${m.name}  ${st.now}  last backup ${st.lastBackup}${m.lastSeen ? `  seen ${m.lastSeen.slice(0, 16)}` : ''}`,
+    `${m.name}  ${st.now}  last backup ${st.lastBackup}${m.lastSeen ? `  seen ${localTime(m.lastSeen)}` : ''}`,
     `${[m.vendor, m.model].filter(Boolean).join(' ') || 'vendor/model unknown'}  serial ${m.serial ?? '-'}  uuid ${m.systemUuid ?? '-'}`,
     `cpu ${inv?.cpu?.model ?? '-'}${inv?.cpu?.cores ? ` (${inv.cpu.cores} cores)` : ''}  memory ${inv?.memoryBytes ? shortBytes(inv.memoryBytes) : '-'}  firmware ${inv?.firmware ?? '-'}`,
     `MACs ${m.macs.join(' ')}${m.group ? `  group ${m.group}` : ''}  loader ${m.bootLoader ?? 'auto'}`,
     ...(m.status === 'discovered' ? ['DISCOVERED by a network boot: a approves it, i ignores it'] : m.status === 'ignored' ? ['IGNORED: its network boots go to its local disk (a approves it)'] : []),
     ...(st.overdue ? [`OVERDUE: ${st.overdue.schedule} was due ${localTime(st.overdue.dueAt)}; last good ${st.overdue.lastGood ? localTime(st.overdue.lastGood) : 'never'}`] : []),
-    `network boot ${m.bootStage ? `reached ${m.bootStage.stage} ${m.bootStage.at.slice(0, 16)}${m.bootStage.detail ? ` (${m.bootStage.detail})` : ''}` : 'never seen'}`,
+    `network boot ${m.bootStage ? `reached ${m.bootStage.stage} ${localTime(m.bootStage.at)}${m.bootStage.detail ? ` (${m.bootStage.detail})` : ''}` : 'never seen'}`,
   ];
   const disks = m.disks.flatMap((d) => [
     `disk ${d.devicePath}  ${d.model ?? '?'}  serial ${d.serial ?? '-'}  ${shortBytes(d.size)}  ${d.partitions.table}`,
