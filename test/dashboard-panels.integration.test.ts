@@ -91,11 +91,15 @@ test('the dashboard: the daemon\'s hour across its restart, failed jobs and over
   dashboard('utf8', 120, 40, ['TERM=tmux-256color', 'LANG=C.UTF-8']);
   let s = await waitFor('utf8', /Attention: 1 failed, 1 overdue/);
   s = await waitFor('utf8', /peak [1-9]\d*\.\d/);
+  // The appliance status comes with its own request (the store's chunks are counted first).
+  s = await waitFor('utf8', /Store: \S+ \S+ stored/);
   assert.match(s, /FAILED \d\d:\d\d UTC verify/);
   assert.match(s, /OVERDUE pc-late: last good never, hourly due/);
   assert.doesNotMatch(s, /null/, 'no label prints as null');
-  // The backup's peak is drawn near the right end (now), not cut off: a vertical stroke in the chart's last columns.
-  assert.ok(s.split('\n').slice(1, 10).some((l) => /[⡀-⣿] {0,12}││/.test(l.replace(/^│[^⡇]*⡇/, ''))), 'the peak is drawn');
+  // The backup's peak is drawn near the right end (now), not cut off: above the zero line
+  // and the axis (rows of ⣀ and ⠒), a stroke in the chart's last columns.
+  const chartRows = s.split('\n').slice(1, s.split('\n').findIndex((l) => /MB\/s -60m/.test(l))).filter((l) => !/⣀⣀|⠒⠒/.test(l));
+  assert.ok(chartRows.some((l) => /[⠁-⣿] {0,12}││/.test(l.replace(/^│[^⡇]*⡇/, ''))), `the peak is drawn:\n${s}`);
   assert.match(s, /Throughput, MB\/s over the last hour: \d+\.\d now, peak/);
   assert.match(s, /MB\/s +-60m +-\d+m/, 'the time axis has its unit, the rate axis its own');
   // What the store's chunks take (64 chunks, each overwritten with 7 bytes above), not the host filesystem's usage.
