@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes, formatDuration, formatRate, mbps, shortBytes } from './format.js';
+import { formatBytes, formatDuration, formatLocalTime, formatRate, mbps, shortBytes } from './format.js';
 
 test('sizes: binary units, three significant digits', () => {
   assert.equal(formatBytes(0), '0 B');
@@ -30,4 +30,19 @@ test('durations: s, m+s, h+m, d+h; unknown stays unknown', () => {
   assert.equal(formatDuration(null), '--');
   assert.equal(formatDuration(Infinity, '-'), '-');
   assert.equal(formatDuration(-3), '--');
+});
+
+test('times: local time with the zone named, in the zone the process runs in', () => {
+  const before = process.env.TZ;
+  try {
+    process.env.TZ = 'UTC';
+    assert.equal(formatLocalTime('2026-12-03T14:04:05Z'), '2026-12-03 14:04 UTC');
+    assert.equal(formatLocalTime('2026-12-03T14:04:05Z', { seconds: true }), '2026-12-03 14:04:05 UTC');
+    process.env.TZ = 'America/New_York';
+    assert.equal(formatLocalTime('2026-12-03T14:04:05Z'), '2026-12-03 09:04 EST');
+    assert.equal(formatLocalTime('not a time'), '?');
+  } finally {
+    if (before === undefined) delete process.env.TZ;
+    else process.env.TZ = before;
+  }
 });

@@ -49,3 +49,12 @@ export function formatDuration(seconds: number | null | undefined, unknown = '--
   if (s < 86400) return `${Math.floor(s / 3600)}h${two(Math.floor((s % 3600) / 60))}m`;
   return `${Math.floor(s / 86400)}d${two(Math.floor((s % 86400) / 3600))}h`;
 }
+
+/** "2026-12-03 15:04 CET": an ISO time in the zone the process runs in (TZ), with that zone's name; `unknown` if unreadable. */
+export function formatLocalTime(iso: string | number, opts: { seconds?: boolean; unknown?: string } = {}): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return opts.unknown ?? '?';
+  const two = (n: number) => String(n).padStart(2, '0');
+  const zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? '';
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}${opts.seconds ? `:${two(d.getSeconds())}` : ''}${zone ? ` ${zone}` : ''}`;
+}

@@ -29,6 +29,7 @@ const error = (r: { body: unknown }) => (r.body as ApiErrorBody).error;
 const SAMPLES: { [K in RoutesOf<'operator'>]: Args<K> } = {
   health: [],
   appliance: [],
+  throughput: [],
   devices: [],
   machines: [{ group: 'office' }],
   addMachine: [{ name: 'pc-1', macs: ['52:54:00:00:00:01'] }],

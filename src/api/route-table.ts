@@ -19,6 +19,7 @@ import type {
   Job,
   JobView,
   LiveEvent,
+  ThroughputHistory,
   LocalDevice,
   Machine,
   MachineWithDisks,
@@ -55,6 +56,7 @@ export interface RouteSpec {
 export const ROUTES = {
   health: { method: 'GET', path: '/health', surface: 'operator', response: returns<Health>() },
   appliance: { method: 'GET', path: '/appliance', surface: 'operator', response: returns<ApplianceStatus>() },
+  throughput: { method: 'GET', path: '/appliance/throughput', surface: 'operator', response: returns<ThroughputHistory>() },
   devices: { method: 'GET', path: '/devices', surface: 'operator', response: returns<LocalDevice[]>() },
 
   machines: { method: 'GET', path: '/machines', surface: 'operator', query: 'MachineQuery', response: returns<Machine[]>() },

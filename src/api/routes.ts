@@ -15,6 +15,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
       return { ok: true, version: i.version, pid: i.pid, uptimeSeconds: Math.round((Date.now() - i.startedAt) / 1000), activeJobs: i.activeJobs, store: i.store, dataDir: i.dataDir, database: i.databaseProblem === null ? { writable: true } : { writable: false, problem: i.databaseProblem } } satisfies Health;
     },
     appliance: () => s.appliance(),
+    throughput: () => s.throughput(),
     devices: () => s.devices(),
 
     machines: ({ query }) => s.machines.list(query.group !== undefined ? { group: query.group } : {}),
@@ -74,6 +75,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...('image' in body ? { imageId: body.image } : {}),
         ...('label' in body && body.label ? { label: body.label } : {}),
         ...('verify' in body && body.verify ? { verify: true } : {}),
+        ...('growLast' in body && body.growLast ? { growLast: true } : {}),
         ...('passphrase' in body && body.passphrase !== undefined ? { passphrase: body.passphrase } : {}),
         ...('verifyFirst' in body && body.verifyFirst !== undefined ? { verifyFirst: body.verifyFirst } : {}),
         ...('growLast' in body && body.growLast ? { growLast: true } : {}),

@@ -3,7 +3,7 @@
 // real ones (the NeDB store, the image store, the job runner, the event hub); a test can
 // wire its own. Nothing here knows NeDB, the engine or the job runner's internals.
 import type { MachinePatchBody, NewMachineBody } from './schemas.js';
-import type { ApplianceStatus, AuditEvent, BootMedium, NewBootMedium, Disk, ImageManifest, ImageRecord, Job, JobState, LiveEvent, LocalDevice, Machine, ProgressEvent, PruneReport, Schedule, ScheduleRunResult, ScheduleTarget } from './wire.js';
+import type { ApplianceStatus, AuditEvent, BootMedium, NewBootMedium, Disk, ImageManifest, ImageRecord, Job, JobState, LiveEvent, LocalDevice, Machine, ProgressEvent, PruneReport, Schedule, ScheduleRunResult, ScheduleTarget, ThroughputHistory } from './wire.js';
 
 /** A job as the routes ask for it; the job runner decides whether it can run. */
 export interface JobRequest {
@@ -38,6 +38,8 @@ export interface OperatorServices {
   /** What GET /health reports about the daemon. */
   info(): { version: string; pid: number; startedAt: number; dataDir: string; store: string; activeJobs: number; databaseProblem: string | null };
   appliance(): Promise<ApplianceStatus>;
+  /** The last hour of throughput samples the daemon kept. */
+  throughput(): Promise<ThroughputHistory>;
   /** The disks docked in the appliance. */
   devices(): Promise<LocalDevice[]>;
   machines: {

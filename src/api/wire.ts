@@ -263,6 +263,13 @@ export interface Health {
   database: { writable: boolean; problem?: string };
 }
 
+/** The appliance's throughput over the last hour (GET /v1/appliance/throughput), for the wall dashboard: one sample per interval, oldest first. */
+export interface ThroughputHistory {
+  intervalSeconds: number;
+  /** bytesPerSecond: the sum of the rates of the jobs moving at `at`. */
+  samples: Array<{ at: string; bytesPerSecond: number }>;
+}
+
 /** What the Appliance screen and the wall dashboard show (GET /v1/appliance). */
 export interface ApplianceStatus {
   version: string;

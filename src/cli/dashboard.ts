@@ -14,6 +14,7 @@ export function register(program: Command, ctx: CommandContext): void {
       if (!process.stdout.isTTY || !process.stdin.isTTY) throw usageError('the dashboard needs a terminal: run it on the console or in a terminal window (for scripts, use `lifeboat jobs list --json`)');
       // Loaded only when asked for: blessed would slow every other command's start.
       const { runDashboard } = await import('../dashboard/index.js');
-      await runDashboard({ api: client(o.socket), signal: ctx.signal, noColor: (process.env.NO_COLOR ?? '') !== '' });
+      const { detectCaps } = await import('../tui/terminal.js');
+      await runDashboard({ api: client(o.socket), signal: ctx.signal, noColor: (process.env.NO_COLOR ?? '') !== '', ascii: detectCaps(process.env).ascii });
     });
 }

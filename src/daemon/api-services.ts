@@ -2,7 +2,7 @@
 // management store, the image store, the job runner, the event hub, the schedule actions.
 // Every record leaves through wire-records.ts. main.ts (the composition root) builds it;
 // the route tests build it over an in-memory store.
-import type { ApplianceStatus, ImageManifest, Job, LocalDevice, Machine } from '../api/contract.js';
+import type { ApplianceStatus, ImageManifest, Job, LocalDevice, Machine, ThroughputHistory } from '../api/contract.js';
 import { backupPromises } from '../jobs/index.js';
 import type { OperatorServices } from '../api/services.js';
 import type { ImageStore } from '../imaging/repo/image-store.js';
@@ -25,6 +25,8 @@ export interface DaemonParts {
   dataDir: string;
   startedAt: number;
   appliance: () => Promise<ApplianceStatus>;
+  /** The throughput of the last hour (throughput-history.ts); none kept when absent. */
+  throughput?: () => ThroughputHistory;
   devices: () => Promise<LocalDevice[]>;
   /** After a schedule was added or removed: bring the timers in line; returns problems. */
   schedulesChanged: () => Promise<string[]>;
@@ -72,6 +74,7 @@ export function operatorServices(d: DaemonParts): OperatorServices {
   return {
     info: () => ({ version: d.version, pid: process.pid, startedAt: d.startedAt, dataDir: d.dataDir, store: images.root, activeJobs: runner.active, databaseProblem: db.writeFailure() }),
     appliance: d.appliance,
+    throughput: async () => d.throughput?.() ?? { intervalSeconds: 10, samples: [] },
     devices: d.devices,
     machines: {
       wake: async (name) => {

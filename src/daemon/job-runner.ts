@@ -350,8 +350,9 @@ export class JobRunner {
         };
         // An existing disk with partitions has something to lose: every chunk is checked before the first write.
         const verifyFirst = req.verifyFirst ?? 'if-partitioned';
-        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, verifyFirst, ...(req.growLast ? { growLast: true } : {}), ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal, onFirstWrite });
-        stats = { bytesWritten: r.bytesWritten, bytesTotal: r.bytesTotal, durationMs: r.durationMs };
+        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, verifyFirst, growLast: req.growLast === true, ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal, onFirstWrite });
+        // What was asked for and done: read back (verified 1), the last partition grown (grown 1) or not (0).
+        stats = { bytesWritten: r.bytesWritten, bytesTotal: r.bytesTotal, durationMs: r.durationMs, ...(r.verified ? { verified: 1 } : {}), ...(r.grow ? { grown: r.grow.grown ? 1 : 0 } : {}) };
       } else {
         const r = await verifyImage(this.images, req.imageId as string, { onEvent, signal });
         stats = { chunksChecked: r.chunksChecked, problems: r.problems.length, durationMs: r.durationMs };

@@ -17,6 +17,7 @@ import { EventHub } from './event-hub.js';
 import { imageSyncer } from './image-sync.js';
 import { operatorServices } from './api-services.js';
 import { ApplianceStatusSource } from './appliance-status.js';
+import { ThroughputRecorder } from './throughput-history.js';
 import { JobRunner } from './job-runner.js';
 import { AgentTokens } from './agent-tokens.js';
 import { MediumTokens } from './medium-tokens.js';
@@ -54,6 +55,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
   let server: Server | null = null;
   let runner: JobRunner | null = null;
   let boot: BootServices | null = null;
+  let throughput: ThroughputRecorder | null = null;
   const onSignal = (sig: string) => {
     log('info', `${sig}: stopping`);
     stop.abort();
@@ -110,6 +112,10 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       if (problem) log('warning', `machine ${m.name}: ${problem}`, { machine: m.name });
     }
     const startedAt = Date.now();
+    // The dashboard's last hour of throughput, kept across restarts (throughput-history.ts).
+    throughput = new ThroughputRecorder(join(config.dataDir, 'throughput-history.json'), { log: (msg) => log('warning', msg) });
+    await throughput.start(hub);
+    const history = throughput;
     const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner, bootServices: () => bootServices.status(), agentApi: () => ({ url: bootServices.agent?.url ?? null, fingerprint: tls.display, plainHttp: config.boot.agentPlainHttp }) });
     const services = operatorServices({
       db,
@@ -120,6 +126,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       dataDir: config.dataDir,
       startedAt,
       appliance: () => status.status(),
+      throughput: () => history.view(),
       devices: () => listLocalDevices(config),
       schedulesChanged,
       imageSync,
@@ -143,6 +150,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     process.off('SIGINT', onSignal);
     await boot?.close().catch((err: Error) => log('error', `closing the boot services: ${err.message}`));
     await runner?.stop(); // running jobs write their final state (interrupted) first
+    await throughput?.stop();
     if (server) {
       const closed = new Promise<void>((resolve) => (server as Server).close(() => resolve()));
       server.closeAllConnections(); // event streams never end by themselves

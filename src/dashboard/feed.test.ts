@@ -23,6 +23,8 @@ function fakeDaemon(opts: { appliance?: () => Promise<ApplianceStatus> } = {}) {
       health: () => (up ? Promise.resolve({ ok: true }) : down()),
       jobs: () => (up ? Promise.resolve([]) : down()),
       audit: () => (up ? Promise.resolve([]) : down()),
+      throughput: () => (up ? Promise.resolve({ intervalSeconds: 10, samples: [{ at: '2026-12-03T12:00:00.000Z', bytesPerSecond: 5e6 }] }) : down()),
+      machines: () => (up ? Promise.resolve([{ id: 'm1', name: 'pc-late', macs: [], createdAt: '', updatedAt: '', backupPromise: { schedule: 'nightly', dueAt: '2026-12-02T22:00:00.000Z', lastGood: null, overdue: true } }]) : down()),
       appliance: opts.appliance ?? (() => (up ? Promise.reject(notFoundError('no route GET /v1/appliance')) : down())),
       events: (onEvent: (e: LiveEvent) => void, signal?: AbortSignal) => {
         if (!up) return down();
@@ -87,6 +89,18 @@ test('the feed passes the appliance status on when the route answers', async () 
   const abort = new AbortController();
   const done = runFeed(daemon.api, (a) => actions.push(a), abort.signal, { tickMs: 1000, probeMs: 1000 });
   await until('the appliance status', () => actions.some((a) => a.type === 'appliance' && a.status === status));
+  abort.abort();
+  await done;
+});
+
+test('the feed reads the hour of throughput and the machines on connecting and again every few seconds', async () => {
+  const daemon = fakeDaemon();
+  const actions: DashboardAction[] = [];
+  const abort = new AbortController();
+  const done = runFeed(daemon.api, (a) => actions.push(a), abort.signal, { tickMs: 1000, probeMs: 1000, historyEveryMs: 20 });
+  await until('the history', () => actions.some((a) => a.type === 'history' && a.history.samples[0]?.bytesPerSecond === 5e6));
+  await until('the machines', () => actions.some((a) => a.type === 'machines' && a.machines[0]?.name === 'pc-late'));
+  await until('read again', () => actions.filter((a) => a.type === 'history').length >= 3);
   abort.abort();
   await done;
 });

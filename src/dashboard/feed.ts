@@ -8,11 +8,13 @@ import { DaemonUnreachable } from '../api/client.js';
 import { LifeboatError } from '../errors.js';
 import type { DashboardAction } from './model.js';
 
-export type DashboardApi = Pick<ApiClient, 'appliance' | 'jobs' | 'audit' | 'events' | 'health'>;
+export type DashboardApi = Pick<ApiClient, 'appliance' | 'jobs' | 'audit' | 'events' | 'health' | 'throughput' | 'machines'>;
 
 export interface FeedOptions {
   tickMs?: number;
   applianceEveryMs?: number;
+  /** How often the hour of throughput and the machines (overdue) are read again. */
+  historyEveryMs?: number;
   /** Wait between reconnection attempts. */
   retryMs?: number;
   /** How often a live connection is checked with GET /health. */
@@ -30,6 +32,14 @@ export async function runFeed(api: DashboardApi, dispatch: (a: DashboardAction) 
       (err: unknown) => !signal.aborted && !(err instanceof DaemonUnreachable) && dispatch({ type: 'appliance-error', message: applianceProblem(err) }),
     );
   const appliance = setInterval(() => connected && void refreshAppliance(), opts.applianceEveryMs ?? 5000);
+  // The daemon keeps the hour (a dashboard started now shows it) and says who is overdue.
+  // A daemon without these routes leaves the chart empty and the panel without overdue machines.
+  const refreshHistory = () =>
+    Promise.all([
+      api.throughput().then((history) => !signal.aborted && dispatch({ type: 'history', history }), () => undefined),
+      api.machines().then((machines) => !signal.aborted && dispatch({ type: 'machines', machines }), () => undefined),
+    ]);
+  const history = setInterval(() => connected && void refreshHistory(), opts.historyEveryMs ?? 10_000);
   let jobsInFlight: Promise<void> | null = null;
   let jobsAgain = false;
   const refreshJobs = (): void => {
@@ -79,6 +89,7 @@ export async function runFeed(api: DashboardApi, dispatch: (a: DashboardAction) 
           if (event.type === 'job-state') {
             refreshJobs();
             if (event.state === 'done') void refreshAppliance();
+            if (event.state === 'done') void refreshHistory();
           }
         }, attempt.signal);
         stream.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
@@ -89,6 +100,7 @@ export async function runFeed(api: DashboardApi, dispatch: (a: DashboardAction) 
         dispatch({ type: 'connected' });
         connected = true;
         void refreshAppliance();
+        void refreshHistory();
         await stream;
         if (!signal.aborted) throw lost ?? new DaemonUnreachable('the daemon closed the event stream', 'down');
       } catch (err) {
@@ -106,6 +118,7 @@ export async function runFeed(api: DashboardApi, dispatch: (a: DashboardAction) 
   } finally {
     clearInterval(tick);
     clearInterval(appliance);
+    clearInterval(history);
   }
 }
 

@@ -15,6 +15,8 @@ export interface DashboardOptions {
   /** Aborts on SIGINT/SIGTERM. */
   signal: AbortSignal;
   noColor?: boolean;
+  /** Plain ASCII box lines and text (TERM=linux, non-UTF-8 locales). */
+  ascii?: boolean;
   /** The longest wait between a change and the screen showing it. */
   frameMs?: number;
 }
@@ -24,7 +26,7 @@ export async function runDashboard(opts: DashboardOptions): Promise<void> {
   const quit = new AbortController();
   const stop = () => quit.abort();
   opts.signal.addEventListener('abort', stop, { once: true });
-  const screen = createDashboardScreen({ onQuit: stop, noColor: opts.noColor === true });
+  const screen = createDashboardScreen({ onQuit: stop, noColor: opts.noColor === true, ascii: opts.ascii === true });
   let state = initialState();
   let frame: NodeJS.Timeout | null = null;
   const dispatch = (a: DashboardAction) => {

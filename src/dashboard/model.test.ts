@@ -221,9 +221,10 @@ test('the store gauge and the reduction box come from the appliance status', () 
   assert.deepEqual(storeGauge(initialState()), { percent: 0, label: 'no data', short: 'no data' });
   assert.deepEqual(reductionLines(initialState()), ['no data yet']);
   const cases: Array<{ store: Partial<ApplianceStatus['store']>; percent: number; label: string; short: string; first: string }> = [
-    { store: {}, percent: 75, label: '233 GiB free of 931 GiB', short: '233 GiB free', first: 'reduction  3.20 : 1' },
-    { store: { fsBytes: 100, fsFreeBytes: 100, reduction: 0, logicalBytes: 0, storedBytes: 0 }, percent: 0, label: '100 B free of 100 B', short: '100 B free', first: 'reduction  -' },
-    { store: { fsBytes: 100, fsFreeBytes: 0, reduction: 12.4 }, percent: 100, label: '0 B free of 100 B', short: '0 B free', first: 'reduction  12 : 1' },
+    // The store's own usage: 27.9 GiB of chunks with 233 GiB free for more (the host filesystem's 75% full is not the store's).
+    { store: {}, percent: 11, label: '27.9 GiB stored, 233 GiB free', short: '27.9 GiB stored', first: 'reduction  3.20 : 1' },
+    { store: { fsBytes: 100, fsFreeBytes: 100, reduction: 0, logicalBytes: 0, storedBytes: 0 }, percent: 0, label: '0 B stored, 100 B free', short: '0 B stored', first: 'reduction  -' },
+    { store: { fsBytes: 100, fsFreeBytes: 0, reduction: 12.4, storedBytes: 60 }, percent: 100, label: '60 B stored, 0 B free', short: '60 B stored', first: 'reduction  12 : 1' },
   ];
   for (const c of cases) {
     const s = reduce(initialState(), { type: 'appliance', status: appliance(c.store) });

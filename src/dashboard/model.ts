@@ -2,9 +2,10 @@
 // (snapshots and live events) and the clock ticks to a state, and pure views from that
 // state to exactly what each widget shows. No blessed, no sockets, no timers here.
 import { escapeForTerminal } from '../text.js';
-import type { ApplianceStatus, AuditEvent, JobView, LiveEvent } from '../api/contract.js';
+import type { ApplianceStatus, AuditEvent, JobView, LiveEvent, Machine, ThroughputHistory } from '../api/contract.js';
 import type { ProgressEvent } from '../imaging/progress.js';
 import { formatBytes, formatDuration, mbps } from '../format.js';
+import { type FailedJob, type OverdueMachine, failedJobs, overdueMachines, storeUsage } from './panels.js';
 
 /** One throughput sample per tick (1 s): three minutes, so a job of a few seconds is still more than a sliver. */
 export const SERIES_LENGTH = 180;
@@ -52,6 +53,12 @@ export interface DashboardState {
   log: LogLine[];
   /** Jobs we saw once, so a job-state line can say what kind of job ended. */
   known: Record<string, { type: string; target: string }>;
+  /** The last hour of throughput as the daemon kept it (10 s samples). */
+  history: ThroughputHistory['samples'];
+  /** Jobs that failed or were interrupted in the last day, newest first. */
+  failed: FailedJob[];
+  /** Machines whose last good backup is older than their schedule promises. */
+  overdue: OverdueMachine[];
 }
 
 export type DashboardAction =
@@ -62,10 +69,12 @@ export type DashboardAction =
   | { type: 'appliance'; status: ApplianceStatus }
   | { type: 'appliance-error'; message: string }
   | { type: 'live'; event: LiveEvent; now: number }
-  | { type: 'tick'; now: number };
+  | { type: 'tick'; now: number }
+  | { type: 'history'; history: ThroughputHistory }
+  | { type: 'machines'; machines: Machine[] };
 
 export function initialState(): DashboardState {
-  return { connection: 'connecting', connectionError: null, appliance: null, applianceError: null, jobs: {}, throughput: [], log: [], known: {} };
+  return { connection: 'connecting', connectionError: null, appliance: null, applianceError: null, jobs: {}, throughput: [], log: [], known: {}, history: [], failed: [], overdue: [] };
 }
 
 export function targetOf(j: Pick<JobView, 'devicePath' | 'machineId' | 'diskSerial' | 'imageId' | 'type'>): string {
@@ -91,8 +100,12 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
         const progress = j.live ?? before?.progress;
         jobs[j.id] = { id: j.id, type: j.type, state: j.state, target: targetOf(j), ...(progress ? { progress, progressAt: j.live ? action.now : (before?.progressAt ?? action.now) } : {}) };
       }
-      return { ...state, jobs, known };
+      return { ...state, jobs, known, failed: failedJobs(action.jobs, (j) => (j.machineName ? `${j.machineName}${j.diskSerial ? `:${j.diskSerial}` : ''}` : targetOf(j)), action.now) };
     }
+    case 'history':
+      return { ...state, history: action.history.samples };
+    case 'machines':
+      return { ...state, overdue: overdueMachines(action.machines) };
     case 'audit':
       return { ...state, log: mergeLog(state.log, action.events.map(auditLine)) };
     case 'appliance':
@@ -208,12 +221,9 @@ export interface GaugeView {
   short: string;
 }
 
+/** The store's own usage: its chunks against its chunks plus the free space left for them (panels.ts). */
 export function storeGauge(state: DashboardState): GaugeView {
-  const s = state.appliance?.store;
-  if (!s || s.fsBytes <= 0) return { percent: 0, label: 'no data', short: 'no data' };
-  const used = Math.max(0, s.fsBytes - s.fsFreeBytes);
-  const percent = Math.min(100, Math.round((used / s.fsBytes) * 100));
-  return { percent, label: `${formatBytes(s.fsFreeBytes)} free of ${formatBytes(s.fsBytes)}`, short: `${formatBytes(s.fsFreeBytes)} free` };
+  return storeUsage(state.appliance?.store);
 }
 
 export function reductionLines(state: DashboardState): string[] {
@@ -259,7 +269,8 @@ export function logLines(state: DashboardState): string[] {
 
 function jobName(state: DashboardState, jobId: string): string {
   const what = state.jobs[jobId] ?? state.known[jobId];
-  return `${what?.type ?? 'job'} ${shortId(jobId)}${what && what.target !== '?' ? ` ${what.target}` : ''}`;
+  // The target's end (a path's file name, a machine's disk): the log shares the width with the attention panel.
+  return `${what?.type ?? 'job'} ${shortId(jobId)}${what && what.target !== '?' ? ` ${fitTail(what.target, 30)}` : ''}`;
 }
 
 function clock(iso: string): string {

@@ -7,6 +7,8 @@ import type { Widgets } from 'blessed';
 import contrib from 'blessed-contrib';
 import type { GaugeElement, LineElement, LogElement, TableElement } from 'blessed-contrib';
 import { type DashboardState, JOB_HEADERS, jobColumnWidths, jobRows, logLines, reductionLines, statusLine, storeGauge, throughputView } from './model.js';
+import { brailleTable } from './ascii.js';
+import { attentionLines, attentionTitle, gaugeInput, hourView, padForChart } from './panels.js';
 
 export interface DashboardScreen {
   render(state: DashboardState): void;
@@ -18,6 +20,8 @@ export interface ScreenOptions {
   /** Called on `q`, Escape or Ctrl-C. */
   onQuit: () => void;
   noColor?: boolean;
+  /** Plain ASCII (the Linux console, non-UTF-8 locales): detectCaps in src/tui/terminal.ts. */
+  ascii?: boolean;
 }
 
 interface Widgets_ {
@@ -27,6 +31,7 @@ interface Widgets_ {
   reduction: Widgets.BoxElement;
   jobs: TableElement;
   log: LogElement;
+  attention: LogElement;
 }
 
 export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
@@ -37,6 +42,18 @@ export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
     autoPadding: true,
   });
   if (opts.noColor) withoutColor(screen);
+  // Box lines as characters, never through the terminal's alternate character set: tmux
+  // and the Linux console do not all switch to it (tmux showed "lqqk" for "┌──┐"). On a
+  // UTF-8 terminal they are Unicode; on any other blessed draws them in ASCII (+ - |).
+  const tput = (screen as unknown as { tput: { brokenACS: boolean; unicode: boolean; numbers: Record<string, number>; utoa: Record<string, string> } }).tput;
+  tput.brokenACS = true;
+  // The console's rule (src/tui/terminal.ts): TERM=linux, or a locale that is not UTF-8, gets ASCII.
+  if (opts.ascii) {
+    tput.unicode = false;
+    tput.numbers.U8 = 0;
+    // The chart's braille dots as | _ - * instead of "?".
+    tput.utoa = { ...tput.utoa, ...brailleTable() };
+  }
   screen.key(['q', 'C-c', 'escape'], () => opts.onQuit());
 
   const status = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: '100%', tags: false, style: { fg: 'white', bg: 'blue' } });
@@ -49,30 +66,37 @@ export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
     // Colours are always asked for; NO_COLOR strips them where the screen writes them.
     const grid = new contrib.grid({ rows: 12, cols: 12, screen: root });
     // A gauge draws its bar on its 3rd and 4th inner lines: below 30 lines it gets more rows.
-    const r = (screen.height as number) < 30 ? { chart: 7, gauge: 4, jobs: 3 } : { chart: 6, gauge: 3, jobs: 3 };
+    // Below 30 lines the chart gives a row to the events and attention panels.
+    const r = (screen.height as number) < 30 ? { chart: 6, gauge: 4, jobs: 3 } : { chart: 6, gauge: 3, jobs: 3 };
     const chart = grid.set(0, 0, r.chart, 8, contrib.line, {
-      label: ' Throughput ',
+      label: ' Throughput, MB/s over the last hour ',
       style: { line: 'yellow', text: 'green', baseline: 'white' },
       xLabelPadding: 3,
       xPadding: 5,
       showLegend: false,
     });
+    // The y axis's unit, below its numbers beside the time labels (blessed-contrib has no axis title).
+    blessed.box({ parent: chart, bottom: 1, left: 0, width: 4, height: 1, content: 'MB/s', tags: false, style: { fg: 'green' } });
     const gauge = grid.set(0, 8, r.gauge, 4, contrib.gauge, { label: ' Store ', stroke: 'green', fill: 'white' });
     const reduction = grid.set(r.gauge, 8, r.chart - r.gauge, 4, blessed.box, { label: ' Dedup + LZ4 ', tags: false, padding: { left: 1 } });
     // The table's rows are its width − 3 (border and a left margin).
     widths = jobColumnWidths(Math.max(20, (screen.width as number) - 3));
     const jobs = grid.set(r.chart, 0, r.jobs, 12, contrib.table, { label: ' Running jobs ', columnWidth: widths, columnSpacing: 2, interactive: false, fg: 'white', keys: false });
-    const log = grid.set(r.chart + r.jobs, 0, 12 - r.chart - r.jobs, 12, contrib.log, { label: ' Recent events ', bufferLength: 200, tags: false, fg: 'green' });
-    return { root, chart, gauge, reduction, jobs, log };
+    const log = grid.set(r.chart + r.jobs, 0, 12 - r.chart - r.jobs, 7, contrib.log, { label: ' Recent events ', bufferLength: 200, tags: false, fg: 'green' });
+    const attention = grid.set(r.chart + r.jobs, 7, 12 - r.chart - r.jobs, 5, contrib.log, { label: ' Attention ', bufferLength: 100, tags: false, fg: 'red' });
+    return { root, chart, gauge, reduction, jobs, log, attention };
   }
 
   function paint(state: DashboardState): void {
-    const series = throughputView(state);
-    w.chart.options.maxY = series.maxY;
-    w.chart.setLabel(` Throughput ${series.now.toFixed(1)} MB/s now (last 3 minutes) `);
+    const live = throughputView(state);
+    const hour = hourView(state.history, Date.now(), live.now * 1e6);
+    w.chart.options.maxY = hour.maxY;
+    const title = ` Throughput, MB/s over the last hour: ${live.now.toFixed(1)} now, peak ${hour.peak.toFixed(1)} `;
+    w.chart.setLabel((w.chart.width as number) - 4 >= title.length ? title : ` MB/s, last hour: ${live.now.toFixed(1)} now `);
+    const series = padForChart(hour, (w.chart as unknown as { canvasSize?: { width: number } }).canvasSize?.width ?? 0);
     w.chart.setData([{ title: 'all jobs', x: series.x, y: series.y }]);
     const g = storeGauge(state);
-    w.gauge.setPercent(g.percent);
+    w.gauge.setPercent(gaugeInput(g.percent));
     const full = ` Store: ${g.label} `;
     w.gauge.setLabel((w.gauge.width as number) - 4 >= full.length ? full : ` Store: ${g.short} `);
     w.reduction.setContent(reductionLines(state).join('\n'));
@@ -81,6 +105,9 @@ export function createDashboardScreen(opts: ScreenOptions): DashboardScreen {
     const lines = logLines(state);
     w.log.setItems(lines.length ? lines : ['no events yet']);
     w.log.scrollTo(lines.length);
+    const attention = attentionTitle(state.failed, state.overdue);
+    w.attention.setLabel((w.attention.width as number) - 4 >= attention.length ? attention : attention.replace(' Attention: ', ' '));
+    w.attention.setItems(attentionLines(state.failed, state.overdue));
     status.setContent(` ${statusLine(state)}`);
     screen.render();
   }

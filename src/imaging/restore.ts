@@ -146,7 +146,14 @@ async function restoreHeld(opts: RestoreOptions): Promise<RestoreReport> {
       }
     }
   }
-  if (opts.confirm && !(await opts.confirm({ manifest, targetSize, fresh }))) throw userError(`restore onto ${opts.target} was not confirmed; nothing was written`);
+  // The time the operator spends reading the question counts in neither the duration nor the rates.
+  let prompted = 0;
+  if (opts.confirm) {
+    const asked = now();
+    const yes = await opts.confirm({ manifest, targetSize, fresh });
+    prompted = Math.max(0, now() - asked);
+    if (!yes) throw userError(`restore onto ${opts.target} was not confirmed; nothing was written`);
+  }
 
   const fh = await openChecked(checked, !exists ? 'create' : fresh ? 'truncate' : 'write', 'restore target');
   const workers = Math.max(1, opts.workers ?? availableParallelism());
@@ -168,7 +175,7 @@ async function restoreHeld(opts: RestoreOptions): Promise<RestoreReport> {
     });
     opts.onEvent?.({ type: 'start', operation, imageId: manifest.id, source: store.root, target: opts.target, bytesTotal: manifest.diskSize });
     const counters = emptyCounters(manifest.diskSize, index.chunkCount);
-    const meter = new ProgressMeter(operation, manifest.id, checkFirst ? now() : startedAt); // rates and ETA of the writing, not of the check before it
+    const meter = new ProgressMeter(operation, manifest.id, checkFirst ? now() : startedAt + prompted); // rates and ETA of the writing, not of the check before it
     const writeLength = (i: number) => Math.min(chunkLength(index, i), targetSize - i * index.chunkSize);
     const sector0 = await image.read(0, Math.min(image.size, shape.layout?.sectorSize ?? 512));
     const growth = opts.growLast ? planGrowth(shape, sector0, targetSize, manifest.diskSize) : null;
@@ -212,7 +219,7 @@ async function restoreHeld(opts: RestoreOptions): Promise<RestoreReport> {
         grow = { grown: true, tool, ...growth.plan };
       }
     }
-    return { imageId: manifest.id, target: opts.target, targetSize, adapted: fixups.writes.length > 0, ...(grow ? { grow } : {}), bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, checkedFirst: checkFirst, durationMs: now() - startedAt };
+    return { imageId: manifest.id, target: opts.target, targetSize, adapted: fixups.writes.length > 0, ...(grow ? { grow } : {}), bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, checkedFirst: checkFirst, durationMs: now() - startedAt - prompted };
   } catch (err) {
     // A file this restore created holds no one's data yet: do not leave a half-written disk behind.
     if (!exists) await rm(checked.resolved ?? opts.target, { force: true }).catch(() => {});

@@ -4,5 +4,5 @@ import type { ApiClient } from '../api/client.js';
 
 export type TuiClient = Pick<
   ApiClient,
-  'machines' | 'machine' | 'editMachine' | 'removeMachine' | 'wakeMachine' | 'images' | 'removeImage' | 'jobs' | 'createJob' | 'cancelJob' | 'schedules' | 'removeSchedule' | 'appliance' | 'devices' | 'events'
+  'machines' | 'machine' | 'addMachine' | 'editMachine' | 'removeMachine' | 'wakeMachine' | 'images' | 'removeImage' | 'jobs' | 'createJob' | 'cancelJob' | 'schedules' | 'removeSchedule' | 'appliance' | 'devices' | 'events'
 >;

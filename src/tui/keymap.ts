@@ -4,7 +4,7 @@
 import type { Key } from 'ink';
 import { SCREENS, type UiAction, type UiState } from './ui-state.js';
 
-export type ActionKey = 'b' | 'r' | 'w' | 'v' | 'd' | 'c' | 'a' | 'i';
+export type ActionKey = 'b' | 'r' | 'w' | 'v' | 'd' | 'c' | 'a' | 'i' | 'n' | 'e';
 
 export type Intent =
   | { type: 'ui'; action: UiAction }
@@ -22,18 +22,20 @@ export const KEY_HELP: Array<[string, string]> = [
   ['/', 'filter the list (enter keeps it, esc clears it)'],
   ['b', 'back up the selected machine (choose disks) or docked disk'],
   ['r', 'restore: image -> target machine or docked disk -> disk'],
+  ['n e', 'new machine; edit the selected one (name, MACs, group, notes)'],
   ['w', 'wake the selected machine (Wake-on-LAN)'],
   ['a i', 'approve or ignore a discovered machine (asks)'],
   ['v', 'verify the selected image'],
   ['d', 'delete the selected image, machine or schedule (asks)'],
   ['c', 'cancel the selected job (asks)'],
   ['space a', 'in a list dialog: choose one / all'],
+  ['tab', 'in a form: next field (up/down too); enter saves'],
   ['esc', 'close a dialog or the details; clear the filter'],
   ['?', 'this help'],
   ['q', 'quit (jobs keep running in the daemon)'],
 ];
 
-const ACTIONS = new Set<string>(['b', 'r', 'w', 'v', 'd', 'c', 'a', 'i']);
+const ACTIONS = new Set<string>(['b', 'r', 'w', 'v', 'd', 'c', 'a', 'i', 'n', 'e']);
 /**
  * How many characters a key press erases: one for backspace or delete, and one per DEL or
  * BS byte when several arrive in one read (held or fast keys: Ink then reports the bytes
@@ -60,6 +62,13 @@ export function keyToIntent(ui: UiState, input: string, key: Key): Intent | null
       if (input === ' ') return { type: 'ui', action: { type: 'dialog-toggle' } };
       if (input === 'a' && d.multi) return { type: 'ui', action: { type: 'dialog-toggle', all: true } };
       return key.return ? { type: 'submit' } : null;
+    }
+    if (d.kind === 'form') {
+      if (key.return) return { type: 'submit' };
+      if (key.tab || key.downArrow) return { type: 'ui', action: { type: 'dialog-move', delta: key.shift ? -1 : 1 } };
+      if (key.upArrow) return { type: 'ui', action: { type: 'dialog-move', delta: -1 } };
+      if (erased(input, key) > 0) return { type: 'ui', action: { type: 'dialog-backspace', count: erased(input, key) } };
+      return printable(input, key) ? { type: 'ui', action: { type: 'dialog-type', text: input } } : null;
     }
     // restore-confirm
     if (d.plan.verdict === 'same') return input === 'y' || input === 'Y' ? { type: 'submit' } : input === 'n' || input === 'N' ? { type: 'answer', yes: false } : null;

@@ -11,6 +11,8 @@ export interface MachineStatus {
   now: 'in boot OS' | 'waiting for boot' | 'offline';
   lastBackup: string;
   lastBackupOk: boolean | null;
+  /** Its last good backup is older than its schedule promises (from the daemon), with the promise. */
+  overdue: NonNullable<Machine['backupPromise']> | null;
 }
 
 const ACTIVE = new Set(['queued', 'waiting-for-boot', 'booting', 'running', 'cancelling']);
@@ -22,10 +24,13 @@ export function machineStatus(machine: Machine, jobs: readonly JobView[], now: n
   const running = mine.some((j) => j.state === 'running');
   const waiting = mine.some((j) => j.state === 'waiting-for-boot' || j.state === 'booting');
   const last = mine.filter((j) => j.type === 'backup' && !ACTIVE.has(j.state)).sort((a, b) => (b.finishedAt ?? b.updatedAt).localeCompare(a.finishedAt ?? a.updatedAt))[0];
+  const promise = machine.backupPromise?.overdue ? machine.backupPromise : null;
+  const lastBackup = last ? `${age(last.finishedAt ?? last.updatedAt, now)} ago ${last.state === 'done' ? 'ok' : last.state}` : 'never';
   return {
     now: running ? 'in boot OS' : waiting ? 'waiting for boot' : 'offline',
-    lastBackup: last ? `${age(last.finishedAt ?? last.updatedAt, now)} ago ${last.state === 'done' ? 'ok' : last.state}` : 'never',
+    lastBackup: promise ? `OVERDUE ${promise.lastGood ? `ok ${age(promise.lastGood, now)} ago` : 'never ok'}` : lastBackup,
     lastBackupOk: last ? last.state === 'done' : null,
+    overdue: promise,
   };
 }
 

@@ -2,6 +2,7 @@
 // the help overlay, a flash message, and at most one dialog. A pure reducer; keymap.ts
 // turns keys into its actions, use-commands.ts turns dialog answers into API calls.
 import type { NewJobBody } from '../api/contract.js';
+import { type FormField, type FormPurpose, eraseFrom, typeInto } from './form.js';
 import type { RestorePlan } from './restore-plan.js';
 
 export const SCREENS = ['machines', 'images', 'jobs', 'schedules', 'appliance'] as const;
@@ -18,8 +19,8 @@ export type Command =
   | { type: 'set-machine-status'; name: string; status: 'ignored' | null }
   | { type: 'remove-schedule'; name: string };
 
-export type PickValue = { kind: 'image'; id: string } | { kind: 'machine'; name: string } | { kind: 'device'; path: string } | { kind: 'disk'; machine: string; diskId: string };
-export type PickPurpose = 'backup-disks' | 'backup-device' | 'restore-image' | 'restore-target' | 'restore-disk';
+export type PickValue = { kind: 'image'; id: string } | { kind: 'machine'; name: string } | { kind: 'device'; path: string } | { kind: 'disk'; machine: string; diskId: string } | { kind: 'option'; option: 'verify' | 'growLast' };
+export type PickPurpose = 'backup-disks' | 'backup-device' | 'restore-image' | 'restore-target' | 'restore-disk' | 'restore-options';
 
 export interface Choice {
   label: string;
@@ -31,7 +32,10 @@ export interface Choice {
 export type Dialog =
   | { kind: 'confirm'; title: string; lines: string[]; command: Command }
   | { kind: 'notice'; title: string; lines: string[] }
-  | { kind: 'pick'; title: string; purpose: PickPurpose; choices: Choice[]; cursor: number; multi: boolean; chosen: boolean[]; imageId?: string; error?: string }
+  /** cursor -1: nothing chosen yet (a restore target is never chosen for the operator). */
+  | { kind: 'pick'; title: string; purpose: PickPurpose; choices: Choice[]; cursor: number; multi: boolean; chosen: boolean[]; imageId?: string; plan?: Extract<RestorePlan, { verdict: 'same' | 'other' }>; error?: string }
+  /** Text fields; cursor is the field being typed into. */
+  | { kind: 'form'; title: string; lines: string[]; purpose: FormPurpose; fields: FormField[]; cursor: number; error?: string }
   | { kind: 'restore-confirm'; plan: Extract<RestorePlan, { verdict: 'same' | 'other' }>; typed: string; error?: string };
 
 export interface Flash {
@@ -83,6 +87,7 @@ const clamp = (i: number, count: number) => (count <= 0 ? 0 : Math.min(count - 1
 function onDialog(d: Dialog, action: UiAction): Dialog {
   switch (action.type) {
     case 'dialog-move':
+      if (d.kind === 'form') return { ...d, cursor: clamp(d.cursor + action.delta, d.fields.length), error: undefined };
       return d.kind === 'pick' ? { ...d, cursor: clamp(d.cursor + action.delta, d.choices.length), error: undefined } : d;
     case 'dialog-toggle': {
       if (d.kind !== 'pick' || !d.multi) return d;
@@ -94,11 +99,13 @@ function onDialog(d: Dialog, action: UiAction): Dialog {
       return { ...d, chosen: d.chosen.map((v, i) => (i === d.cursor ? !v : v)), error: undefined };
     }
     case 'dialog-type':
+      if (d.kind === 'form') return { ...d, fields: typeInto(d.fields, d.cursor, action.text), error: undefined };
       return d.kind === 'restore-confirm' ? { ...d, typed: (d.typed + action.text).slice(0, 4096), error: undefined } : d;
     case 'dialog-backspace':
+      if (d.kind === 'form') return { ...d, fields: eraseFrom(d.fields, d.cursor, action.count ?? 1), error: undefined };
       return d.kind === 'restore-confirm' ? { ...d, typed: d.typed.slice(0, Math.max(0, d.typed.length - (action.count ?? 1))), error: undefined } : d;
     case 'dialog-error':
-      return d.kind === 'pick' || d.kind === 'restore-confirm' ? { ...d, error: action.error } : d;
+      return d.kind === 'pick' || d.kind === 'restore-confirm' || d.kind === 'form' ? { ...d, error: action.error } : d;
     default:
       return d;
   }
@@ -141,7 +148,12 @@ export function applyFilter<T>(rows: readonly T[], filter: string, text: (row: T
 }
 
 /** A new pick dialog with nothing chosen and the cursor on the first choice that can be chosen. */
-export function pick(title: string, purpose: PickPurpose, choices: Choice[], extra: { multi?: boolean; imageId?: string; cursor?: number } = {}): Dialog {
+export function pick(title: string, purpose: PickPurpose, choices: Choice[], extra: { multi?: boolean; imageId?: string; cursor?: number; plan?: Extract<RestorePlan, { verdict: 'same' | 'other' }> } = {}): Dialog {
   const first = extra.cursor ?? Math.max(0, choices.findIndex((c) => !c.disabled));
-  return { kind: 'pick', title, purpose, choices, cursor: first, multi: extra.multi ?? false, chosen: choices.map(() => false), ...(extra.imageId ? { imageId: extra.imageId } : {}) };
+  return { kind: 'pick', title, purpose, choices, cursor: first, multi: extra.multi ?? false, chosen: choices.map(() => false), ...(extra.imageId ? { imageId: extra.imageId } : {}), ...(extra.plan ? { plan: extra.plan } : {}) };
+}
+
+/** A form with the keyboard in its first field. */
+export function form(title: string, lines: string[], purpose: FormPurpose, fields: FormField[]): Dialog {
+  return { kind: 'form', title, lines, purpose, fields, cursor: 0 };
 }

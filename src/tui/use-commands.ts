@@ -12,7 +12,8 @@ import type { ActionKey } from './keymap.js';
 import { planRestore, type RestoreTarget } from './restore-plan.js';
 import { cancelDialogLines, cancelOutcome } from './cancel-words.js';
 import { type MachineRow, isActiveJob, machineStatus } from './selectors.js';
-import { type Choice, type Command, type Dialog, type UiAction, pick } from './ui-state.js';
+import { labelFields, machineFields, machinePatch, newMachineBody, withLabel } from './form.js';
+import { type Choice, type Command, type Dialog, type UiAction, form, pick } from './ui-state.js';
 import type { Daemon } from './use-daemon.js';
 
 export type Selection = { screen: 'machines'; row?: MachineRow } | { screen: 'images'; row?: ImageView } | { screen: 'jobs'; row?: JobView } | { screen: 'schedules'; row?: { name: string } } | { screen: 'appliance'; row?: undefined };
@@ -84,19 +85,28 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
 
   const confirmPlan = (image: ImageView, target: RestoreTarget) => {
     const plan = planRestore(image, target, data.machines);
-    if (plan.verdict === 'refused') dispatch({ type: 'dialog-error', error: plan.reason });
-    else open({ kind: 'restore-confirm', plan, typed: '' });
+    if (plan.verdict === 'refused') return dispatch({ type: 'dialog-error', error: plan.reason });
+    // How to restore, before the confirmation: nothing chosen unless the operator chooses it.
+    const options: Choice[] = [
+      { label: 'verify: read the target back afterwards and compare every chunk', value: { kind: 'option', option: 'verify' } },
+      { label: 'grow-last: on a larger disk, enlarge the last partition and its filesystem to the end', value: { kind: 'option', option: 'growLast' } },
+    ];
+    open(pick('Restore options (space chooses, enter goes on to the confirmation)', 'restore-options', options, { multi: true, plan, cursor: 0 }));
   };
 
   const startRestore = (imageId?: string) => {
     const image = data.images.find((i) => i.id === imageId);
-    if (image) return open(pick(`Restore ${image.id} onto which machine or docked disk?`, 'restore-target', targetChoices(image, data), { imageId: image.id }));
+    if (image) return open(pick(`Restore ${image.id} onto which machine or docked disk? (up/down, enter)`, 'restore-target', targetChoices(image, data), { imageId: image.id, cursor: -1 }));
     if (data.images.length === 0) return flash('there are no images to restore yet', 'error');
     const choices = [...data.images].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((i) => ({ label: `${shortImageId(i.id)}  ${i.label ?? i.sourcePath}  ${shortBytes(i.diskSize)}`, value: { kind: 'image' as const, id: i.id } }));
     open(pick('Restore which image?', 'restore-image', choices));
   };
 
   const act = async (key: ActionKey, sel: Selection) => {
+    if (key === 'n') {
+      if (sel.screen !== 'machines') return flash('n adds a machine on the Machines screen (1)', 'error');
+      return open(form('New machine', ['enter adds it, esc cancels; it then boots into Lifeboat from the network'], { kind: 'machine-add' }, machineFields()));
+    }
     if (key === 'r' && (sel.screen === 'machines' || sel.screen === 'images')) return startRestore(sel.screen === 'images' ? sel.row?.id : undefined);
     if (key === 'a' || key === 'i') {
       if (sel.screen !== 'machines' || sel.row?.kind !== 'machine') return flash(`${key} approves or ignores a machine: select one on the Machines screen (1)`, 'error');
@@ -120,17 +130,19 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
       const row = sel.row;
       if (row.kind === 'device') {
         if (key === 'b' && row.device.system) return flash(`${row.device.path} is the appliance's own system disk (it holds ${row.device.system}): it is never backed up or restored by a job`, 'error');
-        if (key === 'b') return open({ kind: 'confirm', title: 'Back up a docked disk', lines: [`${row.device.path}  ${row.device.model ?? ''} ${row.device.serial ?? ''}  ${shortBytes(row.device.sizeBytes)}`, 'Start the backup?'], command: { type: 'create-jobs', bodies: [{ type: 'backup', device: row.device.path }], what: `backup of ${row.device.path}` } });
+        if (key === 'b') return open(form('Back up a docked disk', [`${row.device.path}  ${row.device.model ?? ''} ${row.device.serial ?? ''}  ${shortBytes(row.device.sizeBytes)}`, 'enter starts the backup, esc cancels'], { kind: 'backup-label', bodies: [{ type: 'backup', device: row.device.path }], what: `backup of ${row.device.path}` }, labelFields()));
+        if (key === 'e') return flash(`${row.device.path} is a disk docked in the appliance: only machines are edited`, 'error');
         if (key === 'd') return flash(`${row.device.path} is a disk docked in the appliance, not a record: undock it to remove it`, 'error');
       } else {
         const m = row.machine;
+        if (key === 'e') return open(form(`Edit machine ${m.name}`, ['enter saves, esc cancels'], { kind: 'machine-edit', name: m.name }, machineFields(m)));
         if (key === 'd') return open({ kind: 'confirm', title: `Remove machine ${m.name}`, lines: ['Its record and disk inventory are removed; its images stay.'], command: { type: 'remove-machine', name: m.name } });
         if (key === 'b') {
           const full = await daemon.loadMachine(m.name);
           if (!full) return flash(`could not read machine ${m.name} from the daemon`, 'error');
           if (full.disks.length === 0) {
             const lines = [`No disks are known for ${m.name} yet: its inventory arrives when it first runs the boot OS.`, `Queue a backup of every disk of ${m.name}? The job waits until the machine boots from the network.`];
-            return open({ kind: 'confirm', title: `Back up ${m.name}`, lines, command: { type: 'create-jobs', bodies: [{ type: 'backup', machine: m.name }], what: `backup of ${m.name}` } });
+            return open(form(`Back up ${m.name}`, lines, { kind: 'backup-label', bodies: [{ type: 'backup', machine: m.name }], what: `backup of ${m.name}` }, labelFields()));
           }
           const choices = full.disks.map((d) => ({ label: `${d.devicePath.padEnd(12)} ${(d.model ?? '').slice(0, 20).padEnd(20)} ${(d.serial ?? '').slice(0, 16).padEnd(16)} ${shortBytes(d.size)}`, value: { kind: 'disk' as const, machine: m.name, diskId: d.id } }));
           return open(pick(`Back up which disks of ${m.name}? (space chooses, a all)`, 'backup-disks', choices, { multi: true }));
@@ -149,7 +161,7 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
       return open({ kind: 'confirm', title: `Cancel job ${j.id}`, lines: cancelDialogLines(j), command: { type: 'cancel-job', id: j.id } });
     }
     if (sel.screen === 'schedules' && sel.row && key === 'd') return open({ kind: 'confirm', title: `Remove schedule ${sel.row.name}`, lines: ['Its timer stops firing; images it made stay.'], command: { type: 'remove-schedule', name: sel.row.name } });
-    const hints: Record<ActionKey, string> = { b: 'b backs up a machine or docked disk (1)', r: 'r restores an image (1 or 2)', v: 'v verifies an image (2)', d: 'd deletes the selected image, machine or schedule', c: 'c cancels the selected job (3)', w: '', a: '', i: '' };
+    const hints: Record<ActionKey, string> = { b: 'b backs up a machine or docked disk (1)', r: 'r restores an image (1 or 2)', v: 'v verifies an image (2)', d: 'd deletes the selected image, machine or schedule', c: 'c cancels the selected job (3)', e: 'e edits a machine (1)', w: '', a: '', i: '', n: '' };
     flash(sel.row || sel.screen === 'appliance' ? hints[key] : 'nothing is selected', 'error');
   };
 
@@ -159,6 +171,7 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
       if (plan.verdict === 'other' && dialog.typed !== plan.mustType) return dispatch({ type: 'dialog-error', error: `type ${plan.mustType} exactly to restore onto it` });
       return run({ type: 'create-jobs', bodies: [plan.body], what: `restore onto ${plan.mustType}` });
     }
+    if (dialog.kind === 'form') return submitForm(dialog);
     if (dialog.kind !== 'pick') return;
     const choice = dialog.choices[dialog.cursor];
     if (!dialog.multi && choice?.disabled) return dispatch({ type: 'dialog-error', error: choice.disabled });
@@ -169,8 +182,15 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
       const disks = data.machineDetails[machine]?.disks ?? [];
       const bodies: NewJobBody[] =
         chosen.length === dialog.choices.length ? [{ type: 'backup', machine }] : chosen.map((c) => ({ type: 'backup', machine, disk: ((d) => d?.serial ?? d?.devicePath ?? c.diskId)(disks.find((d) => d.id === c.diskId)) }));
-      return run({ type: 'create-jobs', bodies, what: `backup of ${machine}` });
+      return open(form(`Back up ${machine}`, [`${chosen.length} disk(s): enter starts, esc cancels`], { kind: 'backup-label', bodies, what: `backup of ${machine}` }, labelFields()));
     }
+    if (dialog.purpose === 'restore-options') {
+      if (!dialog.plan) return;
+      const chosen = new Set(dialog.choices.filter((_, i) => dialog.chosen[i]).map((c) => (c.value.kind === 'option' ? c.value.option : '')));
+      const body = { ...dialog.plan.body, ...(chosen.has('verify') ? { verify: true } : {}), ...(chosen.has('growLast') ? { growLast: true } : {}) } as NewJobBody;
+      return open({ kind: 'restore-confirm', plan: { ...dialog.plan, body }, typed: '' });
+    }
+    if (dialog.cursor < 0) return dispatch({ type: 'dialog-error', error: 'nothing is chosen yet: move to a target with up/down, then enter' });
     if (!choice) return;
     const v = choice.value;
     if (v.kind === 'image') return startRestore(v.id);
@@ -188,12 +208,31 @@ export function useCommands(client: TuiClient, daemon: Daemon, dispatch: Dispatc
         const plan = planRestore(image, { kind: 'machine', machine: full, disk }, data.machines);
         return { label: `${disk.devicePath.padEnd(12)} ${(disk.model ?? '').slice(0, 20).padEnd(20)} ${(disk.serial ?? '').slice(0, 16).padEnd(16)} ${shortBytes(disk.size)}`, value: { kind: 'disk' as const, machine: v.name, diskId: disk.id }, ...(plan.verdict === 'refused' ? { disabled: plan.reason } : {}) };
       });
-      return open(pick(`Restore ${image.id} onto which disk of ${v.name}?`, 'restore-disk', choices, { imageId: image.id }));
+      return open(pick(`Restore ${image.id} onto which disk of ${v.name}? (up/down, enter)`, 'restore-disk', choices, { imageId: image.id, cursor: -1 }));
     }
+    if (v.kind !== 'disk') return;
     const machine = data.machineDetails[v.machine];
     const disk = machine?.disks.find((d) => d.id === v.diskId);
     if (!machine || !disk) return dispatch({ type: 'dialog-error', error: `that disk of ${v.machine} is no longer known` });
     confirmPlan(image, { kind: 'machine', machine, disk });
+  };
+
+  /** A form's API call; refused, the form stays open with what was typed and why. */
+  const submitForm = async (dialog: Extract<Dialog, { kind: 'form' }>) => {
+    const p = dialog.purpose;
+    if (p.kind === 'backup-label') return run({ type: 'create-jobs', bodies: withLabel(p.bodies, dialog.fields), what: p.what });
+    const before = p.kind === 'machine-edit' ? data.machines.find((m) => m.name === p.name) : undefined;
+    if (p.kind === 'machine-edit' && !before) return dispatch({ type: 'dialog-error', error: `machine ${p.name} is gone` });
+    const body = p.kind === 'machine-add' ? newMachineBody(dialog.fields) : machinePatch(before as NonNullable<typeof before>, dialog.fields);
+    if ('problem' in body) return dispatch({ type: 'dialog-error', error: body.problem });
+    try {
+      const m = p.kind === 'machine-add' ? await client.addMachine(body as Parameters<TuiClient['addMachine']>[0]) : await client.editMachine(p.name, body);
+      dispatch({ type: 'dialog', dialog: null });
+      flash(p.kind === 'machine-add' ? `machine ${m.name} added (${m.macs.join(', ')})` : `machine ${m.name} saved`);
+      daemon.refresh();
+    } catch (err) {
+      dispatch({ type: 'dialog-error', error: `${errorText(err)}: correct it and press enter again` });
+    }
   };
 
   const answer = (dialog: Dialog, yes: boolean) => {

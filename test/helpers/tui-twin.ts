@@ -2,7 +2,7 @@
 // set, live events you emit, a daemon you can take down and bring back, and a record of
 // every call that changes something.
 import { DaemonUnreachable } from '../../src/api/client.js';
-import type { ApplianceStatus, ImageRecord, Job, JobView, LiveEvent, LocalDevice, Machine, MachineWithDisks, NewJobBody, ScheduleView } from '../../src/api/contract.js';
+import type { ApplianceStatus, ImageRecord, Job, JobView, LiveEvent, LocalDevice, Machine, MachinePatchBody, MachineWithDisks, NewJobBody, NewMachineBody, ScheduleView } from '../../src/api/contract.js';
 import type { TuiClient } from '../../src/tui/client.js';
 
 export class TwinClient implements TuiClient {
@@ -46,13 +46,25 @@ export class TwinClient implements TuiClient {
       if (!m) throw new Error(`machine ${name} not found`);
       return m;
     });
-  editMachine = (name: string, patch: { status?: 'ignored' | null } = {}) =>
+  editMachine = (name: string, patch: MachinePatchBody = {}) =>
     this.answer(() => {
       this.calls.push(['editMachine', { name, ...patch }]);
       const m = this.machinesList.find((x) => x.name === name) as Machine;
-      if (patch.status === null) delete m.status;
-      else if (patch.status) m.status = patch.status;
+      const { status, ...rest } = patch;
+      if (status === null) delete m.status;
+      else if (status) m.status = status;
+      Object.assign(m, rest);
       return m;
+    });
+  /** Refuses a MAC that is not six hex pairs, as the daemon does, with the daemon's kind of message. */
+  addMachine = (body: NewMachineBody) =>
+    this.answer(() => {
+      this.calls.push(['addMachine', body]);
+      const bad = body.macs.find((m) => !/^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(m));
+      if (bad) throw new Error(`MAC address ${bad} is not six hex pairs`);
+      const m = { id: `m${this.machinesList.length + 1}`, ...body, createdAt: '2026-12-03T10:00:00Z', updatedAt: '2026-12-03T10:00:00Z', disks: [] } as unknown as (typeof this.machinesList)[number];
+      this.machinesList.push(m);
+      return m as unknown as Machine;
     });
   wakeMachine = (name: string) => this.answer(() => (this.calls.push(['wakeMachine', name]), { machine: name, macs: this.machinesList.find((m) => m.name === name)?.macs ?? [] }));
   removeMachine = (name: string) => this.answer(() => (this.calls.push(['removeMachine', name]), this.machinesList.find((m) => m.name === name) as Machine));

@@ -7,6 +7,9 @@ import { TwinClient, device, image, machine } from '../../../test/helpers/tui-tw
 import { KEY_HELP } from '../keymap.js';
 import { App } from './App.js';
 
+// Times show in the zone the console runs in: these tests run it in UTC.
+process.env.TZ = 'UTC';
+
 const ENTER = '\r';
 const DOWN = '\x1b[B';
 const ESC = '\x1b';
@@ -90,13 +93,25 @@ describe('App', () => {
     await shows('aaaaaaaa');
     await press('r');
     await shows('onto which machine or docked disk');
-    await press(DOWN, ENTER);
+    // Nothing is chosen for the operator: enter alone says so.
+    assert.doesNotMatch(frame(), /> pc-0/);
+    await press(ENTER);
+    await shows('nothing is chosen yet');
+    await press(DOWN, DOWN, ENTER);
     await shows('onto which disk of pc-02');
-    // The 50 GB disk is too small for an image that needs 200 GB: refused before anything is sent.
-    await press(DOWN, ENTER);
+    // The 50 GB disk is too small for an image that needs 200 GB: the list says why, and it is refused before anything is sent.
+    await shows('cannot: disk pc-02:/dev/sdb is 50.0');
+    await press(DOWN, DOWN);
     await shows('needs 200 GB');
+    assert.match(frame(), /^│ cannot: disk pc-02:\/dev\/sdb is 50\.0 GB; image \S+ needs 200 GB/m, 'the whole reason under the list');
+    await press(ENTER);
+    await shows('! disk pc-02:/dev/sdb');
     await press('k', ENTER);
+    // How to restore: nothing chosen unless chosen; here verify and grow-last both.
+    await shows('Restore options');
+    await press(' ', DOWN, ' ', ENTER);
     await shows('RESTORE ONTO A DIFFERENT MACHINE OR DISK');
+    await shows('Then: read back and verify, grow the last partition');
     assert.match(frame(), /SOURCE \(image\).*TARGET \(machine\)/);
     assert.match(frame(), /serial +S1 +serial +N1/);
     await press(...'pc-01', ENTER);
@@ -105,7 +120,7 @@ describe('App', () => {
     for (let i = 0; i < 5; i++) await press('\x7f');
     await press(...'pc-02', ENTER);
     await until('the job', () => twin.calls.length === 1);
-    assert.deepEqual(twin.calls[0], ['createJob', { type: 'restore', image: '20261125T100000Z-aaaaaaaa', machine: 'pc-02', disk: 'N1', confirm: true }]);
+    assert.deepEqual(twin.calls[0], ['createJob', { type: 'restore', image: '20261125T100000Z-aaaaaaaa', machine: 'pc-02', disk: 'N1', confirm: true, verify: true, growLast: true }]);
     await shows('restore onto pc-02: job job1 queued');
   });
 
@@ -113,10 +128,13 @@ describe('App', () => {
     const twin = world();
     app = render(<App client={twin} caps={caps} daemon={fast} />);
     await shows('pc-01');
-    await press('2', 'r', ENTER);
+    await press('2', 'r', DOWN, ENTER);
     await shows('onto which disk of pc-01');
+    await press(DOWN, ENTER);
+    await shows('Restore options');
     await press(ENTER);
     await shows('own source disk');
+    await shows('Then: no verify, no growing');
     await press('n');
     await until('dialog closed', () => !frame().includes('own source disk'));
     assert.deepEqual(twin.calls, []);
@@ -131,11 +149,14 @@ describe('App', () => {
     await press(ENTER);
     await shows('choose at least one disk');
     await press(' ', ENTER);
+    // A label for the image, typed (j and k are letters here), then enter.
+    await shows('label');
+    await press(...'jk upgrade', ENTER);
     await until('the job', () => twin.calls.length === 1);
-    assert.deepEqual(twin.calls[0], ['createJob', { type: 'backup', machine: 'pc-02', disk: 'N1' }]);
+    assert.deepEqual(twin.calls[0], ['createJob', { type: 'backup', machine: 'pc-02', disk: 'N1', label: 'jk upgrade' }]);
     await press('j', 'b');
     await shows('Back up a docked disk');
-    await press('y');
+    await press(ENTER);
     await until('the job', () => twin.calls.length === 2);
     assert.deepEqual(twin.calls[1], ['createJob', { type: 'backup', device: '/dev/sdx' }]);
     await press('g', 'w');
@@ -155,7 +176,7 @@ describe('App', () => {
     await shows('discovered');
     await press('j', ENTER);
     await shows('DISCOVERED by a network boot: a approves it, i ignores it');
-    await shows('network boot reached agent 2026-12-03T10:00 (agent 0.1.0, 1 disk(s))');
+    await shows('network boot reached agent 2026-12-03 10:00 UTC (agent 0.1.0, 1 disk(s))');
     await press(ESC, 'a');
     await shows('Take pc-02');
     await press('y');
@@ -250,5 +271,40 @@ describe('App', () => {
     await shows('pc-03');
     await shows('online');
     assert.equal(twin.subscribers, 1);
+  });
+
+  it('n adds a machine through a form; a refused one keeps what was typed with the reason; e edits name, MACs, group and notes', async () => {
+    const twin = world();
+    app = render(<App client={twin} caps={caps} daemon={fast} />);
+    await shows('pc-02');
+    await press('n');
+    await shows('New machine');
+    // Typed in one burst, as a paste or tmux would send it.
+    app.stdin.write('kiosk-3');
+    await shows('kiosk-3');
+    await press(ENTER);
+    await shows('a machine needs at least one MAC address');
+    assert.deepEqual(twin.calls, [], 'nothing sent without a MAC');
+    await press('\t');
+    app.stdin.write('52:54:00:12:34:zz');
+    await press(ENTER);
+    await shows('MAC address 52:54:00:12:34:zz is not six hex pairs: correct it and press enter again');
+    assert.match(frame(), /kiosk-3/, 'the name typed is still there');
+    await press('\x7f', '\x7f', ...'56', '\t');
+    app.stdin.write('lab');
+    await press(DOWN);
+    app.stdin.write('by the window');
+    await press(ENTER);
+    await shows('machine kiosk-3 added (52:54:00:12:34:56)');
+    assert.deepEqual(twin.calls.at(-1), ['addMachine', { name: 'kiosk-3', macs: ['52:54:00:12:34:56'], group: 'lab', notes: 'by the window' }]);
+    await shows('kiosk-3');
+    // e on pc-01: the fields come filled in; only what changed is sent.
+    await press('g', 'e');
+    await shows('Edit machine pc-01');
+    await press('\t', '\t');
+    app.stdin.write('office');
+    await press(ENTER);
+    await shows('machine pc-01 saved');
+    assert.deepEqual(twin.calls.at(-1), ['editMachine', { name: 'pc-01', group: 'office' }]);
   });
 });

@@ -1,8 +1,9 @@
 // The console's root: wires the daemon state, the UI state and the keymap, and lays out
 // header (2 lines), the screen, and footer (2 lines) in exactly the terminal's size.
-import { Box, type Key, useApp, useInput } from 'ink';
+import { Box, type Key, useApp, useStdin } from 'ink';
 import { useEffect, useMemo, useRef } from 'react';
 import type { TuiClient } from '../client.js';
+import { decodeKeys } from '../key-burst.js';
 import { keyToIntent } from '../keymap.js';
 import { imageRows, jobRows, machineRows, rowKeys, scheduleRows, selectedIndex } from '../selectors.js';
 import type { TermCaps } from '../terminal.js';
@@ -75,12 +76,14 @@ export function App({ client, caps, onQuit, daemon: daemonOptions, flashMs = 800
   // Ink re-attaches a useInput handler only after the render's effects ran: keys read the
   // handler of the latest render through a ref instead, so they never see stale data.
   const onKey = useRef<(input: string, key: Key) => void>(() => {});
+  const quitting = useRef(false);
   onKey.current = (input, key) => {
     const u = current();
     const intent = keyToIntent(u, input, key);
     if (!intent) return;
     switch (intent.type) {
       case 'quit':
+        quitting.current = true;
         onQuit?.();
         exit();
         return;
@@ -107,7 +110,23 @@ export function App({ client, caps, onQuit, daemon: daemonOptions, flashMs = 800
         return;
     }
   };
-  useInput((input, key) => onKey.current(input, key));
+  // What the terminal sent, decoded here (key-burst.ts): keys read together ("jjjj", Esc
+  // and the key after it) are handled one by one, in order.
+  const { internal_eventEmitter: input, setRawMode } = useStdin();
+  useEffect(() => {
+    setRawMode(true);
+    const onInput = (raw: string) => {
+      for (const k of decodeKeys(raw)) {
+        if (quitting.current) return;
+        onKey.current(k.input, k.key);
+      }
+    };
+    input.on('input', onInput);
+    return () => {
+      input.off('input', onInput);
+      setRawMode(false);
+    };
+  }, [input, setRawMode]);
 
   const bodyHeight = Math.max(3, height - 4);
   const props = { data, selected, width: columns, height: bodyHeight, details: ui.details };

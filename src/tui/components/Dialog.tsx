@@ -61,11 +61,43 @@ export function Dialog({ dialog, width, height }: { dialog: DialogState; width: 
             const mark = dialog.multi ? (dialog.chosen[index] ? '[x] ' : '[ ] ') : '';
             return (
               <Text key={index} inverse={index === dialog.cursor} dimColor={!!c.disabled}>
-                {fit(`${index === dialog.cursor ? theme.pointer : ' '} ${mark}${c.label}${c.disabled ? '  (cannot)' : ''}`, inner, { ascii: theme.ascii, pad: index === dialog.cursor })}
+                {fit(`${index === dialog.cursor ? theme.pointer : ' '} ${mark}${c.label}${c.disabled ? `  cannot: ${c.disabled}` : ''}`, inner, { ascii: theme.ascii, pad: index === dialog.cursor })}
               </Text>
             );
           })}
-          <Text dimColor>{dialog.multi ? 'space chooses  a all  enter starts' : 'enter chooses'}</Text>
+          {dialog.choices[dialog.cursor]?.disabled ? (
+            <Text color={theme.tone('yellow')} wrap="wrap">
+              {escapeForTerminal(`cannot: ${dialog.choices[dialog.cursor]?.disabled ?? ''}`)}
+            </Text>
+          ) : null}
+          <Text dimColor>{dialog.purpose === 'restore-options' ? 'space chooses  enter goes on' : dialog.multi ? 'space chooses  a all  enter starts' : 'enter chooses'}</Text>
+        </>
+      );
+      break;
+    }
+    case 'form': {
+      title = dialog.title;
+      error = dialog.error;
+      const labelWidth = Math.max(...dialog.fields.map((f) => f.label.length)) + 1;
+      body = (
+        <>
+          {dialog.lines.map((l, i) => (
+            <Text key={`l${i}`}>{fit(l, inner, { ascii: theme.ascii })}</Text>
+          ))}
+          {dialog.fields.map((f, i) => {
+            const on = i === dialog.cursor;
+            // The end of a long value stays in view: that is where the typing is.
+            const room = inner - labelWidth - 3;
+            const shown = f.value.length > room ? `${theme.ascii ? '~' : '…'}${f.value.slice(-(room - 1))}` : f.value;
+            return (
+              <Text key={f.key}>
+                {`${on ? theme.pointer : ' '} ${f.label.padEnd(labelWidth)}`}
+                <Text inverse={on}>{escapeForTerminal(shown) || ' '}</Text>
+                {!on || f.value ? '' : <Text dimColor>{fit(` ${f.hint ?? ''}`, Math.max(0, room - 1))}</Text>}
+              </Text>
+            );
+          })}
+          <Text dimColor>tab or up/down: field   enter: save   esc: cancel</Text>
         </>
       );
       break;
@@ -85,6 +117,7 @@ export function Dialog({ dialog, width, height }: { dialog: DialogState; width: 
           <Text color={theme.tone('red')} bold>
             {fit(`Everything on ${field(plan.target, 'disk')} of ${field(plan.target, 'machine')} is overwritten.`, inner, { ascii: theme.ascii })}
           </Text>
+          <Text>{fit(`Then: ${[...('verify' in plan.body && plan.body.verify ? ['read back and verify'] : []), ...('growLast' in plan.body && plan.body.growLast ? ['grow the last partition'] : [])].join(', ') || 'no verify, no growing'}`, inner, { ascii: theme.ascii })}</Text>
           {other ? (
             <Text>
               {fit(`Type ${plan.mustType} to confirm: `, inner)}

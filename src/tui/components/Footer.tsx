@@ -5,7 +5,7 @@ import { useTheme } from '../theme.js';
 import type { Flash, Screen } from '../ui-state.js';
 
 const HINTS: Record<Screen, string> = {
-  machines: 'b backup  r restore  w wake  d delete  enter details  / filter  ? keys  q quit',
+  machines: 'b backup  r restore  n new  e edit  w wake  d delete  ? keys  q quit',
   images: 'r restore  v verify  d delete  enter details  / filter  ? keys  q quit',
   jobs: 'c cancel  enter details  / filter  ? keys  q quit (jobs keep running)',
   schedules: 'd delete  enter details  / filter  ? keys  q quit',

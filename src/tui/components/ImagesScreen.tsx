@@ -1,7 +1,8 @@
 // Images in the store, newest first; the selected one's full record below.
 import { Box } from 'ink';
 import type { DataState, ImageView } from '../data-state.js';
-import { fit, shortBytes, shortImageId } from '../format.js';
+import { fit, fitPath, shortBytes, shortImageId } from '../format.js';
+import { formatLocalTime as localTime } from '../../format.js';
 import { neededBytes } from '../restore-plan.js';
 import { useTheme } from '../theme.js';
 import { DetailLines, Panel } from './Panel.js';
@@ -21,14 +22,14 @@ const owner = (i: ImageView, data: DataState) => (i.machineId ? (data.machines.f
 export function ImagesScreen({ data, rows, selected, width, height, details }: Props) {
   const theme = useTheme();
   const listHeight = details ? Math.min(4, height) : Math.max(3, Math.min(rows.length + 1, height - 8));
-  const text = rows.map((i) => `${fit(shortImageId(i.id), 16, { pad: true })} ${fit(owner(i, data), 14, { pad: true })} ${fit(i.sourcePath, 18, { pad: true, ascii: theme.ascii })} ${shortBytes(i.diskSize).padStart(7)} ${shortBytes(i.storedBytesNew).padStart(7)} ${i.protected ? 'P ' : '  '}${i.label ?? ''}`);
+  const text = rows.map((i) => `${fit(shortImageId(i.id), 16, { pad: true })} ${fit(owner(i, data), 14, { pad: true })} ${fitPath(i.sourcePath, 18, theme.ascii)} ${shortBytes(i.diskSize).padStart(7)} ${shortBytes(i.storedBytesNew).padStart(7)} ${i.protected ? 'P ' : '  '}${i.label ?? ''}`);
   const img = rows[selected];
   const lines = img
     ? [
         `${img.id}${img.label ? `  "${img.label}"` : ''}${img.protected ? '  protected' : ''}${img.hasPassphrase ? '  passphrase' : ''}`,
         `from ${owner(img, data)} (host ${img.host}) ${img.sourcePath} (${img.sourceKind})  ${img.diskModel ?? ''} ${img.diskSerial ?? ''}`,
         `disk ${shortBytes(img.diskSize)}  needs a target of ${shortBytes(neededBytes(img))}  new ${shortBytes(img.bytesNew)} stored as ${shortBytes(img.storedBytesNew)}  ${img.chunkCount} chunks of ${shortBytes(img.chunkSize)}`,
-        `made ${img.createdAt.slice(0, 19)} to ${img.completedAt.slice(0, 19)}${img.parent ? `  parent ${img.parent}` : '  full'}`,
+        `made ${localTime(img.createdAt, { seconds: true })} to ${localTime(img.completedAt, { seconds: true })}${img.parent ? `  parent ${img.parent}` : '  full'}`,
       ]
     : ['select an image'];
   return (
