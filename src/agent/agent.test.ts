@@ -41,7 +41,7 @@ async function listen(server: Server): Promise<{ port: number; seen: Seen; close
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       seen.requests.push({ url: req.url ?? '', auth: req.headers.authorization, body: JSON.parse(Buffer.concat(chunks).toString()) });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"machine":"m-1","job":null}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -61,6 +61,7 @@ test('http: the hello reaches the listener with the bearer token and the invento
   try {
     const code = await runAgent({ root: root(`lifeboat.url=http://127.0.0.1:${s.port}/base lifeboat.token=${TOKEN}\n`), log: (l) => lines.push(l), retryForMs: 0 });
     assert.equal(code, 0, lines.join('\n'));
+    assert.match(lines.join('\n'), /this is machine m-1[\s\S]*no job: booting the local disk/);
     assert.equal(s.seen.requests.length, 1);
     assert.equal(s.seen.requests[0]!.url, '/base/agent/v1/hello');
     assert.equal(s.seen.requests[0]!.auth, `Bearer ${TOKEN}`);

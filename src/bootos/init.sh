@@ -113,6 +113,12 @@ set -o pipefail
 done
 rc=$?
 set +o pipefail
-[ "$rc" = 0 ] || fail "agent" "the agent exited with status $rc (its message is above)"
-say "agent finished; waiting"
+# The agent's exit code says what comes next (src/agent/agent.ts EXIT): 0 reboot (no job:
+# the machine boots its local disk; or a job done), 3 power off, anything else: failed or
+# cancelled, its reason is above, and the machine waits here.
+case "$rc" in
+  0) say "rebooting"; sync; reboot -f ;;
+  3) say "powering off"; sync; poweroff -f ;;
+  *) fail "agent" "the agent exited with status $rc (its message is above)" ;;
+esac
 while true; do sleep 3600; done

@@ -64,23 +64,26 @@ export interface BackupTarget<R> {
   close(): Promise<void>;
 }
 
+/** The parent's fingerprint → digest pairs (FingerprintMap) from its fingerprints and digests. */
+export function parentPairs(prints: Buffer, digests: Buffer): Buffer {
+  return FingerprintMap.pairsOf(prints, digests, (d) => d.equals(ZERO_DIGEST) || d.equals(UNUSED_DIGEST));
+}
+
 /**
  * The fingerprint lineage a backup continues: the parent's salt and its fingerprint → digest
  * pairs. A parent without fingerprints (older images) starts a new lineage; damaged ones
  * too, with a warning: every chunk is then hashed, which is slower but just as sound.
  */
-export function lineageOf(prints: Buffer | null, digests: Buffer, salt: string | null): { salt: string; pairs: Buffer | null } {
-  if (!prints || salt === null) return { salt: newFingerprintSalt(), pairs: null };
-  return { salt, pairs: FingerprintMap.pairsOf(prints, digests, (d) => d.equals(ZERO_DIGEST) || d.equals(UNUSED_DIGEST)) };
-}
-
 async function parentLineage(store: ImageStore, parent: Manifest, digests: Buffer): Promise<{ salt: string; pairs: Buffer | null; warning: string | null }> {
-  if (!parent.fingerprints) return { ...lineageOf(null, digests, null), warning: null };
+  const fresh = { salt: newFingerprintSalt(), pairs: null };
+  if (!parent.fingerprints) return { ...fresh, warning: null };
   try {
-    return { ...lineageOf(await store.readFingerprints(parent), digests, parent.fingerprints.salt), warning: null };
+    const prints = await store.readFingerprints(parent);
+    if (!prints) return { ...fresh, warning: null };
+    return { salt: parent.fingerprints.salt, pairs: parentPairs(prints, digests), warning: null };
   } catch (err) {
     if (!(err instanceof LifeboatError)) throw err;
-    return { ...lineageOf(null, digests, null), warning: `${err.message}; this backup hashes every chunk instead (run \`lifeboat image verify ${parent.id}\`)` };
+    return { ...fresh, warning: `${err.message}; this backup hashes every chunk instead (run \`lifeboat image verify ${parent.id}\`)` };
   }
 }
 
