@@ -154,8 +154,11 @@ export class AgentApi {
           let size = 0;
           res.on('data', (c: Buffer) => {
             size += c.length;
-            if (size > limit) req.destroy(userError(`the appliance answered ${method} ${path} with more than ${limit} bytes: refused`));
-            else parts.push(c);
+            if (size <= limit) parts.push(c);
+            else if (!res.destroyed) {
+              reject(userError(`the appliance answered ${method} ${path} with more than ${limit} bytes: refused`));
+              res.destroy();
+            }
           });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
           res.on('error', (err) => reject(new Retryable(err.message)));
