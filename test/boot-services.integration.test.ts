@@ -83,7 +83,7 @@ test('an unknown client is discovered and boots inventory; GRUB gets its config 
   assert.equal(post('not-a-token-0123456789'), '{"error":"the token is unknown, expired or its job has ended: start the job again from the appliance"} 401');
   writeFileSync(join(work.dir, 'bad.json'), '{"agent": {"version": 1}}');
   assert.match(post(token, 'bad.json'), /does not match the contract.* 400$/);
-  assert.equal(post(token), '{"job":null} 200');
+  assert.equal(post(token), '{"machine":"new-525400aa0001","job":null} 200');
   const known = await api.machine('new-525400aa0001');
   assert.equal(known.bootStage?.stage, 'agent');
   assert.equal(known.systemUuid, '6a0e1c2b-3d4f-4a5b-8c6d-7e8f90a1b2c3');
@@ -113,7 +113,7 @@ test('a machine job: Wake-on-LAN when it starts waiting, the boot OS with its to
   assert.match(woke.stdout, /Wake-on-LAN sent to desk-2 \(52:54:00:aa:00:02\)/);
   const jobToken = /lifeboat\.token=([A-Za-z0-9_-]+)/.exec(script.stdout)?.[1] as string;
   const hello = (t: string) => inClient(`curl -sS -w ' %{http_code}' -H 'Authorization: Bearer ${t}' --data-binary @${join(work.dir, 'hello.json')} http://${SERVER}:8080/agent/v1/hello`).stdout;
-  assert.equal(hello(jobToken), `{"job":{"id":"${job.id}","type":"backup"}} 200`);
+  assert.equal(hello(jobToken), `{"machine":"desk-2","job":{"id":"${job.id}","type":"backup","disk":{"serial":null,"name":null},"label":null,"end":"reboot"}} 200`);
   assert.equal(cli(['jobs', 'cancel', job.id]).status, 0);
   assert.match(hello(jobToken), / 401$/, 'the token is refused once its job ended (no replay)');
   listener.kill();

@@ -76,6 +76,8 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...('verify' in body && body.verify ? { verify: true } : {}),
         ...('passphrase' in body && body.passphrase !== undefined ? { passphrase: body.passphrase } : {}),
         ...('verifyFirst' in body && body.verifyFirst !== undefined ? { verifyFirst: body.verifyFirst } : {}),
+        ...('growLast' in body && body.growLast ? { growLast: true } : {}),
+        ...('end' in body && body.end ? { end: body.end } : {}),
       }),
     job: async ({ params }) => withLive(s, await s.jobs.get(params.job)),
     cancelJob: ({ params, actor }) => s.jobs.cancel(params.job, actor),

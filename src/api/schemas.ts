@@ -50,14 +50,21 @@ const label = text(256);
 /** Travels over the socket to the engine; never stored (only the image's scrypt verifier is) nor logged. */
 const passphrase = z.string().min(1, 'is empty').max(1024);
 /** A job runs on a disk docked in the appliance (`device`) or on a machine's disk (`machine`, optional `disk` serial or path: none = every disk of it). */
+/** What a machine does after its job (the agent reboots or powers off; default reboot). Only for a machine's job. */
+const jobEnd = z.enum(['reboot', 'poweroff']);
 const onOneTarget = (b: { device?: string | undefined; machine?: string | undefined; disk?: string | undefined }) => (b.device === undefined) !== (b.machine === undefined) && !(b.disk !== undefined && b.machine === undefined);
 const targetMessage = 'name either a device (a disk docked in the appliance) or a machine (with an optional disk), not both';
 export const NewJobBody = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: label.optional(), passphrase: passphrase.optional() }).strict().refine(onOneTarget, targetMessage),
   z
-    .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional(), passphrase: passphrase.optional(), verifyFirst: z.boolean().optional() })
+    .object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: label.optional(), passphrase: passphrase.optional(), end: jobEnd.optional() })
     .strict()
-    .refine(onOneTarget, targetMessage),
+    .refine(onOneTarget, targetMessage)
+    .refine((b) => b.end === undefined || b.machine !== undefined, 'end (reboot or poweroff) is for a machine\'s job: a disk docked in the appliance has nothing to reboot'),
+  z
+    .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional(), passphrase: passphrase.optional(), verifyFirst: z.boolean().optional(), growLast: z.boolean().optional(), end: jobEnd.optional() })
+    .strict()
+    .refine(onOneTarget, targetMessage)
+    .refine((b) => b.end === undefined || b.machine !== undefined, 'end (reboot or poweroff) is for a machine\'s job: a disk docked in the appliance has nothing to reboot'),
   z.object({ type: z.literal('verify'), image: imageId }).strict(),
 ]);
 export type NewJobBody = z.infer<typeof NewJobBody>;

@@ -18,6 +18,10 @@ export interface JobRequest {
   verify?: boolean;
   /** Check every chunk before the first write (unset: the daemon decides by the target). */
   verifyFirst?: boolean;
+  /** A restore onto a larger disk enlarges the last partition and its filesystem. */
+  growLast?: boolean;
+  /** A machine's job: what the machine does after it (default reboot). */
+  end?: 'reboot' | 'poweroff';
   requestedBy: string;
 }
 

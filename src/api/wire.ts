@@ -102,6 +102,10 @@ export interface Job {
   scheduleId?: string;
   /** A backup's label, given to the image it makes. */
   label?: string;
+  /** A machine's job: what its agent does beyond the type (end: reboot or poweroff; restore: verify, verifyFirst, growLast). */
+  options?: { end?: 'reboot' | 'poweroff'; verify?: boolean; verifyFirst?: boolean; growLast?: boolean };
+  /** The disk the machine's agent chose, as it reported it when the job started. */
+  agentDisk?: { name: string; sizeBytes: number; logicalSectorSize: number; physicalSectorSize: number; model?: string; serial?: string };
   createdAt: string;
   updatedAt: string;
   startedAt?: string;

@@ -20,6 +20,12 @@ function target(o: { device?: string; machine?: string; disk?: string }): { devi
   return o.device !== undefined ? { device: o.device } : { machine: o.machine as string, ...(o.disk ? { disk: o.disk } : {}) };
 }
 
+/** --end: what a machine does after its job. */
+function jobEnd(value: string): 'reboot' | 'poweroff' {
+  if (value !== 'reboot' && value !== 'poweroff') throw usageError(`--end must be reboot or poweroff, not ${shown(value)}`);
+  return value;
+}
+
 export function register(program: Command): void {
   program
     .command('backup')
@@ -29,13 +35,16 @@ export function register(program: Command): void {
     .option('--disk <serial|path>', 'with --machine: one disk (default: every disk)')
     .option('--label <text>', 'a note kept with the image')
     .option('--passphrase-file <file>', 'protect restores of the image with the passphrase on the first line of <file> (or LIFEBOAT_PASSPHRASE); it goes to the daemon over the socket and is never stored')
+    .option('--end <reboot|poweroff>', 'with --machine: what the machine does after the job (default reboot)', jobEnd)
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { device?: string; machine?: string; disk?: string; label?: string; passphraseFile?: string; wait?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (o: { device?: string; machine?: string; disk?: string; label?: string; passphraseFile?: string; end?: 'reboot' | 'poweroff'; wait?: boolean; json?: boolean; socket?: string }) => {
+      const where = target(o);
+      if (o.end !== undefined && o.machine === undefined) throw usageError('--end goes with --machine: a disk docked in the appliance has nothing to reboot');
       const api = client(o.socket);
       const passphrase = readPassphrase(o.passphraseFile);
-      const job = await api.createJob({ type: 'backup', ...target(o), ...(o.label !== undefined ? { label: o.label } : {}), ...(passphrase !== undefined ? { passphrase } : {}) });
+      const job = await api.createJob({ type: 'backup', ...where, ...(o.label !== undefined ? { label: o.label } : {}), ...(passphrase !== undefined ? { passphrase } : {}), ...(o.end ? { end: o.end } : {}) });
       if (o.wait) await watchJob(api, job.id, o.json === true);
       else process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
     });
@@ -51,15 +60,18 @@ export function register(program: Command): void {
     .option('--passphrase-file <file>', 'the restore passphrase of a protected image, on the first line of <file> (or LIFEBOAT_PASSPHRASE); never stored or logged')
     .option('--verify-first', 'read and check every chunk before the first write (default when the device holds partitions)')
     .option('--no-verify-first', 'stream without checking first, even onto a device with partitions')
+    .option('--grow-last', 'on a larger disk, enlarge the last partition and its filesystem to the end of the disk')
+    .option('--end <reboot|poweroff>', 'with --machine: what the machine does after the job (default reboot)', jobEnd)
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { image: string; device?: string; machine?: string; disk?: string; yes?: boolean; verify?: boolean; verifyFirst?: boolean; passphraseFile?: string; wait?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (o: { image: string; device?: string; machine?: string; disk?: string; yes?: boolean; verify?: boolean; verifyFirst?: boolean; growLast?: boolean; end?: 'reboot' | 'poweroff'; passphraseFile?: string; wait?: boolean; json?: boolean; socket?: string }) => {
       const where = target(o);
+      if (o.end !== undefined && o.machine === undefined) throw usageError('--end goes with --machine: a disk docked in the appliance has nothing to reboot');
       if (!o.yes) throw usageError(`restoring overwrites ${shown(o.device ?? `a disk of ${o.machine}`)}: add --yes to confirm`);
       const api = client(o.socket);
       const passphrase = readPassphrase(o.passphraseFile);
-      const job = await api.createJob({ type: 'restore', image: o.image, ...where, confirm: true, ...(o.verify ? { verify: true } : {}), ...(passphrase !== undefined ? { passphrase } : {}), ...(o.verifyFirst !== undefined ? { verifyFirst: o.verifyFirst } : {}) });
+      const job = await api.createJob({ type: 'restore', image: o.image, ...where, confirm: true, ...(o.verify ? { verify: true } : {}), ...(passphrase !== undefined ? { passphrase } : {}), ...(o.verifyFirst !== undefined ? { verifyFirst: o.verifyFirst } : {}), ...(o.growLast ? { growLast: true } : {}), ...(o.end ? { end: o.end } : {}) });
       if (o.wait) await watchJob(api, job.id, o.json === true);
       else process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
     });

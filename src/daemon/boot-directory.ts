@@ -111,7 +111,8 @@ export class BootDirectory {
       // client's own word (any machine on the LAN can claim another's), good for recognising a
       // machine, not for handing it another machine's job.
       const byMac = m.macs.includes(subject.mac);
-      const waiting = byMac ? (await this.o.db.jobs.list({ machineId: m.id, state: 'waiting-for-boot', limit: 1 }))[0] : undefined;
+      // A job whose machine fetched the boot OS (booting) and boots again (its agent never started) still gets its token.
+      const waiting = byMac ? (await this.o.db.jobs.list({ machineId: m.id, state: ['waiting-for-boot', 'booting'], limit: 1 }))[0] : undefined;
       if (waiting && (waiting.type === 'backup' || waiting.type === 'restore')) {
         record.job = { id: waiting.id, type: waiting.type, token: this.o.tokens.issue({ kind: 'job', jobId: waiting.id, machineId: m.id, jobType: waiting.type }) };
       }

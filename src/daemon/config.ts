@@ -25,6 +25,16 @@ const ConfigFile = z
     scheduleTimerDir: z.string().min(1).nullable().optional(),
     /** Who hears of a failed schedule or verify (`lifeboat notify`, run by OnFailure=). */
     notify: NotifyConfigSchema.optional(),
+    /** The agents of machine jobs: how long one may go silent, how long a cancelled one has to say it stopped. */
+    agent: z
+      .object({
+        /** A running agent job with no request for this long fails (default 10). */
+        silenceMinutes: z.number().min(0.05).max(24 * 60).optional(),
+        /** A cancelled agent job ends cancelled after this long even without the agent's word (default 60). */
+        cancelSeconds: z.number().min(1).max(3600).optional(),
+      })
+      .strict()
+      .optional(),
     boot: z
       .object({
         /** The boot network's interface: every boot service binds to its address only. Absent: boot services off. */
@@ -57,6 +67,14 @@ export interface DaemonConfig {
   /** null: schedules fire only by `lifeboat schedule run` (no systemd here, or turned off). */
   scheduleTimerDir: string | null;
   boot: BootConfig;
+  agent: AgentConfig;
+}
+
+export interface AgentConfig {
+  /** A running agent job with no request for this long fails with advice. */
+  silenceMs: number;
+  /** A cancelled agent job ends cancelled after this long without the agent's `end`. */
+  cancelMs: number;
 }
 
 export interface BootConfig {
@@ -126,6 +144,7 @@ export function loadConfig(flags: { config?: string; dataDir?: string; socket?: 
     // Runtime units under systemd (written again at every start); off without systemd.
     scheduleTimerDir: file.scheduleTimerDir === undefined ? (existsSync('/run/systemd/system') ? '/run/systemd/system' : null) : file.scheduleTimerDir === null ? null : resolve(file.scheduleTimerDir),
     boot: bootConfig(file.boot ?? {}, flags.boot ?? {}, dataDir),
+    agent: { silenceMs: Math.round((file.agent?.silenceMinutes ?? 10) * 60_000), cancelMs: Math.round((file.agent?.cancelSeconds ?? 60) * 1000) },
   };
 }
 

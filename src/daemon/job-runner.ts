@@ -40,7 +40,19 @@ export interface DeviceJobRequest {
   verify?: boolean;
   /** Check every chunk before the first write; unset: only when the target holds partitions. */
   verifyFirst?: boolean;
+  /** A restore onto a larger disk enlarges the last partition and its filesystem. */
+  growLast?: boolean;
+  /** A machine's job: what the machine does after it (default reboot). */
+  end?: 'reboot' | 'poweroff';
   requestedBy: string;
+}
+
+/** What the agent side (agent-jobs.ts) does for the runner: jobs running on a machine's agent. */
+export interface AgentJobControl {
+  /** Cancels the job when an agent runs it (null: not an agent's job). */
+  cancel(jobId: string): Promise<Job | null>;
+  /** Interrupts every running agent job. */
+  stop(): Promise<void>;
 }
 
 export class JobRunner {
@@ -50,6 +62,10 @@ export class JobRunner {
 
   /** Sends Wake-on-LAN to a machine whose job now waits for its boot (the boot services set it). */
   wakeMachine: ((macs: readonly string[]) => Promise<void>) | null = null;
+  /** Jobs an agent runs (main.ts sets it). */
+  agentJobs: AgentJobControl | null = null;
+  /** Passphrases of machine jobs, in memory only until their agent starts them (never stored: a restart interrupts these jobs anyway). */
+  private readonly secrets = new Map<string, string>();
 
   constructor(
     private readonly db: ManagementStore,
@@ -124,8 +140,10 @@ export class JobRunner {
       ...(req.imageId ? { imageId: req.imageId } : {}),
       ...(req.scheduleId ? { scheduleId: req.scheduleId } : {}),
       ...(req.label !== undefined ? { label: req.label } : {}),
+      options: machineJobOptions(req),
       requestedBy: req.requestedBy,
     });
+    if (req.passphrase !== undefined) this.secrets.set(job.id, req.passphrase);
     await this.db.events.record({ actor: req.requestedBy, action: `job.${req.type}`, subject: job.id, details: { machine: machine.name, ...(req.disk ? { disk: req.disk } : {}), ...(req.imageId ? { imageId: req.imageId } : {}) } });
     const waiting = await this.db.jobs.transition(job.id, 'wait-for-boot');
     this.hub.publish({ type: 'job-state', jobId: job.id, state: waiting.state });
@@ -149,7 +167,21 @@ export class JobRunner {
     if (!checkPassphrase(manifest.passphrase, req.passphrase)) throw new LifeboatError('user', `wrong restore passphrase for image ${manifest.id}: no job was created, nothing was written`);
   }
 
+  /**
+   * A machine's agent started the job: it no longer waits for a boot (its deadline is off).
+   * Returns the job's passphrase, if it was given one (it leaves the runner's memory).
+   */
+  claimWaiting(jobId: string): { passphrase?: string } {
+    const timer = this.waiting.get(jobId);
+    if (timer) clearTimeout(timer);
+    this.waiting.delete(jobId);
+    const passphrase = this.secrets.get(jobId);
+    this.secrets.delete(jobId);
+    return passphrase === undefined ? {} : { passphrase };
+  }
+
   private async bootDeadlinePassed(jobId: string, machine: string, ms: number): Promise<void> {
+    this.secrets.delete(jobId);
     if (!this.waiting.delete(jobId)) return;
     const minutes = Math.round(ms / 60_000);
     const within = minutes >= 1 ? `${minutes} min` : `${Math.round(ms / 1000)} s`;
@@ -184,6 +216,8 @@ export class JobRunner {
   async cancel(jobId: string, actor: string): Promise<Job> {
     const job = await this.db.jobs.get(jobId);
     await this.db.events.record({ actor, action: 'job.cancel', subject: jobId, details: {} });
+    const byAgent = await this.agentJobs?.cancel(jobId);
+    if (byAgent) return byAgent;
     const r = this.running.get(jobId);
     if (r) {
       if (job.state === 'running') {
@@ -197,6 +231,7 @@ export class JobRunner {
     const timer = this.waiting.get(jobId);
     if (timer) clearTimeout(timer);
     this.waiting.delete(jobId);
+    this.secrets.delete(jobId);
     const cancelled = await this.db.jobs.transition(job.id, 'cancel', { outcome: 'cancelled before it started: nothing was read or written' });
     this.hub.publish({ type: 'job-state', jobId, state: cancelled.state });
     return cancelled;
@@ -211,6 +246,8 @@ export class JobRunner {
       await this.db.jobs.transition(jobId, 'interrupt', { error: 'the daemon stopped while the job waited for its machine' }).catch(() => {});
     }
     this.waiting.clear();
+    this.secrets.clear();
+    await this.agentJobs?.stop();
     for (const r of this.running.values()) r.abort.abort();
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
@@ -271,7 +308,7 @@ export class JobRunner {
         };
         // An existing disk with partitions has something to lose: every chunk is checked before the first write.
         const verifyFirst = req.verifyFirst ?? 'if-partitioned';
-        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, verifyFirst, ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal, onFirstWrite });
+        const r = await restoreImage({ store: this.images, imageId: req.imageId as string, target: req.devicePath as string, verify: req.verify === true, verifyFirst, ...(req.growLast ? { growLast: true } : {}), ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal, onFirstWrite });
         stats = { bytesWritten: r.bytesWritten, bytesTotal: r.bytesTotal, durationMs: r.durationMs };
       } else {
         const r = await verifyImage(this.images, req.imageId as string, { onEvent, signal });
@@ -294,6 +331,14 @@ export class JobRunner {
       this.log(`job ${ended.state}`, { job: job.id, error: message });
     }
   }
+}
+
+/** The options a machine's job keeps for its agent (the hello answer's job spec). Pure. */
+export function machineJobOptions(req: Pick<DeviceJobRequest, 'type' | 'end' | 'verify' | 'verifyFirst' | 'growLast'>): NonNullable<Job['options']> {
+  return {
+    end: req.end ?? 'reboot',
+    ...(req.type === 'restore' ? { verify: req.verify === true, growLast: req.growLast === true, ...(req.verifyFirst !== undefined ? { verifyFirst: req.verifyFirst } : {}) } : {}),
+  };
 }
 
 /**

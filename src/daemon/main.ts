@@ -20,7 +20,8 @@ import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
 import { AgentTokens } from './agent-tokens.js';
 import { BootDirectory } from './boot-directory.js';
-import { agentRoutes } from './agent-hello.js';
+import { agentRoutes } from './agent-api.js';
+import { AgentJobs } from './agent-jobs.js';
 import { kernelCommandLine } from '../bootos/params.js';
 import { type BootServices, startBootServices } from './boot-services.js';
 import { listLocalDevices } from './local-devices.js';
@@ -91,7 +92,10 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       commandLine: (p) => kernelCommandLine({ url: p.url, token: p.token, fingerprint: p.fingerprint, network: null, debug: false }).split(' '),
       log: (msg, fields) => log('info', msg, fields),
     });
-    boot = await startBootServices({ config: config.boot, directory, leases: db.leases, agentRoutes: agentRoutes({ db, tokens, hub, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
+    const jobRunner = runner;
+    const agentJobs = new AgentJobs({ db, images, hub, tokens, config: config.agent, claimWaiting: (jobId) => jobRunner.claimWaiting(jobId), log: (msg, fields) => log('info', msg, fields) });
+    runner.agentJobs = agentJobs;
+    boot = await startBootServices({ config: config.boot, directory, leases: db.leases, agentRoutes: agentRoutes({ db, tokens, hub, jobs: agentJobs, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
     const bootServices = boot;
     if (bootServices.address !== null) runner.wakeMachine = (macs) => bootServices.wake(macs);
     const startedAt = Date.now();

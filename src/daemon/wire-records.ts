@@ -85,6 +85,8 @@ export function jobToWire(j: Job): wire.Job {
     imageId: j.imageId,
     scheduleId: j.scheduleId,
     label: j.label,
+    options: j.options ? { ...j.options } : undefined,
+    agentDisk: j.agentDisk ? { ...j.agentDisk } : undefined,
     createdAt: j.createdAt,
     updatedAt: j.updatedAt,
     startedAt: j.startedAt,

@@ -21,7 +21,7 @@ export { type DatafileReport, type LineProblem, scanDatafile } from './datafile.
 export { type BootLoader, type BootStage, type BootStageName, type LocalBoot, type Machine, type MachineInventory, type MachinePatch, type MachineStatus, type Machines, type NewMachine } from './machines.js';
 export { type Disk, type DiskReport, type Disks, type PartitionEntry, type PartitionSummary } from './disks.js';
 export { type ImageFacts, type ImageOwnership, type ImageRecord, type Images, type ReconcileResult, diffImages, imageFactsFromManifest } from './images.js';
-export { type Job, type JobFilter, type JobLogLine, type JobStateChange, JOB_LOG_CAP, type JobProgress, type JobStats, type JobTarget, type Jobs, type NewJob, type TransitionDetails, CHECKPOINT_INTERVAL_MS, sameDisk } from './jobs.js';
+export { type AgentDisk, type Job, type JobFilter, type JobOptions, type JobLogLine, type JobStateChange, JOB_LOG_CAP, type JobProgress, type JobStats, type JobTarget, type Jobs, type NewJob, type TransitionDetails, CHECKPOINT_INTERVAL_MS, sameDisk } from './jobs.js';
 export { ACTIVE_STATES, FINAL_STATES, JOB_EVENTS, JOB_STATES, JOB_TYPES, type JobEvent, type JobState, type JobType, isActive, nextState, refusalReason } from './job-state.js';
 export { type NewSchedule, type Retention, type Schedule, type SchedulePatch, type ScheduleTarget, type Schedules } from './schedules.js';
 export { DEFAULT_SETTINGS, type DhcpMode, type Settings, type SettingsStore } from './settings.js';

@@ -9,7 +9,7 @@ import { checkDevicePath } from './disks.js';
 import { checkImageId } from './images.js';
 import { ACTIVE_STATES, JOB_EVENTS, JOB_STATES, JOB_TYPES, type JobEvent, type JobState, type JobType, nextState, refusalReason } from './job-state.js';
 import { toRecord } from './table.js';
-import { checkInteger, checkKeys, checkNonEmptyText, checkObject, checkText, checkTime, describe } from './validate.js';
+import { checkBoolean, checkInteger, checkKeys, checkNonEmptyText, checkObject, checkText, checkTime, describe } from './validate.js';
 
 export type JobStats = Record<string, number>;
 
@@ -31,6 +31,10 @@ export interface Job {
   scheduleId?: string;
   /** A backup's label, kept until the image is made (a machine's job runs when it boots). */
   label?: string;
+  /** What a machine's agent is told to do beyond the job's type (the end of the job, restore options). */
+  options?: JobOptions;
+  /** The disk the machine's agent chose, as it reported it when the job started. */
+  agentDisk?: AgentDisk;
   createdAt: string;
   updatedAt: string;
   startedAt?: string;
@@ -52,6 +56,26 @@ export interface Job {
   log?: JobLogLine[];
   /** How many log lines were dropped to keep the bound. */
   logDropped?: number;
+}
+
+export interface JobOptions {
+  /** What the machine does after its job (default reboot). */
+  end?: 'reboot' | 'poweroff';
+  /** Restore: read the target back after writing. */
+  verify?: boolean;
+  /** Restore: check every chunk before the first write (default: yes on a machine's disk). */
+  verifyFirst?: boolean;
+  /** Restore: on a larger disk, enlarge the last partition and its filesystem. */
+  growLast?: boolean;
+}
+
+export interface AgentDisk {
+  name: string;
+  sizeBytes: number;
+  logicalSectorSize: number;
+  physicalSectorSize: number;
+  model?: string;
+  serial?: string;
 }
 
 export interface JobStateChange {
@@ -78,6 +102,7 @@ export interface NewJob {
   imageId?: string;
   scheduleId?: string;
   label?: string;
+  options?: JobOptions;
   requestedBy: string;
 }
 
@@ -91,6 +116,8 @@ export interface TransitionDetails {
   targetIncomplete?: boolean;
   /** The progress it reached (kept when a job stops early). */
   progress?: { bytesDone: number; bytesTotal: number };
+  /** With 'start' of a machine's job: the disk its agent chose. */
+  agentDisk?: AgentDisk;
 }
 
 export interface JobFilter {
@@ -141,7 +168,33 @@ export function sameDisk(a: JobTarget, b: JobTarget): boolean {
   return a.devicePath !== undefined && a.devicePath === b.devicePath;
 }
 
-const NEW_KEYS = ['type', 'machineId', 'diskSerial', 'devicePath', 'imageId', 'scheduleId', 'label', 'requestedBy'] as const;
+const NEW_KEYS = ['type', 'machineId', 'diskSerial', 'devicePath', 'imageId', 'scheduleId', 'label', 'options', 'requestedBy'] as const;
+
+function checkOptions(value: unknown): JobOptions {
+  const v = checkObject('job options', value);
+  checkKeys('job options', v, ['end', 'verify', 'verifyFirst', 'growLast']);
+  const out: JobOptions = {};
+  if (v.end !== undefined) {
+    if (v.end !== 'reboot' && v.end !== 'poweroff') throw userError(`the end of a job must be reboot or poweroff, not ${describe(v.end)}`);
+    out.end = v.end;
+  }
+  for (const k of ['verify', 'verifyFirst', 'growLast'] as const) if (v[k] !== undefined) out[k] = checkBoolean(`job option ${k}`, v[k]);
+  return out;
+}
+
+function checkAgentDisk(value: unknown): AgentDisk {
+  const v = checkObject('agent disk', value);
+  checkKeys('agent disk', v, ['name', 'sizeBytes', 'logicalSectorSize', 'physicalSectorSize', 'model', 'serial']);
+  const out: AgentDisk = {
+    name: checkNonEmptyText('agent disk name', v.name, 64),
+    sizeBytes: checkInteger('agent disk size', v.sizeBytes, 0, Number.MAX_SAFE_INTEGER),
+    logicalSectorSize: checkInteger('agent disk logical sector size', v.logicalSectorSize, 512, 65536),
+    physicalSectorSize: checkInteger('agent disk physical sector size', v.physicalSectorSize, 512, 1 << 20),
+  };
+  if (v.model !== undefined) out.model = checkText('agent disk model', v.model, 256);
+  if (v.serial !== undefined) out.serial = checkText('agent disk serial', v.serial, 256);
+  return out;
+}
 
 export function checkActor(value: unknown): string {
   return checkNonEmptyText('requested by (an operator name or "timer")', value, 64);
@@ -196,6 +249,7 @@ export function jobsCollection(ctx: StoreContext): Jobs {
       if (v.imageId !== undefined) doc.imageId = checkImageId(v.imageId);
       if (v.scheduleId !== undefined) doc.scheduleId = checkNonEmptyText('schedule id', v.scheduleId, 64);
       if (v.label !== undefined) doc.label = checkText('label', v.label);
+      if (v.options !== undefined) doc.options = checkOptions(v.options);
 
       const hasTarget = doc.machineId !== undefined || doc.devicePath !== undefined;
       if (doc.diskSerial !== undefined && doc.machineId === undefined) throw userError('a job naming a disk serial must name its machine too');
@@ -259,7 +313,7 @@ export function jobsCollection(ctx: StoreContext): Jobs {
     async transition(id, event, details = {}) {
       if (!JOB_EVENTS.includes(event)) throw userError(`job event must be one of ${JOB_EVENTS.join(', ')}, not ${describe(event)}`);
       const d = checkObject('transition details', details);
-      checkKeys('transition details', d, ['error', 'stats', 'imageId', 'outcome', 'targetIncomplete', 'progress']);
+      checkKeys('transition details', d, ['error', 'stats', 'imageId', 'outcome', 'targetIncomplete', 'progress', 'agentDisk']);
       return ctx.lock.run(async () => {
         const job = await get(id);
         const state = nextState(job.state, event);
@@ -279,6 +333,7 @@ export function jobsCollection(ctx: StoreContext): Jobs {
           if (typeof d.targetIncomplete !== 'boolean') throw userError(`targetIncomplete must be true or false, not ${describe(d.targetIncomplete)}`);
           doc.targetIncomplete = d.targetIncomplete;
         }
+        if (d.agentDisk !== undefined) doc.agentDisk = checkAgentDisk(d.agentDisk);
         if (d.progress !== undefined) {
           const p = checkObject('job progress', d.progress);
           checkKeys('job progress', p, ['bytesDone', 'bytesTotal']);

@@ -1,0 +1,347 @@
+// The agent API against a real daemon (`lifeboat serve` with its boot services on loopback,
+// ports of this test's own): a test agent takes its token from the iPXE script the daemon
+// serves, backs up a small synthetic disk over the wire (real LZ4 frames of real bytes),
+// then an incremental (only new chunks sent), then restores it; and every refusal of the
+// wire: tokens out of their scope, false digests, oversized frames, garbage, replay, cancel,
+// a finish with a chunk missing, a silent agent.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ApiClient } from '../src/api/client.js';
+import { AGENT_PATHS, type DiskIdentity } from '../src/api/agent-wire.js';
+import { decodeFrame, encodeFrame } from '../src/imaging/lz4-frame.js';
+import { chunkRelativePath } from '../src/imaging/repo/formats.js';
+import { ImageStore } from '../src/imaging/repo/image-store.js';
+import { decodeIndex, digestAt } from '../src/imaging/repo/index-file.js';
+import { tempDir } from './helpers/cli.js';
+import { type TestDaemon, startDaemon } from './helpers/daemon.js';
+import { TestAgent, backupOverWire, bootToken, describeChunks, finishBody } from './helpers/agent-client.js';
+
+const CHUNK = 64 * 1024;
+const MAC = '52:54:00:a9:00:01';
+const work = tempDir('lifeboat-agent-api-');
+const store = join(work.dir, 'store');
+let daemon: TestDaemon;
+let api: ApiClient;
+let base: string;
+
+const DISK: DiskIdentity = { name: 'vda', sizeBytes: 16 * CHUNK, logicalSectorSize: 512, physicalSectorSize: 512, model: 'QEMU HARDDISK', serial: 'SN-A1' };
+
+/** A disk of random chunks, two zero chunks and one chunk twice. */
+function syntheticDisk(): Buffer {
+  const disk = randomBytes(DISK.sizeBytes);
+  disk.fill(0, 3 * CHUNK, 5 * CHUNK);
+  disk.copy(disk, 9 * CHUNK, 8 * CHUNK, 9 * CHUNK);
+  return disk;
+}
+
+async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
+  if (kind === 'udp') {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    const port = s.address().port;
+    s.close();
+    return port;
+  }
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out waiting until ${what}`);
+}
+
+/** A new job for the machine and the agent its boot would start. */
+async function jobAgent(body: Parameters<ApiClient['createJob']>[0]): Promise<{ id: string; agent: TestAgent }> {
+  const job = await api.createJob(body);
+  const token = await bootToken(base, MAC);
+  assert.ok(token, 'the boot script carries the job token');
+  return { id: job.id, agent: new TestAgent(base, token) };
+}
+
+before(async () => {
+  await ImageStore.open(store, { create: true, chunkSize: CHUNK });
+  mkdirSync(join(work.dir, 'boot'), { recursive: true });
+  const config = join(work.dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ dockedDir: work.dir, store, agent: { silenceMinutes: 0.25, cancelSeconds: 2 } }));
+  const [http, tftp] = [await freePort('tcp'), await freePort('udp')];
+  daemon = await startDaemon(work.dir, { config, args: ['--interface', 'lo', '--http-port', String(http), '--tftp-port', String(tftp), '--boot-root', join(work.dir, 'boot')] });
+  api = new ApiClient(daemon.socket);
+  base = `http://127.0.0.1:${http}`;
+  await api.addMachine({ name: 'desk-a', macs: [MAC] });
+});
+
+after(async () => {
+  await daemon?.stop();
+  work.cleanup();
+});
+
+let firstDisk: Buffer;
+let firstImage: string;
+let secondDisk: Buffer;
+let secondImage: string;
+
+test('a full backup over the wire: the appliance checks, signs and commits the image; the job is done', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a', label: 'first' });
+  const hello = await agent.hello([DISK]);
+  assert.equal(hello.status, 200, JSON.stringify(hello.body));
+  assert.deepEqual(hello.body, { machine: 'desk-a', job: { id, type: 'backup', disk: { serial: null, name: null }, label: 'first', end: 'reboot' } });
+  firstDisk = syntheticDisk();
+  const r = await backupOverWire(agent, DISK, firstDisk);
+  assert.equal(r.finish.status, 200, JSON.stringify(r.finish.body));
+  assert.equal(r.start.parent, null);
+  assert.match(r.start.fingerprintKey, /^[0-9a-f]{128}$/);
+  assert.equal(r.sent, 13, '16 chunks: 2 zero, one twice');
+  assert.deepEqual(r.finish.body, { imageId: r.start.imageId, chunkCount: 16, chunksNew: 13 });
+  firstImage = r.start.imageId;
+  const job = await api.job(id);
+  assert.equal(job.state, 'done');
+  assert.equal(job.imageId, firstImage);
+  assert.equal(job.agentDisk?.serial, 'SN-A1');
+  assert.equal(job.stats?.chunksNew, 13);
+  const image = (await api.images()).find((i) => i.id === firstImage);
+  assert.ok(image, 'the image is listed');
+  assert.equal(image.machineId, (await api.machine('desk-a')).id);
+  assert.equal(image.diskSerial, 'SN-A1');
+  assert.equal(image.host, 'desk-a');
+  // the store certifies it like any image: manifest HMAC, index digest
+  const s = await ImageStore.open(store);
+  const m = await s.readManifest(firstImage);
+  assert.equal(m.source.serial, 'SN-A1');
+  assert.equal(m.label, 'first');
+  assert.ok((await s.readIndex(m)).digests.equals(decodeIndex(r.described.index).digests), 'the index is the one uploaded');
+  // replay after the job ended: the token is dead
+  assert.equal((await agent.request('POST', AGENT_PATHS.has, { digests: [r.described.chunks[0]?.digest] })).status, 401);
+  assert.equal((await agent.hello([DISK])).status, 401);
+});
+
+test('an incremental over the wire: the parent is offered, `has` says what the store holds, only new chunks travel', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  secondDisk = Buffer.from(firstDisk);
+  randomBytes(CHUNK).copy(secondDisk, 1 * CHUNK);
+  randomBytes(CHUNK).copy(secondDisk, 12 * CHUNK);
+  const r = await backupOverWire(agent, DISK, secondDisk);
+  assert.equal(r.finish.status, 200, JSON.stringify(r.finish.body));
+  assert.equal(r.start.parent?.id, firstImage);
+  assert.equal(r.sent, 2, 'only the two changed chunks are sent');
+  assert.equal(r.present.filter(Boolean).length, r.described.distinct.length - 2);
+  assert.equal(r.finish.body.chunksNew, 2);
+  secondImage = r.start.imageId;
+  const s = await ImageStore.open(store);
+  assert.equal((await s.readManifest(secondImage)).parent, firstImage);
+  assert.equal((await s.readManifest(secondImage)).fingerprints?.salt, r.start.fingerprintSalt);
+  assert.equal((await s.readManifest(firstImage)).fingerprints?.salt, r.start.fingerprintSalt, 'one lineage, one salt');
+  assert.equal((await api.job(id)).state, 'done');
+});
+
+test('a restore over the wire: the certified image, its chunks and nothing else; verify first by default', async () => {
+  const { id, agent } = await jobAgent({ type: 'restore', image: secondImage, machine: 'desk-a', confirm: true, growLast: true, end: 'poweroff' });
+  const hello = await agent.hello([DISK]);
+  assert.deepEqual(hello.body.job, { id, type: 'restore', imageId: secondImage, disk: { serial: null, name: null }, verify: false, verifyFirst: true, growLast: true, end: 'poweroff' });
+  const start = await agent.request<{ type: string; manifest: { id: string }; index: string; minTargetBytes: number }>('POST', AGENT_PATHS.start, { disk: DISK });
+  assert.equal(start.status, 200, JSON.stringify(start.body));
+  assert.equal(start.body.manifest.id, secondImage);
+  const index = decodeIndex(Buffer.from(start.body.index, 'base64'));
+  const restored = Buffer.alloc(index.diskSize);
+  for (let i = 0; i < index.chunkCount; i++) {
+    const d = digestAt(index, i);
+    if (!d) continue;
+    const got = await agent.request<Buffer>('GET', `${AGENT_PATHS.chunks}/${d.toString('hex')}`, undefined, { raw: true });
+    assert.equal(got.status, 200);
+    decodeFrame(got.body, CHUNK).copy(restored, i * CHUNK);
+  }
+  assert.ok(restored.equals(secondDisk), 'the restored disk is the one backed up');
+  // a chunk of another image (the first backup's old chunk 1) is not this job's to read, though the store has it
+  const other = describeChunks(firstDisk, CHUNK).chunks.find((c) => c.i === 1)?.digest as string;
+  assert.ok(existsSync(join(store, chunkRelativePath(other))));
+  const probe = await agent.request('GET', `${AGENT_PATHS.chunks}/${other}`);
+  assert.equal(probe.status, 404);
+  // a restore token writes nothing
+  const frame = encodeFrame(secondDisk.subarray(0, CHUNK));
+  assert.equal((await agent.request('PUT', `${AGENT_PATHS.chunks}/${'0'.repeat(64)}?raw=${CHUNK}`, frame)).status, 403);
+  assert.equal((await agent.request('POST', AGENT_PATHS.has, { digests: [other] })).status, 403);
+  assert.equal((await agent.request('POST', AGENT_PATHS.progress, { bytesDone: 1000, bytesTotal: DISK.sizeBytes, bytesNew: 0, bytesReused: 0, bytesZero: 0, storedBytes: 1000, chunksDone: 1, chunksTotal: 16 })).status, 200);
+  const end = await agent.request('POST', AGENT_PATHS.end, { ok: true, stage: null, error: null, advice: null, report: { bytesWritten: DISK.sizeBytes, verified: false }, wrote: true });
+  assert.equal(end.status, 200, JSON.stringify(end.body));
+  const job = await api.job(id);
+  assert.equal(job.state, 'done');
+  assert.equal(job.stats?.bytesWritten, DISK.sizeBytes);
+  assert.equal((await agent.request('GET', `${AGENT_PATHS.chunks}/${digestAt(index, 0)?.toString('hex')}`)).status, 401, 'replay after the end');
+});
+
+test('tokens stay in their scope: a wrong token, an inventory token on job paths, a backup token reading chunks', async () => {
+  const wrong = new TestAgent(base, 'x'.repeat(43));
+  assert.equal((await wrong.hello([DISK])).status, 401);
+  assert.equal((await wrong.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 401);
+  const inventoryToken = await bootToken(base, '52:54:00:a9:00:99'); // an unknown machine: discovered, booted for its inventory
+  assert.ok(inventoryToken);
+  const inventory = new TestAgent(base, inventoryToken);
+  assert.equal((await inventory.hello([DISK])).body.job, null);
+  for (const [method, path] of [['POST', AGENT_PATHS.start], ['GET', AGENT_PATHS.parentIndex], ['POST', AGENT_PATHS.end]] as const) {
+    assert.equal((await inventory.request(method, path, method === 'GET' ? undefined : { disk: DISK })).status, 403, path);
+  }
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  const chunk = describeChunks(secondDisk, CHUNK).chunks[0]?.digest;
+  assert.equal((await agent.request('GET', `${AGENT_PATHS.chunks}/${chunk}`)).status, 403, 'a backup token reads no chunks');
+  assert.equal((await agent.request('GET', AGENT_PATHS.parentIndex)).status, 200, 'its parent index it may read');
+  await api.cancelJob(id);
+  assert.equal((await agent.request('POST', AGENT_PATHS.end, { ok: false, stage: 'read', error: 'stopped', advice: null, report: null, wrote: false })).status, 200);
+  await waitFor(async () => (await api.job(id)).state === 'cancelled', 'the job is cancelled');
+});
+
+test('a false digest fails the job and nothing of it is kept', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  const raw = randomBytes(CHUNK);
+  const lie = 'ab'.repeat(32);
+  const r = await agent.request<{ error: string }>('PUT', `${AGENT_PATHS.chunks}/${lie}?raw=${CHUNK}`, encodeFrame(raw));
+  assert.equal(r.status, 422);
+  assert.match(r.body.error, /has SHA-256 [0-9a-f]{64}: refused/);
+  const job = await api.job(id);
+  assert.equal(job.state, 'failed');
+  assert.match(job.error ?? '', /sent what the appliance refused/);
+  assert.ok(!existsSync(join(store, chunkRelativePath(lie))));
+  assert.equal((await agent.request('PUT', `${AGENT_PATHS.chunks}/${lie}?raw=${CHUNK}`, encodeFrame(raw))).status, 401, 'the failed job\'s token is dead');
+});
+
+test('an oversized frame and a garbage frame each fail their own job', async () => {
+  const big = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await big.agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  const r = await big.agent.request('PUT', `${AGENT_PATHS.chunks}/${'cd'.repeat(32)}?raw=${CHUNK}`, randomBytes(CHUNK + 64 * 1024 + 1));
+  assert.equal(r.status, 413);
+  assert.equal((await api.job(big.id)).state, 'failed');
+  const junk = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await junk.agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  assert.equal((await junk.agent.request('PUT', `${AGENT_PATHS.chunks}/${'ef'.repeat(32)}?raw=${CHUNK}`, randomBytes(5000))).status, 422);
+  const failed = await api.job(junk.id);
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.error ?? '', /chunk offered as (ef)+ is damaged: bad magic number/);
+});
+
+test('a finish with a chunk never uploaded is refused: the job fails, no image', async () => {
+  const before = (await api.images()).length;
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  const disk = randomBytes(DISK.sizeBytes);
+  const d = describeChunks(disk, CHUNK);
+  for (const c of d.chunks.slice(1)) assert.equal((await agent.request('PUT', `${AGENT_PATHS.chunks}/${c.digest}?raw=${c.raw.length}`, c.frame)).status, 200);
+  assert.equal((await agent.request('PUT', AGENT_PATHS.index, d.index)).status, 200);
+  const r = await agent.request<{ error: string }>('POST', AGENT_PATHS.finish, finishBody(DISK, d.contentSha256));
+  assert.equal(r.status, 422);
+  assert.match(r.body.error, /1 chunk\(s\) of the index were never uploaded/);
+  const job = await api.job(id);
+  assert.equal(job.state, 'failed');
+  assert.equal(job.imageId, undefined);
+  assert.equal((await api.images()).length, before);
+  // what it staged was dropped with its session
+  assert.ok(!existsSync(join(store, chunkRelativePath(d.chunks[1]?.digest as string))));
+});
+
+test('a finish whose content digest or disk size disagrees with the index is refused', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  const d = describeChunks(secondDisk, CHUNK);
+  assert.equal((await agent.request('PUT', AGENT_PATHS.index, d.index)).status, 200);
+  const r = await agent.request<{ error: string }>('POST', AGENT_PATHS.finish, finishBody(DISK, 'e'.repeat(64)));
+  assert.equal(r.status, 422);
+  assert.match(r.body.error, /content digest/);
+  assert.equal((await api.job(id)).state, 'failed');
+});
+
+test('cancel: the agent hears 409 cancelled; the job ends cancelled when it confirms, or after the timeout', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  const cancelling = await api.cancelJob(id);
+  assert.equal(cancelling.state, 'cancelling');
+  const r = await agent.request<{ cancelled?: boolean }>('POST', AGENT_PATHS.has, { digests: ['a'.repeat(64)] });
+  assert.equal(r.status, 409);
+  assert.equal(r.body.cancelled, true);
+  assert.equal((await agent.hello([DISK])).status, 409);
+  // no word from the agent: cancelled after the timeout (2 s in this test's config)
+  await waitFor(async () => (await api.job(id)).state === 'cancelled', 'the cancel timed out', 15_000);
+  assert.match((await api.job(id)).outcome ?? '', /no image was made/);
+  assert.equal((await agent.request('POST', AGENT_PATHS.has, { digests: ['a'.repeat(64)] })).status, 401);
+});
+
+test('a job for one disk refuses to start on another: the job fails with what to do', async () => {
+  await api.machine('desk-a'); // its disks were recorded by the hellos
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a', disk: 'SN-A1' });
+  const other = { ...DISK, name: 'vdb', serial: 'SN-B2' };
+  const r = await agent.request<{ error: string }>('POST', AGENT_PATHS.start, { disk: other });
+  assert.equal(r.status, 409);
+  assert.match(r.body.error, /the job is for disk SN-A1 of desk-a; the agent chose vdb \(serial SN-B2\)/);
+  assert.equal((await api.job(id)).state, 'failed');
+});
+
+test('garbage and mutated bodies on every route: never a 500, the daemon stays up', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  const valid: Record<string, unknown> = {
+    [AGENT_PATHS.start]: { disk: DISK },
+    [AGENT_PATHS.has]: { digests: ['a'.repeat(64)] },
+    [AGENT_PATHS.progress]: { bytesDone: 1, bytesTotal: 2, bytesNew: 0, bytesReused: 0, bytesZero: 0, storedBytes: 0, chunksDone: 0, chunksTotal: 1 },
+    [AGENT_PATHS.hello]: JSON.parse(JSON.stringify((await import('./helpers/agent-client.js')).helloBody([DISK]))),
+  };
+  const mutate = (v: unknown, depth = 0): unknown => {
+    const pick = Math.random();
+    if (depth > 3 || pick < 0.15) return [null, -1, 1e308, 'x'.repeat(5000), '\u202e', {}, [], true, 2 ** 60, '../../etc'][Math.floor(Math.random() * 10)];
+    if (Array.isArray(v)) return v.map((x) => mutate(x, depth + 1));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => (Math.random() < 0.1 ? [`${k}_`, x] : [k, Math.random() < 0.5 ? mutate(x, depth + 1) : x])));
+    return v;
+  };
+  const statuses = new Map<number, number>();
+  for (let i = 0; i < 240; i++) {
+    const paths = Object.keys(valid);
+    const path = paths[i % paths.length] as string;
+    const kind = i % 4;
+    const body = kind === 0 ? randomBytes(Math.floor(Math.random() * 2000)) : kind === 1 ? JSON.stringify(valid[path]).slice(0, Math.floor(Math.random() * 200)) : mutate(valid[path]);
+    const r = await agent.request('POST', path, body);
+    assert.ok(r.status < 500, `${path} answered ${r.status} to ${String(Buffer.isBuffer(body) ? 'bytes' : JSON.stringify(body)).slice(0, 200)}`);
+    statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+  }
+  for (const path of [AGENT_PATHS.index, AGENT_PATHS.fingerprints]) {
+    for (let i = 0; i < 40; i++) {
+      const good = describeChunks(secondDisk, CHUNK)[path === AGENT_PATHS.index ? 'index' : 'fingerprints'];
+      const bad = Buffer.from(good);
+      for (let k = 0; k < 4; k++) { const at = Math.floor(Math.random() * Math.min(bad.length, 64)); bad[at] = (bad[at] as number) ^ (1 + Math.floor(Math.random() * 255)); }
+      const r = await agent.request('PUT', path, i % 2 ? bad : bad.subarray(0, Math.floor(Math.random() * bad.length)));
+      assert.ok(r.status < 500, `${path}: ${r.status}`);
+    }
+  }
+  assert.ok((statuses.get(400) ?? 0) > 100, `mostly refused as bad bodies: ${JSON.stringify([...statuses])}`);
+  assert.ok((await api.health()).pid > 0, 'the daemon answers');
+  assert.equal((await api.job(id)).state, 'running', 'bad bodies on these routes fail nothing');
+  await api.cancelJob(id);
+  await waitFor(async () => (await api.job(id)).state === 'cancelled', 'the fuzzed job is cancelled', 15_000);
+});
+
+test('an agent that goes silent fails its job with advice', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  await waitFor(async () => (await api.job(id)).state === 'failed', 'the silent job failed', 40_000);
+  assert.match((await api.job(id)).error ?? '', /went silent: no request for 15 s .*check the machine's console/);
+});
+
+test('daemon stop interrupts a running agent job', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  assert.equal(await daemon.stop(), 0);
+  daemon = await startDaemon(work.dir, { config: join(work.dir, 'config.json'), args: ['--interface', 'lo', '--http-port', base.split(':').pop() as string, '--tftp-port', String(await freePort('udp')), '--boot-root', join(work.dir, 'boot')] });
+  api = new ApiClient(daemon.socket);
+  const job = await api.job(id);
+  assert.equal(job.state, 'interrupted');
+  assert.match(job.error ?? '', /daemon stopped/);
+});
