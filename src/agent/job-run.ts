@@ -116,7 +116,9 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
       await api.json('POST', AGENT_PATHS.end, body);
       log('the failure was reported to the appliance');
     } catch (e) {
-      log(`the failure could not be reported to the appliance (${(e as Error).message})`);
+      // A job the appliance refused (job/start) it has failed itself: its token is spent.
+      if (e instanceof LifeboatError && /no longer accepts this job's token/.test(e.message)) log('the appliance had already ended the job');
+      else log(`the failure could not be reported to the appliance (${(e as Error).message})`);
     }
     return { ok: false, cancelled: false };
   }
