@@ -15,6 +15,7 @@ import type { AgentJobSpec, HelloAnswer } from '../api/agent-wire.js';
 import type { AgentApiOptions } from './agent-api.js';
 import { AgentApi } from './agent-api.js';
 import { PinMismatch, postJson } from './appliance-client.js';
+import { closeApis } from './http-chunks.js';
 import { runJob } from './job-run.js';
 import { type Inventory, readInventory } from './inventory.js';
 
@@ -147,5 +148,6 @@ async function job(params: BootParams, spec: AgentJobSpec, disks: Inventory['dis
     return outcome.end === 'poweroff' ? EXIT.poweroff : EXIT.reboot;
   } finally {
     api.close();
+    closeApis(); // the main thread's chunk reader (a restore reads partition tables through it)
   }
 }

@@ -36,6 +36,12 @@ export function apiFor(ref: AgentStoreRef): AgentApi {
   return api;
 }
 
+/** Closes this thread's clients (their kept-alive connections). */
+export function closeApis(): void {
+  for (const api of apis.values()) api.close();
+  apis.clear();
+}
+
 /** Asks `has` of many digests in requests of at most MAX_HAS_BATCH; the answer in order. */
 export async function askHas(api: AgentApi, digests: readonly string[]): Promise<boolean[]> {
   const out: boolean[] = [];
