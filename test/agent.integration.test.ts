@@ -55,6 +55,9 @@ test('backup: the disk goes into the store as a certified image; progress report
   await certifyImage(twin.store, m.id);
   assert.ok(m.stats.bytesNew >= 3 << 20, 'the random file was sent');
   assert.ok(twin.progress.length >= 1);
+  // At most one progress post every 500 ms (a little slack for the timers).
+  const posts = twin.seen.filter((s) => s.path === 'job/progress').map((s) => s.at);
+  posts.slice(1).forEach((at, k) => assert.ok(at - (posts[k] as number) >= 450, `progress posts ${at - (posts[k] as number)} ms apart`));
   assert.ok(twin.seen.some((s) => s.method === 'POST' && s.path === 'job/chunks/has'));
 });
 

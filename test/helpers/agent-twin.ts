@@ -41,7 +41,7 @@ export class AgentTwin {
   job: TwinJob | null = null;
   faults: Fault[] = [];
   /** Every request: method, path (after the prefix), body size. */
-  seen: Array<{ method: string; path: string; bytes: number }> = [];
+  seen: Array<{ method: string; path: string; bytes: number; at: number }> = [];
   progress: ProgressBody[] = [];
   ends: EndBody[] = [];
   finished: Manifest[] = [];
@@ -87,7 +87,7 @@ export class AgentTwin {
     const u = new URL(req.url ?? '/', 'http://twin');
     const path = u.pathname.slice(AGENT_PREFIX.length + 1);
     const method = req.method ?? 'GET';
-    this.seen.push({ method, path, bytes: body.length });
+    this.seen.push({ method, path, bytes: body.length, at: Date.now() });
     let lose = false;
     const json = (status: number, value: unknown) => (lose ? req.socket.destroy() : res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value)));
     const bytes = (b: Buffer) => (lose ? req.socket.destroy() : res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(b));
