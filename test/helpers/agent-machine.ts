@@ -39,10 +39,10 @@ export function partition(disk: string, n: number): { start: number; size: numbe
   return { start: p.start * 512, size: p.size * 512 };
 }
 
-/** A 64 MiB GPT disk: an empty EFI partition and ext4 holding `files` (name → content). */
-export function makeDisk(dir: string, name: string, files: Record<string, Buffer>): string {
+/** A GPT disk (64 MiB by default): an empty 8 MiB EFI partition and ext4 holding `files` (name → content). */
+export function makeDisk(dir: string, name: string, files: Record<string, Buffer>, mib = 64): string {
   const disk = join(dir, `${name}.img`);
-  sh(`truncate -s 64M ${disk} && sgdisk -o -n 1:2048:+8M -t 1:ef00 -n 2:0:+48M -t 2:8300 ${disk}`);
+  sh(`truncate -s ${mib}M ${disk} && sgdisk -o -n 1:2048:+8M -t 1:ef00 -n 2:0:+${mib - 16}M -t 2:8300 ${disk}`);
   const p2 = partition(disk, 2);
   const tree = join(dir, `${name}-tree`);
   mkdirSync(tree, { recursive: true });
