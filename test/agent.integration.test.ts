@@ -99,6 +99,17 @@ test('cancel: a 409 cancelled stops the job at once; nothing more is reported; e
   assert.equal(twin.finished.length, before);
 });
 
+test('the answer to job/finish is lost: the agent does not claim success, and says the image may be committed', async () => {
+  twin.faults = [{ match: 'POST job/finish', after: 0, times: 1, kind: 'lost' }];
+  const before = twin.finished.length;
+  const r = await agent(statSync(disk).size, disk, backupSpec('job-f'));
+  assert.equal(r.code, 1, r.text);
+  assert.match(r.text, /FAILED at finish: the appliance no longer accepts this job's token/);
+  assert.match(r.text, /may have committed the image before its answer was lost: check the job at the appliance/);
+  assert.match(r.text, /the appliance had already ended the job/);
+  assert.equal(twin.finished.length, before + 1, 'the twin did commit it');
+});
+
 test('restore onto a larger disk that held other data: GPT relocated, last partition grown, verified; files equal', async () => {
   twin.faults = [{ match: 'GET job/chunks/', after: 3, times: 1, kind: 'drop' }];
   twin.ends = [];

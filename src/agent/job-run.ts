@@ -40,6 +40,7 @@ const MAX_START_ANSWER = 96 << 20;
 type Stage = 'disk' | 'start' | 'read' | 'network' | 'certify' | 'write' | 'finish' | 'end';
 
 function adviceFor(type: AgentJobSpec['type'], stage: Stage, wrote: boolean): string {
+  if (stage === 'finish') return 'this disk was not changed; the appliance may have committed the image before its answer was lost: check the job at the appliance (`lifeboat jobs`) before backing up again';
   if (stage === 'end') return 'the restore itself completed, but the appliance did not hear it: check the job at the appliance before using this disk';
   const net = stage === 'network' ? 'check the network cable and that the appliance is running; then ' : '';
   if (type === 'backup') return `nothing was committed and this disk was not changed: ${net}start the backup again from the appliance`;
@@ -63,7 +64,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
     if (start?.type !== job.type) throw userError(`the appliance answered job/start of a ${job.type} job with ${JSON.stringify(start?.type)?.slice(0, 40)}: are the agent and the appliance the same version?`);
     if (job.type === 'backup' && start.type === 'backup') {
       stage = 'read';
-      const target = remoteTarget({ api, ref: ctx.ref, start, disk: diskIdentity(disk), log });
+      const target = remoteTarget({ api, ref: ctx.ref, start, disk: diskIdentity(disk), log, onCommit: () => (stage = 'finish') });
       const done = await backupTo(target, { source: path, onEvent: poster.sink, signal: abort.signal, workers });
       stage = 'finish';
       await poster.stop();
@@ -107,7 +108,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
       return { ok: false, cancelled: true };
     }
     const message = err instanceof LifeboatError ? err.message : `internal error (a bug in Lifeboat, please report it): ${(err as Error)?.stack ?? String(err)}`;
-    if (stage !== 'end' && err instanceof LifeboatError && err.kind === 'external' && message.startsWith('the appliance at')) stage = 'network';
+    if (stage !== 'end' && stage !== 'finish' && err instanceof LifeboatError && err.kind === 'external' && message.startsWith('the appliance at')) stage = 'network';
     const advice = adviceFor(job.type, stage, wrote);
     log(`FAILED at ${stage}: ${message}`);
     log(advice);

@@ -61,6 +61,8 @@ export interface RemoteTargetOptions {
   disk: DiskIdentity;
   /** Said on the console. */
   log: (line: string) => void;
+  /** Called when the commit begins (the engine read the whole disk). */
+  onCommit?: () => void;
 }
 
 export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer> {
@@ -106,6 +108,7 @@ export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer>
       return file;
     },
     async commit(f) {
+      o.onCommit?.();
       o.log(`uploading the index (${f.chunkCount} chunks) and asking the appliance to certify image ${start.imageId}`);
       await o.api.send('PUT', AGENT_PATHS.index, file.bytes(), 'application/octet-stream');
       await o.api.send('PUT', AGENT_PATHS.fingerprints, f.fingerprintsBytes, 'application/octet-stream');
