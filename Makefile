@@ -9,7 +9,7 @@ SHELL := /bin/bash
 # dnsmasq-base: the dnsmasq binary only, no service that would answer DHCP on this host (the
 # DHCP tests and bench run it themselves, in network namespaces they make).
 PREFIX ?= /usr/local
-APT_PACKAGES := bc binutils lz4 e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed isc-dhcp-client dnsmasq-base curl tftp-hpa tftpd-hpa nftables zstd xz-utils cpio openssl xorriso isolinux syslinux-common
+APT_PACKAGES := bc binutils lz4 liblz4-dev e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed isc-dhcp-client dnsmasq-base curl tftp-hpa tftpd-hpa nftables zstd xz-utils cpio openssl xorriso isolinux syslinux-common
 STAMP := var/.stamps
 
 .PHONY: all deps apt npm build kernels bootos test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
@@ -35,7 +35,6 @@ apt: | $(STAMP)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
-	@test -f node_modules/lz4/build/Release/lz4.node || { echo "lz4 native addon was not built: is lz4 listed under allowScripts in package.json?" >&2; exit 1; }
 	@touch $@
 
 npm: node_modules/.installed
@@ -56,7 +55,16 @@ dist/native/bind-device.node: src/boot/native/bind-device.c
 	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE): install node's headers (Debian: the nodejs package from NodeSource has them)" >&2; exit 1; }
 	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ $<
 
-build: npm dist/native/peercred.node dist/native/bind-device.node
+# The image engine's LZ4 block codec over Debian's liblz4 (liblz4-dev to build, liblz4-1 to
+# run), the same way. src/ (tsx), dist/ and the agent bundle all load dist/native/lz4.node
+# (src/imaging/lz4-frame.ts says how); the boot OS carries it with liblz4.so.1.
+dist/native/lz4.node: src/imaging/native/lz4.c | apt
+	@mkdir -p dist/native
+	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE): install node's headers (Debian: the nodejs package from NodeSource has them)" >&2; exit 1; }
+	@test -f /usr/include/lz4.h || { echo "/usr/include/lz4.h not found: install liblz4-dev (make apt)" >&2; exit 1; }
+	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ $< -llz4
+
+build: npm dist/native/peercred.node dist/native/bind-device.node dist/native/lz4.node
 	npx tsc -p tsconfig.build.json
 	@chmod +x dist/cli/main.js
 	cp src/bootos/init.sh src/bootos/udhcpc.script dist/bootos/

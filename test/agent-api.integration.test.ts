@@ -71,13 +71,17 @@ async function jobAgent(body: Parameters<ApiClient['createJob']>[0]): Promise<{ 
   return { id: job.id, agent: new TestAgent(base, token) };
 }
 
+let agentPort = 0;
+
 before(async () => {
   await ImageStore.open(store, { create: true, chunkSize: CHUNK });
   mkdirSync(join(work.dir, 'boot'), { recursive: true });
   const config = join(work.dir, 'config.json');
-  writeFileSync(config, JSON.stringify({ dockedDir: work.dir, store, agent: { silenceMinutes: 0.25, cancelSeconds: 2 } }));
+  // The lab setting: the agent API on plain HTTP too (its TLS is tested in agent-tls.integration.test.ts), on a port of its own.
+  writeFileSync(config, JSON.stringify({ dockedDir: work.dir, store, agent: { silenceMinutes: 0.25, cancelSeconds: 2 }, boot: { agentPlainHttp: true } }));
   const [http, tftp] = [await freePort('tcp'), await freePort('udp')];
-  daemon = await startDaemon(work.dir, { config, args: ['--interface', 'lo', '--http-port', String(http), '--tftp-port', String(tftp), '--boot-root', join(work.dir, 'boot')] });
+  agentPort = await freePort('tcp');
+  daemon = await startDaemon(work.dir, { config, args: ['--interface', 'lo', '--http-port', String(http), '--tftp-port', String(tftp), '--agent-port', String(agentPort), '--boot-root', join(work.dir, 'boot')] });
   api = new ApiClient(daemon.socket);
   base = `http://127.0.0.1:${http}`;
   await api.addMachine({ name: 'desk-a', macs: [MAC] });
@@ -339,7 +343,7 @@ test('daemon stop interrupts a running agent job', async () => {
   const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
   assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
   assert.equal(await daemon.stop(), 0);
-  daemon = await startDaemon(work.dir, { config: join(work.dir, 'config.json'), args: ['--interface', 'lo', '--http-port', base.split(':').pop() as string, '--tftp-port', String(await freePort('udp')), '--boot-root', join(work.dir, 'boot')] });
+  daemon = await startDaemon(work.dir, { config: join(work.dir, 'config.json'), args: ['--interface', 'lo', '--http-port', base.split(':').pop() as string, '--tftp-port', String(await freePort('udp')), '--agent-port', String(agentPort), '--boot-root', join(work.dir, 'boot')] });
   api = new ApiClient(daemon.socket);
   const job = await api.job(id);
   assert.equal(job.state, 'interrupted');

@@ -1,5 +1,6 @@
 // The real agent against the real daemon, on the host: `lifeboat serve` with its boot
-// services on loopback (ports of this test's own); a machine with a job boots (the test reads
+// services and its agent API (HTTPS, the appliance's certificate pinned by the agent) on
+// loopback, ports of this test's own; a machine with a job boots (the test reads
 // the lifeboat.* parameters from the iPXE script the daemon gives its MAC, as the kernel
 // would get them) and runAgent does the rest with real worker threads, over the real wire:
 // a backup of a GPT + ext4 disk file, an incremental (reused bytes reported, nothing sent),
@@ -55,6 +56,8 @@ async function bootParams(mac: string): Promise<string | null> {
 async function boot(mac: string, serial: string, path: string) {
   const params = await bootParams(mac);
   assert.ok(params, `the daemon gives ${mac} a job`);
+  // The agent API over HTTPS with the appliance's own certificate, pinned by the agent.
+  assert.match(params, /lifeboat\.url=https:\/\/\S+ lifeboat\.token=\S+ lifeboat\.fp=[0-9a-f]{64}/);
   firstParams ||= params;
   const lines: string[] = [];
   const root = machineRoot(work.dir, params, [{ name: 'vda', serial, sizeBytes: statSync(path).size }]);
@@ -68,8 +71,8 @@ before(async () => {
   mkdirSync(join(work.dir, 'boot'), { recursive: true });
   const config = join(work.dir, 'config.json');
   writeFileSync(config, JSON.stringify({ dockedDir: work.dir, store }));
-  const [http, tftp] = [await freePort('tcp'), await freePort('udp')];
-  daemon = await startDaemon(work.dir, { config, args: ['--interface', 'lo', '--http-port', String(http), '--tftp-port', String(tftp), '--boot-root', join(work.dir, 'boot')] });
+  const [http, tftp, agentPort] = [await freePort('tcp'), await freePort('udp'), await freePort('tcp')];
+  daemon = await startDaemon(work.dir, { config, args: ['--interface', 'lo', '--http-port', String(http), '--tftp-port', String(tftp), '--agent-port', String(agentPort), '--boot-root', join(work.dir, 'boot')] });
   api = new ApiClient(daemon.socket);
   base = `http://127.0.0.1:${http}`;
   await api.addMachine({ name: 'desk-a', macs: [MAC_A] });

@@ -53,7 +53,7 @@ test('an unknown client is discovered and boots inventory; GRUB gets its config 
   assert.equal(script.status, 0, script.stderr);
   assert.match(script.stdout, /^#!ipxe\n/);
   assert.match(script.stdout, /inventory \(new machine\)/);
-  assert.match(script.stdout, new RegExp(`^kernel http://${SERVER.replaceAll('.', '\\.')}:8080/boot/files/lifeboat/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200n8 lifeboat.url=http://${SERVER.replaceAll('.', '\\.')}:8080 lifeboat.token=[A-Za-z0-9_-]{43} \\|\\| goto failed$`, 'm'));
+  assert.match(script.stdout, new RegExp(`^kernel http://${SERVER.replaceAll('.', '\\.')}:8080/boot/files/lifeboat/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200n8 lifeboat.url=https://${SERVER.replaceAll('.', '\\.')}:8443 lifeboat.token=[A-Za-z0-9_-]{43} lifeboat.fp=[0-9a-f]{64} \\|\\| goto failed$`, 'm'));
   const m = await api.machine('new-525400aa0001');
   assert.equal(m.status, 'discovered');
   assert.equal(m.bootStage?.stage, 'script');
@@ -79,7 +79,8 @@ test('an unknown client is discovered and boots inventory; GRUB gets its config 
     },
   });
   writeFileSync(join(work.dir, 'hello.json'), hello);
-  const post = (auth: string, file = 'hello.json') => inClient(`curl -sS -w ' %{http_code}' -H 'Authorization: Bearer ${auth}' -H 'Content-Type: application/json' --data-binary @${join(work.dir, file)} http://${SERVER}:8080/agent/v1/hello`).stdout;
+  // -k: the pin on the appliance's certificate is the agent's business (test/agent-tls.integration.test.ts)
+  const post = (auth: string, file = 'hello.json') => inClient(`curl -sSk -w ' %{http_code}' -H 'Authorization: Bearer ${auth}' -H 'Content-Type: application/json' --data-binary @${join(work.dir, file)} https://${SERVER}:8443/agent/v1/hello`).stdout;
   assert.equal(post('not-a-token-0123456789'), '{"error":"the token is unknown, expired or its job has ended: start the job again from the appliance"} 401');
   writeFileSync(join(work.dir, 'bad.json'), '{"agent": {"version": 1}}');
   assert.match(post(token, 'bad.json'), /does not match the contract.* 400$/);
@@ -112,7 +113,7 @@ test('a machine job: Wake-on-LAN when it starts waiting, the boot OS with its to
   assert.equal(woke.status, 0, woke.stderr);
   assert.match(woke.stdout, /Wake-on-LAN sent to desk-2 \(52:54:00:aa:00:02\)/);
   const jobToken = /lifeboat\.token=([A-Za-z0-9_-]+)/.exec(script.stdout)?.[1] as string;
-  const hello = (t: string) => inClient(`curl -sS -w ' %{http_code}' -H 'Authorization: Bearer ${t}' --data-binary @${join(work.dir, 'hello.json')} http://${SERVER}:8080/agent/v1/hello`).stdout;
+  const hello = (t: string) => inClient(`curl -sSk -w ' %{http_code}' -H 'Authorization: Bearer ${t}' --data-binary @${join(work.dir, 'hello.json')} https://${SERVER}:8443/agent/v1/hello`).stdout;
   assert.equal(hello(jobToken), `{"machine":"desk-2","job":{"id":"${job.id}","type":"backup","disk":{"serial":null,"name":null},"label":null,"end":"reboot"}} 200`);
   assert.equal(cli(['jobs', 'cancel', job.id]).status, 0);
   assert.match(hello(jobToken), / 401$/, 'the token is refused once its job ended (no replay)');
@@ -149,6 +150,9 @@ test('the services report their address and counters, and listen on the boot int
   const office = spawnSync('ip', ['netns', 'exec', appliance, 'curl', '-sS', '--max-time', '3', `http://${OFFICE}:8080/boot/ipxe?mac=52:54:00:00:00:01`], { encoding: 'utf8' });
   assert.notEqual(office.status, 0, 'nothing answers HTTP on the other interface');
   assert.match(office.stderr, /Connection refused|Failed to connect/);
+  const officeAgent = spawnSync('ip', ['netns', 'exec', appliance, 'curl', '-sSk', '--max-time', '3', `https://${OFFICE}:8443/agent/v1/hello`], { encoding: 'utf8' });
+  assert.notEqual(officeAgent.status, 0, 'nor the agent API');
+  assert.match(officeAgent.stderr, /Connection refused|Failed to connect/);
   assert.doesNotMatch(daemon.log(), /"level":"error"/);
 });
 

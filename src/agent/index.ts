@@ -18,3 +18,4 @@
 export { type AgentOptions, EXIT, HELLO_PATH, type HelloBody, checkHello, loadParams, runAgent } from './agent.js';
 export { type Inventory, readInventory } from './inventory.js';
 export { parseSmbios } from './smbios.js';
+export { type SelftestReport, runSelftest, selftestLine, selftestMain } from './selftest.js';

@@ -1,8 +1,20 @@
 // `lifeboat agent`'s entry in the boot OS: bundled by esbuild into one file
 // (dist/agent/agent.cjs) that /init runs with the boot OS's Node.
+//   agent.cjs            the agent's run (hello to the appliance, …)
+//   agent.cjs selftest   the image engine's selftest (selftest.ts), for /init's lifeboat.selftest=1
 import { runAgent } from './agent.js';
+import { selftestMain } from './selftest.js';
 
-runAgent().then(
+const log = (line: string) => process.stdout.write(`lifeboat agent: ${line}\n`);
+const command = process.argv[2];
+const run = command === 'selftest' ? selftestMain(log) : command === undefined ? runAgent() : Promise.resolve(usage(command));
+
+function usage(arg: string): number {
+  log(`unknown argument ${JSON.stringify(arg.slice(0, 60))}: run it without arguments (the agent) or with \`selftest\``);
+  return 2;
+}
+
+run.then(
   (code) => {
     process.exitCode = code;
   },

@@ -83,6 +83,11 @@ export type AgentJobSpec = BackupJobSpec | RestoreJobSpec;
 export interface HelloAnswer {
   machine: string;
   job: AgentJobSpec | null;
+  /**
+   * With a job, after a hello made with a boot medium's token: the one-job token the agent
+   * presents on the job routes from then on (a medium's token is accepted by hello only).
+   */
+  token?: string;
 }
 
 /** The disk the agent chose, as it sees it (the daemon records it and checks it against the job). */

@@ -52,6 +52,9 @@ const SAMPLES: { [K in RoutesOf<'operator'>]: Args<K> } = {
   removeSchedule: ['nightly'],
   runSchedule: ['nightly', { bootTimeoutSeconds: 60 }],
   pruneSchedule: ['nightly', { dryRun: true }],
+  media: [],
+  createMedium: [{ machine: 'pc-1', server: 'https://192.168.1.10:8443' }],
+  revokeMedium: ['0123456789ab'],
   audit: [],
 };
 

@@ -12,6 +12,7 @@ import type { BodySchemas, ParamSchemas, QuerySchemas } from './schemas.js';
 import type {
   ApplianceStatus,
   AuditEvent,
+  BootMedium,
   Health,
   ImageManifest,
   ImageRecord,
@@ -21,6 +22,7 @@ import type {
   LocalDevice,
   Machine,
   MachineWithDisks,
+  NewBootMedium,
   PruneReport,
   Schedule,
   ScheduleRunResult,
@@ -80,6 +82,10 @@ export const ROUTES = {
   removeSchedule: { method: 'DELETE', path: '/schedules/:schedule', surface: 'operator', response: returns<Schedule>() },
   runSchedule: { method: 'POST', path: '/schedules/:schedule/run', surface: 'operator', body: 'ScheduleRunBody', status: 201, response: returns<ScheduleRunResult>() },
   pruneSchedule: { method: 'POST', path: '/schedules/:schedule/prune', surface: 'operator', body: 'PruneBody', response: returns<PruneReport>() },
+
+  media: { method: 'GET', path: '/media', surface: 'operator', response: returns<BootMedium[]>() },
+  createMedium: { method: 'POST', path: '/media', surface: 'operator', body: 'NewMediumBody', status: 201, response: returns<NewBootMedium>() },
+  revokeMedium: { method: 'POST', path: '/media/:medium/revoke', surface: 'operator', response: returns<BootMedium>() },
 
   audit: { method: 'GET', path: '/audit', surface: 'operator', query: 'AuditQuery', response: returns<AuditEvent[]>() },
   events: { method: 'GET', path: '/events', surface: 'operator', stream: true, response: returns<LiveEvent>() },

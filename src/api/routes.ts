@@ -92,6 +92,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         calendar: spec.source,
         ...(body.retention ? { retention: body.retention } : {}),
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+        ...(body.passphraseFile !== undefined ? { passphraseFile: body.passphraseFile } : {}),
       });
       const problems = await s.schedules.timersChanged();
       await s.audit.record({ actor, action: 'schedule.add', subject: added.name, details: { calendar: added.calendar, ...(problems.length ? { timerProblems: problems } : {}) } });
@@ -108,6 +109,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...(calendar !== undefined ? { calendar } : {}),
         ...(body.retention ? { retention: body.retention } : {}),
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+        ...(body.passphraseFile !== undefined ? { passphraseFile: body.passphraseFile } : {}),
       });
       const problems = await s.schedules.timersChanged();
       await s.audit.record({ actor, action: 'schedule.edit', subject: edited.name, details: { fields: Object.keys(body), ...(problems.length ? { timerProblems: problems } : {}) } });
@@ -121,6 +123,10 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
     },
     runSchedule: ({ params, body, actor }) => s.schedules.run(params.schedule, actor, (body.bootTimeoutSeconds ?? 3600) * 1000),
     pruneSchedule: ({ params, body, actor }) => s.schedules.prune(params.schedule, actor, body.dryRun === true),
+
+    media: () => s.media.list(),
+    createMedium: ({ body, actor }) => s.media.create({ ...(body.machine !== undefined ? { machine: body.machine } : {}), ...(body.server !== undefined ? { server: body.server } : {}), actor }),
+    revokeMedium: ({ params, actor }) => s.media.revoke(params.medium, actor),
 
     audit: ({ query }) => s.audit.list({ ...(query.since !== undefined ? { since: new Date(query.since).toISOString() } : {}), ...(query.limit ? { limit: query.limit } : {}) }),
   };

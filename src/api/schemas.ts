@@ -21,6 +21,8 @@ const mac = text(64, { min: 1 });
 const devicePath = text(4096, { min: 1 }).refine((p) => p.startsWith('/'), 'must be an absolute path');
 const imageId = z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/, 'is not an image id (see `lifeboat images list`)');
 const isoTime = z.string().refine((t) => /^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) && !Number.isNaN(Date.parse(t)), 'is not a time: give an ISO date or time such as 2026-12-01 or 2026-12-01T08:00:00Z');
+/** A file on the appliance holding a passphrase (its first line): the path travels and is stored, never the passphrase. */
+const passphraseFile = text(4096, { min: 1 }).refine((p) => p.startsWith('/'), 'must be an absolute path to a file on the appliance (root-owned, mode 600)');
 const jobId = z.string().regex(/^[0-9a-f]{12}$/, 'is not a job id (see `lifeboat jobs list`)');
 
 export const NewMachineBody = z
@@ -39,9 +41,9 @@ export const NewMachineBody = z
   .strict();
 export type NewMachineBody = z.infer<typeof NewMachineBody>;
 
-/** A patch may also approve a discovered machine (status null) or ignore one. */
+/** A patch may also approve a discovered machine (status null) or ignore one, and set or clear (null) its passphrase file. */
 export const MachinePatchBody = NewMachineBody.partial()
-  .extend({ status: z.enum(['ignored']).nullable().optional() })
+  .extend({ status: z.enum(['ignored']).nullable().optional(), passphraseFile: passphraseFile.nullable().optional() })
   .strict();
 export type MachinePatchBody = z.infer<typeof MachinePatchBody>;
 
@@ -79,6 +81,7 @@ export const NewScheduleBody = z
     calendar: text(256, { min: 1 }),
     retention: z.object({ keepLast: retentionCount, daily: retentionCount, weekly: retentionCount, monthly: retentionCount }).strict().optional(),
     enabled: z.boolean().optional(),
+    passphraseFile: passphraseFile.optional(),
   })
   .strict()
   .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length === 1, 'name machines, a group, or devices docked in the appliance: exactly one of them');
@@ -103,10 +106,12 @@ export const SchedulePatchBody = z
     calendar: z.string().min(1).max(256).optional(),
     retention: retention.optional(),
     enabled: z.boolean().optional(),
+    /** null: its backups are no longer protected by a passphrase. */
+    passphraseFile: passphraseFile.nullable().optional(),
   })
   .strict()
   .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length <= 1, 'name at most one new target: machines, a group, or devices')
-  .refine((b) => Object.keys(b).length > 0, 'say what to change: machines, group, devices, calendar, retention or enabled');
+  .refine((b) => Object.keys(b).length > 0, 'say what to change: machines, group, devices, calendar, retention, enabled or passphraseFile');
 export type SchedulePatchBody = z.infer<typeof SchedulePatchBody>;
 
 export const PruneBody = z.object({ dryRun: z.boolean().optional() }).strict();
@@ -119,15 +124,26 @@ export const ImagesPruneBody = z
   .refine((b) => Object.values(b.retention).some((v) => v !== undefined), { message: 'say what to keep: keepLast, daily, weekly and/or monthly', path: ['retention'] });
 export type ImagesPruneBody = z.infer<typeof ImagesPruneBody>;
 
+/** A boot medium for one machine (by name), or for registering whatever boots it (none); the agent URL written on it (default: the daemon's own). */
+export const NewMediumBody = z
+  .object({
+    machine: name.optional(),
+    server: text(2048, { min: 1 })
+      .refine((u) => /^https?:\/\/[^\s/]+(\/.*)?$/.test(u), 'must be an http:// or https:// URL such as https://192.168.1.10:8443')
+      .optional(),
+  })
+  .strict();
+export type NewMediumBody = z.infer<typeof NewMediumBody>;
+
 export const ImagePatchBody = z.object({ protected: z.boolean() }).strict();
 export type ImagePatchBody = z.infer<typeof ImagePatchBody>;
 
 /** Request bodies, by the name the route table gives them. A route naming none takes no body. */
-export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody, SchedulePatchBody, PruneBody, ImagesPruneBody, ImagePatchBody };
+export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody, SchedulePatchBody, PruneBody, ImagesPruneBody, ImagePatchBody, NewMediumBody };
 export type BodySchemas = typeof BODY_SCHEMAS;
 
 /** Path parameters, by their name in the route's path (`/machines/:machine`): each is checked after percent-decoding. */
-export const PARAM_SCHEMAS = { machine: name, schedule: name, image: imageId, job: jobId };
+export const PARAM_SCHEMAS = { machine: name, schedule: name, image: imageId, job: jobId, medium: z.string().regex(/^[0-9a-f]{12}$/, 'is not a boot medium id (see `lifeboat bootmedia list`)') };
 export type ParamSchemas = typeof PARAM_SCHEMAS;
 
 /**

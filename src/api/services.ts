@@ -3,7 +3,7 @@
 // real ones (the NeDB store, the image store, the job runner, the event hub); a test can
 // wire its own. Nothing here knows NeDB, the engine or the job runner's internals.
 import type { MachinePatchBody, NewMachineBody } from './schemas.js';
-import type { ApplianceStatus, AuditEvent, Disk, ImageManifest, ImageRecord, Job, JobState, LiveEvent, LocalDevice, Machine, ProgressEvent, PruneReport, Schedule, ScheduleRunResult, ScheduleTarget } from './wire.js';
+import type { ApplianceStatus, AuditEvent, BootMedium, NewBootMedium, Disk, ImageManifest, ImageRecord, Job, JobState, LiveEvent, LocalDevice, Machine, ProgressEvent, PruneReport, Schedule, ScheduleRunResult, ScheduleTarget } from './wire.js';
 
 /** A job as the routes ask for it; the job runner decides whether it can run. */
 export interface JobRequest {
@@ -31,6 +31,7 @@ export interface NewScheduleRecord {
   calendar: string;
   retention?: Schedule['retention'];
   enabled?: boolean;
+  passphraseFile?: string;
 }
 
 export interface OperatorServices {
@@ -72,7 +73,7 @@ export interface OperatorServices {
     list(): Promise<Schedule[]>;
     get(name: string): Promise<Schedule>;
     add(schedule: NewScheduleRecord): Promise<Schedule>;
-    edit(name: string, patch: Partial<Omit<NewScheduleRecord, 'name'>>): Promise<Schedule>;
+    edit(name: string, patch: Partial<Omit<NewScheduleRecord, 'name' | 'passphraseFile'>> & { passphraseFile?: string | null }): Promise<Schedule>;
     remove(name: string): Promise<Schedule>;
     /** Starts the named schedule's jobs (machine jobs fail after bootDeadlineMs without a boot). */
     run(name: string, actor: string, bootDeadlineMs: number): Promise<ScheduleRunResult>;
@@ -80,6 +81,13 @@ export interface OperatorServices {
     prune(name: string, actor: string, dryRun: boolean): Promise<PruneReport>;
     /** After an add or remove: bring the timers in line; returns the problems. */
     timersChanged(): Promise<string[]>;
+  };
+  media: {
+    /** Newest first. */
+    list(): Promise<BootMedium[]>;
+    /** A new medium's record and token, for one machine or for registration; server defaults to the daemon's agent URL. */
+    create(o: { machine?: string; server?: string; actor: string }): Promise<NewBootMedium>;
+    revoke(id: string, actor: string): Promise<BootMedium>;
   };
   audit: {
     /** Newest first. */

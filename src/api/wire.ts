@@ -37,6 +37,8 @@ export interface Machine {
   };
   group?: string;
   notes?: string;
+  /** Its backups are protected by the passphrase in this file (the path: the passphrase itself never leaves the appliance's disk). */
+  passphraseFile?: string;
   lastSeen?: string;
   createdAt: string;
   updatedAt: string;
@@ -162,9 +164,32 @@ export interface Schedule {
   calendar: string;
   retention: { keepLast?: number; daily?: number; weekly?: number; monthly?: number };
   enabled: boolean;
+  /** Its backups are protected by the passphrase in this file (the path only). */
+  passphraseFile?: string;
   createdAt: string;
   updatedAt: string;
   lastRunAt?: string;
+}
+
+/** A boot medium the daemon made: what its token may do (never the token or its digest). */
+export interface BootMedium {
+  id: string;
+  /** machine: boots that machine (its waiting job, if any); registration: creates the machine that boots it. */
+  scope: 'machine' | 'registration';
+  machineId?: string;
+  /** The machine's name, while it exists. */
+  machine?: string;
+  server: string;
+  createdAt: string;
+  createdBy: string;
+  revokedAt?: string;
+  lastUsedAt?: string;
+}
+
+/** A new boot medium and the parameters to write on it (the token appears here once). */
+export interface NewBootMedium {
+  medium: BootMedium;
+  params: { url: string; token: string; fingerprint: string | null };
 }
 
 /** A schedule with when it fires next (UTC ISO time, null when never). */
@@ -263,6 +288,13 @@ export interface ApplianceStatus {
     reduction: number;
   };
   jobs: { active: number; running: number };
+  /**
+   * The agent API: the URL agents are sent to (null with the boot services off) and the
+   * SHA-256 fingerprint of the appliance's certificate they pin, AA:BB:… as
+   * `openssl x509 -noout -fingerprint -sha256` prints it. plainHttp: the lab setting
+   * boot.agentPlainHttp is on (agents are sent to plain HTTP).
+   */
+  agentApi?: { url: string | null; fingerprint: string; plainHttp: boolean };
 }
 
 /** A disk attached to the appliance itself (GET /v1/devices): what an operator docks to back up or restore. */

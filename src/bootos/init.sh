@@ -4,6 +4,8 @@
 #   2. kernel modules by modalias, a few rounds (buses found in one round bring new devices)
 #   3. every NIC up; DHCP on all of them, or the static address lifeboat.ip/gw/dns
 #   4. the agent (Node + one bundled file); it validates the parameters itself
+# lifeboat.selftest=1 first runs the image engine's selftest (worker threads, LZ4, SHA-256:
+# src/agent/selftest.ts) right after the start checks, before modules and network.
 # On any failure: say what failed and what to check on every console, report it to the
 # appliance when that is possible without exposing the token, and wait. Never a reboot loop.
 /bin/busybox mkdir -p /proc /sys /dev /run /tmp /bin /sbin /usr/bin /usr/sbin
@@ -25,7 +27,7 @@ say() {
 
 PARAMS_SRC=/proc/cmdline
 [ -f /etc/lifeboat/params ] && PARAMS_SRC=/etc/lifeboat/params
-URL="" IP="" GW="" DNS="" DEBUG=0
+URL="" IP="" GW="" DNS="" DEBUG=0 SELFTEST=0
 for t in $(cat "$PARAMS_SRC"); do
   case "$t" in
     lifeboat.url=*) URL=${t#*=} ;;
@@ -33,6 +35,7 @@ for t in $(cat "$PARAMS_SRC"); do
     lifeboat.gw=*) GW=${t#*=} ;;
     lifeboat.dns=*) DNS=${t#*=} ;;
     lifeboat.debug=1) DEBUG=1 ;;
+    lifeboat.selftest=1) SELFTEST=1 ;;
   esac
 done
 
@@ -59,6 +62,24 @@ fail() {
 
 say "boot OS: $(cat /etc/lifeboat/build 2>/dev/null)"
 [ -x /usr/bin/node ] || fail "start" "/usr/bin/node is missing from the initramfs: rebuild it with lifeboat bootos build"
+AGENT=/usr/lib/lifeboat/dist/agent/agent.cjs
+
+# Runs the agent with its output on every console and in the log; returns its exit status.
+agent() {
+  set -o pipefail
+  /usr/bin/node "$AGENT" "$@" 2>&1 | while IFS= read -r line; do
+    for c in ${CONSOLES:-console}; do echo "$line" >"/dev/$c" 2>/dev/null; done
+    echo "$line" >>/run/lifeboat.log
+  done
+  rc=$?
+  set +o pipefail
+  return $rc
+}
+
+if [ "$SELFTEST" = 1 ]; then
+  say "selftest of the image engine"
+  agent selftest || fail "selftest" "the image engine does not run in this boot OS (its message is above)"
+fi
 
 # ---- modules by modalias
 loaded=""
@@ -106,19 +127,16 @@ fi
 
 # ---- the agent (it validates the parameters and says what is wrong)
 say "starting the agent"
-set -o pipefail
-/usr/bin/node /usr/lib/lifeboat/agent.cjs 2>&1 | while IFS= read -r line; do
-  for c in ${CONSOLES:-console}; do echo "$line" >"/dev/$c" 2>/dev/null; done
-  echo "$line" >>/run/lifeboat.log
-done
+agent
 rc=$?
-set +o pipefail
-# The agent's exit code says what comes next (src/agent/agent.ts EXIT): 0 reboot (no job:
-# the machine boots its local disk; or a job done), 3 power off, anything else: failed or
-# cancelled, its reason is above, and the machine waits here.
+# The agent's exit code says what comes next (src/agent/agent.ts EXIT): 0 reboot (no job on
+# a network boot: the next boot is the local disk; or a job done), 3 power off, 4 stay (no
+# job, booted from a medium: rebooting would boot the medium again), anything else: failed
+# or cancelled, its reason is above, and the machine waits here. Never a reboot loop.
 case "$rc" in
   0) say "rebooting"; sync; reboot -f ;;
   3) say "powering off"; sync; poweroff -f ;;
+  4) say "nothing to do: remove the boot medium and restart this computer to boot its local disk" ;;
   *) fail "agent" "the agent exited with status $rc (its message is above)" ;;
 esac
 while true; do sleep 3600; done

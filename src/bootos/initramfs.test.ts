@@ -25,6 +25,9 @@ const inputs: InitramfsInputs = {
   libraries: [{ path: '/lib64/ld-linux-x86-64.so.2', data: Buffer.from('ld') }, { path: '/lib/x86_64-linux-gnu/libc.so.6', data: Buffer.from('libc') }],
   busybox: Buffer.from('busybox'),
   agent: Buffer.from('agent'),
+  chunkWorker: Buffer.from('worker'),
+  lz4Addon: Buffer.from('addon'),
+  addonLibraries: [{ path: '/lib/x86_64-linux-gnu/liblz4.so.1', data: Buffer.from('liblz4') }],
   init: Buffer.from('#!/bin/busybox sh\n'),
   udhcpcScript: Buffer.from('#!/bin/sh\n'),
   buildInfo: 'test',
@@ -49,6 +52,12 @@ for (const kind of ['zstd', 'xz'] as const) {
     const init = system.find((m) => m.path === 'init')!;
     assert.equal(init.mode & 0o777, 0o755);
     assert.ok(system.some((m) => m.path === 'dev/console' && (m.mode & 0o170000) === 0o020000));
+    // The agent keeps dist/'s layout: the bundle finds its worker beside it and the codec in ../native.
+    const file = (path: string) => system.find((m) => m.path === path)?.data.toString();
+    assert.equal(file('usr/lib/lifeboat/dist/agent/agent.cjs'), 'agent');
+    assert.equal(file('usr/lib/lifeboat/dist/agent/chunk-worker.cjs'), 'worker');
+    assert.equal(file('usr/lib/lifeboat/dist/native/lz4.node'), 'addon');
+    assert.equal(file('lib/x86_64-linux-gnu/liblz4.so.1'), 'liblz4');
     const list = execFileSync('cpio', ['-t', '--quiet'], { input: execFileSync(kind, ['-d', '-c'], { input: second }) }).toString();
     assert.match(list, /^init$/m);
   });

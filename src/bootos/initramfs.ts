@@ -2,7 +2,10 @@
 // one after the other into the same root):
 //   1. runtime — Node and exactly the shared libraries it needs (large, rarely changes:
 //      compressed once and cached by the SHA-256 of its uncompressed bytes)
-//   2. system  — busybox, /init, the udhcpc script, the kernel modules, the agent bundle
+//   2. system  — busybox, /init, the udhcpc script, the kernel modules, the agent bundle:
+//      usr/lib/lifeboat/dist/{agent/agent.cjs, agent/chunk-worker.cjs, native/lz4.node},
+//      dist/'s own layout, which the bundle's loading rules rely on (bundle-agent.sh), and
+//      the libraries the codec needs beyond Node's (liblz4.so.1)
 //   3. params  — (boot media only) etc/lifeboat/params, uncompressed, appended by
 //      paramsArchive(); network boots carry the parameters on the kernel command line.
 // Compressed archives follow each other unpadded (zstd and xz CLIs read them as one stream,
@@ -30,7 +33,12 @@ export interface InitramfsInputs {
   node: Buffer;
   libraries: { path: string; data: Buffer }[];
   busybox: Buffer;
+  /** the agent bundle (bundle-agent.sh), its chunk worker beside it, and the LZ4 codec addon */
   agent: Buffer;
+  chunkWorker: Buffer;
+  lz4Addon: Buffer;
+  /** the libraries the addon needs beyond Node's (liblz4.so.1): in the system archive, so the cached runtime one stays as it is */
+  addonLibraries: { path: string; data: Buffer }[];
   init: Buffer;
   udhcpcScript: Buffer;
   /** one line shown at boot: what was built from what */
@@ -71,6 +79,9 @@ function dirs(paths: string[]): CpioEntry[] {
   return [...all].map((path) => ({ type: 'dir', path }));
 }
 
+/** Where the agent's files are in the boot OS (what /init runs: node ${AGENT_DIR}/agent/agent.cjs). */
+export const AGENT_DIR = 'usr/lib/lifeboat/dist';
+
 export function runtimeEntries(i: InitramfsInputs): CpioEntry[] {
   const files: CpioEntry[] = [
     { type: 'file', path: 'usr/bin/node', data: i.node, mode: 0o755 },
@@ -86,7 +97,10 @@ export function systemEntries(i: InitramfsInputs): CpioEntry[] {
     { type: 'symlink', path: 'bin/sh', target: 'busybox' },
     { type: 'file', path: 'etc/lifeboat/udhcpc.script', data: i.udhcpcScript, mode: 0o755 },
     { type: 'file', path: 'etc/lifeboat/build', data: Buffer.from(`${i.buildInfo}\n`) },
-    { type: 'file', path: 'usr/lib/lifeboat/agent.cjs', data: i.agent },
+    { type: 'file', path: `${AGENT_DIR}/agent/agent.cjs`, data: i.agent },
+    { type: 'file', path: `${AGENT_DIR}/agent/chunk-worker.cjs`, data: i.chunkWorker },
+    { type: 'file', path: `${AGENT_DIR}/native/lz4.node`, data: i.lz4Addon, mode: 0o755 },
+    ...i.addonLibraries.map((l): CpioEntry => ({ type: 'file', path: l.path.replace(/^\//, ''), data: l.data, mode: 0o755 })),
     ...i.kernel.files.map((f): CpioEntry => ({ type: 'file', path: f.path, data: f.data })),
   ];
   const extra: CpioEntry[] = ['dev', 'proc', 'sys', 'run', 'tmp', 'root', 'sbin', 'usr/sbin'].map((path) => ({ type: 'dir', path }));

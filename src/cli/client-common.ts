@@ -1,6 +1,7 @@
 // What the daemon-client commands share: the client from --socket / LIFEBOAT_SOCKET,
 // JSON or table output, and following a job to its end with the same progress
 // renderers as local imaging (exit 0 only when the job is done).
+import { resolve } from 'node:path';
 import { ApiClient } from '../api/client.js';
 import type { Job, JobView } from '../api/contract.js';
 import { LifeboatError, usageError } from '../errors.js';
@@ -107,3 +108,19 @@ export async function followJobs(api: ApiClient, jobs: Job[], say: (line: string
   return final;
 }
 
+
+/** The passphrase-file options of `schedule add|edit` and `machines edit`. */
+export const PASSPHRASE_FILE_HELP = 'protect its backups with the passphrase on the first line of this file on the appliance (root-owned, chmod 600); only the path is stored, the daemon reads the file at each backup';
+export const NO_PASSPHRASE_HELP = 'its backups are no longer protected by a passphrase file';
+
+/** --passphrase-file <path> (made absolute here: the daemon stores the path) or --no-passphrase (clears it), as an API field. */
+export function passphraseSetting(o: { passphraseFile?: string; passphrase?: boolean }, clearable: boolean): { passphraseFile?: string | null } {
+  if (o.passphraseFile !== undefined && o.passphrase === false) throw usageError('--passphrase-file sets a passphrase file and --no-passphrase clears it: give one of them');
+  if (o.passphraseFile !== undefined) return { passphraseFile: resolve(o.passphraseFile) };
+  return o.passphrase === false && clearable ? { passphraseFile: null } : {};
+}
+
+/** The passphrase line of `schedule show` and `machines show`: the file's path, never its content. */
+export function passphraseText(file: string | undefined): string {
+  return file === undefined ? 'none (its backups can be restored without a passphrase)' : `from file ${escapeForTerminal(file)} (read at each backup)`;
+}

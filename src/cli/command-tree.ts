@@ -21,6 +21,7 @@ import { register as registerDocs } from './command-docs.js';
 import { register as registerNotify } from './notify.js';
 import { register as registerBootos } from './bootos.js';
 import { register as registerBootmedia } from './bootmedia.js';
+import { register as registerAppliance } from './appliance.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(ctx: CommandContext): Command {
@@ -53,7 +54,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerTui(program);
   registerDashboard(program, ctx);
   registerBootos(program);
-  registerBootmedia(program);
+  registerBootmedia(program, ctx);
+  registerAppliance(program);
   // Every command and subcommand throws instead of exiting, so one place picks exit codes.
   const exitOverride = (c: Command) => {
     c.exitOverride();

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { formatBytes } from '../format.js';
 import { usageError } from '../errors.js';
 import { escapeForTerminal, shown } from '../text.js';
-import { client, table } from './client-common.js';
+import { NO_PASSPHRASE_HELP, PASSPHRASE_FILE_HELP, client, passphraseSetting, passphraseText, table } from './client-common.js';
 
 const collect = (v: string, acc: string[] = []) => [...acc, v];
 const LOADERS = ['auto', 'ipxe', 'ipxe-full', 'signed'] as const;
@@ -79,6 +79,7 @@ export function register(program: Command): void {
           `loader   ${m.bootLoader ?? 'auto'} (x64 UEFI); local boot ${m.localBoot ?? 'default (BIOS: sanboot, UEFI: exit)'}`,
           `seen     ${shown(m.lastSeen ?? 'never')}`,
           `boot     ${shown(stageOf(m))}`,
+          `passphrase ${passphraseText(m.passphraseFile)}`,
           ...(notes ? [notes] : []),
           '',
         ].join('\n'),
@@ -95,9 +96,12 @@ export function register(program: Command): void {
     .option('--notes <text>', 'free text')
     .addOption(loaderOption())
     .addOption(localBootOption())
+    .option('--passphrase-file <path>', PASSPHRASE_FILE_HELP)
+    .option('--no-passphrase', NO_PASSPHRASE_HELP)
     .option('--socket <path>', 'daemon socket')
-    .action(async (name: string, o: { name?: string; mac?: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; socket?: string }) => {
+    .action(async (name: string, o: { name?: string; mac?: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; passphraseFile?: string; passphrase?: boolean; socket?: string }) => {
       const m = await client(o.socket).editMachine(name, {
+        ...passphraseSetting(o, true),
         ...(o.name ? { name: o.name } : {}),
         ...(o.mac?.length ? { macs: o.mac } : {}),
         ...(o.group !== undefined ? { group: o.group } : {}),

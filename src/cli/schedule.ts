@@ -7,7 +7,7 @@ import { scheduleTargetText } from '../api/constants.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import type { ScheduleView } from '../api/contract.js';
-import { client, followJobs, table } from './client-common.js';
+import { NO_PASSPHRASE_HELP, PASSPHRASE_FILE_HELP, client, followJobs, passphraseSetting, passphraseText, table } from './client-common.js';
 import { when } from './job-text.js';
 import { type KeepOptions, keepOptions, pruneText, retentionOf } from './prune-text.js';
 
@@ -30,6 +30,7 @@ export function scheduleText(s: ScheduleView): string {
     `next run:     ${s.nextRun ? `${when(s.nextRun)} UTC` : 'never'}`,
     `last run:     ${s.lastRunAt ? `${when(s.lastRunAt)} UTC` : 'never'}`,
     `keeps:        ${keep}`,
+    `passphrase:   ${passphraseText(s.passphraseFile)}`,
     `created:      ${when(s.createdAt)} UTC`,
     ...(s.warnings ?? []).map((w) => `warning:      will not fire by itself: ${w}`),
   ].join('\n');
@@ -61,13 +62,16 @@ export function register(program: Command): void {
       .option('--device <path>', 'a disk docked in the appliance (repeatable)', repeat)
       .requiredOption('--calendar <expr>', "systemd OnCalendar expression, e.g. 'Mon..Fri 22:00' or daily"),
   )
+    .option('--passphrase-file <path>', PASSPHRASE_FILE_HELP)
+    .option('--no-passphrase', 'its backups are not protected by a passphrase (the default)')
     .option('--json', 'the schedule as JSON')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: KeepOptions & { name: string; machine?: string[]; group?: string; device?: string[]; calendar: string; json?: boolean; socket?: string }) => {
+    .action(async (o: KeepOptions & { name: string; machine?: string[]; group?: string; device?: string[]; calendar: string; passphraseFile?: string; passphrase?: boolean; json?: boolean; socket?: string }) => {
       const target = targetOf(o);
       if (!target) throw usageError('name what to back up: machines with --machine (repeatable), a --group, or docked disks with --device (repeatable) — one of them');
       const retention = retentionOf(o);
-      const s = await client(o.socket).addSchedule({ name: o.name, ...target, calendar: o.calendar, ...(retention ? { retention } : {}) });
+      const { passphraseFile } = passphraseSetting(o, false);
+      const s = await client(o.socket).addSchedule({ name: o.name, ...target, calendar: o.calendar, ...(retention ? { retention } : {}), ...(passphraseFile ? { passphraseFile } : {}) });
       process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `added schedule ${shown(s.name)}: ${shown(s.calendar)}, next run ${s.nextRun ? when(s.nextRun) : 'never'} (UTC)\n`);
       for (const w of s.warnings ?? []) process.stderr.write(`lifeboat: warning: schedule ${s.name} will not fire by itself: ${shown(w)}\n`);
     });
@@ -82,15 +86,17 @@ export function register(program: Command): void {
       .option('--calendar <expr>', 'a new systemd OnCalendar expression'),
   )
     .option('--keep-all', 'drop the retention policy: keep every image')
+    .option('--passphrase-file <path>', PASSPHRASE_FILE_HELP)
+    .option('--no-passphrase', NO_PASSPHRASE_HELP)
     .option('--json', 'the schedule as JSON')
     .option('--socket <path>', 'daemon socket')
-    .action(async (name: string, o: KeepOptions & { machine?: string[]; group?: string; device?: string[]; calendar?: string; keepAll?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (name: string, o: KeepOptions & { machine?: string[]; group?: string; device?: string[]; calendar?: string; keepAll?: boolean; passphraseFile?: string; passphrase?: boolean; json?: boolean; socket?: string }) => {
       const given = [o.machine, o.group, o.device].filter((t) => t !== undefined).length;
       if (given > 1) throw usageError('name one new target: --machine (repeatable), --group, or --device (repeatable)');
       const retention = retentionOf(o);
       if (retention && o.keepAll) throw usageError('--keep-all drops the policy; --keep-* sets one: give one or the other');
-      const patch = { ...(targetOf(o) ?? {}), ...(o.calendar !== undefined ? { calendar: o.calendar } : {}), ...(retention ? { retention } : o.keepAll ? { retention: {} } : {}) };
-      if (Object.keys(patch).length === 0) throw usageError('say what to change: --calendar, --machine/--group/--device, --keep-* or --keep-all (enable and disable are their own commands)');
+      const patch = { ...(targetOf(o) ?? {}), ...(o.calendar !== undefined ? { calendar: o.calendar } : {}), ...(retention ? { retention } : o.keepAll ? { retention: {} } : {}), ...passphraseSetting(o, true) };
+      if (Object.keys(patch).length === 0) throw usageError('say what to change: --calendar, --machine/--group/--device, --keep-* or --keep-all, --passphrase-file or --no-passphrase (enable and disable are their own commands)');
       const s = await client(o.socket).editSchedule(name, patch);
       say(o.json === true, s, `changed schedule ${s.name}`);
     });

@@ -14,10 +14,11 @@ export function register(program: Command): void {
     .option('--dhcp-range <first-last>', 'full DHCP: the addresses handed out')
     .option('--http-port <n>', 'HTTP boot port (default 80)')
     .option('--tftp-port <n>', 'TFTP port (default 69)')
+    .option('--agent-port <n>', 'agent API port, HTTPS with the appliance\'s own certificate (default 8443)')
     .option('--boot-root <dir>', 'what TFTP and HTTP boot serve (default <data-dir>/boot)')
-    .action(async (o: { config?: string; dataDir?: string; socket?: string; repairDb?: boolean; interface?: string; dhcp?: string; dhcpRange?: string; httpPort?: string; tftpPort?: string; bootRoot?: string }) => {
+    .action(async (o: { config?: string; dataDir?: string; socket?: string; repairDb?: boolean; interface?: string; dhcp?: string; dhcpRange?: string; httpPort?: string; tftpPort?: string; agentPort?: string; bootRoot?: string }) => {
       const { runDaemon } = await import('../daemon/main.js'); // the daemon's modules load only for serve
-      const boot = Object.fromEntries(Object.entries({ interface: o.interface, dhcp: o.dhcp, dhcpRange: o.dhcpRange, httpPort: o.httpPort, tftpPort: o.tftpPort, bootRoot: o.bootRoot }).filter(([, v]) => v !== undefined));
+      const boot = Object.fromEntries(Object.entries({ interface: o.interface, dhcp: o.dhcp, dhcpRange: o.dhcpRange, httpPort: o.httpPort, tftpPort: o.tftpPort, agentPort: o.agentPort, bootRoot: o.bootRoot }).filter(([, v]) => v !== undefined));
       process.exitCode = await runDaemon({
         ...(o.config !== undefined ? { config: o.config } : {}),
         ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),

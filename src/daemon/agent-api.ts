@@ -12,6 +12,7 @@ import { LifeboatError, httpStatusFor } from '../errors.js';
 import type { ManagementStore } from '../db/index.js';
 import type { AgentTokens, TokenScope } from './agent-tokens.js';
 import { acceptHello } from './agent-hello.js';
+import { type MediumTokenScope, type MediumTokens, helloIdentity } from './medium-tokens.js';
 import { AgentRefusal, bearerToken, readBody, readJson, sendBytes, sendJson } from './agent-http.js';
 import type { AgentJob, AgentJobs } from './agent-jobs.js';
 import type { EventHub } from './event-hub.js';
@@ -27,6 +28,8 @@ export interface AgentApiOptions {
   tokens: AgentTokens;
   hub: EventHub;
   jobs: AgentJobs;
+  /** Boot media's tokens (database, hashed): accepted on hello only, which hands out the job's own token. */
+  media?: MediumTokens;
   log: (level: 'info' | 'warning', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -62,6 +65,11 @@ async function route(o: AgentApiOptions, req: IncomingMessage, res: ServerRespon
   if (!known) throw new AgentRefusal(404, 'no such agent route');
   const token = bearerToken(req);
   const scope = token ? o.tokens.verify(token) : null;
+  // A boot medium's token reaches a job only through the hello's answer, never a job route.
+  if (!scope && token && path === AGENT_PATHS.hello && o.media) {
+    const medium = await o.media.verify(token);
+    if (medium) return mediumHello({ ...o, media: o.media }, req, res, medium);
+  }
   if (!scope) {
     o.log('warning', 'agent request refused: no valid token', { peer: req.socket.remoteAddress, path: path.slice(0, 80) });
     throw new AgentRefusal(401, UNKNOWN_TOKEN);
@@ -131,6 +139,17 @@ async function hello(o: AgentApiOptions, req: IncomingMessage, res: ServerRespon
   o.hub.publish({ type: 'log', ...(scope.kind === 'job' ? { jobId: scope.jobId } : {}), level: 'info', message: `${machine}: the agent said hello (${body.inventory.disks.length} disk(s))`, at: new Date().toISOString() });
   o.log('info', 'agent hello', { machine, scope: scope.kind });
   sendJson(res, 200, answer);
+}
+
+/** A boot medium's hello: its machine (or a machine registered now) and, when that machine has a waiting job, the job with its one-job token. */
+async function mediumHello(o: AgentApiOptions & { media: MediumTokens }, req: IncomingMessage, res: ServerResponse, medium: MediumTokenScope): Promise<void> {
+  if (req.method !== 'POST') throw new AgentRefusal(405, 'POST only');
+  const body = await readJson(req, AgentHello, LIMITS.hello, 'the hello');
+  const granted = await o.media.forHello(medium, helloIdentity(body));
+  const { machine, answer } = await acceptHello(o.db, granted.scope, body);
+  o.hub.publish({ type: 'log', ...(granted.scope.kind === 'job' ? { jobId: granted.scope.jobId } : {}), level: 'info', message: `${machine}: the agent of a boot medium said hello (${body.inventory.disks.length} disk(s))`, at: new Date().toISOString() });
+  o.log('info', 'agent hello', { machine, scope: medium.kind });
+  sendJson(res, 200, granted.jobToken ? { ...answer, token: granted.jobToken } : answer);
 }
 
 /** PUT (backup: stage a frame) or GET (restore: a frame of its image) job/chunks/<digest>. */

@@ -72,7 +72,7 @@ export class AgentJobs {
       tokens: AgentTokens;
       config: AgentConfig;
       /** The runner's jobs waiting for a boot: the agent started this one (its deadline is off; its passphrase, if any). */
-      claimWaiting: (jobId: string) => { passphrase?: string };
+      claimWaiting: (jobId: string) => { passphrase?: string; problem?: string };
       log: Log;
       now?: () => number;
     },
@@ -111,8 +111,8 @@ export class AgentJobs {
     if (job.type !== 'backup' && job.type !== 'restore') throw new AgentRefusal(409, `a ${job.type} job has nothing for an agent to do`);
     if (job.state !== 'waiting-for-boot' && job.state !== 'booting') throw new AgentRefusal(job.state === 'cancelling' ? 409 : 401, `the job is ${job.state}: it cannot start again`);
     const m = await this.o.db.machines.getById(job.machineId as string);
-    const { passphrase } = this.o.claimWaiting(jobId);
-    const mismatch = diskMismatch(job, disk, m.name);
+    const { passphrase, problem } = this.o.claimWaiting(jobId);
+    const mismatch = diskMismatch(job, disk, m.name) ?? problem ?? null;
     if (mismatch) throw await this.failBeforeStart(job, mismatch);
     let backup: BackupUpload | null = null;
     let restore: RestoreServe | null = null;

@@ -6,13 +6,15 @@ import type { ApplianceStatus, ImageManifest, Job, LocalDevice, Machine } from '
 import { backupPromises } from '../jobs/index.js';
 import type { OperatorServices } from '../api/services.js';
 import type { ImageStore } from '../imaging/repo/image-store.js';
-import { conflictError } from '../errors.js';
+import { conflictError, userError } from '../errors.js';
 import type { ManagementStore } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
 import { type ImageSyncer, imageSyncer } from './image-sync.js';
 import type { JobRunner } from './job-runner.js';
+import { readPassphraseFile } from './passphrase-file.js';
 import { pruneAllImages, pruneSchedule, startScheduleRun } from './schedule-actions.js';
-import { auditToWire, diskToWire, imageToWire, jobToWire, machineToWire, pruneToWire, scheduleRunToWire, scheduleToWire } from './wire-records.js';
+import { auditToWire, diskToWire, imageToWire, jobToWire, machineToWire, mediumToWire, pruneToWire, scheduleRunToWire, scheduleToWire } from './wire-records.js';
+import type { MediumTokens } from './medium-tokens.js';
 
 export interface DaemonParts {
   db: ManagementStore;
@@ -30,6 +32,8 @@ export interface DaemonParts {
   wake?: (macs: readonly string[]) => Promise<void>;
   /** Mirrors the store into the database (one made here, logging nowhere, when not given). */
   imageSync?: ImageSyncer;
+  /** Boot media tokens, and the agent URL and certificate fingerprint a medium carries by default (null: no boot interface). */
+  media?: { tokens: MediumTokens; agent: () => { url: string; fingerprint: string | null } | null };
 }
 
 /** The job with its machine's name, when it has a machine that still exists. */
@@ -74,7 +78,10 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       add: async (m) => machineToWire(await db.machines.add(m)),
       get: async (name) => (await withPromises(db, [machineToWire(await db.machines.getByName(name))]))[0] as Machine,
       disksOf: async (id) => (await db.disks.listByMachine(id)).map(diskToWire),
-      edit: async (name, patch) => machineToWire(await db.machines.edit(name, patch)),
+      edit: async (name, patch) => {
+        if (typeof patch.passphraseFile === 'string') readPassphraseFile(patch.passphraseFile); // refused now, not at the next backup
+        return machineToWire(await db.machines.edit(name, patch));
+      },
       remove: async (name) => machineToWire(await db.machines.remove(name)),
     },
     images: {
@@ -113,12 +120,39 @@ export function operatorServices(d: DaemonParts): OperatorServices {
     schedules: {
       list: async () => (await db.schedules.list()).map(scheduleToWire),
       get: async (name) => scheduleToWire(await db.schedules.get(name)),
-      add: async (s) => scheduleToWire(await db.schedules.add(s)),
-      edit: async (name, patch) => scheduleToWire(await db.schedules.edit(name, patch)),
+      add: async (s) => {
+        if (s.passphraseFile !== undefined) readPassphraseFile(s.passphraseFile); // refused now, not at the first run
+        return scheduleToWire(await db.schedules.add(s));
+      },
+      edit: async (name, patch) => {
+        if (typeof patch.passphraseFile === 'string') readPassphraseFile(patch.passphraseFile);
+        return scheduleToWire(await db.schedules.edit(name, patch));
+      },
       remove: async (name) => scheduleToWire(await db.schedules.remove(name)),
       run: async (name, actor, bootDeadlineMs) => scheduleRunToWire(await startScheduleRun({ db, runner }, await db.schedules.get(name), actor, bootDeadlineMs)),
       prune: async (name, actor, dryRun) => pruneToWire(await pruneSchedule({ db, images }, await db.schedules.get(name), actor, { dryRun })),
       timersChanged: d.schedulesChanged,
+    },
+    media: {
+      list: async () => {
+        const names = new Map((await db.machines.list({})).map((m) => [m.id, m.name]));
+        return (await db.media.list()).map((m) => mediumToWire(m, m.machineId ? names.get(m.machineId) : undefined));
+      },
+      create: async ({ machine, server, actor }) => {
+        if (!d.media) throw conflictError('this daemon makes no boot media (it runs without the agent API)');
+        const agent = d.media.agent();
+        const url = server ?? agent?.url;
+        if (url === undefined) throw userError('the daemon has no boot interface, so it has no agent URL of its own: give the URL the medium should reach (--server https://<address>:<port>)');
+        const { medium, token } = await d.media.tokens.issue({ ...(machine !== undefined ? { machine } : {}), server: url, actor });
+        // A server given by the operator is not necessarily this daemon's listener: its fingerprint is the operator's to give (https needs one).
+        const fingerprint = server === undefined ? (agent?.fingerprint ?? null) : null;
+        return { medium: mediumToWire(medium, machine), params: { url, token, fingerprint } };
+      },
+      revoke: async (id, actor) => {
+        if (!d.media) throw conflictError('this daemon makes no boot media (it runs without the agent API)');
+        const m = await d.media.tokens.revoke(id, actor);
+        return mediumToWire(m, m.machineId ? (await db.machines.findById(m.machineId))?.name : undefined);
+      },
     },
     audit: {
       list: async (filter) => (await db.events.list({ ...(filter.since ? { since: filter.since } : {}), ...(filter.limit ? { limit: filter.limit } : {}) })).map(auditToWire),

@@ -26,7 +26,7 @@ export class ApplianceStatusSource {
   private walking: Promise<{ chunks: number; bytes: number }> | null = null;
 
   constructor(
-    private readonly deps: { config: DaemonConfig; version: string; startedAt: number; db: ManagementStore; images: ImageStore; runner: JobRunner; bootServices?: () => ApplianceStatus['services'] },
+    private readonly deps: { config: DaemonConfig; version: string; startedAt: number; db: ManagementStore; images: ImageStore; runner: JobRunner; bootServices?: () => ApplianceStatus['services']; agentApi?: () => NonNullable<ApplianceStatus['agentApi']> },
   ) {}
 
   async status(): Promise<ApplianceStatus> {
@@ -67,6 +67,7 @@ export class ApplianceStatusSource {
         reduction: this.chunks.value.bytes > 0 ? logicalBytes / this.chunks.value.bytes : 0,
       },
       jobs: { active: active.length, running: runner.active },
+      ...(this.deps.agentApi ? { agentApi: this.deps.agentApi() } : {}),
     };
   }
 }

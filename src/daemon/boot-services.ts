@@ -1,9 +1,9 @@
-// The boot services of `lifeboat serve`: TFTP, HTTP boot and (when configured) DHCP, all
-// bound to the boot interface's address only, started and stopped together with the
-// daemon. TFTP also renders GRUB's configs on request (the signed chain for Secure Boot):
-// grub/grub.cfg is the same for everyone, grub/mac/<mac>.cfg comes from the boot decision.
-// Every file fetched and every script asked for goes to the boot directory, which records
-// the machine's boot stage.
+// The boot services of `lifeboat serve`: TFTP, HTTP boot, the agent API (HTTPS, see
+// agent-api.ts) and (when configured) DHCP, all bound to the boot interface's address
+// only, started and stopped together with the daemon. TFTP also renders GRUB's configs
+// on request (the signed chain for Secure Boot): grub/grub.cfg is the same for everyone,
+// grub/mac/<mac>.cfg comes from the boot decision. Every file fetched and every script
+// asked for goes to the boot directory, which records the machine's boot stage.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderGrubMachine, renderGrubMain } from '../boot/boot-script.js';
 import { type DhcpEvent, type DhcpServer, interfaceAddress, startDhcpServer } from '../boot/dhcp/index.js';
@@ -12,8 +12,10 @@ import { type HttpBootEvent, HttpBootServer } from '../boot/http/server.js';
 import { type TftpEvent, TftpServer } from '../boot/tftp/index.js';
 import { directedBroadcast, sendWakeOnLan } from '../boot/wol.js';
 import { conflictError, userError } from '../errors.js';
+import { type AgentApi, startAgentApi } from './agent-endpoint.js';
 import type { BootDirectory } from './boot-directory.js';
 import type { BootConfig } from './config.js';
+import type { TlsIdentity } from './tls-identity.js';
 
 export interface ServiceStatus {
   name: string;
@@ -26,6 +28,8 @@ export interface ServiceStatus {
 export interface BootServices {
   /** The interface's address, or null with the boot services off. */
   readonly address: string | null;
+  /** The agent API's URL and the certificate fingerprint agents pin (null with the boot services off). */
+  readonly agent: { url: string; fingerprint: string | null } | null;
   status(): ServiceStatus[];
   /** Wake-on-LAN for these MACs on the boot network. */
   wake(macs: readonly string[]): Promise<void>;
@@ -36,13 +40,14 @@ const GRUB_MAC = /^grub\/mac\/([0-9a-f]{2}(?::[0-9a-f]{2}){5})\.cfg$/i;
 
 const peerAddress = (peer: string) => peer.replace(/:\d+$/, '');
 
-export async function startBootServices(o: { config: BootConfig; directory: BootDirectory; leases: LeaseStore; agentRoutes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>; log: (level: 'info' | 'warning', msg: string, fields?: Record<string, unknown>) => void }): Promise<BootServices> {
+export async function startBootServices(o: { config: BootConfig; directory: BootDirectory; leases: LeaseStore; tls: TlsIdentity; agentRoutes?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>; log: (level: 'info' | 'warning', msg: string, fields?: Record<string, unknown>) => void }): Promise<BootServices> {
   const { config, directory, log } = o;
   if (config.interface === undefined) {
     const off = (name: string): ServiceStatus => ({ name, state: 'off', detail: 'no boot interface configured (lifeboat serve --interface <ifname>)' });
     return {
       address: null,
-      status: () => [off('DHCP'), off('TFTP'), off('HTTP boot')],
+      agent: null,
+      status: () => [off('DHCP'), off('TFTP'), off('HTTP boot'), { ...off('agent API'), detail: `${off('').detail}; certificate SHA-256 ${o.tls.display}` }],
       wake: async () => {
         throw conflictError('Wake-on-LAN goes out on the boot network: configure the boot interface (lifeboat serve --interface <ifname>)');
       },
@@ -70,6 +75,13 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
   }).catch((err: Error) => {
     throw userError(`TFTP could not listen on ${address}:${config.tftpPort}: ${err.message} (another TFTP server running? choose --tftp-port)`);
   });
+  let agentApi: AgentApi;
+  try {
+    agentApi = await startAgentApi({ config, address, tls: o.tls, routes: o.agentRoutes ?? (async () => false), log });
+  } catch (err) {
+    await tftp.close();
+    throw err;
+  }
   let http: HttpBootServer;
   try {
     http = await HttpBootServer.start({
@@ -78,14 +90,14 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
       port: config.httpPort,
       publicBase: `http://${address}${config.httpPort === 80 ? '' : `:${config.httpPort}`}`,
       plan: (subject) => directory.plan(subject),
-      ...(o.agentRoutes ? { extraRoutes: o.agentRoutes } : {}),
+      extraRoutes: agentApi.plainRoutes,
       onEvent: (e: HttpBootEvent) => {
         if (e.type === 'file') files({ peer: e.peer, file: e.path });
         log(e.type === 'failed' ? 'warning' : 'info', `http boot ${e.type}`, { ...e });
       },
     });
   } catch (err) {
-    await tftp.close();
+    await Promise.all([tftp.close(), agentApi.close()]);
     throw userError(`HTTP boot could not listen on ${address}:${config.httpPort}: ${(err as Error).message} (another web server running? choose --http-port)`);
   }
   let dhcp: DhcpServer | null = null;
@@ -108,7 +120,7 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
         },
       });
     } catch (err) {
-      await Promise.all([tftp.close(), http.close()]);
+      await Promise.all([tftp.close(), http.close(), agentApi.close()]);
       throw err;
     }
   }
@@ -116,16 +128,18 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
   log('info', 'boot services ready', { interface: config.interface, address, tftpPort: config.tftpPort, httpPort: config.httpPort, dhcp: config.dhcp });
   return {
     address,
+    agent: agentApi.target,
     status: () => [
       dhcpServer
         ? { name: 'DHCP', state: 'running', detail: `${config.dhcp} on ${config.interface}${config.dhcpRange ? `, ${config.dhcpRange.start}-${config.dhcpRange.end}` : ''}`, address }
         : { name: 'DHCP', state: 'off', detail: 'off in the configuration (--dhcp proxy|full)', address },
       { name: 'TFTP', state: 'running', detail: `${address}:${config.tftpPort}, root ${config.bootRoot}`, address, counters: { ...tftp.counters } },
       { name: 'HTTP boot', state: 'running', detail: `http://${address}:${config.httpPort}/boot/`, address, counters: { ...http.counters } },
+      agentApi.status(),
     ],
     wake: (macs) => sendWakeOnLan(macs, { from: address, broadcast: directedBroadcast(address, netmask), port: config.wolPort }),
     close: async () => {
-      await Promise.all([tftp.close(), http.close(), dhcpServer?.close()]);
+      await Promise.all([tftp.close(), http.close(), agentApi.close(), dhcpServer?.close()]);
     },
   };
 }

@@ -30,17 +30,19 @@ test('config: empty file is fine, flags override the file, store defaults under 
   assert.equal(empty.boot.dhcp, 'off');
   const c = loadConfig({ config: file('c.json', JSON.stringify({ dataDir: '/a', socket: '/run/x.sock', store: '/b/store', scheduleTimerDir: null, socketGroup: 'root', boot: { dhcp: 'proxy', interface: 'eth1' } })), socket: '/run/y.sock' });
   assert.deepEqual([c.dataDir, c.socket, c.store, c.scheduleTimerDir, c.socketGid], ['/a', '/run/y.sock', '/b/store', null, 0]);
-  assert.deepEqual(c.boot, { interface: 'eth1', dhcp: 'proxy', leaseSeconds: 3600, httpPort: 80, tftpPort: 69, bootRoot: '/a/boot', discovery: true, wolPort: 9 });
+  assert.deepEqual(c.boot, { interface: 'eth1', dhcp: 'proxy', leaseSeconds: 3600, httpPort: 80, tftpPort: 69, agentPort: 8443, agentPlainHttp: false, bootRoot: '/a/boot', discovery: true, wolPort: 9 });
 });
 
 test('config: boot flags win over the file; DHCP modes need what they use', () => {
-  const f = file('boot.json', JSON.stringify({ boot: { interface: 'eth1', dhcp: 'full', dhcpRange: '10.0.0.100-10.0.0.150', router: ['10.0.0.1'], httpPort: 8080, discovery: false } }));
-  const c = loadConfig({ config: f, dataDir: '/d', boot: { interface: 'lab0', tftpPort: '6969', bootRoot: '/srv/boot' } });
-  assert.deepEqual(c.boot, { interface: 'lab0', dhcp: 'full', dhcpRange: { start: '10.0.0.100', end: '10.0.0.150' }, router: ['10.0.0.1'], leaseSeconds: 3600, httpPort: 8080, tftpPort: 6969, bootRoot: '/srv/boot', discovery: false, wolPort: 9 });
+  const f = file('boot.json', JSON.stringify({ boot: { interface: 'eth1', dhcp: 'full', dhcpRange: '10.0.0.100-10.0.0.150', router: ['10.0.0.1'], httpPort: 8080, agentPort: 9443, agentPlainHttp: true, discovery: false } }));
+  const c = loadConfig({ config: f, dataDir: '/d', boot: { interface: 'lab0', tftpPort: '6969', agentPort: '10443', bootRoot: '/srv/boot' } });
+  assert.deepEqual(c.boot, { interface: 'lab0', dhcp: 'full', dhcpRange: { start: '10.0.0.100', end: '10.0.0.150' }, router: ['10.0.0.1'], leaseSeconds: 3600, httpPort: 8080, tftpPort: 6969, agentPort: 10443, agentPlainHttp: true, bootRoot: '/srv/boot', discovery: false, wolPort: 9 });
   assert.throws(() => loadConfig({ config: file('e.json', '{}'), boot: { dhcp: 'proxy' } }), /DHCP proxy needs the boot interface: give --interface/);
   assert.throws(() => loadConfig({ config: file('e2.json', '{}'), boot: { dhcp: 'full', interface: 'eth1' } }), /give --dhcp-range first-last/);
   assert.throws(() => loadConfig({ config: file('e3.json', '{}'), boot: { dhcp: 'sometimes' } }), /--dhcp must be off, proxy or full/);
   assert.throws(() => loadConfig({ config: file('e4.json', '{}'), boot: { httpPort: '99999' } }), /--http-port must be a port number/);
+  assert.throws(() => loadConfig({ config: file('e4b.json', '{}'), boot: { agentPort: '0' } }), /--agent-port must be a port number/);
+  assert.throws(() => loadConfig({ config: file('e4c.json', '{"boot": {"agentPlainHttp": "yes"}}') }), /boot\.agentPlainHttp/);
   assert.throws(() => loadConfig({ config: file('e5.json', '{}'), boot: { interface: 'eth1;rm' } }), /not an interface name/);
   assert.throws(() => loadConfig({ config: file('e6.json', '{}'), boot: { dhcpRange: '10.0.0.1' } }), /--dhcp-range must be first-last/);
 });

@@ -1,5 +1,6 @@
 // The daemon's configuration: /etc/lifeboat/config.json (or --config), then flags.
-// boot.* configures the boot services (DHCP, TFTP, HTTP boot) on one boot interface.
+// boot.* configures the boot services (DHCP, TFTP, HTTP boot, the agent API over HTTPS) on
+// one boot interface.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -47,6 +48,10 @@ const ConfigFile = z
         leaseSeconds: z.number().int().min(60).max(7 * 86400).optional(),
         httpPort: z.number().int().min(1).max(65535).optional(),
         tftpPort: z.number().int().min(1).max(65535).optional(),
+        /** The agent API's HTTPS port on the boot interface (default 8443). */
+        agentPort: z.number().int().min(1).max(65535).optional(),
+        /** A lab setting: the agent API also over plain HTTP on the HTTP boot port, and agents are sent there (no TLS, no pinning). */
+        agentPlainHttp: z.boolean().optional(),
         bootRoot: z.string().min(1).optional(),
         /** Unknown PXE clients become discovered machines and boot the boot OS to report their inventory. */
         discovery: z.boolean().optional(),
@@ -86,6 +91,10 @@ export interface BootConfig {
   leaseSeconds: number;
   httpPort: number;
   tftpPort: number;
+  /** HTTPS, the appliance's own certificate, agents pin its fingerprint */
+  agentPort: number;
+  /** a lab setting: the agent API on the plain HTTP boot port too, and boot parameters point agents there */
+  agentPlainHttp: boolean;
   bootRoot: string;
   discovery: boolean;
   wolPort: number;
@@ -98,6 +107,7 @@ export interface BootFlags {
   dhcpRange?: string;
   httpPort?: string;
   tftpPort?: string;
+  agentPort?: string;
   bootRoot?: string;
 }
 
@@ -165,6 +175,8 @@ function bootConfig(file: NonNullable<z.infer<typeof ConfigFile>['boot']>, flags
     leaseSeconds: file.leaseSeconds ?? 3600,
     httpPort: port('--http-port', flags.httpPort) ?? file.httpPort ?? 80,
     tftpPort: port('--tftp-port', flags.tftpPort) ?? file.tftpPort ?? 69,
+    agentPort: port('--agent-port', flags.agentPort) ?? file.agentPort ?? 8443,
+    agentPlainHttp: file.agentPlainHttp ?? false,
     bootRoot: resolve(flags.bootRoot ?? file.bootRoot ?? join(dataDir, 'boot')),
     discovery: file.discovery ?? true,
     wolPort: file.wolPort ?? 9,

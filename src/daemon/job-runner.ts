@@ -22,6 +22,7 @@ import type { Job, ManagementStore } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
 import { syncImages } from './image-sync.js';
 import { type DevicePolicyConfig, checkJobDevice } from './device-policy.js';
+import { readPassphraseFile } from './passphrase-file.js';
 
 export interface DeviceJobRequest {
   type: 'backup' | 'restore' | 'verify';
@@ -37,6 +38,8 @@ export interface DeviceJobRequest {
   label?: string;
   /** Never stored or logged: handed to the engine (a backup keeps only its scrypt verifier). */
   passphrase?: string;
+  /** A backup without `passphrase`: the file (a schedule's or machine's setting) whose first line protects it, read when the job runs. */
+  passphraseFile?: string;
   verify?: boolean;
   /** Check every chunk before the first write; unset: only when the target holds partitions. */
   verifyFirst?: boolean;
@@ -117,8 +120,15 @@ export class JobRunner {
    * Lifeboat's boot OS, whose agent does the work (the boot services and the agent come
    * with the boot issues; until then such a job waits until cancelled or its deadline).
    */
-  private async submitForMachine(req: DeviceJobRequest): Promise<Job> {
-    const machine = await this.db.machines.getByName(req.machine as string);
+  private async submitForMachine(asked: DeviceJobRequest): Promise<Job> {
+    const machine = await this.db.machines.getByName(asked.machine as string);
+    let req = asked;
+    if (req.type === 'backup' && req.passphrase === undefined) {
+      const file = req.passphraseFile ?? machine.passphraseFile;
+      // Checked now (the file may change before the machine boots: read again when its backup starts).
+      if (file !== undefined) readPassphraseFile(file);
+      req = { ...req, ...(file !== undefined ? { passphraseFile: file } : {}) };
+    }
     if (req.imageId) {
       this.checkPassphrase(req, await this.images.readManifest(req.imageId));
       const record = await this.db.images.find(req.imageId);
@@ -145,6 +155,7 @@ export class JobRunner {
     });
     if (req.passphrase !== undefined) this.secrets.set(job.id, req.passphrase);
     await this.db.events.record({ actor: req.requestedBy, action: `job.${req.type}`, subject: job.id, details: { machine: machine.name, ...(req.disk ? { disk: req.disk } : {}), ...(req.imageId ? { imageId: req.imageId } : {}) } });
+    if (req.passphraseFile !== undefined) this.passphraseFiles.set(job.id, req.passphraseFile);
     const waiting = await this.db.jobs.transition(job.id, 'wait-for-boot');
     this.hub.publish({ type: 'job-state', jobId: job.id, state: waiting.state });
     const timer = req.bootDeadlineMs === undefined ? null : setTimeout(() => void this.bootDeadlinePassed(job.id, machine.name, req.bootDeadlineMs as number), req.bootDeadlineMs);
@@ -160,6 +171,19 @@ export class JobRunner {
     return waiting;
   }
 
+  /** Which passphrase file protects a waiting machine backup (in memory: a restart interrupts such jobs anyway). */
+  private readonly passphraseFiles = new Map<string, string>();
+
+  /**
+   * The passphrase a machine's backup job is protected with, read from its file now (when
+   * the machine's agent starts the backup); undefined when the job has none. Throws a user
+   * error with what to fix when the file is missing or unsafe: fail the job before reading the disk.
+   */
+  passphraseOf(jobId: string): string | undefined {
+    const file = this.passphraseFiles.get(jobId);
+    return file === undefined ? undefined : readPassphraseFile(file);
+  }
+
   /** A protected image's restore is refused before a job exists without its passphrase, or with a wrong one. */
   private checkPassphrase(req: DeviceJobRequest, manifest: Manifest): void {
     if (req.type !== 'restore' || !manifest.passphrase) return;
@@ -169,19 +193,30 @@ export class JobRunner {
 
   /**
    * A machine's agent started the job: it no longer waits for a boot (its deadline is off).
-   * Returns the job's passphrase, if it was given one (it leaves the runner's memory).
+   * Returns the job's passphrase, if it was given one or its schedule/machine names a
+   * passphrase file (read now; it leaves the runner's memory), or what is wrong with that file.
    */
-  claimWaiting(jobId: string): { passphrase?: string } {
+  claimWaiting(jobId: string): { passphrase?: string; problem?: string } {
     const timer = this.waiting.get(jobId);
     if (timer) clearTimeout(timer);
     this.waiting.delete(jobId);
-    const passphrase = this.secrets.get(jobId);
+    const given = this.secrets.get(jobId);
     this.secrets.delete(jobId);
-    return passphrase === undefined ? {} : { passphrase };
+    if (given !== undefined) return { passphrase: given };
+    try {
+      const passphrase = this.passphraseOf(jobId);
+      return passphrase === undefined ? {} : { passphrase };
+    } catch (err) {
+      if (!(err instanceof LifeboatError)) throw err;
+      return { problem: `${err.message}; no image was made` };
+    } finally {
+      this.passphraseFiles.delete(jobId);
+    }
   }
 
   private async bootDeadlinePassed(jobId: string, machine: string, ms: number): Promise<void> {
     this.secrets.delete(jobId);
+    this.passphraseFiles.delete(jobId);
     if (!this.waiting.delete(jobId)) return;
     const minutes = Math.round(ms / 60_000);
     const within = minutes >= 1 ? `${minutes} min` : `${Math.round(ms / 1000)} s`;
@@ -232,6 +267,7 @@ export class JobRunner {
     if (timer) clearTimeout(timer);
     this.waiting.delete(jobId);
     this.secrets.delete(jobId);
+    this.passphraseFiles.delete(jobId);
     const cancelled = await this.db.jobs.transition(job.id, 'cancel', { outcome: 'cancelled before it started: nothing was read or written' });
     this.hub.publish({ type: 'job-state', jobId, state: cancelled.state });
     return cancelled;
@@ -247,6 +283,7 @@ export class JobRunner {
     }
     this.waiting.clear();
     this.secrets.clear();
+    this.passphraseFiles.clear();
     await this.agentJobs?.stop();
     for (const r of this.running.values()) r.abort.abort();
     await Promise.all([...this.running.values()].map((r) => r.done));
@@ -294,8 +331,10 @@ export class JobRunner {
       let stats: Record<string, number> = {};
       let imageId: string | undefined;
       if (req.type === 'backup') {
+        // A schedule's passphrase file is read now, before the disk is: a missing or unsafe file fails the job with what to fix.
+        const passphrase = req.passphrase ?? (req.passphraseFile !== undefined ? readPassphraseFile(req.passphraseFile) : undefined);
         await sweepTemp(this.images).catch(() => null); // what killed backups left; skipped while another backup runs
-        const m = await backupImage({ store: this.images, source: req.devicePath as string, ...(req.label ? { label: req.label } : {}), ...(req.passphrase !== undefined ? { passphrase: req.passphrase } : {}), onEvent, signal });
+        const m = await backupImage({ store: this.images, source: req.devicePath as string, ...(req.label ? { label: req.label } : {}), ...(passphrase !== undefined ? { passphrase } : {}), onEvent, signal });
         // One bad image in the store (or this one refused by the database) never fails a job whose image committed.
         const sync = await syncImages(this.db, this.images, (_level, msg, fields) => this.log(msg, fields));
         const left = [...sync.skipped, ...sync.damaged].find((s) => s.id === m.id);

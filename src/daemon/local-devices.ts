@@ -57,7 +57,7 @@ export function disksFromLsblk(json: unknown): Array<Omit<LocalDevice, 'partitio
     .filter((d) => Number.isSafeInteger(d.sizeBytes) && d.sizeBytes > 0);
 }
 
-async function partitionsOf(path: string, size: number, sectorSize: number): Promise<LocalDevice['partitions']> {
+export async function partitionsOf(path: string, size: number, sectorSize: number): Promise<LocalDevice['partitions']> {
   const fh = await open(path, 'r').catch(() => null);
   if (!fh) return []; // not readable (permissions, a vanished device): shown without partitions
   try {

@@ -19,6 +19,7 @@ import { operatorServices } from './api-services.js';
 import { ApplianceStatusSource } from './appliance-status.js';
 import { JobRunner } from './job-runner.js';
 import { AgentTokens } from './agent-tokens.js';
+import { MediumTokens } from './medium-tokens.js';
 import { BootDirectory } from './boot-directory.js';
 import { agentRoutes } from './agent-api.js';
 import { AgentJobs } from './agent-jobs.js';
@@ -27,6 +28,7 @@ import { type BootServices, startBootServices } from './boot-services.js';
 import { listLocalDevices } from './local-devices.js';
 import { timerSync } from './schedule-timers.js';
 import { lockDataDir } from './lock.js';
+import { CERT_FILE, loadTlsIdentity } from './tls-identity.js';
 
 import { VERSION } from '../version.js';
 
@@ -78,16 +80,20 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       return problems;
     };
     await schedulesChanged();
+    // The agent API's certificate: made at the first start, then kept (agents pin its fingerprint).
+    const tls = loadTlsIdentity(config.dataDir);
+    log('info', tls.created ? "made the agent API's TLS key and certificate (first start)" : "the agent API's TLS certificate", { certificate: join(tls.dir, CERT_FILE), fingerprint: tls.display });
     const tokens = new AgentTokens();
     hub.subscribe((e) => {
       if (e.type === 'job-state' && ['done', 'failed', 'cancelled', 'interrupted'].includes(e.state)) tokens.revokeJob(e.jobId);
     });
+    const media = new MediumTokens(db, tokens, hub);
     const directory = new BootDirectory({
       db,
       hub,
       tokens,
       discovery: () => config.boot.discovery,
-      agent: () => ({ url: `http://${boot?.address ?? '127.0.0.1'}:${config.boot.httpPort}`, fingerprint: null }),
+      agent: () => boot?.agent ?? { url: 'https://127.0.0.1', fingerprint: tls.fingerprint }, // boot services off: no boot ever asks
       // consoles and lifeboat.* parameters; the loader's script adds initrd= where the EFI stub needs it
       commandLine: (p) => kernelCommandLine({ url: p.url, token: p.token, fingerprint: p.fingerprint, network: null, debug: false }).split(' '),
       log: (msg, fields) => log('info', msg, fields),
@@ -95,11 +101,11 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     const jobRunner = runner;
     const agentJobs = new AgentJobs({ db, images, hub, tokens, config: config.agent, claimWaiting: (jobId) => jobRunner.claimWaiting(jobId), log: (msg, fields) => log('info', msg, fields) });
     runner.agentJobs = agentJobs;
-    boot = await startBootServices({ config: config.boot, directory, leases: db.leases, agentRoutes: agentRoutes({ db, tokens, hub, jobs: agentJobs, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
+    boot = await startBootServices({ config: config.boot, directory, leases: db.leases, tls, agentRoutes: agentRoutes({ db, tokens, media, hub, jobs: agentJobs, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
     const bootServices = boot;
     if (bootServices.address !== null) runner.wakeMachine = (macs) => bootServices.wake(macs);
     const startedAt = Date.now();
-    const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner, bootServices: () => bootServices.status() });
+    const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner, bootServices: () => bootServices.status(), agentApi: () => ({ url: bootServices.agent?.url ?? null, fingerprint: tls.display, plainHttp: config.boot.agentPlainHttp }) });
     const services = operatorServices({
       db,
       images,
@@ -112,6 +118,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       devices: () => listLocalDevices(config),
       schedulesChanged,
       imageSync,
+      media: { tokens: media, agent: () => (bootServices.address !== null ? (bootServices.agent ?? null) : null) },
       ...(bootServices.address !== null ? { wake: (macs: readonly string[]) => bootServices.wake(macs) } : {}),
     });
     server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});

@@ -47,13 +47,15 @@ export async function startScheduleRun(deps: { db: ManagementStore; runner: JobR
   const { db, runner } = deps;
   const result: ScheduleRunResult = { schedule: schedule.name, jobs: [], refused: [] };
   const label = `schedule ${schedule.name}`;
+  // The schedule's passphrase file (read when each job runs); without one a machine's own setting applies.
+  const protection = schedule.passphraseFile !== undefined ? { passphraseFile: schedule.passphraseFile } : {};
   let targets: Array<{ target: string; submit: () => Promise<Job> }>;
   if ('devices' in schedule.target) {
-    targets = schedule.target.devices.map((devicePath) => ({ target: devicePath, submit: () => runner.submit({ type: 'backup', devicePath, label, scheduleId: schedule.id, requestedBy: actor }) }));
+    targets = schedule.target.devices.map((devicePath) => ({ target: devicePath, submit: () => runner.submit({ type: 'backup', devicePath, label, scheduleId: schedule.id, ...protection, requestedBy: actor }) }));
   } else {
     const names = 'machines' in schedule.target ? schedule.target.machines : (await db.machines.list({ group: schedule.target.group })).map((m) => m.name);
     if (names.length === 0) throw new LifeboatError('user', `schedule ${schedule.name} names group ${'group' in schedule.target ? schedule.target.group : ''}, which has no machines: add some with \`lifeboat machines edit <name> --group …\``);
-    targets = names.map((machine) => ({ target: machine, submit: () => runner.submit({ type: 'backup', machine, label, scheduleId: schedule.id, bootDeadlineMs, requestedBy: actor }) }));
+    targets = names.map((machine) => ({ target: machine, submit: () => runner.submit({ type: 'backup', machine, label, scheduleId: schedule.id, bootDeadlineMs, ...protection, requestedBy: actor }) }));
   }
   await db.schedules.markRun(schedule.name);
   await db.events.record({ actor, action: 'schedule.run', subject: schedule.name, details: { targets: targets.map((t) => t.target) } });

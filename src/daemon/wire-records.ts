@@ -4,7 +4,7 @@
 // fails to compile here instead of changing the API under its clients. Pure.
 import type * as wire from '../api/wire.js';
 import type { GcReport } from '../imaging/repo/gc.js';
-import type { AuditEvent, Disk, ImageRecord, Job, Machine, Schedule } from '../db/index.js';
+import type { AuditEvent, Disk, ImageRecord, Job, Machine, Medium, Schedule } from '../db/index.js';
 import type { PruneReport, ScheduleRunResult } from './schedule-actions.js';
 
 /** The object without its undefined fields (JSON leaves them out anyway; tests compare objects). */
@@ -28,6 +28,7 @@ export function machineToWire(m: Machine): wire.Machine {
     inventory: m.inventory,
     group: m.group,
     notes: m.notes,
+    passphraseFile: m.passphraseFile,
     lastSeen: m.lastSeen,
     createdAt: m.createdAt,
     updatedAt: m.updatedAt,
@@ -113,6 +114,7 @@ export function scheduleToWire(s: Schedule): wire.Schedule {
     calendar: s.calendar,
     retention: defined({ keepLast: r.keepLast, daily: r.daily, weekly: r.weekly, monthly: r.monthly }),
     enabled: s.enabled,
+    passphraseFile: s.passphraseFile,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
     lastRunAt: s.lastRunAt,
@@ -142,4 +144,19 @@ export function pruneToWire(p: PruneReport): wire.PruneReport {
     dryRun: p.dryRun,
     gc: gcToWire(p.gc),
   };
+}
+
+/** A boot medium as operators see it: never its token digest. */
+export function mediumToWire(m: Medium, machineName: string | undefined): wire.BootMedium {
+  return defined({
+    id: m.id,
+    scope: m.scope,
+    machineId: m.machineId,
+    machine: machineName,
+    server: m.server,
+    createdAt: m.createdAt,
+    createdBy: m.createdBy,
+    revokedAt: m.revokedAt,
+    lastUsedAt: m.lastUsedAt,
+  });
 }

@@ -6,6 +6,7 @@ import type { ImageDoc } from './images.js';
 import type { JobDoc } from './jobs.js';
 import type { LeaseDoc } from './leases.js';
 import type { MachineDoc } from './machines.js';
+import type { MediumDoc } from './media.js';
 import type { ScheduleDoc } from './schedules.js';
 import type { SettingsDoc } from './settings.js';
 import type { Health, Mutex, Table } from './table.js';
@@ -19,6 +20,7 @@ export interface Tables {
   settings: Table<SettingsDoc>;
   events: Table<EventDoc>;
   leases: Table<LeaseDoc>;
+  media: Table<MediumDoc>;
 }
 
 export interface StoreContext {

@@ -1,8 +1,8 @@
 // The management database: machines, their disks, images (a mirror of the image
-// store), jobs, schedules, settings and the audit trail, each behind typed async
-// functions. NeDB (nedb-promises) keeps every document in memory and appends every
-// change to one datafile per collection, so only the daemon opens it; everyone else
-// asks the daemon.
+// store), jobs, schedules, settings, DHCP leases, boot media (token digests only) and
+// the audit trail, each behind typed async functions. NeDB (nedb-promises) keeps every
+// document in memory and appends every change to one datafile per collection, so only
+// the daemon opens it; everyone else asks the daemon.
 //
 // Invariants:
 // - No caller sees a NeDB query or document: inputs are checked (`unknown`-safe, so a
@@ -19,6 +19,7 @@
 export { type ManagementStore, type OpenOptions, type CollectionName, COLLECTIONS, DEFAULT_AUTOCOMPACTION_MS, datafileName, openManagementStore } from './management-store.js';
 export { type DatafileReport, type LineProblem, scanDatafile } from './datafile.js';
 export { type BootLoader, type BootStage, type BootStageName, type LocalBoot, type Machine, type MachineInventory, type MachinePatch, type MachineStatus, type Machines, type NewMachine } from './machines.js';
+export { type Media, type Medium, type MediumScope, type NewMedium } from './media.js';
 export { type Disk, type DiskReport, type Disks, type PartitionEntry, type PartitionSummary } from './disks.js';
 export { type ImageFacts, type ImageOwnership, type ImageRecord, type Images, type ReconcileResult, diffImages, imageFactsFromManifest } from './images.js';
 export { type AgentDisk, type Job, type JobFilter, type JobOptions, type JobLogLine, type JobStateChange, JOB_LOG_CAP, type JobProgress, type JobStats, type JobTarget, type Jobs, type NewJob, type TransitionDetails, CHECKPOINT_INTERVAL_MS, sameDisk } from './jobs.js';

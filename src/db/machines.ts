@@ -13,6 +13,7 @@ import {
   checkName,
   checkNonEmptyText,
   checkObject,
+  checkPassphrasePath,
   checkSystemUuid,
   checkText,
   checkTime,
@@ -61,6 +62,8 @@ export interface Machine {
   inventory?: MachineInventory;
   group?: string;
   notes?: string;
+  /** Its backups are protected by the passphrase on the first line of this file (the path only: the daemon reads it at run time). */
+  passphraseFile?: string;
   lastSeen?: string;
   createdAt: string;
   updatedAt: string;
@@ -81,6 +84,7 @@ export interface NewMachine {
   inventory?: MachineInventory;
   group?: string;
   notes?: string;
+  passphraseFile?: string;
 }
 
 /** Fields to change; null clears an optional field. `macs` replaces the list; addMacs/removeMacs edit it. */
@@ -96,6 +100,7 @@ export interface MachinePatch {
   inventory?: MachineInventory | null;
   group?: string | null;
   notes?: string | null;
+  passphraseFile?: string | null;
   lastSeen?: string;
   status?: MachineStatus | null;
   bootLoader?: BootLoader | null;
@@ -125,8 +130,8 @@ export interface Machines {
   remove(name: string): Promise<Machine>;
 }
 
-const PATCH_KEYS = ['name', 'macs', 'addMacs', 'removeMacs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'lastSeen', 'status', 'bootLoader', 'localBoot', 'bootStage'] as const;
-const NEW_KEYS = ['name', 'macs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'status', 'bootLoader', 'localBoot'] as const;
+const PATCH_KEYS = ['name', 'macs', 'addMacs', 'removeMacs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'passphraseFile', 'lastSeen', 'status', 'bootLoader', 'localBoot', 'bootStage'] as const;
+const NEW_KEYS = ['name', 'macs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'passphraseFile', 'status', 'bootLoader', 'localBoot'] as const;
 
 function checkOneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
@@ -189,6 +194,7 @@ function applyOptional(doc: Partial<MachineDoc>, fields: Record<string, unknown>
   set('inventory', fields.inventory, checkInventory);
   set('group', fields.group, (v) => checkName('group', v));
   set('notes', fields.notes, (v) => checkText('notes', v, 4096, true));
+  set('passphraseFile', fields.passphraseFile, checkPassphrasePath);
   set('status', fields.status, (v) => checkOneOf('status', v, ['discovered', 'ignored'] as const));
   set('bootLoader', fields.bootLoader, (v) => checkOneOf('boot loader', v, BOOT_LOADERS));
   set('localBoot', fields.localBoot, (v) => checkOneOf('local boot', v, ['exit', 'sanboot'] as const));

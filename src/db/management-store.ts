@@ -12,11 +12,12 @@ import { type Jobs, jobsCollection } from './jobs.js';
 import { leasesCollection } from './leases.js';
 import type { LeaseStore } from '../boot/dhcp/lease-store.js';
 import { type Machines, machinesCollection } from './machines.js';
+import { type Media, mediaCollection } from './media.js';
 import { type Schedules, schedulesCollection } from './schedules.js';
 import { type SettingsStore, settingsCollection } from './settings.js';
 import { Health, type IndexSpec, Mutex, Table } from './table.js';
 
-export const COLLECTIONS = ['machines', 'disks', 'images', 'jobs', 'schedules', 'settings', 'events', 'leases'] as const;
+export const COLLECTIONS = ['machines', 'disks', 'images', 'jobs', 'schedules', 'settings', 'events', 'leases', 'media'] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
 const INDEXES: Record<CollectionName, IndexSpec[]> = {
@@ -28,6 +29,7 @@ const INDEXES: Record<CollectionName, IndexSpec[]> = {
   settings: [],
   events: [{ field: 'seq', unique: true }],
   leases: [{ field: 'address' }],
+  media: [{ field: 'tokenDigest', unique: true }],
 };
 
 export const DEFAULT_AUTOCOMPACTION_MS = 30 * 60 * 1000;
@@ -56,6 +58,8 @@ export interface ManagementStore {
   readonly events: Events;
   /** DHCP leases (full mode), kept across restarts. */
   readonly leases: LeaseStore;
+  /** Boot media and their hashed tokens, kept across restarts. */
+  readonly media: Media;
   /** What the datafile check found and did, one report per file (none in memory). */
   readonly datafiles: readonly DatafileReport[];
   /** Why writes are refused (an earlier write failed: a full disk…), or null while the database is writable. */
@@ -139,6 +143,7 @@ export async function openManagementStore(dir: string | null, options: OpenOptio
     settings: settingsCollection(ctx),
     events,
     leases,
+    media: mediaCollection(ctx),
     datafiles: reports,
 
     writeFailure: () => health.failure?.message ?? null,

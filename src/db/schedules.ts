@@ -7,7 +7,7 @@ import { conflictError, notFoundError, userError } from '../errors.js';
 import { type StoreContext, newId } from './context.js';
 import { checkDevicePath } from './disks.js';
 import { toRecord } from './table.js';
-import { checkBoolean, checkInteger, checkKeys, checkName, checkNonEmptyText, checkObject, checkTime, describe } from './validate.js';
+import { checkBoolean, checkInteger, checkKeys, checkName, checkNonEmptyText, checkObject, checkPassphrasePath, checkTime, describe } from './validate.js';
 
 /** Machines by name, every machine of a group, or disks docked in the appliance by device path. */
 export type ScheduleTarget = { machines: string[] } | { group: string } | { devices: string[] };
@@ -26,6 +26,8 @@ export interface Schedule {
   calendar: string;
   retention: Retention;
   enabled: boolean;
+  /** Its backups are protected by the passphrase on the first line of this file (the path only: the daemon reads it at run time). */
+  passphraseFile?: string;
   createdAt: string;
   updatedAt: string;
   lastRunAt?: string;
@@ -40,9 +42,11 @@ export interface NewSchedule {
   retention?: Retention;
   /** Default true. */
   enabled?: boolean;
+  passphraseFile?: string;
 }
 
-export type SchedulePatch = Partial<Omit<NewSchedule, 'retention'>> & { retention?: Retention };
+/** passphraseFile null: its backups are no longer protected by a passphrase. */
+export type SchedulePatch = Partial<Omit<NewSchedule, 'retention' | 'passphraseFile'>> & { retention?: Retention; passphraseFile?: string | null };
 
 export interface Schedules {
   add(input: NewSchedule): Promise<Schedule>;
@@ -118,7 +122,7 @@ export function schedulesCollection(ctx: StoreContext): Schedules {
 
     async add(input) {
       const v = checkObject('schedule', input);
-      checkKeys('schedule', v, ['name', 'target', 'calendar', 'retention', 'enabled']);
+      checkKeys('schedule', v, ['name', 'target', 'calendar', 'retention', 'enabled', 'passphraseFile']);
       const at = ctx.now().toISOString();
       const doc: ScheduleDoc = {
         _id: newId(),
@@ -127,6 +131,7 @@ export function schedulesCollection(ctx: StoreContext): Schedules {
         calendar: checkCalendar(v.calendar),
         retention: v.retention === undefined ? {} : checkRetention(v.retention),
         enabled: v.enabled === undefined ? true : checkBoolean('enabled', v.enabled),
+        ...(v.passphraseFile === undefined ? {} : { passphraseFile: checkPassphrasePath(v.passphraseFile) }),
         createdAt: at,
         updatedAt: at,
       };
@@ -143,7 +148,7 @@ export function schedulesCollection(ctx: StoreContext): Schedules {
 
     async edit(name, patch) {
       const v = checkObject('schedule change', patch);
-      checkKeys('schedule change', v, ['name', 'target', 'calendar', 'retention', 'enabled']);
+      checkKeys('schedule change', v, ['name', 'target', 'calendar', 'retention', 'enabled', 'passphraseFile']);
       return ctx.lock.run(async () => {
         const s = await get(name);
         if (v.name !== undefined) {
@@ -158,6 +163,8 @@ export function schedulesCollection(ctx: StoreContext): Schedules {
         if (v.calendar !== undefined) s.calendar = checkCalendar(v.calendar);
         if (v.retention !== undefined) s.retention = checkRetention(v.retention);
         if (v.enabled !== undefined) s.enabled = checkBoolean('enabled', v.enabled);
+        if (v.passphraseFile === null) delete s.passphraseFile;
+        else if (v.passphraseFile !== undefined) s.passphraseFile = checkPassphrasePath(v.passphraseFile);
         s.updatedAt = ctx.now().toISOString();
         return save(s);
       });

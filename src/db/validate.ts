@@ -1,6 +1,7 @@
 // Checks for values that come from outside (the API, the CLI, an agent) before they
 // reach NeDB. Every check takes `unknown`: a JSON body can carry an object where a
 // string belongs, and an object like {"$ne": null} in a query would match anything.
+import { isAbsolute, normalize } from 'node:path';
 import { userError } from '../errors.js';
 import { textProblem } from '../text.js';
 
@@ -130,4 +131,13 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value).slice(0, 80);
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
+}
+
+/** A passphrase file's path as stored (never the passphrase): absolute, normalised, printable. */
+export function checkPassphrasePath(value: unknown): string {
+  if (typeof value !== 'string') throw userError(`passphrase file must be a path, not ${describe(value)}`);
+  const problem = textProblem(value, { max: 4096 });
+  if (problem !== null) throw userError(`passphrase file path ${problem}`);
+  if (!isAbsolute(value)) throw userError(`passphrase file ${JSON.stringify(value)} is not an absolute path: give the full path, like /etc/lifeboat/passphrase`);
+  return normalize(value);
 }

@@ -1,9 +1,17 @@
-// LZ4 frames written and read by Lifeboat itself around the lz4 package's raw block
-// codec (its own frame decoder can kill the process on a truncated frame). Pure
-// functions over Buffers. Every length is checked against what the caller expects,
-// so a damaged frame is an IntegrityError, never a crash or an over-read.
+// LZ4 frames written and read by Lifeboat itself around a raw LZ4 block codec: our
+// Node-API addon over liblz4 (native/lz4.c), one build for Node 20 and 24. Pure functions
+// over Buffers. Every length is checked against what the caller expects, so a damaged
+// frame is an IntegrityError, never a crash or an over-read.
+//
+// Where the addon is: dist/native/lz4.node of the tree this module runs from, two levels
+// up from the module itself. That holds for src/imaging/*.ts (tsx, tests), for
+// dist/imaging/*.js (the installed appliance) and for the agent bundle, whose files keep
+// the same layout (dist/agent/{agent,chunk-worker}.cjs beside dist/native/lz4.node, in the
+// boot OS under /usr/lib/lifeboat/) and whose import.meta.url is the bundle file's URL.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { integrityError } from '../errors.js';
+import { fileURLToPath } from 'node:url';
+import { integrityError, userError } from '../errors.js';
 import {
   LZ4_BD_WRITTEN,
   LZ4_BLOCK_MAX_BY_BD,
@@ -13,31 +21,36 @@ import {
 } from './repo/formats.js';
 import { xxh32 } from './xxh32.js';
 
-/** The lz4 package's native block codec: all we use of it. */
+/** The addon's block codec (native/lz4.c). */
 interface Lz4Blocks {
-  encodeBlock(input: Buffer, output: Buffer): number;
-  decodeBlock(input: Buffer, output: Buffer): number;
-  encodeBound(length: number): number;
+  /** Bytes written to `dst`, 0 when the block does not fit. */
+  compress(src: Uint8Array, dst: Uint8Array): number;
+  /** Bytes written to `dst`, negative when `src` is not one valid block that fits. */
+  decompress(src: Uint8Array, dst: Uint8Array): number;
+  version: string;
 }
 
-/**
- * The addon itself (lz4/build/Release/lz4.node, what the package exports as encodeBlock,
- * decodeBlock and encodeBound): loading the package's JavaScript as well (streams, a JS
- * codec, xxhash) costs every thread ~10 ms at start. Falls back to the package.
- */
-function loadLz4(): Lz4Blocks {
-  const require = createRequire(import.meta.url);
+/** The addon's path under the rule above. */
+export const LZ4_ADDON = fileURLToPath(new URL('../../dist/native/lz4.node', import.meta.url));
+let codec: Lz4Blocks | null = null;
+
+/** The codec, loaded on first use (once per thread). */
+export function lz4Codec(): Lz4Blocks {
+  if (codec) return codec;
+  if (!existsSync(LZ4_ADDON)) throw userError(`the LZ4 codec ${LZ4_ADDON} is missing: run \`make build\` (it compiles src/imaging/native/lz4.c against liblz4-dev)`);
+  let loaded: Partial<Lz4Blocks>;
   try {
-    const native = require('lz4/build/Release/lz4.node') as { compress: Lz4Blocks['encodeBlock']; uncompress: Lz4Blocks['decodeBlock']; compressBound: Lz4Blocks['encodeBound'] };
-    if (typeof native.compress === 'function' && typeof native.uncompress === 'function' && typeof native.compressBound === 'function') {
-      return { encodeBlock: native.compress, decodeBlock: native.uncompress, encodeBound: native.compressBound };
-    }
-  } catch {
-    // another layout of the package: use its public API
+    loaded = createRequire(import.meta.url)(LZ4_ADDON) as Partial<Lz4Blocks>;
+  } catch (err) {
+    throw userError(`the LZ4 codec ${LZ4_ADDON} does not load (${(err as Error).message}): liblz4.so.1 must be installed (Debian: liblz4-1); rebuild it with \`make build\``, err);
   }
-  return require('lz4') as Lz4Blocks;
+  if (typeof loaded.compress !== 'function' || typeof loaded.decompress !== 'function') throw userError(`${LZ4_ADDON} is not Lifeboat's LZ4 codec: rebuild it with \`make build\``);
+  codec = loaded as Lz4Blocks;
+  return codec;
 }
-const lz4 = loadLz4();
+
+/** LZ4_COMPRESSBOUND: the most one block of `n` bytes can take compressed. */
+const compressBound = (n: number) => n + Math.floor(n / 255) + 16;
 
 const HEADER_SIZE = 4 + 2 + 8 + 1;
 const MAX_BLOCK = 4 << 20;
@@ -45,7 +58,7 @@ const MAX_BLOCK = 4 << 20;
 /** Bytes a frame for `rawLength` bytes may need at most. */
 export function frameBound(rawLength: number): number {
   const blocks = Math.max(1, Math.ceil(rawLength / MAX_BLOCK));
-  return HEADER_SIZE + blocks * 4 + lz4.encodeBound(rawLength) + blocks * 16 + 4;
+  return HEADER_SIZE + blocks * 4 + compressBound(rawLength) + blocks * 16 + 4;
 }
 
 /**
@@ -60,11 +73,12 @@ export function encodeFrameInto(raw: Buffer, out: Buffer): number {
   out.writeBigUInt64LE(BigInt(raw.length), 6);
   out[14] = (xxh32(out.subarray(4, 14)) >>> 8) & 0xff;
   let pos = HEADER_SIZE;
+  const lz4 = lz4Codec();
   for (let start = 0; start < raw.length; start += MAX_BLOCK) {
     const block = raw.subarray(start, Math.min(raw.length, start + MAX_BLOCK));
     // Capacity one byte under the raw size: a block that does not shrink returns 0.
-    const n = lz4.encodeBlock(block, out.subarray(pos + 4, pos + 4 + block.length - 1));
-    if (!Number.isInteger(n) || n < 0 || n >= block.length) throw new Error(`lz4 encodeBlock returned ${n}`);
+    const n = lz4.compress(block, out.subarray(pos + 4, pos + 4 + block.length - 1));
+    if (!Number.isInteger(n) || n < 0 || n >= block.length) throw new Error(`lz4 compress returned ${n}`);
     if (n === 0) {
       out.writeUInt32LE((block.length | LZ4_UNCOMPRESSED_BIT) >>> 0, pos);
       block.copy(out, pos + 4);
@@ -120,6 +134,7 @@ export function decodeFrame(frame: Buffer, expectedSize: number, subject = 'LZ4 
   if (target.length < expectedSize) throw new RangeError('decodeFrame: output buffer too small');
   let written = 0;
   let blocks = 0;
+  const lz4 = lz4Codec();
   for (;;) {
     if (frame.length < pos + 4) throw fail('truncated (no end mark)');
     const word = frame.readUInt32LE(pos);
@@ -138,7 +153,7 @@ export function decodeFrame(frame: Buffer, expectedSize: number, subject = 'LZ4 
       written += size;
     } else {
       if (room <= 0) throw fail(`decodes to more than ${expectedSize} bytes`);
-      const n = lz4.decodeBlock(data, target.subarray(written, written + room));
+      const n = lz4.decompress(data, target.subarray(written, written + room));
       if (!Number.isInteger(n) || n < 0) throw fail(`block ${blocks} does not decode (lz4 error at ${n})`);
       written += n;
     }

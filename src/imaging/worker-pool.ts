@@ -19,9 +19,14 @@ export interface WorkerReply {
   error?: { kind: string; message: string };
 }
 
-/** URL of a sibling module, whether running from TypeScript sources (tsx) or compiled JavaScript. */
+/**
+ * URL of a sibling module, whether running from TypeScript sources (tsx), compiled
+ * JavaScript (dist/) or the agent bundle (bootos/bundle-agent.sh writes each worker as a
+ * .cjs file beside the bundle, e.g. chunk-worker.cjs beside agent.cjs).
+ */
 export function siblingModule(base: string, name: string): URL {
-  return new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
+  const ext = base.endsWith('.ts') ? '.ts' : base.endsWith('.cjs') ? '.cjs' : '.js';
+  return new URL(`./${name}${ext}`, base);
 }
 
 /**

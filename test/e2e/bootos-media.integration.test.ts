@@ -3,16 +3,21 @@
 // enrolled: shim → Debian's signed GRUB → Debian's signed kernel, locked down, loading its
 // signed modules) and (2) as a USB stick under BIOS (SeaBIOS → isohybrid MBR → ISOLINUX).
 // Both must reach the agent's hello on the listener this test runs, with no kernel command
-// line parameter and no DHCP option naming the appliance.
+// line parameter and no DHCP option naming the appliance. (3) A medium made with
+// `lifeboat bootmedia --machine` through a real daemon (boot services on the host's
+// loopback, which QEMU's user network reaches as 10.0.2.2) boots under SeaBIOS from CD, and
+// the daemon recognises the agent's hello as that machine: its waiting job moves on.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { writeBootMedia } from '../../src/bootos/boot-media.js';
 import { type BootOsReport, ROOT, buildBootOs } from '../../src/bootos/build.js';
-import { tempDir } from '../helpers/cli.js';
+import { ApiClient } from '../../src/api/client.js';
+import { CLI, tempDir } from '../helpers/cli.js';
+import { startDaemon } from '../helpers/daemon.js';
 import { bootToHello } from './bootos-qemu.js';
 
 const OVMF = '/usr/share/OVMF';
@@ -73,4 +78,31 @@ test('BIOS, the same image as a USB stick: isohybrid MBR → ISOLINUX → the ag
   assert.equal(r.hello.body.inventory.smbios.system.uuid, uuid);
   assert.match(r.console, /ISOLINUX/, tail);
   assert.match(r.console, /parameters from \/etc\/lifeboat\/params/, tail);
+});
+
+test('a --machine medium made through the daemon: the agent\'s hello is recognised as that machine and gets its job', { timeout: 500_000 }, async () => {
+  const port = 20_000 + (process.pid % 20_000);
+  // The daemon serves the boot OS this test built (its data directory), its agent routes on 127.0.0.1 only.
+  const daemon = await startDaemon(join(work.dir, 'daemon'), { dataDir: join(work.dir, 'data'), args: ['--interface', 'lo', '--http-port', String(port), '--tftp-port', String(port + 1)] });
+  try {
+    const api = new ApiClient(daemon.socket);
+    await api.addMachine({ name: 'lab-pc', macs: ['52:54:00:12:34:56'] }); // QEMU's MAC for its first NIC
+    const job = await api.createJob({ type: 'backup', machine: 'lab-pc' });
+    const iso = join(work.dir, 'lab-pc.iso');
+    const made = spawnSync(process.execPath, [CLI, 'bootmedia', '--out', iso, '--machine', 'lab-pc', '--server', `http://10.0.2.2:${port}`, '--data-dir', join(work.dir, 'data'), '--efi', join(ROOT, 'var/kernels/efi'), '--socket', daemon.socket], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const uuid = randomUUID();
+    const r = await bootToHello({ dir: work.dir, name: 'machine-medium', uuid, timeoutMs: 450_000, until: /hello accepted by http:\/\/10\.0\.2\.2/, bootArgs: () => ['-boot', 'd', '-cdrom', iso] });
+    const tail = `\n--- console (last 3000 chars) ---\n${r.console.slice(-3000)}\n--- daemon ---\n${daemon.log().slice(-2000)}`;
+    assert.match(r.console, /hello accepted by http:\/\/10\.0\.2\.2/, tail);
+    console.log(`# --machine medium, BIOS CD: QEMU start → hello recognised ${r.seconds.toFixed(1)} s`);
+    const m = await api.machine('lab-pc');
+    assert.equal(m.bootStage?.stage, 'agent', tail);
+    assert.equal(m.systemUuid, uuid, 'the hello was recorded on lab-pc');
+    assert.deepEqual(m.disks.map((d) => d.serial).sort(), [`NVME-${process.pid}`, `VBLK-${process.pid}`]);
+    assert.equal((await api.job(job.id)).state, 'booting', 'its waiting job was handed to the agent');
+    assert.ok((await api.media()).some((x) => x.machine === 'lab-pc' && x.lastUsedAt), 'the medium was used');
+  } finally {
+    await daemon.stop();
+  }
 });

@@ -3,7 +3,9 @@
 // /init loads the drivers by modalias, DHCPs on QEMU's user network, and the agent POSTs
 // its hello to a listener this test runs on the host's loopback (10.0.2.2 from the guest).
 // The hello must carry the SMBIOS UUID and the disk serials QEMU was given. Bad parameters
-// must stop with a clear console message and without a connection to the listener.
+// must stop with a clear console message and without a connection to the listener. With
+// lifeboat.selftest=1 the agent runs the image engine's selftest (worker threads, the LZ4
+// codec addon, SHA-256) inside the boot OS and says so on the console.
 // The serial console goes to <tmp>/console-*.log (printed when an assertion fails).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -34,7 +36,7 @@ before(async () => {
   process.on('exit', () => work.cleanup());
 });
 
-test('the build is deterministic, under 40 MB, and holds /init, Node, its libraries, busybox and every module with its dependencies', async () => {
+test('the build is deterministic, under 40 MB, and holds /init, Node, its libraries, busybox, the agent with its worker and codec, and every module with its dependencies', async () => {
   const again = await buildBootOs({ dataDir: join(work.dir, 'data2'), agentPath: join(work.dir, 'agent.cjs'), cacheDir: join(ROOT, 'var/cache/bootos') });
   assert.equal(again.initrd.sha256, built.initrd.sha256, 'two builds, same bytes');
   assert.equal(again.vmlinuz.sha256, built.vmlinuz.sha256);
@@ -44,14 +46,15 @@ test('the build is deterministic, under 40 MB, and holds /init, Node, its librar
   const systemBytes = initrd.subarray(built.segments[0]!.bytes);
   const raw = execFileSync('zstd', ['-d', '-c'], { input: systemBytes, maxBuffer: 1 << 30 });
   const paths = new Set(decodeCpio(raw).map((m) => m.path));
-  for (const p of ['init', 'bin/busybox', 'usr/lib/lifeboat/agent.cjs', 'etc/lifeboat/udhcpc.script', `lib/modules/${built.kernelVersion}/modules.alias`]) assert.ok(paths.has(p), p);
+  const agentFiles = ['usr/lib/lifeboat/dist/agent/agent.cjs', 'usr/lib/lifeboat/dist/agent/chunk-worker.cjs', 'usr/lib/lifeboat/dist/native/lz4.node', 'lib/x86_64-linux-gnu/liblz4.so.1'];
+  for (const p of ['init', 'bin/busybox', ...agentFiles, 'etc/lifeboat/udhcpc.script', `lib/modules/${built.kernelVersion}/modules.alias`]) assert.ok(paths.has(p), p);
   const dep = decodeCpio(raw).find((m) => m.path === `lib/modules/${built.kernelVersion}/modules.dep`)!.data.toString();
   for (const name of ['nvme', 'virtio_blk', 'ahci', 'e1000e', 'igb', 'r8169', 'virtio_net', 'xhci-pci', 'usb-storage', 'vfat', 'ext4']) assert.match(dep, new RegExp(`/${name}\\.ko:`), name);
   for (const line of dep.trim().split('\n')) for (const m of line.replace(':', '').split(' ')) assert.ok(paths.has(`lib/modules/${built.kernelVersion}/${m}`), `${m} (from modules.dep) is in the initramfs`);
   const runtime = execFileSync('zstd', ['-d', '-c'], { input: initrd.subarray(0, built.segments[0]!.bytes), maxBuffer: 1 << 30 });
   const rpaths = decodeCpio(runtime).map((m) => m.path);
   for (const p of ['usr/bin/node', 'lib64/ld-linux-x86-64.so.2', 'lib/x86_64-linux-gnu/libc.so.6', 'lib/x86_64-linux-gnu/libstdc++.so.6']) assert.ok(rpaths.includes(p), p);
-  console.log(`# build: ${buildSeconds.toFixed(1)} s (runtime archive ${built.segments[0]!.cached ? 'cached' : 'compressed'}), initrd ${(built.initrd.bytes / 1e6).toFixed(1)} MB, vmlinuz ${(built.vmlinuz.bytes / 1e6).toFixed(1)} MB`);
+  console.log(`# build: ${buildSeconds.toFixed(1)} s (runtime archive ${built.segments[0]!.cached ? 'cached' : 'compressed'}), initrd ${(built.initrd.bytes / 1e6).toFixed(1)} MB (system archive ${(built.segments[1]!.bytes / 1e6).toFixed(2)} MB), vmlinuz ${(built.vmlinuz.bytes / 1e6).toFixed(1)} MB`);
 });
 
 const kernelArgs = (append: string, initrd = join(built.dir, 'initrd.img')) => ['-kernel', join(built.dir, 'vmlinuz'), '-initrd', initrd, '-append', append];
@@ -73,6 +76,18 @@ test('QEMU boots kernel + initramfs to the agent, whose hello carries the SMBIOS
   assert.equal(bySerial[`NVME-${process.pid}`]?.transport, 'nvme', JSON.stringify(inv.disks));
   assert.equal(bySerial[`NVME-${process.pid}`]?.sizeBytes, 64 << 20);
   assert.ok(inv.nics.some((n) => /^52:54:00:/.test(n.mac)), JSON.stringify(inv.nics));
+});
+
+test('lifeboat.selftest=1: the image engine runs in the boot OS (worker threads, LZ4 codec, SHA-256) and says so on the console', { timeout: 400_000 }, async () => {
+  const r = await bootToHello({ dir: work.dir, name: 'selftest', bootArgs: () => kernelArgs('console=ttyS0,115200n8 lifeboat.selftest=1'), uuid: randomUUID(), until: /selftest (OK|FAILED)|FAILED at/, timeoutMs: 360_000 });
+  const tail = `\n--- console (last 3000 chars) ---\n${r.console.slice(-3000)}`;
+  const line = /lifeboat agent: selftest OK: .*/.exec(r.console)?.[0];
+  assert.ok(line, `no selftest OK line${tail}`);
+  console.log(`# QEMU start → selftest: ${r.seconds.toFixed(1)} s`);
+  console.log(`# console: ${line.trim()}`);
+  assert.match(line, /8\.0 MiB in 8 chunks through 2 worker threads, LZ4 \(liblz4 \d+\.\d+\.\d+\) [\d.]+x, every frame decoded and SHA-256 checked, a damaged frame refused/);
+  assert.match(line, /\(Node v24\.\d+\.\d+, codec \/usr\/lib\/lifeboat\/dist\/native\/lz4\.node\)/);
+  assert.equal(r.connections, 0, 'the selftest needs no network');
 });
 
 test('bad parameters (malformed URL): a clear console message, the machine waits, no connection to the appliance', { timeout: 400_000 }, async () => {

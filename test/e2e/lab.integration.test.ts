@@ -12,7 +12,9 @@
 //     script over HTTP → the agent's hello;
 //   - a known machine with nothing to do: the script sends it to its local disk, whose boot
 //     sector writes a marker on the serial console.
-// Nothing here leaves the namespace; everything made is removed.
+// Every agent reaches the agent API over HTTPS (port 8443 of the bridge's address), pinning
+// the certificate fingerprint its boot parameters carry (the appliance made the certificate
+// at its first start). Nothing here leaves the namespace; everything made is removed.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
@@ -33,6 +35,8 @@ const dataDir = join(work.dir, 'data');
 let daemon: TestDaemon;
 let api: ApiClient;
 let taps = 0;
+/** The appliance's certificate fingerprint, 64 lowercase hex digits (lifeboat.fp). */
+let pin = '';
 
 const cli = (args: string[]) => execFileSync(process.execPath, [CLI, ...args, '--socket', daemon.socket], { encoding: 'utf8' });
 
@@ -45,7 +49,19 @@ before(async () => {
   sh(`ip -n ${ns} link add ${bridge} type bridge && ip -n ${ns} addr add ${SERVER}/24 dev ${bridge} && ip -n ${ns} link set ${bridge} up`);
   daemon = await startDaemon(work.dir, { dataDir, netns: ns, args: ['--interface', bridge, '--dhcp', 'full', '--dhcp-range', '10.218.0.100-10.218.0.150', '--http-port', '8080'] });
   api = new ApiClient(daemon.socket);
+  const agentApi = (await api.appliance()).agentApi;
+  assert.equal(agentApi?.url, `https://${SERVER}:8443`);
+  pin = (agentApi?.fingerprint ?? '').replaceAll(':', '').toLowerCase();
+  assert.match(pin, /^[0-9a-f]{64}$/);
 });
+
+/** The agent's serial console lines that say it pinned the appliance's certificate and was heard over HTTPS. */
+async function saidHelloOverHttps(vm: Vm): Promise<void> {
+  await until(() => vm.serial().includes('hello accepted'), 30_000, 'the agent printed that its hello was accepted', vm);
+  const serial = vm.serial();
+  assert.match(serial, new RegExp(`parameters from /proc/cmdline: https://${SERVER.replaceAll('.', '\\.')}:8443, certificate pinned \\(sha256 ${pin.slice(0, 16)}`));
+  assert.match(serial, new RegExp(`hello accepted by https://${SERVER.replaceAll('.', '\\.')}:8443 \\(HTTP 200\\)`));
+}
 
 after(async () => {
   await daemon?.stop();
@@ -99,7 +115,7 @@ test('BIOS: iPXE from Lifeboat\'s DHCP, the boot OS over HTTP, the agent says he
     assert.deepEqual(m.disks.map((d) => d.serial), ['LAB-BIOS-1']);
     assert.equal((await api.job(job.id)).state, 'booting');
     assert.match(vm.serial(), /Linux version/);
-    assert.match(vm.serial(), /hello accepted/);
+    await saidHelloOverHttps(vm);
   } finally {
     await vm.stop();
     cli(['jobs', 'cancel', job.id]);
@@ -116,6 +132,7 @@ test('UEFI with Secure Boot and Microsoft keys: shim → signed GRUB → the sig
   try {
     await until(async () => (await api.machine('lab-sb')).bootStage?.stage === 'agent', 540_000, 'the agent said hello', vm);
     assert.match(vm.serial(), /Secure boot enabled/);
+    await saidHelloOverHttps(vm);
     assert.match(daemon.log(), /"file":"shimx64.efi"/);
     assert.match(daemon.log(), /"file":"grubx64.efi"/);
   } finally {
@@ -134,6 +151,7 @@ test('UEFI without Secure Boot, a machine set to iPXE: OVMF\'s own PXE → snpon
   try {
     await until(async () => (await api.machine('lab-efi')).bootStage?.stage === 'agent', 360_000, 'the agent said hello', vm);
     assert.match(daemon.log(), /"file":"snponly.efi"/);
+    await saidHelloOverHttps(vm);
     assert.match(daemon.log(), /"type":"script","peer":"[0-9.]+","mac":"52:54:00:1e:00:04","action":"boot-os","mode":"job"/);
   } finally {
     await vm.stop();

@@ -15,10 +15,10 @@ function put(root: string, path: string, content: string): void {
   writeFileSync(join(root, path), content);
 }
 
-/** A root for runAgent: etc/lifeboat/params and one virtio disk per entry in sys/block. */
+/** A root for runAgent, as a network boot gives it: proc/cmdline and one virtio disk per entry in sys/block. */
 export function machineRoot(dir: string, params: string, disks: Array<{ name: string; serial: string; sizeBytes: number }>): string {
   const root = join(dir, `root-${Math.random().toString(16).slice(2)}`);
-  put(root, 'etc/lifeboat/params', `${params}\n`);
+  put(root, 'proc/cmdline', `console=ttyS0 ${params}\n`);
   mkdirSync(join(root, 'sys/block'), { recursive: true });
   disks.forEach((d, k) => {
     const dev = join(root, `sys/devices/pci/virtio${k}/block/${d.name}`);

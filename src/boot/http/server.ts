@@ -1,10 +1,11 @@
 // HTTP boot: the per-machine iPXE script (`GET /boot/ipxe?mac=…&uuid=…&platform=…`) and the
 // boot root's files (`GET /boot/files/<path>`: kernels and initramfs images, with Range and
 // keep-alive). A thin layer: the decision and the script are pure functions elsewhere; the
-// daemon injects `plan`, which looks the machine up. Other routes (the agent API) are
-// tried first through `extraRoutes`, so one port serves both.
+// daemon injects `plan`, which looks the machine up. Other routes are tried first through
+// `extraRoutes` (the daemon's: /agent/ is refused here, the agent API being HTTPS on its own
+// port, unless the lab setting boot.agentPlainHttp serves it here too).
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { realpath } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { openBootFile } from '../boot-root.js';
@@ -32,6 +33,8 @@ export interface HttpBootOptions {
   plan(subject: BootSubject): Promise<{ action: BootAction; files: BootOsFiles }>;
   extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
   onEvent?: (e: HttpBootEvent) => void;
+  /** A connection must send its first request's headers within this (default 10 s), and is dropped after this long without any traffic (×6). */
+  headersTimeoutMs?: number;
 }
 
 export type HttpBootEvent =
@@ -75,9 +78,22 @@ export class HttpBootServer {
   static async start(opts: HttpBootOptions): Promise<HttpBootServer> {
     const rootReal = await realpath(opts.root);
     const server = createServer({ keepAlive: true });
-    server.headersTimeout = 10_000;
+    const headersMs = opts.headersTimeoutMs ?? 10_000;
+    server.headersTimeout = headersMs;
     server.requestTimeout = 30_000;
     server.keepAliveTimeout = 15_000;
+    // No traffic either way for this long: the connection is dropped (a stalled download too).
+    server.timeout = headersMs * 6;
+    // Node's headers timeout starts with a request's first byte: a client that connects and
+    // says nothing would hold its connection forever. Its first request must come in time.
+    const firstRequest = new WeakMap<Socket, NodeJS.Timeout>();
+    server.on('connection', (socket: Socket) => {
+      const timer = setTimeout(() => socket.destroy(), headersMs);
+      timer.unref();
+      firstRequest.set(socket, timer);
+      socket.once('close', () => clearTimeout(timer));
+    });
+    server.on('request', (req: IncomingMessage) => clearTimeout(firstRequest.get(req.socket)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: opts.host ?? '0.0.0.0', port: opts.port ?? 80 }, () => {
