@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -17,7 +18,7 @@ import { runAgent } from '../src/agent/agent.js';
 import { ApiClient } from '../src/api/client.js';
 import { ImageStore } from '../src/imaging/repo/image-store.js';
 import { checkDisk, machineRoot, makeDisk } from './helpers/agent-machine.js';
-import { sh, tempDir } from './helpers/cli.js';
+import { REPO, sh, tempDir } from './helpers/cli.js';
 import { type TestDaemon, startDaemon } from './helpers/daemon.js';
 
 const MAC_A = '52:54:00:a9:10:01';
@@ -124,6 +125,30 @@ test('restore of A\'s image onto B\'s larger disk that held other data: GPT relo
   const done = await api.job(job.id);
   assert.equal(done.state, 'done', JSON.stringify(done));
   checkDisk(diskB, files, work.dir);
+});
+
+test('the bundled agent (dist/agent/*.cjs) run by Node 24, the boot OS runtime, as its own process: a backup of B\'s restored disk', async () => {
+  const bundle = join(work.dir, 'bundle/dist/agent/agent.cjs');
+  mkdirSync(join(work.dir, 'bundle/dist/native'), { recursive: true });
+  execFileSync('bash', [join(REPO, 'src/bootos/bundle-agent.sh'), bundle]);
+  copyFileSync(join(REPO, 'dist/native/lz4.node'), join(work.dir, 'bundle/dist/native/lz4.node'));
+  const node24 = execFileSync('bash', [join(REPO, 'src/bootos/node-runtime.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const diskB = join(work.dir, 'b.img');
+  const job = await api.createJob({ type: 'backup', machine: 'desk-b', label: 'from the bundle' });
+  const params = await bootParams(MAC_B);
+  assert.ok(params);
+  const root = machineRoot(work.dir, params, [{ name: 'vda', serial: 'SN-B1', sizeBytes: statSync(diskB).size, path: diskB }]);
+  const child = spawn(node24, [bundle], { env: { ...process.env, LIFEBOAT_AGENT_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.equal(code, 0, `${out}\n${daemon.log().slice(-1500)}`);
+  assert.match(out, /^lifeboat agent: backup done: image \S+, 96 chunks/m);
+  assert.match(out, /^lifeboat agent: job \S+ done: rebooting/m);
+  const done = await api.job(job.id);
+  assert.equal(done.state, 'done', JSON.stringify(done));
+  assert.ok(((done.stats?.bytesReused ?? 0) as number) > 6 << 20, 'A\'s files on B are chunks the store has');
 });
 
 test('a disk too small for the image: refused before a byte is written, the job fails with the stage and advice; exit 1 (wait)', async () => {

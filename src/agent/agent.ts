@@ -52,7 +52,7 @@ export interface AgentOptions {
   log?: (line: string) => void;
   /** how long to keep trying while the appliance is unreachable (the network may still be coming up) */
   retryForMs?: number;
-  /** The device node of a disk (default `/dev/<name>`). */
+  /** The device node of a disk (default `<root>/dev/<name>`). */
   devicePath?: (name: string) => string;
   /** Engine worker threads (default: max(4, cores)). */
   workers?: number;
@@ -139,7 +139,7 @@ export async function runAgent(opts: AgentOptions = {}): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, Math.min(5000, 500 * attempt)));
   }
-  return job(params, spec, inventory.disks, opts, log);
+  return job(params, spec, inventory.disks, { ...opts, root }, log);
 }
 
 async function job(params: BootParams, spec: AgentJobSpec, disks: Inventory['disks'], opts: AgentOptions, log: (line: string) => void): Promise<number> {
@@ -150,7 +150,7 @@ async function job(params: BootParams, spec: AgentJobSpec, disks: Inventory['dis
       ref: { kind: 'agent', url: params.url, token: params.token, fingerprint: params.fingerprint, ...(opts.api ? { api: opts.api } : {}) },
       job: spec,
       disks,
-      devicePath: opts.devicePath ?? ((name) => `/dev/${name}`),
+      devicePath: opts.devicePath ?? ((name) => join(opts.root ?? '/', 'dev', name)),
       log,
       ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
     });

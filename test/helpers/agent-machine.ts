@@ -15,8 +15,11 @@ function put(root: string, path: string, content: string): void {
   writeFileSync(join(root, path), content);
 }
 
-/** A root for runAgent, as a network boot gives it: proc/cmdline and one virtio disk per entry in sys/block. */
-export function machineRoot(dir: string, params: string, disks: Array<{ name: string; serial: string; sizeBytes: number }>): string {
+/**
+ * A root for runAgent (or the bundle with LIFEBOAT_AGENT_ROOT), as a network boot gives it:
+ * proc/cmdline, one virtio disk per entry in sys/block, and dev/<name> → `path` when given.
+ */
+export function machineRoot(dir: string, params: string, disks: Array<{ name: string; serial: string; sizeBytes: number; path?: string }>): string {
   const root = join(dir, `root-${Math.random().toString(16).slice(2)}`);
   put(root, 'proc/cmdline', `console=ttyS0 ${params}\n`);
   mkdirSync(join(root, 'sys/block'), { recursive: true });
@@ -27,6 +30,10 @@ export function machineRoot(dir: string, params: string, disks: Array<{ name: st
     put(root, `sys/devices/pci/virtio${k}/block/${d.name}/removable`, '0');
     symlinkSync(join(root, `sys/devices/pci/virtio${k}`), join(dev, 'device'));
     symlinkSync(dev, join(root, 'sys/block', d.name));
+    if (d.path) {
+      mkdirSync(join(root, 'dev'), { recursive: true });
+      symlinkSync(d.path, join(root, 'dev', d.name));
+    }
   });
   return root;
 }
