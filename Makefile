@@ -9,7 +9,7 @@ SHELL := /bin/bash
 # dnsmasq-base: the dnsmasq binary only, no service that would answer DHCP on this host (the
 # DHCP tests and bench run it themselves, in network namespaces they make).
 PREFIX ?= /usr/local
-APT_PACKAGES := bc binutils lz4 liblz4-dev e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed isc-dhcp-client dnsmasq-base curl tftp-hpa tftpd-hpa nftables zstd xz-utils cpio openssl xorriso isolinux syslinux-common
+APT_PACKAGES := bc binutils lz4 liblz4-dev e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed isc-dhcp-client isc-dhcp-relay dnsmasq-base curl tftp-hpa tftpd-hpa nftables zstd xz-utils cpio openssl xorriso isolinux syslinux-common
 STAMP := var/.stamps
 
 .PHONY: all deps apt npm build kernels bootos test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
@@ -64,7 +64,14 @@ dist/native/lz4.node: src/imaging/native/lz4.c | apt
 	@test -f /usr/include/lz4.h || { echo "/usr/include/lz4.h not found: install liblz4-dev (make apt)" >&2; exit 1; }
 	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ $< -llz4
 
-build: npm dist/native/peercred.node dist/native/bind-device.node dist/native/lz4.node
+# The TFTP data path: a read transfer's blocks sent from a thread of its own (faster per
+# block than Node's dgram; the server falls back to dgram when this is not built).
+dist/native/tftp-send.node: src/boot/native/tftp-send.c src/boot/native/tftp-transfer.c src/boot/native/tftp-transfer.h
+	@mkdir -p dist/native
+	@test -f $(NODE_INCLUDE)/node_api.h || { echo "node_api.h not found in $(NODE_INCLUDE): install node's headers (Debian: the nodejs package from NodeSource has them)" >&2; exit 1; }
+	cc -O2 -Wall -Wextra -shared -fPIC -I$(NODE_INCLUDE) -o $@ src/boot/native/tftp-send.c src/boot/native/tftp-transfer.c -lpthread
+
+build: npm dist/native/peercred.node dist/native/bind-device.node dist/native/lz4.node dist/native/tftp-send.node
 	npx tsc -p tsconfig.build.json
 	@chmod +x dist/cli/main.js
 	cp src/bootos/init.sh src/bootos/udhcpc.script dist/bootos/

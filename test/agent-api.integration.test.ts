@@ -12,12 +12,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
+import type { LiveEvent } from '../src/api/wire.js';
 import { AGENT_PATHS, type DiskIdentity } from '../src/api/agent-wire.js';
 import { decodeFrame, encodeFrame } from '../src/imaging/lz4-frame.js';
 import { chunkRelativePath } from '../src/imaging/repo/formats.js';
 import { ImageStore } from '../src/imaging/repo/image-store.js';
 import { decodeIndex, digestAt } from '../src/imaging/repo/index-file.js';
-import { tempDir } from './helpers/cli.js';
+import { lifeboat, tempDir } from './helpers/cli.js';
 import { type TestDaemon, startDaemon } from './helpers/daemon.js';
 import { TestAgent, backupOverWire, bootToken, describeChunks, finishBody } from './helpers/agent-client.js';
 
@@ -103,7 +104,17 @@ test('a full backup over the wire: the appliance checks, signs and commits the i
   assert.equal(hello.status, 200, JSON.stringify(hello.body));
   assert.deepEqual(hello.body, { machine: 'desk-a', job: { id, type: 'backup', disk: { serial: null, name: null }, label: 'first', end: 'reboot' } });
   firstDisk = syntheticDisk();
+  const events: LiveEvent[] = [];
+  const watching = new AbortController();
+  const stream = api.events((e) => events.push(e), watching.signal).catch(() => {});
+  await new Promise((r) => setTimeout(r, 200));
   const r = await backupOverWire(agent, DISK, firstDisk);
+  watching.abort();
+  await stream;
+  const progress = events.filter((e): e is Extract<LiveEvent, { type: 'job-progress' }> => e.type === 'job-progress' && e.jobId === id);
+  assert.ok(progress.length > 0, 'progress reached the event stream');
+  assert.equal(progress.at(-1)?.progress.bytesDone, DISK.sizeBytes);
+  assert.ok(events.some((e) => e.type === 'job-state' && e.jobId === id && e.state === 'running'), 'the job ran');
   assert.equal(r.finish.status, 200, JSON.stringify(r.finish.body));
   assert.equal(r.start.parent, null);
   assert.match(r.start.fingerprintKey, /^[0-9a-f]{128}$/);
@@ -185,6 +196,43 @@ test('a restore over the wire: the certified image, its chunks and nothing else;
   assert.equal((await agent.request('GET', `${AGENT_PATHS.chunks}/${digestAt(index, 0)?.toString('hex')}`)).status, 401, 'replay after the end');
 });
 
+test('a restore that fails after it began writing: the job fails with the agent\'s stage and advice, the target is marked incomplete', async () => {
+  const { id, agent } = await jobAgent({ type: 'restore', image: secondImage, machine: 'desk-a', confirm: true });
+  assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  assert.equal((await agent.request('POST', AGENT_PATHS.progress, { bytesDone: CHUNK, bytesTotal: DISK.sizeBytes, bytesNew: 0, bytesReused: 0, bytesZero: 0, storedBytes: CHUNK, chunksDone: 1, chunksTotal: 16 })).status, 200);
+  const end = await agent.request('POST', AGENT_PATHS.end, { ok: false, stage: 'network', error: 'the appliance stopped answering', advice: 'check the cable', report: null, wrote: true });
+  assert.equal(end.status, 200, JSON.stringify(end.body));
+  const job = await api.job(id);
+  assert.equal(job.state, 'failed');
+  assert.equal(job.targetIncomplete, true);
+  assert.match(job.error ?? '', /failed at network: the appliance stopped answering — check the cable/);
+  assert.match(job.outcome ?? '', /incomplete .* restore it again/);
+});
+
+test('an agent that fails before it starts (no such disk) ends its job; the next boot is the local disk', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  const end = await agent.request('POST', AGENT_PATHS.end, { ok: false, stage: 'disk', error: 'no disk with serial SN-X', advice: 'check the disk cabling', report: null, wrote: false });
+  assert.equal(end.status, 200, JSON.stringify(end.body));
+  const job = await api.job(id);
+  assert.equal(job.state, 'failed');
+  assert.match(job.error ?? '', /failed before the job started \(at disk\): no disk with serial SN-X — check the disk cabling/);
+  assert.equal(await bootToken(base, MAC), null, 'no token: the machine boots its own disk');
+});
+
+test('the CLI gives a machine job its end and restore options; a docked disk takes no --end', async () => {
+  const made = lifeboat(['restore', '--image', secondImage, '--machine', 'desk-a', '--yes', '--grow-last', '--verify', '--no-verify-first', '--end', 'poweroff', '--json', '--socket', daemon.socket]);
+  assert.equal(made.code, 0, made.stderr);
+  const job = JSON.parse(made.stdout) as { id: string; options?: Record<string, unknown> };
+  assert.deepEqual(job.options, { end: 'poweroff', verify: true, growLast: true, verifyFirst: false });
+  const agent = new TestAgent(base, (await bootToken(base, MAC)) as string);
+  assert.deepEqual((await agent.hello([DISK])).body.job, { id: job.id, type: 'restore', imageId: secondImage, disk: { serial: null, name: null }, verify: true, verifyFirst: false, growLast: true, end: 'poweroff' });
+  await api.cancelJob(job.id);
+  const bad = lifeboat(['backup', '--device', join(work.dir, 'x.img'), '--end', 'poweroff', '--socket', daemon.socket]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--end goes with --machine/);
+  assert.match(lifeboat(['backup', '--machine', 'desk-a', '--end', 'halt', '--socket', daemon.socket]).stderr, /--end must be reboot or poweroff, not "?halt"?/);
+});
+
 test('tokens stay in their scope: a wrong token, an inventory token on job paths, a backup token reading chunks', async () => {
   const wrong = new TestAgent(base, 'x'.repeat(43));
   assert.equal((await wrong.hello([DISK])).status, 401);
@@ -206,9 +254,27 @@ test('tokens stay in their scope: a wrong token, an inventory token on job paths
   await waitFor(async () => (await api.job(id)).state === 'cancelled', 'the job is cancelled');
 });
 
-test('a false digest fails the job and nothing of it is kept', async () => {
+test('two starts at once (a retry): one session, one image id', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  const [a, b] = await Promise.all([0, 1].map(() => agent.request<{ imageId: string }>('POST', AGENT_PATHS.start, { disk: DISK })));
+  assert.equal(a?.status, 200);
+  assert.equal(b?.status, 200);
+  assert.equal(a?.body.imageId, b?.body.imageId);
+  const moved = await agent.request<{ error: string }>('POST', AGENT_PATHS.start, { disk: { ...DISK, name: 'vdb' } });
+  assert.equal(moved.status, 409);
+  assert.match(moved.body.error, /already runs on disk vda/);
+  await api.cancelJob(id);
+  assert.equal((await agent.request('POST', AGENT_PATHS.end, { ok: false, stage: null, error: 'cancelled', advice: null, report: null, wrote: false })).status, 200);
+  assert.equal((await api.job(id)).state, 'cancelled');
+});
+
+test('a false digest fails the job and nothing of it is kept; another machine\'s job goes on', async () => {
+  await api.addMachine({ name: 'desk-b', macs: ['52:54:00:a9:00:02'] });
+  await api.createJob({ type: 'backup', machine: 'desk-b' });
+  const other = new TestAgent(base, (await bootToken(base, '52:54:00:a9:00:02')) as string);
   const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
   assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  assert.equal((await other.request('POST', AGENT_PATHS.start, { disk: { ...DISK, serial: 'SN-B' } })).status, 200);
   const raw = randomBytes(CHUNK);
   const lie = 'ab'.repeat(32);
   const r = await agent.request<{ error: string }>('PUT', `${AGENT_PATHS.chunks}/${lie}?raw=${CHUNK}`, encodeFrame(raw));
@@ -219,6 +285,9 @@ test('a false digest fails the job and nothing of it is kept', async () => {
   assert.match(job.error ?? '', /sent what the appliance refused/);
   assert.ok(!existsSync(join(store, chunkRelativePath(lie))));
   assert.equal((await agent.request('PUT', `${AGENT_PATHS.chunks}/${lie}?raw=${CHUNK}`, encodeFrame(raw))).status, 401, 'the failed job\'s token is dead');
+  const r2 = await backupOverWire(other, { ...DISK, serial: 'SN-B' }, syntheticDisk());
+  assert.equal(r2.finish.status, 200, JSON.stringify(r2.finish.body));
+  assert.equal((await api.images()).find((i) => i.id === r2.start.imageId)?.machineId, (await api.machine('desk-b')).id);
 });
 
 test('an oversized frame and a garbage frame each fail their own job', async () => {
@@ -290,6 +359,33 @@ test('a job for one disk refuses to start on another: the job fails with what to
   assert.equal((await api.job(id)).state, 'failed');
 });
 
+test('a protected image over the wire: the passphrase is checked before a job exists, then the appliance certifies with it', async () => {
+  const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a', passphrase: 'correct horse' });
+  const r = await backupOverWire(agent, DISK, secondDisk);
+  assert.equal(r.finish.status, 200, JSON.stringify(r.finish.body));
+  assert.equal(r.sent, 0, 'the same disk again: nothing new travels');
+  assert.equal((await api.job(id)).state, 'done');
+  const protectedId = r.start.imageId;
+  assert.equal((await api.images()).find((i) => i.id === protectedId)?.hasPassphrase, true);
+  await assert.rejects(api.createJob({ type: 'restore', image: protectedId, machine: 'desk-a', confirm: true, passphrase: 'wrong' }), /wrong restore passphrase/);
+  const restore = await jobAgent({ type: 'restore', image: protectedId, machine: 'desk-a', confirm: true, passphrase: 'correct horse' });
+  const start = await restore.agent.request<{ manifest: { passphrase: unknown } }>('POST', AGENT_PATHS.start, { disk: DISK });
+  assert.equal(start.status, 200, JSON.stringify(start.body));
+  assert.ok(start.body.manifest.passphrase, 'the manifest keeps the verifier');
+  assert.equal((await restore.agent.request('POST', AGENT_PATHS.end, { ok: true, stage: null, error: null, advice: null, report: null, wrote: true })).status, 200);
+  assert.equal((await api.job(restore.id)).state, 'done');
+});
+
+test('a restore onto too small a disk is refused at start: the job fails, nothing is served', async () => {
+  const { id, agent } = await jobAgent({ type: 'restore', image: secondImage, machine: 'desk-a', confirm: true });
+  const small = { ...DISK, sizeBytes: 8 * CHUNK };
+  const r = await agent.request<{ error: string }>('POST', AGENT_PATHS.start, { disk: small });
+  assert.equal(r.status, 409);
+  assert.match(r.body.error, /disk vda is .* needs at least .* choose a larger disk/);
+  assert.equal((await api.job(id)).state, 'failed');
+  assert.equal((await agent.request('GET', `${AGENT_PATHS.chunks}/${'a'.repeat(64)}`)).status, 401);
+});
+
 test('garbage and mutated bodies on every route: never a 500, the daemon stays up', async () => {
   const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
   assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
@@ -323,6 +419,12 @@ test('garbage and mutated bodies on every route: never a 500, the daemon stays u
       for (let k = 0; k < 4; k++) { const at = Math.floor(Math.random() * Math.min(bad.length, 64)); bad[at] = (bad[at] as number) ^ (1 + Math.floor(Math.random() * 255)); }
       const r = await agent.request('PUT', path, i % 2 ? bad : bad.subarray(0, Math.floor(Math.random() * bad.length)));
       assert.ok(r.status < 500, `${path}: ${r.status}`);
+    }
+  }
+  for (const path of ['job/chunks/%E0%A4%A', 'job/chunks/' + 'A'.repeat(64), 'job/chunks/../../hello', 'job/chunks/%2e%2e%2fhello', 'job//start', 'job/chunks/' + 'a'.repeat(64) + '/x', 'hello?x=%ff', 'job/chunks/' + 'a'.repeat(64) + '?raw=1&raw=2', 'job/chunks/' + 'a'.repeat(64) + '?raw=99999999999', '%00']) {
+    for (const method of ['GET', 'PUT', 'POST', 'DELETE']) {
+      const r = await agent.request(method, path, method === 'GET' || method === 'DELETE' ? undefined : randomBytes(100));
+      assert.ok(r.status < 500 && r.status >= 400, `${method} ${path}: ${r.status}`);
     }
   }
   assert.ok((statuses.get(400) ?? 0) > 100, `mostly refused as bad bodies: ${JSON.stringify([...statuses])}`);

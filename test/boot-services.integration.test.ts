@@ -154,6 +154,55 @@ test('the services report their address and counters, and listen on the boot int
   assert.notEqual(officeAgent.status, 0, 'nor the agent API');
   assert.match(officeAgent.stderr, /Connection refused|Failed to connect/);
   assert.doesNotMatch(daemon.log(), /"level":"error"/);
+  assert.match(daemon.log(), /"tftpDataPath":"native"/, 'files go out from the native TFTP data path (make build builds it)');
+});
+
+test('a fixed address: validated, offered to its machine only, another address from it NAKed (udhcpc and dhclient through the daemon)', async () => {
+  const mac = '52:54:00:aa:00:09';
+  const refused = (address: string, pattern: RegExp) => {
+    const r = cli(['machines', 'add', '--name', 'fixed-x', '--mac', '52:54:00:aa:00:0b', '--address', address]);
+    assert.notEqual(r.status, 0, `${address} was accepted`);
+    assert.match(r.stderr, pattern);
+  };
+  refused('10.217.0.110', /fixed address 10\.217\.0\.110 is inside the DHCP range 10\.217\.0\.100-10\.217\.0\.120.*outside it \(as ISC dhcpd requires\)/);
+  refused('10.217.5.3', /not on the boot network \(10\.217\.0\.1 mask 255\.255\.255\.0\)/);
+  refused(SERVER, /the appliance's own address/);
+  refused('10.217.0.300', /is not an IPv4 address/);
+  assert.equal(await api.machine('fixed-x').catch(() => null), null, 'nothing was added by the refusals');
+  const added = cli(['machines', 'add', '--name', 'fixed-1', '--mac', mac, '--address', '10.217.0.200']);
+  assert.equal(added.status, 0, added.stderr);
+  assert.match(cli(['machines', 'add', '--name', 'fixed-2', '--mac', '52:54:00:aa:00:0c', '--address', '10.217.0.200']).stderr, /fixed address 10\.217\.0\.200 already belongs to machine "fixed-1"/);
+  assert.match(cli(['machines', 'show', 'fixed-1']).stdout, /^address {2}10\.217\.0\.200 \(fixed, full DHCP\)$/m);
+  assert.equal((await api.machine('fixed-1')).fixedAddress, '10.217.0.200');
+
+  const show = join(work.dir, 'udhcpc-fixed.sh');
+  writeFileSync(show, '#!/bin/sh\n[ "$1" = bound ] && echo "ip=$ip boot_file=$boot_file"\nexit 0\n', { mode: 0o755 });
+  const udhcpc = (as: string, extra = '') => inClient(`ip addr flush dev ${tag}x; ip link set ${tag}x address ${as}; busybox udhcpc -i ${tag}x -f -q -n -t 5 -T 1 -s ${show} -V PXEClient:Arch:00000:UNDI:002001 ${extra} 2>&1`);
+  const own = udhcpc(mac, '-r 10.217.0.105');
+  assert.equal(own.status, 0, own.stdout);
+  assert.match(own.stdout, /ip=10\.217\.0\.200 boot_file=undionly\.kpxe/, 'asked for another address, offered its fixed one');
+  const other = udhcpc('52:54:00:aa:00:0a', '-r 10.217.0.200');
+  assert.equal(other.status, 0, other.stdout);
+  assert.match(other.stdout, /ip=10\.217\.0\.1(0\d|1\d|20) /, 'another client asking for the fixed address gets one from the range');
+
+  // dhclient remembers 10.217.0.105 from an earlier lease: its INIT-REBOOT REQUEST is NAKed, then it gets its fixed address
+  inClient(`ip addr flush dev ${tag}x; ip link set ${tag}x address ${mac}`);
+  const leases = join(work.dir, 'dhclient-fixed.leases');
+  writeFileSync(leases, `lease {\n  interface "${tag}x";\n  fixed-address 10.217.0.105;\n  option subnet-mask 255.255.255.0;\n  option dhcp-server-identifier ${SERVER};\n  renew 2 2037/01/06 00:00:00;\n  rebind 2 2037/01/06 00:00:00;\n  expire 2 2037/01/06 00:00:00;\n}\n`);
+  const conf = join(work.dir, 'dhclient-fixed.conf');
+  writeFileSync(conf, 'send vendor-class-identifier "PXEClient:Arch:00000:UNDI:002001";\ntimeout 15;\n');
+  const script = join(work.dir, 'dhclient-fixed.sh');
+  writeFileSync(script, '#!/bin/sh\necho "$reason ip=$new_ip_address"\nexit 0\n', { mode: 0o755 });
+  const pid = join(work.dir, 'dhclient-fixed.pid');
+  const log = join(work.dir, 'dhclient-fixed.out');
+  // dhclient -d stays after BOUND: it runs in the background until its script says BOUND (or 20 s pass)
+  const dhclient = inClient(`(timeout 20 /usr/sbin/dhclient -1 -d -v -cf ${conf} -sf ${script} -lf ${leases} -pf ${pid} ${tag}x > ${log} 2>&1 &); for i in $(seq 200); do grep -q '^BOUND' ${log} 2>/dev/null && break; sleep 0.1; done; kill $(cat ${pid}) 2>/dev/null; cat ${log}`);
+  assert.match(dhclient.stdout, /DHCPREQUEST for 10\.217\.0\.105 on .* port 67/, dhclient.stdout);
+  assert.match(dhclient.stdout, /DHCPNAK from 10\.217\.0\.1/, dhclient.stdout);
+  assert.match(dhclient.stdout, /^BOUND ip=10\.217\.0\.200$/m, dhclient.stdout);
+
+  assert.equal(cli(['machines', 'edit', 'fixed-1', '--address', 'none']).status, 0);
+  assert.match(cli(['machines', 'show', 'fixed-1']).stdout, /^address {2}dynamic$/m);
 });
 
 async function waitFor(what: () => Promise<boolean>, label: string, ms = 10_000): Promise<void> {

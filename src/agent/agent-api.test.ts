@@ -97,14 +97,14 @@ test('an appliance that keeps failing: given up after retryForMs with a message 
 });
 
 test('409 cancelled stops at once (no retry); 401 and other 4xx carry the appliance\'s message', async () => {
-  const answers: Array<[number, unknown]> = [[409, { error: 'cancelled by the operator', cancelled: true }], [401, { error: 'token ended' }], [400, { error: 'digests: expected at most 4096' }], [409, { error: 'the job is not running' }]];
+  const answers: Array<[number, unknown]> = [[409, { error: 'cancelled by the operator', cancelled: true }], [401, { error: 'token ended' }], [400, { error: 'the body does not match the contract', issues: ['digests: expected at most 4096', 7] }], [409, { error: 'the job is not running' }]];
   const s = await serve((_req, _b, res, n) => json(res, ...(answers[n - 1] as [number, unknown])));
   const api = new AgentApi({ url: `http://127.0.0.1:${s.port}`, token: TOKEN, fingerprint: null }, fast);
   try {
     const e1 = await api.json('POST', 'job/progress', {}).catch((e: unknown) => e);
     assert.ok(isCancelled(e1), String(e1));
     await assert.rejects(api.json('POST', 'job/progress', {}), /no longer accepts this job's token \(HTTP 401: token ended\)/);
-    await assert.rejects(api.json('POST', 'job/chunks/has', {}), /refused POST job\/chunks\/has: HTTP 400: digests: expected at most 4096/);
+    await assert.rejects(api.json('POST', 'job/chunks/has', {}), /refused POST job\/chunks\/has: HTTP 400: the body does not match the contract \(digests: expected at most 4096\)$/);
     const e4 = await api.json('POST', 'job/start', {}).catch((e: unknown) => e);
     assert.ok(!isCancelled(e4) && (e4 as LifeboatError).kind === 'user');
     assert.equal(s.seen.length, 4, 'none was retried');

@@ -135,7 +135,8 @@ export class AgentApi {
     } catch {
       // not JSON: the text itself is the message
     }
-    const message = typeof parsed.error === 'string' ? parsed.error.slice(0, 500) : messageOf(answer.body);
+    const issues = Array.isArray(parsed.issues) ? parsed.issues.filter((i): i is string => typeof i === 'string').slice(0, 5).map((i) => i.slice(0, 200)) : [];
+    const message = (typeof parsed.error === 'string' ? parsed.error.slice(0, 500) : messageOf(answer.body)) + (issues.length ? ` (${issues.join('; ')})` : '');
     if (status === 409 && parsed.cancelled === true) return new LifeboatError('conflict', `${CANCELLED} (${message}): stopping; nothing more is sent`);
     if (status === 401) return userError(`the appliance no longer accepts this job's token (HTTP 401: ${message}): the job has ended or was cancelled; start it again from the appliance`);
     if (status === 404) return notFoundError(`the appliance has no ${path} (HTTP 404: ${message})`);

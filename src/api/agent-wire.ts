@@ -184,4 +184,6 @@ export interface AgentError {
   error: string;
   /** The operator cancelled the job: stop, report nothing more. */
   cancelled?: true;
+  /** A body that does not match the contract (400): what was wrong, as `path: message` lines. */
+  issues?: string[];
 }

@@ -23,6 +23,7 @@ const imageId = z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/, 'is not an 
 const isoTime = z.string().refine((t) => /^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(t) && !Number.isNaN(Date.parse(t)), 'is not a time: give an ISO date or time such as 2026-12-01 or 2026-12-01T08:00:00Z');
 /** A file on the appliance holding a passphrase (its first line): the path travels and is stored, never the passphrase. */
 const passphraseFile = text(4096, { min: 1 }).refine((p) => p.startsWith('/'), 'must be an absolute path to a file on the appliance (root-owned, mode 600)');
+const ipv4 = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, 'is not an IPv4 address: give one like 192.168.50.20');
 const jobId = z.string().regex(/^[0-9a-f]{12}$/, 'is not a job id (see `lifeboat jobs list`)');
 
 export const NewMachineBody = z
@@ -37,13 +38,14 @@ export const NewMachineBody = z
     systemUuid: text(64).optional(),
     bootLoader: z.enum(['auto', 'ipxe', 'ipxe-full', 'signed']).optional(),
     localBoot: z.enum(['exit', 'sanboot']).optional(),
+    fixedAddress: ipv4.optional(),
   })
   .strict();
 export type NewMachineBody = z.infer<typeof NewMachineBody>;
 
-/** A patch may also approve a discovered machine (status null) or ignore one, and set or clear (null) its passphrase file. */
+/** A patch may also approve a discovered machine (status null) or ignore one, set or clear (null) its passphrase file, and clear the fixed address (null). */
 export const MachinePatchBody = NewMachineBody.partial()
-  .extend({ status: z.enum(['ignored']).nullable().optional(), passphraseFile: passphraseFile.nullable().optional() })
+  .extend({ status: z.enum(['ignored']).nullable().optional(), passphraseFile: passphraseFile.nullable().optional(), fixedAddress: ipv4.nullable().optional() })
   .strict();
 export type MachinePatchBody = z.infer<typeof MachinePatchBody>;
 

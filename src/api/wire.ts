@@ -22,6 +22,8 @@ export interface Machine {
   status?: 'discovered' | 'ignored';
   bootLoader?: BootLoader;
   localBoot?: LocalBoot;
+  /** The IPv4 address the full DHCP server gives this machine, and nobody else. */
+  fixedAddress?: string;
   /** How far its last network boot got. */
   bootStage?: { stage: BootStageName; at: string; detail?: string };
   systemUuid?: string;

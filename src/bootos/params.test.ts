@@ -36,7 +36,13 @@ const bad: [string, string, RegExp][] = [
   ['ip without prefix', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.ip=10.0.0.3', /address\/prefix/],
   ['gw without ip', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.gw=10.0.0.1', /need lifeboat\.ip/],
   ['debug value', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.debug=yes', /0 or 1/],
+  ['selftest value', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.selftest=yes', /lifeboat\.selftest must be 0 or 1/],
 ];
+
+test("lifeboat.selftest=1 (/init's switch) is accepted beside the agent's parameters and changes none of them", () => {
+  const line = 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef';
+  assert.deepEqual(decodeParams(`${line} lifeboat.selftest=1`), decodeParams(line));
+});
 for (const [name, text, message] of bad) {
   test(`bad parameters: ${name} gives a clear error`, () => {
     assert.throws(() => decodeParams(text), (e: unknown) => e instanceof LifeboatError && e.kind === 'user' && e.message.startsWith('boot parameters: ') && message.test(e.message));

@@ -129,7 +129,7 @@ export function decodeParams(text: string): BootParams {
       const eq = token.indexOf('=');
       const key = eq < 0 ? token.slice(PREFIX.length) : token.slice(PREFIX.length, eq);
       const value = eq < 0 ? '' : token.slice(eq + 1);
-      if (!['url', 'token', 'fp', 'ip', 'gw', 'dns', 'debug'].includes(key)) throw fail(`unknown parameter lifeboat.${key.slice(0, 40)}: known are url, token, fp, ip, gw, dns, debug`);
+      if (!['url', 'token', 'fp', 'ip', 'gw', 'dns', 'debug', 'selftest'].includes(key)) throw fail(`unknown parameter lifeboat.${key.slice(0, 40)}: known are url, token, fp, ip, gw, dns, debug, selftest`);
       if (seen.has(key)) throw fail(`lifeboat.${key} is given twice`);
       seen.set(key, value);
     }
@@ -141,6 +141,9 @@ export function decodeParams(text: string): BootParams {
     if (ip === undefined && (seen.has('gw') || seen.has('dns'))) throw fail('lifeboat.gw and lifeboat.dns need lifeboat.ip (a static address)');
     const debug = seen.get('debug');
     if (debug !== undefined && debug !== '0' && debug !== '1') throw fail('lifeboat.debug must be 0 or 1');
+    // lifeboat.selftest=1 is /init's (it runs the engine's selftest before the agent): checked, not kept.
+    const selftest = seen.get('selftest');
+    if (selftest !== undefined && selftest !== '0' && selftest !== '1') throw fail('lifeboat.selftest must be 0 or 1');
     return validateParams({
       url,
       token,

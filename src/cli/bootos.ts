@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'the appliance data directory', process.env.LIFEBOAT_DATA_DIR ?? DEFAULT_DATA_DIR)
     .option('--kernels <dir>', 'kernel set made by `make kernels` (default: var/kernels/current)')
     .option('--node <file>', 'Node 24 executable to ship (default: var/node24/node/bin/node)')
-    .option('--agent <file>', 'agent bundle (default: dist/agent/agent.cjs)')
+    .option('--agent <file>', 'agent bundle, its chunk-worker.cjs beside it (default: dist/agent/agent.cjs)')
     .option('--cache <dir>', 'keeps the compressed Node runtime archive between builds (default: <data-dir>/cache/bootos)')
     .option('--compress <kind>', 'zstd or xz', 'zstd')
     .option('--level <n>', 'compression level (zstd 1-19, xz 0-9)')

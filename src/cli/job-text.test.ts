@@ -35,6 +35,12 @@ test('the story: every field, state changes, log lines, the ending', () => {
   assert.match(jobStory({ ...base, log: [] }), /log:\n {2}\(no log lines\)/);
 });
 
+test('the story of a machine job: the disk its agent chose, the options it was given', () => {
+  const story = jobStory({ ...base, type: 'restore', agentDisk: { name: 'nvme0n1', sizeBytes: 1 << 30, logicalSectorSize: 512, physicalSectorSize: 512, serial: 'NV-1', model: 'QEMU NVMe' }, options: { end: 'poweroff', verify: true, verifyFirst: false, growLast: true } });
+  assert.match(story, /^agent disk:\s+\/dev\/nvme0n1 serial NV-1 \(QEMU NVMe\), 1\.00 GiB$/m);
+  assert.match(story, /^options:\s+verify, no verify first, grow last partition, then poweroff$/m);
+});
+
 test('--since and counts: what they take, and a usage error naming the value otherwise', () => {
   const now = Date.parse('2026-12-03T12:00:00Z');
   assert.equal(parseSince('24h', now), '2026-12-02T12:00:00.000Z');

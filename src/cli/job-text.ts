@@ -2,6 +2,7 @@
 // times, who asked, the machine by name, the figures, the whole story. Pure: a job in,
 // text out (the same summary lines as the local `image backup|restore` commands).
 import type { Job, JobView } from '../api/contract.js';
+import { shown } from '../text.js';
 import { formatBytes, formatRate } from '../format.js';
 import { formatDuration } from './render.js';
 
@@ -64,6 +65,10 @@ export function jobStory(j: JobView, now = Date.now()): string {
   field('state', j.state);
   field(j.machineId ? 'machine' : j.devicePath ? 'device' : 'image', subjectOf(j));
   field('disk', diskOf(j));
+  const a = j.agentDisk;
+  field('agent disk', a ? `/dev/${shown(a.name)}${a.serial ? ` serial ${shown(a.serial)}` : ''}${a.model ? ` (${shown(a.model)})` : ''}, ${formatBytes(a.sizeBytes)}` : undefined);
+  const o = j.options;
+  field('options', o ? [o.verify ? 'verify' : '', o.verifyFirst === false ? 'no verify first' : '', o.growLast ? 'grow last partition' : '', o.end ? `then ${o.end}` : ''].filter(Boolean).join(', ') : undefined);
   if (j.type !== 'verify' || !j.imageId) field('image', j.imageId);
   field('schedule', j.scheduleId ? `id ${j.scheduleId}` : undefined);
   field('requested by', j.requestedBy);

@@ -42,9 +42,10 @@ export function register(program: Command): void {
     .option('--notes <text>', 'free text')
     .addOption(loaderOption())
     .addOption(localBootOption())
+    .option('--address <ipv4>', 'a fixed IPv4 address from the full DHCP server (on the boot network, outside the DHCP range)')
     .option('--socket <path>', 'daemon socket')
     .option('--json', 'the machine as JSON')
-    .action(async (o: { name: string; mac?: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; socket?: string; json?: boolean }) => {
+    .action(async (o: { name: string; mac?: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; address?: string; socket?: string; json?: boolean }) => {
       if (!o.mac?.length) throw usageError(`machine ${o.name} needs a MAC address to be recognised when it network-boots: add --mac 52:54:00:12:34:56 (repeat for several)`);
       const m = await client(o.socket).addMachine({
         name: o.name,
@@ -53,6 +54,7 @@ export function register(program: Command): void {
         ...(o.notes ? { notes: o.notes } : {}),
         ...(o.loader ? { bootLoader: o.loader } : {}),
         ...(o.localBoot ? { localBoot: o.localBoot } : {}),
+        ...(o.address ? { fixedAddress: o.address } : {}),
       });
       process.stdout.write(o.json ? `${JSON.stringify(m)}\n` : `added machine ${shown(m.name)} (${shown(m.macs.join(', '))})\n`);
     });
@@ -77,6 +79,7 @@ export function register(program: Command): void {
           `uuid     ${shown(m.systemUuid ?? '-')}`,
           `group    ${shown(m.group ?? '-')}`,
           `loader   ${m.bootLoader ?? 'auto'} (x64 UEFI); local boot ${m.localBoot ?? 'default (BIOS: sanboot, UEFI: exit)'}`,
+          `address  ${m.fixedAddress ? `${m.fixedAddress} (fixed, full DHCP)` : 'dynamic'}`,
           `seen     ${shown(m.lastSeen ?? 'never')}`,
           `boot     ${shown(stageOf(m))}`,
           `passphrase ${passphraseText(m.passphraseFile)}`,
@@ -98,8 +101,9 @@ export function register(program: Command): void {
     .addOption(localBootOption())
     .option('--passphrase-file <path>', PASSPHRASE_FILE_HELP)
     .option('--no-passphrase', NO_PASSPHRASE_HELP)
+    .option('--address <ipv4|none>', 'a fixed IPv4 address from the full DHCP server; none: back to a dynamic one')
     .option('--socket <path>', 'daemon socket')
-    .action(async (name: string, o: { name?: string; mac?: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; passphraseFile?: string; passphrase?: boolean; socket?: string }) => {
+    .action(async (name: string, o: { name?: string; mac?: string[]; group?: string; notes?: string; loader?: Loader; localBoot?: LocalBoot; passphraseFile?: string; passphrase?: boolean; address?: string; socket?: string }) => {
       const m = await client(o.socket).editMachine(name, {
         ...passphraseSetting(o, true),
         ...(o.name ? { name: o.name } : {}),
@@ -108,6 +112,7 @@ export function register(program: Command): void {
         ...(o.notes !== undefined ? { notes: o.notes } : {}),
         ...(o.loader ? { bootLoader: o.loader } : {}),
         ...(o.localBoot ? { localBoot: o.localBoot } : {}),
+        ...(o.address !== undefined ? { fixedAddress: o.address === 'none' ? null : o.address } : {}),
       });
       process.stdout.write(`updated machine ${shown(m.name)}\n`);
     });

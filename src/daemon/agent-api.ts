@@ -56,7 +56,13 @@ export function agentRoutes(o: AgentApiOptions) {
 }
 
 async function route(o: AgentApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { pathname, searchParams } = new URL(req.url ?? '/', 'http://agent.invalid');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://agent.invalid');
+  } catch {
+    throw new AgentRefusal(400, 'the request path is not a URL path');
+  }
+  const { pathname, searchParams } = url;
   if (!pathname.startsWith(`${AGENT_PREFIX}/`)) throw new AgentRefusal(404, 'no such agent route');
   const path = pathname.slice(AGENT_PREFIX.length + 1);
   const named = (Object.values(AGENT_PATHS) as string[]).includes(path);
@@ -88,9 +94,9 @@ async function route(o: AgentApiOptions, req: IncomingMessage, res: ServerRespon
   }
   if (path === AGENT_PATHS.end) {
     expect('POST');
-    const job = o.jobs.running(scope.jobId, { ending: true });
     const body = await readJson(req, EndBody, LIMITS.end, 'the end');
-    await o.jobs.agentEnded(job, body);
+    if (o.jobs.has(scope.jobId)) await o.jobs.agentEnded(o.jobs.running(scope.jobId, { ending: true }), body);
+    else await o.jobs.endBeforeStart(scope.jobId, body);
     return sendJson(res, 200, {});
   }
   const job = o.jobs.running(scope.jobId);
@@ -99,7 +105,7 @@ async function route(o: AgentApiOptions, req: IncomingMessage, res: ServerRespon
     o.jobs.progress(job, await readJson(req, ProgressBody, LIMITS.progress, 'the progress'));
     return sendJson(res, 200, {});
   }
-  if (chunk) return chunkRoute(o, req, res, scope, job, decodeURIComponent(chunk[1] as string), searchParams);
+  if (chunk) return chunkRoute(o, req, res, scope, job, chunk[1] as string, searchParams);
   const backup = job.backup;
   if (!backup) throw new AgentRefusal(403, `a ${job.type} token may not use ${path}`);
   switch (path) {

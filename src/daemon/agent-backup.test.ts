@@ -131,10 +131,33 @@ test('a backup upload: frames checked by the store, bounded in size and count; a
     const index = encodeIndex({ chunkSize: CHUNK, diskSize: 2 * CHUNK, chunkCount: 2, digests: Buffer.concat(raws.map(sha)) });
     up.putIndex(index);
     const content = createHash('sha256').update(Buffer.concat(raws.map(sha))).digest('hex');
+    await assert.rejects(up.finish(finish(2 * CHUNK, content)), /the finish reports disk vda \(serial none\); the job started on vda \(serial S1\)/);
     await assert.rejects(up.finish({ ...finish(2 * CHUNK, content), source: { ...finish(2 * CHUNK, content).source, serial: 'S1' } }), /1 chunk\(s\) of the index were never uploaded/);
     await up.close();
     assert.deepEqual(await store.chunks.has([sha(raws[0] as Buffer).toString('hex')]), [false], 'nothing staged was kept');
     assert.deepEqual(await store.imageIds(), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fuzz: random and mutated frames are refused as the agent\'s fault (AgentRefusal), never kept, never anything else', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-agent-fuzz-'));
+  try {
+    const store = await ImageStore.open(join(dir, 'store'), { create: true, chunkSize: CHUNK });
+    const up = await BackupUpload.open({ store, disk: { name: 'vda', sizeBytes: 1000 * CHUNK, logicalSectorSize: 512, physicalSectorSize: 512, model: null, serial: null }, parent: null, label: null, host: 'desk' });
+    const raw = Buffer.from('lifeboat '.repeat(CHUNK / 8)).subarray(0, CHUNK);
+    const good = encodeFrame(raw);
+    const digest = sha(raw).toString('hex');
+    for (let i = 0; i < 300; i++) {
+      const frame = i % 3 === 0 ? randomBytes(Math.floor(Math.random() * 3000)) : Buffer.from(good);
+      if (i % 3 !== 0) for (let k = 0; k < 1 + (i % 4); k++) frame[Math.floor(Math.random() * frame.length)] = Math.floor(Math.random() * 256);
+      const input = i % 3 === 2 ? frame.subarray(0, Math.floor(Math.random() * frame.length)) : frame;
+      if (input.equals(good)) continue;
+      await assert.rejects(up.stage(digest, input, CHUNK), (e) => e instanceof AgentRefusal && e.extra.fatal === true, `frame ${i}`);
+    }
+    assert.deepEqual(await up.has([digest]), [false]);
+    await up.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

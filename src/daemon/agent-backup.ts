@@ -204,6 +204,11 @@ export class BackupUpload {
     await Promise.allSettled([...this.inFlight]);
     if (!this.index) throw integrityError('no index was uploaded (PUT job/index before job/finish): nothing was committed');
     const { store } = this.o;
+    const { source } = body;
+    const disk = this.o.disk;
+    if (source.name !== disk.name || source.serial !== disk.serial || source.logicalSectorSize !== disk.logicalSectorSize) {
+      throw integrityError(`the finish reports disk ${source.name} (serial ${source.serial ?? 'none'}); the job started on ${disk.name} (serial ${disk.serial ?? 'none'}): nothing was committed`);
+    }
     const index = checkIndex(this.index, { chunkSize: this.answer.chunkSize, diskSize: this.o.disk.sizeBytes, finish: body });
     const fingerprintsBytes = this.fingerprints ?? encodeFingerprints(index.chunkCount, Buffer.concat(Array.from({ length: index.chunkCount }, () => NO_FINGERPRINT)));
     decodeFingerprints(fingerprintsBytes, index.chunkCount, 'the uploaded fingerprints');
@@ -217,7 +222,6 @@ export class BackupUpload {
       await draft.writeFile('index', this.index);
       await draft.writeFile('fingerprints', fingerprintsBytes);
       const startedAt = Math.min(Date.parse(body.startedAt), now);
-      const disk = this.o.disk;
       const unsigned = backupManifest({
         id: this.imageId,
         label: this.o.label,

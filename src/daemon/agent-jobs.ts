@@ -20,6 +20,7 @@ import type { AgentConfig } from './config.js';
 import type { EventHub } from './event-hub.js';
 import { syncImages } from './image-sync.js';
 import { endingOf } from './job-runner.js';
+import { diskMismatch, parentOf } from './agent-disk.js';
 
 export interface AgentJob {
   readonly jobId: string;
@@ -35,27 +36,6 @@ export interface AgentJob {
   /** A restore reported bytes written: stopping now leaves the target incomplete. */
   wrote: boolean;
   readonly meter: ProgressMeter;
-}
-
-/** Why the disk the agent chose is not the job's, or null. Pure. */
-export function diskMismatch(job: Pick<Job, 'diskSerial' | 'devicePath'>, disk: DiskIdentity, machine: string): string | null {
-  if (job.diskSerial !== undefined && disk.serial !== job.diskSerial) {
-    return `the job is for disk ${job.diskSerial} of ${machine}; the agent chose ${disk.name} (serial ${disk.serial ?? 'unknown'}): check the disks in \`lifeboat machines show ${machine}\` and start the job again`;
-  }
-  if (job.diskSerial === undefined && job.devicePath !== undefined && job.devicePath !== `/dev/${disk.name}`) {
-    return `the job is for ${job.devicePath} of ${machine}; the agent chose /dev/${disk.name}: start the job again naming the disk by its serial`;
-  }
-  return null;
-}
-
-/** The newest image of this machine's disk made with the store's chunk size, from the database's records (newest first). Pure. */
-export function parentOf(records: Array<{ id: string; machineId?: string; diskSerial?: string; sourcePath: string; diskSize: number; chunkSize: number }>, o: { machineId: string; disk: DiskIdentity; chunkSize: number }): string | null {
-  for (const r of records) {
-    if (r.machineId !== o.machineId || r.chunkSize !== o.chunkSize) continue;
-    const same = o.disk.serial ? r.diskSerial === o.disk.serial : r.diskSerial === undefined && r.sourcePath === `/dev/${o.disk.name}` && r.diskSize === o.disk.sizeBytes;
-    if (same) return r.id;
-  }
-  return null;
 }
 
 type Log = (message: string, fields?: Record<string, unknown>) => void;
@@ -90,8 +70,18 @@ export class AgentJobs {
     const job = this.jobs.get(jobId);
     if (!job) throw new AgentRefusal(409, 'the job has not started: POST job/start first');
     job.lastSeen = this.now();
+    this.o.tokens.renewJob(jobId);
     if (job.cancelling && !opts.ending) throw new AgentRefusal(409, 'the operator cancelled the job: stop and report nothing more', { cancelled: true });
     return job;
+  }
+
+  get count(): number {
+    return this.jobs.size;
+  }
+
+  /** An agent runs this job (it started). */
+  has(jobId: string): boolean {
+    return this.jobs.has(jobId);
   }
 
   /** Throws 409 `cancelled` when the job is being cancelled (any request of its agent but `end`). */
@@ -99,8 +89,26 @@ export class AgentJobs {
     if (this.jobs.get(jobId)?.cancelling) throw new AgentRefusal(409, 'the operator cancelled the job: stop and report nothing more', { cancelled: true });
   }
 
+  /** Starts in progress: a retry that arrives meanwhile waits for the same answer. */
+  private readonly starting = new Map<string, Promise<StartAnswer>>();
+
   /** POST job/start: the job runs on the disk the agent chose. Asked again (a retry), the same answer. */
   async start(jobId: string, disk: DiskIdentity): Promise<StartAnswer> {
+    const pending = this.starting.get(jobId);
+    if (pending) {
+      await pending.catch(() => {});
+      return this.start(jobId, disk);
+    }
+    const started = this.startOnce(jobId, disk);
+    this.starting.set(jobId, started);
+    try {
+      return await started;
+    } finally {
+      this.starting.delete(jobId);
+    }
+  }
+
+  private async startOnce(jobId: string, disk: DiskIdentity): Promise<StartAnswer> {
     const known = this.jobs.get(jobId);
     if (known) {
       this.running(jobId);
@@ -148,16 +156,20 @@ export class AgentJobs {
 
   /** A job that cannot start on what the agent reported fails at once (its agent then reboots into the local disk's next boot). */
   private async failBeforeStart(job: Job, error: string, status = 409): Promise<AgentRefusal> {
+    await this.failWaiting(job, error);
+    return new AgentRefusal(status, error);
+  }
+
+  private async failWaiting(job: Job, error: string): Promise<void> {
     this.o.tokens.revokeJob(job.id);
     const failed = await this.o.db.jobs.transition(job.id, 'fail', { error, ...endingOf(job, { type: job.type as 'backup', requestedBy: job.requestedBy, ...(job.imageId ? { imageId: job.imageId } : {}) }, 'fail', { targetExisted: true, writing: false }) }).catch(() => null);
     if (failed) this.o.hub.publish({ type: 'job-state', jobId: job.id, state: failed.state, error });
-    return new AgentRefusal(status, error);
   }
 
   /** POST job/progress: live progress for every client, a checkpoint in the database. */
   progress(job: AgentJob, counters: ProgressBody): void {
     if (job.type === 'restore' && counters.bytesDone > 0) job.wrote = true;
-    const e = job.meter.sample(counters, this.now(), true);
+    const e = job.meter.sample(counters, this.now()); // at most 4 a second to every client, however often the agent reports
     if (!e) return;
     this.o.hub.publish({ type: 'job-progress', jobId: job.jobId, progress: e });
     void this.o.db.jobs.checkpoint(job.jobId, { bytesDone: counters.bytesDone, bytesTotal: counters.bytesTotal }).catch(() => {});
@@ -200,6 +212,20 @@ export class AgentJobs {
     await this.end(job, 'fail', { error, ...(Object.keys(report).length ? { stats: report } : {}) });
   }
 
+  /**
+   * POST job/end before job/start: the agent failed before it began (no such disk, a
+   * driver missing…). The job fails with what the agent said; its next boot is the local disk.
+   */
+  async endBeforeStart(jobId: string, body: EndBody): Promise<void> {
+    const job = await this.o.db.jobs.get(jobId);
+    if (job.state !== 'waiting-for-boot' && job.state !== 'booting') throw new AgentRefusal(401, `the job is ${job.state}: nothing to end`);
+    if (body.ok) throw new AgentRefusal(400, 'the job has not started: job/end before job/start reports only a failure');
+    const m = await this.o.db.machines.getById(job.machineId as string);
+    this.o.claimWaiting(jobId);
+    const error = `the agent on ${m.name} failed before the job started${body.stage ? ` (at ${body.stage})` : ''}: ${body.error ?? 'no reason given'}${body.advice ? ` — ${body.advice}` : ''}`;
+    await this.failWaiting(job, error);
+  }
+
   /** A misbehaving agent (a false digest, an oversized frame…): its own job fails with the reason. */
   async misbehaved(job: AgentJob, reason: string): Promise<void> {
     await this.end(job, 'fail', { error: `the agent on ${job.machine.name} sent what the appliance refused: ${reason}` });
@@ -213,7 +239,12 @@ export class AgentJobs {
       job.cancelling = true;
       const cancelling = await this.o.db.jobs.transition(jobId, 'request-cancel').catch(() => null);
       if (cancelling) this.o.hub.publish({ type: 'job-state', jobId, state: cancelling.state });
-      job.cancelTimer = setTimeout(() => void this.end(job, 'cancel', {}, `the agent did not confirm within ${Math.round(this.o.config.cancelMs / 1000)} s`).catch(() => {}), this.o.config.cancelMs);
+      const timedOut = () => {
+        // A finish under way ends the job itself (done, or failed): never cut it in the middle.
+        if (job.backup?.finishing) return void (job.cancelTimer = setTimeout(timedOut, 1000));
+        void this.end(job, 'cancel', {}, `the agent did not confirm within ${Math.round(this.o.config.cancelMs / 1000)} s`).catch(() => {});
+      };
+      job.cancelTimer = setTimeout(timedOut, this.o.config.cancelMs);
       job.cancelTimer.unref();
     }
     return this.o.db.jobs.get(jobId);

@@ -23,3 +23,17 @@ test('a token is bound to its scope, reissued while valid, refused once expired 
   assert.equal(tokens.verify(t2), null, 'expired');
   assert.notEqual(tokens.issue(job), t2, 'expired tokens are replaced');
 });
+
+test('a running job\'s token lives as long as its agent keeps asking; an expired one is not revived', () => {
+  let now = 0;
+  const tokens = new AgentTokens(60_000, () => now);
+  const t = tokens.issue({ kind: 'job', jobId: 'j1', machineId: 'm1', jobType: 'backup' });
+  for (let i = 0; i < 10; i++) {
+    now += 50_000;
+    tokens.renewJob('j1');
+  }
+  assert.equal(tokens.verify(t)?.kind, 'job', 'alive after 500 s with a 60 s ttl');
+  now += 60_001;
+  tokens.renewJob('j1');
+  assert.equal(tokens.verify(t), null);
+});

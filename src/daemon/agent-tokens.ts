@@ -51,6 +51,13 @@ export class AgentTokens {
     return entry.scope;
   }
 
+  /** A job its agent runs keeps its token: each request pushes the expiry a whole ttl out (a silent agent's job ends anyway). */
+  renewJob(jobId: string): void {
+    const d = this.byScope.get(`job:${jobId}`);
+    const entry = d ? this.byDigest.get(d) : undefined;
+    if (entry && entry.expiresAt > this.now()) entry.expiresAt = this.now() + this.ttlMs;
+  }
+
   /** A job ended (or was cancelled): its token is refused from now on. */
   revokeJob(jobId: string): void {
     const key = `job:${jobId}`;

@@ -30,6 +30,8 @@ export interface DaemonParts {
   schedulesChanged: () => Promise<string[]>;
   /** Wake-on-LAN on the boot network (refused when the boot services are off). */
   wake?: (macs: readonly string[]) => Promise<void>;
+  /** What is wrong with a machine's fixed address on the boot network (null: fine, or no boot network to check against). */
+  fixedAddressProblem?: (ip: string) => string | null;
   /** Mirrors the store into the database (one made here, logging nowhere, when not given). */
   imageSync?: ImageSyncer;
   /** Boot media tokens, and the agent URL and certificate fingerprint a medium carries by default (null: no boot interface). */
@@ -63,6 +65,10 @@ export function operatorServices(d: DaemonParts): OperatorServices {
   const { db, images, runner, hub } = d;
   // Images the local CLI wrote into the store show up on the next read, not the next job.
   const sync = d.imageSync ?? imageSyncer(db, images, () => {});
+  const checkAddress = (ip: string | null | undefined) => {
+    const problem = ip ? (d.fixedAddressProblem?.(ip) ?? null) : null;
+    if (problem) throw userError(problem);
+  };
   return {
     info: () => ({ version: d.version, pid: process.pid, startedAt: d.startedAt, dataDir: d.dataDir, store: images.root, activeJobs: runner.active, databaseProblem: db.writeFailure() }),
     appliance: d.appliance,
@@ -75,11 +81,15 @@ export function operatorServices(d: DaemonParts): OperatorServices {
         return { machine: m.name, macs: [...m.macs] };
       },
       list: async (filter) => withPromises(db, (await db.machines.list(filter)).map(machineToWire)),
-      add: async (m) => machineToWire(await db.machines.add(m)),
+      add: async (m) => {
+        checkAddress(m.fixedAddress);
+        return machineToWire(await db.machines.add(m));
+      },
       get: async (name) => (await withPromises(db, [machineToWire(await db.machines.getByName(name))]))[0] as Machine,
       disksOf: async (id) => (await db.disks.listByMachine(id)).map(diskToWire),
       edit: async (name, patch) => {
         if (typeof patch.passphraseFile === 'string') readPassphraseFile(patch.passphraseFile); // refused now, not at the next backup
+        checkAddress(patch.fixedAddress);
         return machineToWire(await db.machines.edit(name, patch));
       },
       remove: async (name) => machineToWire(await db.machines.remove(name)),

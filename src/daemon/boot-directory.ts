@@ -74,10 +74,17 @@ export class BootDirectory {
     }
   }
 
-  /** What DHCP needs about a client for its answer: its name and loader (null: unknown). Asked for every DHCP message: no discovery, no stage. */
-  async dhcpLookup(client: { mac: string; uuid: string | null }): Promise<{ name: string; loader: 'auto' | 'ipxe' | 'ipxe-full' | 'signed' } | null> {
+  /** What DHCP needs about a client for its answer: its name, loader and fixed address (null: unknown). Asked for every DHCP message: no discovery, no stage. */
+  async dhcpLookup(client: { mac: string; uuid: string | null }): Promise<{ name: string; loader: 'auto' | 'ipxe' | 'ipxe-full' | 'signed'; fixedAddress?: string } | null> {
+    // By MAC only for the address: a fixed address goes to the MACs of its machine, not to a client claiming its UUID.
     const m = await this.resolve(client, false);
-    return m ? { name: m.name, loader: m.bootLoader ?? 'auto' } : null;
+    if (!m) return null;
+    return { name: m.name, loader: m.bootLoader ?? 'auto', ...(m.fixedAddress && m.macs.includes(client.mac) ? { fixedAddress: m.fixedAddress } : {}) };
+  }
+
+  /** Every machine's fixed address: the DHCP server gives none of them to another client. */
+  async reservedAddresses(): Promise<ReadonlySet<string>> {
+    return new Set(await this.o.db.machines.fixedAddresses());
   }
 
   /** A PXE client's DHCP request: a boot stage, and an unknown client may be discovered. */

@@ -6,10 +6,11 @@
 // asked for goes to the boot directory, which records the machine's boot stage.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderGrubMachine, renderGrubMain } from '../boot/boot-script.js';
-import { type DhcpEvent, type DhcpServer, interfaceAddress, startDhcpServer } from '../boot/dhcp/index.js';
+import { type DhcpEvent, type DhcpServer, fixedAddressProblem, interfaceAddress, startDhcpServer } from '../boot/dhcp/index.js';
 import type { LeaseStore } from '../boot/dhcp/lease-store.js';
 import { type HttpBootEvent, HttpBootServer } from '../boot/http/server.js';
 import { type TftpEvent, TftpServer } from '../boot/tftp/index.js';
+import { tftpSendProblem } from '../boot/native/index.js';
 import { directedBroadcast, sendWakeOnLan } from '../boot/wol.js';
 import { conflictError, userError } from '../errors.js';
 import { type AgentApi, startAgentApi } from './agent-endpoint.js';
@@ -31,6 +32,8 @@ export interface BootServices {
   /** The agent API's URL and the certificate fingerprint agents pin (null with the boot services off). */
   readonly agent: { url: string; fingerprint: string | null } | null;
   status(): ServiceStatus[];
+  /** What is wrong with a machine's fixed address on the boot network, or null (also with the boot services off: nothing to check against). */
+  fixedAddressProblem(ip: string): string | null;
   /** Wake-on-LAN for these MACs on the boot network. */
   wake(macs: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -48,6 +51,7 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
       address: null,
       agent: null,
       status: () => [off('DHCP'), off('TFTP'), off('HTTP boot'), { ...off('agent API'), detail: `${off('').detail}; certificate SHA-256 ${o.tls.display}` }],
+      fixedAddressProblem: () => null,
       wake: async () => {
         throw conflictError('Wake-on-LAN goes out on the boot network: configure the boot interface (lifeboat serve --interface <ifname>)');
       },
@@ -112,7 +116,7 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
         leaseSeconds: config.leaseSeconds,
         httpPort: config.httpPort,
         leases: o.leases,
-        directory: { lookup: (client) => directory.dhcpLookup(client) },
+        directory: { lookup: (client) => directory.dhcpLookup(client), reserved: () => directory.reservedAddresses() },
         onEvent: (e: DhcpEvent) => {
           if (e.type === 'discover' && (e.pxe || e.ipxe)) void directory.dhcpClient({ mac: e.mac, uuid: e.uuid }).catch(() => {});
           if (e.type === 'reply' && e.address && e.address !== '0.0.0.0') void directory.addressOf(e.mac, e.address).catch(() => {});
@@ -125,7 +129,8 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
     }
   }
   const dhcpServer = dhcp;
-  log('info', 'boot services ready', { interface: config.interface, address, tftpPort: config.tftpPort, httpPort: config.httpPort, dhcp: config.dhcp });
+  log('info', 'boot services ready', { interface: config.interface, address, tftpPort: config.tftpPort, httpPort: config.httpPort, dhcp: config.dhcp, tftpDataPath: tftp.dataPath });
+  if (tftp.dataPath !== 'native') log('warning', `TFTP sends from Node's dgram, slower per block: ${tftpSendProblem || 'the native data path is off'}`);
   return {
     address,
     agent: agentApi.target,
@@ -137,6 +142,7 @@ export async function startBootServices(o: { config: BootConfig; directory: Boot
       { name: 'HTTP boot', state: 'running', detail: `http://${address}:${config.httpPort}/boot/`, address, counters: { ...http.counters } },
       agentApi.status(),
     ],
+    fixedAddressProblem: (ip) => fixedAddressProblem(ip, { server: { address, netmask }, mode: config.dhcp, ...(config.dhcpRange ? { range: config.dhcpRange } : {}) }),
     wake: (macs) => sendWakeOnLan(macs, { from: address, broadcast: directedBroadcast(address, netmask), port: config.wolPort }),
     close: async () => {
       await Promise.all([tftp.close(), http.close(), agentApi.close(), dhcpServer?.close()]);

@@ -56,6 +56,8 @@ export interface AgentJobControl {
   cancel(jobId: string): Promise<Job | null>;
   /** Interrupts every running agent job. */
   stop(): Promise<void>;
+  /** How many jobs agents run now. */
+  readonly count: number;
 }
 
 export class JobRunner {
@@ -298,8 +300,9 @@ export class JobRunner {
     return error === undefined ? job : { ...job, state: 'failed', error };
   }
 
+  /** Jobs running now: the engine's here, and those machines' agents run. */
   get active(): number {
-    return this.running.size;
+    return this.running.size + (this.agentJobs?.count ?? 0);
   }
 
   private stopping = false;

@@ -104,6 +104,11 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     boot = await startBootServices({ config: config.boot, directory, leases: db.leases, tls, agentRoutes: agentRoutes({ db, tokens, media, hub, jobs: agentJobs, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
     const bootServices = boot;
     if (bootServices.address !== null) runner.wakeMachine = (macs) => bootServices.wake(macs);
+    // Fixed addresses set before the boot network changed: still never given to anyone else, but said.
+    for (const m of await db.machines.list()) {
+      const problem = m.fixedAddress ? bootServices.fixedAddressProblem(m.fixedAddress) : null;
+      if (problem) log('warning', `machine ${m.name}: ${problem}`, { machine: m.name });
+    }
     const startedAt = Date.now();
     const status = new ApplianceStatusSource({ config, version: VERSION, startedAt, db, images, runner, bootServices: () => bootServices.status(), agentApi: () => ({ url: bootServices.agent?.url ?? null, fingerprint: tls.display, plainHttp: config.boot.agentPlainHttp }) });
     const services = operatorServices({
@@ -119,6 +124,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       schedulesChanged,
       imageSync,
       media: { tokens: media, agent: () => (bootServices.address !== null ? (bootServices.agent ?? null) : null) },
+      fixedAddressProblem: (ip: string) => bootServices.fixedAddressProblem(ip),
       ...(bootServices.address !== null ? { wake: (macs: readonly string[]) => bootServices.wake(macs) } : {}),
     });
     server = await startApiServer(config.socket, { handle: operatorApi(services), subscribe: services.subscribe }, config.socketGid !== undefined ? { gid: config.socketGid } : {});

@@ -20,6 +20,7 @@ export function machineToWire(m: Machine): wire.Machine {
     status: m.status,
     bootLoader: m.bootLoader,
     localBoot: m.localBoot,
+    fixedAddress: m.fixedAddress,
     bootStage: m.bootStage ? { ...m.bootStage } : undefined,
     systemUuid: m.systemUuid,
     vendor: m.vendor,

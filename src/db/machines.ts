@@ -15,6 +15,7 @@ import {
   checkObject,
   checkPassphrasePath,
   checkSystemUuid,
+  checkHostAddress,
   checkText,
   checkTime,
   describe,
@@ -54,6 +55,8 @@ export interface Machine {
   status?: MachineStatus;
   bootLoader?: BootLoader;
   localBoot?: LocalBoot;
+  /** The IPv4 address the full DHCP server gives this machine's MACs, and nobody else. */
+  fixedAddress?: string;
   bootStage?: BootStage;
   systemUuid?: string;
   vendor?: string;
@@ -77,6 +80,7 @@ export interface NewMachine {
   status?: MachineStatus;
   bootLoader?: BootLoader;
   localBoot?: LocalBoot;
+  fixedAddress?: string;
   systemUuid?: string;
   vendor?: string;
   model?: string;
@@ -105,6 +109,7 @@ export interface MachinePatch {
   status?: MachineStatus | null;
   bootLoader?: BootLoader | null;
   localBoot?: LocalBoot | null;
+  fixedAddress?: string | null;
   bootStage?: BootStage | null;
 }
 
@@ -124,14 +129,16 @@ export interface Machines {
   markSeen(id: string, at?: string): Promise<Machine>;
   /** The machine whose SMBIOS system UUID this is (any case), or null. */
   findBySystemUuid(uuid: string): Promise<Machine | null>;
+  /** Every machine's fixed address (the DHCP server keeps them out of the range). */
+  fixedAddresses(): Promise<string[]>;
   /** Records how far the machine's network boot got (and that it was seen then). */
   recordBootStage(id: string, stage: BootStage): Promise<Machine>;
   /** Removes the machine and its disks. Refused while it has an active job or a schedule names it. */
   remove(name: string): Promise<Machine>;
 }
 
-const PATCH_KEYS = ['name', 'macs', 'addMacs', 'removeMacs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'passphraseFile', 'lastSeen', 'status', 'bootLoader', 'localBoot', 'bootStage'] as const;
-const NEW_KEYS = ['name', 'macs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'passphraseFile', 'status', 'bootLoader', 'localBoot'] as const;
+const PATCH_KEYS = ['name', 'macs', 'addMacs', 'removeMacs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'passphraseFile', 'lastSeen', 'status', 'bootLoader', 'localBoot', 'fixedAddress', 'bootStage'] as const;
+const NEW_KEYS = ['name', 'macs', 'systemUuid', 'vendor', 'model', 'serial', 'inventory', 'group', 'notes', 'passphraseFile', 'status', 'bootLoader', 'localBoot', 'fixedAddress'] as const;
 
 function checkOneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
@@ -198,6 +205,7 @@ function applyOptional(doc: Partial<MachineDoc>, fields: Record<string, unknown>
   set('status', fields.status, (v) => checkOneOf('status', v, ['discovered', 'ignored'] as const));
   set('bootLoader', fields.bootLoader, (v) => checkOneOf('boot loader', v, BOOT_LOADERS));
   set('localBoot', fields.localBoot, (v) => checkOneOf('local boot', v, ['exit', 'sanboot'] as const));
+  set('fixedAddress', fields.fixedAddress, checkHostAddress);
   set('bootStage', fields.bootStage, checkBootStage);
 }
 
@@ -227,6 +235,14 @@ export function machinesCollection(ctx: StoreContext): Machines {
       }
     }
   };
+  /** Refuses a fixed address another machine has, naming it. */
+  const assertAddressFree = async (address: string | undefined, self: string | null) => {
+    if (address === undefined) return;
+    const holder = await machines.findOne({ fixedAddress: address });
+    if (holder && holder._id !== self) {
+      throw conflictError(`fixed address ${address} already belongs to machine "${holder.name}": choose another address, or take it from ${holder.name} first (\`lifeboat machines edit ${holder.name} --address none\`)`);
+    }
+  };
   const assertNameFree = async (name: string) => {
     const holder = await machines.findOne({ name });
     if (holder) throw conflictError(`a machine named "${name}" already exists (MAC ${holder.macs.join(', ')}): choose another name, or edit that machine`);
@@ -250,6 +266,7 @@ export function machinesCollection(ctx: StoreContext): Machines {
       return ctx.lock.run(async () => {
         await assertNameFree(name);
         await assertMacsFree(macs, null);
+        await assertAddressFree(doc.fixedAddress, null);
         return toRecord<Machine>(await machines.insert(doc));
       });
     },
@@ -292,6 +309,7 @@ export function machinesCollection(ctx: StoreContext): Machines {
         await assertMacsFree(macs, id);
         doc.macs = macs;
         applyOptional(doc, fields);
+        await assertAddressFree(doc.fixedAddress, id);
         if (fields.lastSeen !== undefined) doc.lastSeen = checkTime('lastSeen', fields.lastSeen);
         doc.updatedAt = ctx.now().toISOString();
         await machines.replace(doc);
@@ -319,6 +337,10 @@ export function machinesCollection(ctx: StoreContext): Machines {
 
     async findBySystemUuid(uuid) {
       return record(await machines.findOne({ systemUuid: checkSystemUuid(uuid) }));
+    },
+
+    async fixedAddresses() {
+      return (await machines.find({ fixedAddress: { $exists: true } })).map((d) => d.fixedAddress as string);
     },
 
     async recordBootStage(id, stage) {

@@ -178,6 +178,24 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     return store;
   });
 
+  withStore('machines: a fixed address is a host address, one machine\'s only; none clears it', async (store) => {
+    const a = await store.machines.add({ name: 'pc-1', macs: ['52:54:00:00:00:41'], fixedAddress: '10.1.0.20' });
+    assert.equal(a.fixedAddress, '10.1.0.20');
+    await assert.rejects(store.machines.add({ name: 'pc-2', macs: ['52:54:00:00:00:42'], fixedAddress: '10.1.0.20' }), kind('conflict', /fixed address 10\.1\.0\.20 already belongs to machine "pc-1"/));
+    assert.equal(await store.machines.findByName('pc-2'), null, 'the refused machine was not added');
+    const b = await store.machines.add({ name: 'pc-2', macs: ['52:54:00:00:00:42'] });
+    await assert.rejects(store.machines.edit('pc-2', { fixedAddress: '10.1.0.20' }), kind('conflict', /belongs to machine "pc-1"/));
+    for (const bad of ['10.1.0', '10.1.0.256', '10.1.0.020', '0.0.0.0', '127.0.0.1', '224.0.0.1', '255.255.255.255', '169.254.1.1', ' 10.1.0.5', 5]) {
+      await assert.rejects(store.machines.edit('pc-2', { fixedAddress: bad as never }), kind('user', /fixed address .* (is not an IPv4 address|is not a host address)/), String(bad));
+    }
+    assert.deepEqual(await store.machines.getByName('pc-2'), b);
+    assert.equal((await store.machines.edit('pc-1', { fixedAddress: '10.1.0.20', notes: 'x' })).fixedAddress, '10.1.0.20', 'a machine keeps its own address through an edit');
+    assert.equal((await store.machines.edit('pc-1', { fixedAddress: null })).fixedAddress, undefined);
+    assert.equal((await store.machines.edit('pc-2', { fixedAddress: '10.1.0.20' })).fixedAddress, '10.1.0.20', 'free again once cleared');
+    await store.machines.edit('pc-1', { fixedAddress: '10.1.0.21' });
+    assert.deepEqual((await store.machines.fixedAddresses()).sort(), ['10.1.0.20', '10.1.0.21']);
+  });
+
   withStore('machines: edits that would break a rule are refused and change nothing', async (store) => {
     await pc(store, 1);
     await pc(store, 2);

@@ -21,7 +21,7 @@ export const COLLECTIONS = ['machines', 'disks', 'images', 'jobs', 'schedules', 
 export type CollectionName = (typeof COLLECTIONS)[number];
 
 const INDEXES: Record<CollectionName, IndexSpec[]> = {
-  machines: [{ field: 'name', unique: true }, { field: 'macs', unique: true }, { field: 'group' }],
+  machines: [{ field: 'name', unique: true }, { field: 'macs', unique: true }, { field: 'group' }, { field: 'fixedAddress', unique: true, sparse: true }],
   disks: [{ field: 'machineId' }],
   images: [{ field: 'machineId' }],
   jobs: [{ field: 'state' }, { field: 'machineId' }],

@@ -70,6 +70,19 @@ export function checkSystemUuid(value: unknown): string {
 }
 
 /** A text field: at most `max` characters, none of those src/text.ts refuses (tabs and line feeds only where `multiline`). */
+/**
+ * A unicast IPv4 host address in dotted-quad form (a machine's fixed DHCP address): not
+ * 0.0.0.0/8, loopback, link-local, multicast, reserved or the limited broadcast.
+ */
+export function checkHostAddress(value: unknown): string {
+  if (typeof value !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) throw userError(`fixed address ${describe(value)} is not an IPv4 address: give one like 192.168.50.20`);
+  const octets = value.split('.').map(Number);
+  if (octets.some((o, i) => o > 255 || String(o) !== value.split('.')[i])) throw userError(`fixed address ${JSON.stringify(value)} is not an IPv4 address: four numbers 0-255 without leading zeros, like 192.168.50.20`);
+  const [a, b] = octets as [number, number, number, number];
+  if (a === 0 || a === 127 || a >= 224 || (a === 169 && b === 254)) throw userError(`fixed address ${value} is not a host address a DHCP server can give (0/8, loopback, link-local, multicast and reserved ranges are not): choose one on the boot network`);
+  return value;
+}
+
 export function checkText(field: string, value: unknown, max = 256, multiline = false): string {
   if (typeof value !== 'string') throw userError(`${field} must be a string, not ${describe(value)}`);
   const problem = textProblem(value, { max, multiline });

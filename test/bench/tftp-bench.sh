@@ -46,7 +46,9 @@ fetch() { # port blksize
   echo $(( (t1 - t0) / 1000000 ))
 }
 
-echo "TFTP: ${MIB} MiB over loopback with curl, best of $RUNS runs each (alternating)"
+data_path=$(head -1 "$work/lifeboat.log" | sed -n 's/.*"dataPath":"\([a-z]*\)".*/\1/p')
+echo "TFTP: ${MIB} MiB over loopback with curl, best of $RUNS runs each (alternating); Lifeboat's data path: $data_path"
+[ "$data_path" = native ] || echo "  (dist/native/tftp-send.node is not built: run make build for the native data path)"
 printf '%-8s %14s %15s %7s   %s\n' blksize 'Lifeboat MB/s' 'tftpd-hpa MB/s' ratio 'runs in ms (Lifeboat | tftpd-hpa)'
 for bs in 1468 512; do
   best_lb=999999999; best_hpa=999999999; runs_lb=""; runs_hpa=""

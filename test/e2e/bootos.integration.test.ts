@@ -3,9 +3,9 @@
 // /init loads the drivers by modalias, DHCPs on QEMU's user network, and the agent POSTs
 // its hello to a listener this test runs on the host's loopback (10.0.2.2 from the guest).
 // The hello must carry the SMBIOS UUID and the disk serials QEMU was given. Bad parameters
-// must stop with a clear console message and without a connection to the listener. With
-// lifeboat.selftest=1 the agent runs the image engine's selftest (worker threads, the LZ4
-// codec addon, SHA-256) inside the boot OS and says so on the console.
+// must stop with a clear console message and without a connection to the listener. The
+// hello boot has lifeboat.selftest=1 too: /init first runs the image engine's selftest
+// (worker threads, the LZ4 codec addon, SHA-256) and its line must be on the console.
 // The serial console goes to <tmp>/console-*.log (printed when an assertion fails).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -59,13 +59,18 @@ test('the build is deterministic, under 40 MB, and holds /init, Node, its librar
 
 const kernelArgs = (append: string, initrd = join(built.dir, 'initrd.img')) => ['-kernel', join(built.dir, 'vmlinuz'), '-initrd', initrd, '-append', append];
 
-test('QEMU boots kernel + initramfs to the agent, whose hello carries the SMBIOS UUID and the disk serials', { timeout: 400_000 }, async () => {
+test('QEMU boots kernel + initramfs; lifeboat.selftest=1 runs the image engine there; the hello carries the SMBIOS UUID and the disk serials', { timeout: 400_000 }, async () => {
   const uuid = randomUUID();
-  const r = await bootToHello({ dir: work.dir, name: 'hello', bootArgs: (port) => kernelArgs(`console=ttyS0,115200n8 lifeboat.url=http://10.0.2.2:${port}/lb lifeboat.token=${TOKEN}`), uuid, timeoutMs: 360_000 });
+  const r = await bootToHello({ dir: work.dir, name: 'hello', bootArgs: (port) => kernelArgs(`console=ttyS0,115200n8 lifeboat.url=http://10.0.2.2:${port}/lb lifeboat.token=${TOKEN} lifeboat.selftest=1`), uuid, timeoutMs: 360_000 });
   const tail = `\n--- console (last 3000 chars) ---\n${r.console.slice(-3000)}`;
-  assert.ok(r.hello, `no hello within the time limit${tail}`);
-  console.log(`# QEMU start → hello: ${r.seconds.toFixed(1)} s`);
   for (const line of r.console.split('\n').filter((l) => /^lifeboat/.test(l))) console.log(`# console: ${line.trim()}`);
+  // The engine in the boot OS: worker threads from the bundle, the LZ4 codec addon with liblz4, SHA-256.
+  const selftest = /lifeboat agent: selftest OK: .*/.exec(r.console)?.[0];
+  assert.ok(selftest, `no selftest OK line${tail}`);
+  assert.match(selftest, /8\.0 MiB in 8 chunks through 2 worker threads, LZ4 \(liblz4 \d+\.\d+\.\d+\) [\d.]+x, every frame decoded and SHA-256 checked, a damaged frame refused/);
+  assert.match(selftest, /\(Node v24\.\d+\.\d+, codec \/usr\/lib\/lifeboat\/dist\/native\/lz4\.node\)/);
+  assert.ok(r.hello, `no hello within the time limit${tail}`);
+  console.log(`# QEMU start → selftest → hello: ${r.seconds.toFixed(1)} s`);
   assert.equal(r.hello.url, '/lb/agent/v1/hello');
   assert.equal(r.hello.auth, `Bearer ${TOKEN}`);
   const inv = r.hello.body.inventory;
@@ -76,18 +81,6 @@ test('QEMU boots kernel + initramfs to the agent, whose hello carries the SMBIOS
   assert.equal(bySerial[`NVME-${process.pid}`]?.transport, 'nvme', JSON.stringify(inv.disks));
   assert.equal(bySerial[`NVME-${process.pid}`]?.sizeBytes, 64 << 20);
   assert.ok(inv.nics.some((n) => /^52:54:00:/.test(n.mac)), JSON.stringify(inv.nics));
-});
-
-test('lifeboat.selftest=1: the image engine runs in the boot OS (worker threads, LZ4 codec, SHA-256) and says so on the console', { timeout: 400_000 }, async () => {
-  const r = await bootToHello({ dir: work.dir, name: 'selftest', bootArgs: () => kernelArgs('console=ttyS0,115200n8 lifeboat.selftest=1'), uuid: randomUUID(), until: /selftest (OK|FAILED)|FAILED at/, timeoutMs: 360_000 });
-  const tail = `\n--- console (last 3000 chars) ---\n${r.console.slice(-3000)}`;
-  const line = /lifeboat agent: selftest OK: .*/.exec(r.console)?.[0];
-  assert.ok(line, `no selftest OK line${tail}`);
-  console.log(`# QEMU start → selftest: ${r.seconds.toFixed(1)} s`);
-  console.log(`# console: ${line.trim()}`);
-  assert.match(line, /8\.0 MiB in 8 chunks through 2 worker threads, LZ4 \(liblz4 \d+\.\d+\.\d+\) [\d.]+x, every frame decoded and SHA-256 checked, a damaged frame refused/);
-  assert.match(line, /\(Node v24\.\d+\.\d+, codec \/usr\/lib\/lifeboat\/dist\/native\/lz4\.node\)/);
-  assert.equal(r.connections, 0, 'the selftest needs no network');
 });
 
 test('bad parameters (malformed URL): a clear console message, the machine waits, no connection to the appliance', { timeout: 400_000 }, async () => {

@@ -21,7 +21,10 @@ try {
   const server = await startDhcpServer({
     ...(config as unknown as Parameters<typeof startDhcpServer>[0]),
     ...(store ? { leases: store.leases } : {}),
-    directory: { lookup: async ({ mac }) => machines[mac] ?? null },
+    directory: {
+      lookup: async ({ mac }) => machines[mac] ?? null,
+      reserved: async () => new Set(Object.values(machines).flatMap((m) => (m.fixedAddress ? [m.fixedAddress] : []))),
+    },
     onEvent: (e) => {
       counts[e.type] = (counts[e.type] ?? 0) + 1;
       if (!config.quiet || e.type === 'error') out(e);

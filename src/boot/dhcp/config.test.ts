@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LifeboatError } from '../../errors.js';
-import { type DhcpSettings, checkDhcpSettings, interfaceAddress } from './config.js';
+import { type DhcpSettings, checkDhcpSettings, fixedAddressProblem, interfaceAddress } from './config.js';
 import { isNetmask } from './ipv4.js';
 
 const SERVER = { address: '192.168.50.1', netmask: '255.255.255.0' };
@@ -39,4 +39,24 @@ test('interfaceAddress: loopback has 127.0.0.1; a missing interface is named', (
 test('netmasks: contiguous ones only', () => {
   for (const m of ['255.255.255.0', '255.255.0.0', '255.255.255.252', '0.0.0.0', '255.255.255.255']) assert.ok(isNetmask(m), m);
   for (const m of ['255.0.255.0', '255.255.255.1', '1.2.3', 'x']) assert.ok(!isNetmask(m), m);
+});
+
+test('fixed addresses: on the boot network, not the server, not the range (ISC dhcpd\'s rule); relayed subnets count', () => {
+  const net = { server: SERVER, mode: 'full' as const, range: { start: '192.168.50.100', end: '192.168.50.199' } };
+  for (const ok of ['192.168.50.20', '192.168.50.99', '192.168.50.200', '192.168.50.254']) assert.equal(fixedAddressProblem(ok, net), null, ok);
+  assert.match(fixedAddressProblem('192.168.50.100', net) ?? '', /inside the DHCP range 192\.168\.50\.100-192\.168\.50\.199.*outside it \(as ISC dhcpd requires\)/);
+  assert.match(fixedAddressProblem('192.168.50.150', net) ?? '', /inside the DHCP range/);
+  assert.match(fixedAddressProblem('192.168.50.1', net) ?? '', /the appliance's own address/);
+  assert.match(fixedAddressProblem('192.168.50.255', net) ?? '', /network or broadcast address/);
+  assert.match(fixedAddressProblem('192.168.50.0', net) ?? '', /network or broadcast address/);
+  assert.match(fixedAddressProblem('192.168.51.20', net) ?? '', /not on the boot network \(192\.168\.50\.1 mask 255\.255\.255\.0\)/);
+  assert.match(fixedAddressProblem('x', net) ?? '', /not an IPv4 address/);
+  assert.equal(fixedAddressProblem('192.168.50.150', { server: SERVER, mode: 'proxy' }), null, 'proxy mode has no range of its own');
+  assert.equal(fixedAddressProblem('192.168.50.150', { ...net, mode: 'off' }), null);
+  const relayed = { server: SERVER, mode: 'full' as const, range: { start: '10.20.0.100', end: '10.20.0.150' }, netmask: '255.255.255.0' };
+  assert.equal(fixedAddressProblem('10.20.0.20', relayed), null);
+  assert.equal(fixedAddressProblem('192.168.50.20', relayed), null, 'the boot subnet itself still counts');
+  assert.match(fixedAddressProblem('10.20.0.120', relayed) ?? '', /inside the DHCP range/);
+  assert.match(fixedAddressProblem('10.20.0.255', relayed) ?? '', /broadcast/);
+  assert.match(fixedAddressProblem('10.21.0.20', relayed) ?? '', /or the relayed range's subnet 10\.20\.0\.100 mask 255\.255\.255\.0/);
 });

@@ -3,7 +3,7 @@
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { userError } from '../../errors.js';
-import { inRange, isNetmask, sameSubnet, toNumber } from './ipv4.js';
+import { inRange, isNetmask, isNetworkOrBroadcast, sameSubnet, toNumber } from './ipv4.js';
 
 export interface DhcpSettings {
   /** The boot interface: the only one the server hears and answers. */
@@ -59,4 +59,31 @@ export function checkDhcpSettings(s: DhcpSettings, server: { address: string; ne
     throw userError(`DHCP range ${r.start}-${r.end} is not on the boot interface's subnet (${server.address} mask ${mask}): move it there, or set its netmask when clients come through a relay agent`);
   }
   if (inRange(server.address, r) && toNumber(r.start) === toNumber(r.end)) throw userError(`DHCP range ${r.start}-${r.end} holds only the server's own address`);
+}
+
+/**
+ * What is wrong with `ip` as a machine's fixed address on this boot network, or null.
+ * It must be on the boot interface's subnet (or, with a netmask set for a relayed range,
+ * on the range's subnet), not the subnet's own or broadcast address, not the server's own
+ * address, and outside the dynamic range. The last is ISC dhcpd's rule (dhcpd.conf(5):
+ * fixed addresses "should not also be listed as being available for dynamic assignment";
+ * dhcpd logs "Dynamic and static leases present" when they are): Lifeboat refuses it up
+ * front, and its DHCP server never gives a machine's fixed address to another client even
+ * if the range is changed later to cover it.
+ */
+export function fixedAddressProblem(ip: string, net: { server: { address: string; netmask: string }; mode: 'off' | 'full' | 'proxy'; range?: { start: string; end: string }; netmask?: string }): string | null {
+  if (!isIPv4(ip)) return `fixed address ${JSON.stringify(ip)} is not an IPv4 address`;
+  const { server } = net;
+  const relayed = net.range && net.netmask && !sameSubnet(net.range.start, server.address, net.netmask) ? { subnet: net.range.start, mask: net.netmask } : null;
+  const onBoot = sameSubnet(ip, server.address, server.netmask);
+  const onRelayed = relayed !== null && sameSubnet(ip, relayed.subnet, relayed.mask);
+  if (!onBoot && !onRelayed) {
+    return `fixed address ${ip} is not on the boot network (${server.address} mask ${server.netmask}${relayed ? `, or the relayed range's subnet ${relayed.subnet} mask ${relayed.mask}` : ''}): choose an address there`;
+  }
+  if (ip === server.address) return `fixed address ${ip} is the appliance's own address on the boot interface: choose another`;
+  if (isNetworkOrBroadcast(ip, onBoot ? server.netmask : (relayed as { mask: string }).mask)) return `fixed address ${ip} is the subnet's network or broadcast address: choose a host address`;
+  if (net.mode === 'full' && net.range && inRange(ip, net.range)) {
+    return `fixed address ${ip} is inside the DHCP range ${net.range.start}-${net.range.end}, which is for dynamic leases: choose an address outside it (as ISC dhcpd requires), or shrink the range (--dhcp-range)`;
+  }
+  return null;
 }

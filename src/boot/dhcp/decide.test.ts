@@ -121,6 +121,43 @@ test('full DISCOVER: the client keeps its address, a free requested one is honou
   assert.match(takenFixed.note ?? '', /fixed address 10\.9\.0\.2 .* is taken/);
 });
 
+test('fixed addresses: only their machine gets them, in every state; another address from it is NAKed', async () => {
+  const leases = new MemoryLeaseStore();
+  const reserved = new Set(['10.9.0.2', '10.9.0.77']);
+  const fixedMachine = { loader: 'auto' as const, fixedAddress: '10.9.0.77' };
+  const stranger = context({ leases, reserved });
+  // nobody else is offered a reserved address, even one inside the range or asked for
+  assert.equal(wire(decide(request('discover', { mac: 5 }), stranger)).yiaddr, '10.9.0.3', 'the range skips the reserved 10.9.0.2');
+  assert.equal(wire(decide(request('discover', { mac: 5, extra: [[OPTION.requestedAddress, ip('10.9.0.2')]] }), stranger)).yiaddr, '10.9.0.3');
+  assert.equal(decide(request('discover', { mac: 5, extra: [[OPTION.requestedAddress, ip('10.9.0.77')]] }), stranger).reply?.message.yiaddr, '10.9.0.3');
+  // a client holding a lease on an address that became reserved is NAKed when it renews
+  await leases.renew({ clientKey: 'mac-52:54:00:00:00:06', mac: '52:54:00:00:00:06', address: '10.9.0.2', expiresAt: '2026-12-03T10:30:00.000Z' }, NOW);
+  assert.equal(messageType(wire(decide(request('request', { mac: 6, ciaddr: '10.9.0.2' }), stranger))), 'nak');
+  assert.equal(messageType(wire(decide(request('request', { mac: 6, extra: [[OPTION.requestedAddress, ip('10.9.0.2')]] }), stranger))), 'nak');
+  // the machine itself: offered its address, ACKed for it in every REQUEST state, NAKed for any other
+  const own = context({ leases, reserved, machine: fixedMachine });
+  const offer = decide(request('discover', { mac: 7, extra: [[OPTION.requestedAddress, ip('10.9.0.4')]] }), own);
+  assert.equal(wire(offer).yiaddr, '10.9.0.77', 'its fixed address, not the one it asked for');
+  const select = (addr: string) => request('request', { mac: 7, extra: [[OPTION.serverId, ip(SERVER)], [OPTION.requestedAddress, ip(addr)]] });
+  const other = decide(select('10.9.0.4'), own);
+  assert.equal(messageType(wire(other)), 'nak');
+  assert.match(textOption(wire(other), OPTION.message) ?? '', /10\.9\.0\.4 is not the address of this machine \(its fixed address is 10\.9\.0\.77\)/);
+  assert.deepEqual(other.reply?.to, { address: '255.255.255.255', port: 68 });
+  assert.equal(wire(decide(select('10.9.0.77'), own)).yiaddr, '10.9.0.77');
+  const reboot = (addr: string) => request('request', { mac: 7, extra: [[OPTION.requestedAddress, ip(addr)]] });
+  assert.equal(messageType(wire(decide(reboot('10.9.0.3'), own))), 'nak', 'INIT-REBOOT for another address, with no lease on record: NAK (the machine is on record)');
+  assert.equal(wire(decide(reboot('10.9.0.77'), own)).yiaddr, '10.9.0.77', 'INIT-REBOOT for its fixed address without a lease: ACK');
+  assert.equal(messageType(wire(decide(request('request', { mac: 7, ciaddr: '10.9.0.3' }), own))), 'nak', 'RENEWING another address');
+  const renew = decide(request('request', { mac: 7, ciaddr: '10.9.0.77' }), own);
+  assert.equal(messageType(wire(renew)), 'ack');
+  assert.equal(renew.lease?.op, 'renew');
+  const withId = decide(request('request', { mac: 7, ciaddr: '10.9.0.77', extra: [[OPTION.clientId, Buffer.from([1, 0x52, 0x54, 0, 0, 0, 7])]] }), own);
+  assert.equal(withId.lease?.op === 'renew' && withId.lease.lease.clientKey, 'mac-52:54:00:00:00:07', 'a fixed lease is kept under the MAC, whatever client identifier comes');
+  // a fixed machine booting from another subnet (a relay) is served from that subnet's range
+  const relayed = context({ leases, reserved, machine: { loader: 'auto', fixedAddress: '192.168.7.9' } });
+  assert.equal(wire(decide(request('discover', { mac: 8 }), relayed)).yiaddr, '10.9.0.3', 'its fixed address is not on this subnet: a dynamic one');
+});
+
 test('full DISCOVER with the range used up is silence, with a note', async () => {
   const leases = new MemoryLeaseStore();
   for (const [n, a] of [[7, '10.9.0.2'], [8, '10.9.0.3'], [9, '10.9.0.4']] as const) {

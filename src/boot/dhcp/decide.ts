@@ -4,7 +4,10 @@
 //
 // Full mode hands out addresses from the range (RFC 2131 §4.3): a fixed address for a
 // known machine first, then the client's own earlier address, the one it asks for, the
-// first free one. Server-identifier rules: a REQUEST naming another server is dropped
+// first free one. A fixed address goes to its machine only (never to another client, in
+// the range or not), and that machine gets no other: a REQUEST from it for another address
+// is NAKed. A machine whose fixed address is not on the subnet it boots from is served
+// from the range, as ISC dhcpd does. Server-identifier rules: a REQUEST naming another server is dropped
 // (our offer is withdrawn); INIT-REBOOT for a wrong network or address is NAKed, for a
 // client we have no record of it is silence. Proxy mode answers PXE clients only, gives
 // no address, only boot information, on port 67 and 4011. Relay agents (giaddr) in both.
@@ -40,6 +43,8 @@ export interface DhcpContext {
   httpPort: number;
   leases: LeaseView;
   machine: BootMachine | null;
+  /** Every machine's fixed address: none of them goes to another client. */
+  reserved?: ReadonlySet<string>;
   now: Date;
   /** Which port the request came to, and from where (port 4011 replies go back there). */
   port: 67 | 4011;
@@ -118,7 +123,6 @@ function proxyAnswer(request: DhcpMessage, type: 'offer' | 'ack', ctx: DhcpConte
 // ---------------------------------------------------------------- full mode
 
 function full(request: DhcpMessage, type: MessageType, mac: string, ctx: DhcpContext): Decision {
-  const key = clientKey(request);
   const serverId = ipv4Option(request, OPTION.serverId);
   const ours = serverId === ctx.server.address;
   const range = ctx.range;
@@ -126,12 +130,19 @@ function full(request: DhcpMessage, type: MessageType, mac: string, ctx: DhcpCon
   const netmask = ctx.netmask ?? ctx.server.netmask;
   const subnetOf = request.giaddr !== ZERO ? request.giaddr : ctx.server.address;
   if (!sameSubnet(range.start, subnetOf, netmask)) return silent(`no range for the subnet of ${subnetOf} (the range is ${range.start}-${range.end})`);
+  const configured = ctx.machine?.fixedAddress;
+  /** This machine's fixed address when it is on the subnet the client boots from. */
+  const fixed = configured !== undefined && sameSubnet(configured, subnetOf, netmask) ? configured : undefined;
+  // A fixed address belongs to the hardware address (ISC dhcpd's `hardware ethernet`): its
+  // lease is kept under the MAC whatever client identifier the firmware, iPXE or the OS send.
+  const key = fixed ? `mac-${mac}` : clientKey(request);
   const own = ctx.leases.byClient(key);
 
-  /** Whether `ip` may be this client's: ours to give, and nobody else's now. */
+  /** Whether `ip` may be this client's: ours to give, nobody else's now, and no other machine's fixed address. */
   const usable = (ip: string): boolean => {
     if (ip === ctx.server.address || !sameSubnet(ip, subnetOf, netmask) || isNetworkOrBroadcast(ip, netmask)) return false;
-    if (!(inRange(ip, range) || ip === ctx.machine?.fixedAddress)) return false;
+    if (!(inRange(ip, range) || ip === fixed)) return false;
+    if (ip !== fixed && ctx.reserved?.has(ip)) return false;
     const holder = ctx.leases.byAddress(ip);
     return !holder || holder.clientKey === key || !isLive(holder, ctx.now);
   };
@@ -142,7 +153,11 @@ function full(request: DhcpMessage, type: MessageType, mac: string, ctx: DhcpCon
     lease: { op: 'renew', lease: newLease(address, ctx.leaseSeconds) },
   });
   const nak = (why: string): Decision => ({ reply: buildReply(request, ctx, { type: 'nak', yiaddr: ZERO, message: why }), lease: null, note: why });
-  const fixed = ctx.machine?.fixedAddress;
+  /** A fixed machine's REQUEST (any state): its address and no other. */
+  const fixedAnswer = (address: string, f: string): Decision => {
+    if (address !== f) return nak(`${address} is not the address of this machine (its fixed address is ${f})`);
+    return usable(f) ? ack(f) : nak(`the fixed address ${f} is in use by another client`);
+  };
 
   switch (type) {
     case 'discover': {
@@ -165,19 +180,22 @@ function full(request: DhcpMessage, type: MessageType, mac: string, ctx: DhcpCon
         if (!ours) return silent(`the client chose server ${serverId}`, own?.state === 'offered' ? { op: 'release', clientKey: key } : null);
         const address = requested ?? (request.ciaddr !== ZERO ? request.ciaddr : null);
         if (!address) return nak('no requested address');
-        if (!own || own.address !== address || !usable(address) || (fixed && fixed !== address)) return nak(`${address} was not offered to this client`);
+        if (fixed) return fixedAnswer(address, fixed);
+        if (!own || own.address !== address || !usable(address)) return nak(`${address} was not offered to this client`);
         return ack(address);
       }
       if (requested !== null && request.ciaddr === ZERO) {
-        // INIT-REBOOT: the client checks its remembered address.
+        // INIT-REBOOT: the client checks its remembered address. A fixed machine is on record whether or not it has a lease.
         if (!sameSubnet(requested, subnetOf, netmask)) return nak(`${requested} is not on this network`);
+        if (fixed) return fixedAnswer(requested, fixed);
         if (!own) return silent(`INIT-REBOOT for ${requested} from a client with no lease here`);
-        if (own.address !== requested || !usable(requested) || (fixed && fixed !== requested)) return nak(`${requested} is not this client's address`);
+        if (own.address !== requested || !usable(requested)) return nak(`${requested} is not this client's address`);
         return ack(requested);
       }
       if (request.ciaddr !== ZERO) {
         // RENEWING (unicast) or REBINDING (broadcast).
-        if (own && own.address === request.ciaddr && usable(request.ciaddr) && (!fixed || fixed === request.ciaddr)) return ack(request.ciaddr);
+        if (fixed) return fixedAnswer(request.ciaddr, fixed);
+        if (own && own.address === request.ciaddr && usable(request.ciaddr)) return ack(request.ciaddr);
         if (own || !usable(request.ciaddr)) return nak(`${request.ciaddr} is not this client's address`);
         return silent(`renewal of ${request.ciaddr} from a client with no lease here`);
       }

@@ -12,10 +12,12 @@
 // - Proxy mode never gives an address and answers PXE clients only; full mode never
 //   answers a REQUEST meant for another server, and stays silent about clients it has no
 //   record of (RFC 2131 §4.3.2).
+// - A machine's fixed address goes to that machine's MACs only (full mode), never to
+//   another client, and the machine is NAKed when it asks for any other address.
 // - A lease change is recorded before the reply that announces it is sent.
 // - No packet, lookup or write failure stops the server: each is an event.
 export { type BootFileChoice, type Loader, BOOT_FILES, LOADERS, chooseBootFile, ipxeScriptUrl, isLoader } from './boot-file.js';
-export { type DhcpSettings, checkDhcpSettings, interfaceAddress } from './config.js';
+export { type DhcpSettings, checkDhcpSettings, fixedAddressProblem, interfaceAddress } from './config.js';
 export { type BootMachine, type DhcpContext, type Decision, clientKey, decide } from './decide.js';
 export { type Lease, type LeaseState, type LeaseStore, type LeaseView, type NewLease, MemoryLeaseStore } from './lease-store.js';
 export { type BootDirectory, type DhcpEvent, type DhcpServer, type DhcpServerOptions, startDhcpServer } from './server.js';

@@ -17,6 +17,8 @@ import type { LeaseAction } from './reply.js';
 /** Who a MAC is, for the boot decision: the daemon answers from the machines collection. */
 export interface BootDirectory {
   lookup(client: { mac: string; uuid: string | null }): Promise<BootMachine | null>;
+  /** Every machine's fixed address (full mode: never given to another client). */
+  reserved?(): Promise<ReadonlySet<string>>;
 }
 
 export type DhcpEvent =
@@ -100,19 +102,24 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
       emit({ type: 'discover', mac, uuid, architectures: clientArchitectures(request), pxe: isPxeClient(request), ipxe: isIpxe(request), vendorClass: textOption(request, OPTION.vendorClass), port });
     }
     let machine: BootMachine | null = null;
-    if (mac && opts.directory) {
+    let reserved: ReadonlySet<string> | undefined;
+    const directory = opts.directory;
+    if (mac && directory) {
       try {
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer in ${LOOKUP_MS} ms; the defaults are used`)), LOOKUP_MS);
         });
         try {
-          machine = await Promise.race([opts.directory.lookup({ mac, uuid }), late]);
+          const wantReserved = opts.mode === 'full' && port === 67 && directory.reserved;
+          [machine, reserved] = await Promise.race([Promise.all([directory.lookup({ mac, uuid }), wantReserved ? directory.reserved?.() : undefined]), late]);
         } finally {
           clearTimeout(timer);
         }
       } catch (err) {
         emit({ type: 'error', reason: `looking up ${mac}: ${(err as Error).message}` });
+        // Without the list of fixed addresses no address is known to be free: no answer (the client retries).
+        if (opts.mode === 'full' && directory.reserved && reserved === undefined) return;
       }
     }
     const ctx: DhcpContext = {
@@ -129,6 +136,7 @@ export async function startDhcpServer(opts: DhcpServerOptions): Promise<DhcpServ
       httpPort: opts.httpPort,
       leases: leases as LeaseStore,
       machine,
+      ...(reserved ? { reserved } : {}),
       now: now(),
       port,
       source: from,

@@ -7,4 +7,9 @@
 // - No fallback: when the addon is missing, a socket on a device is refused with an error
 //   saying to run `make build`; a DHCP server is never started unbound.
 // - The device is set before bind(): no datagram of another interface is ever queued.
+//
+// tftp-send.c with tftp-transfer.c (dist/native/tftp-send.node) runs the data path of one TFTP read transfer on
+// a thread of its own, by the rules of tftp/transfer.ts; unlike bind-device it is optional:
+// without it the TFTP server sends from Node's dgram, slower per block.
 export { type BindDeviceAddon, bindDeviceAddon, udpSocketOnDevice } from './bind-device.js';
+export { type TftpSendAddon, type TftpSendOptions, tftpSendAddon, tftpSendProblem } from './tftp-send.js';

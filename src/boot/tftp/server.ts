@@ -14,6 +14,8 @@ import { Refusal, openInRoot, outsideRoot } from './boot-root.js';
 import { TFTP_ERROR, type TftpPacket, type TftpRequest, decodeTftp, encodeTftp } from './codec.js';
 import { DEFAULT_LIMITS, type Limits, admit, isProbeFile, negotiate, requestedPath } from './policy.js';
 import { Transfer } from './transfer.js';
+import { NativeTransfer } from './native-transfer.js';
+import { type TftpSendAddon, tftpSendAddon } from '../native/tftp-send.js';
 
 export interface TftpClient {
   address: string;
@@ -36,6 +38,11 @@ export interface TftpServerOptions {
   limits?: Partial<Limits>;
   resolve?: TftpResolver;
   onEvent?: (e: TftpEvent) => void;
+  /**
+   * Where a file's blocks go out from: `native` (src/boot/native/tftp-send.c, a thread per
+   * transfer: the default when the addon is built) or `node` (dgram, transfer.ts).
+   */
+  dataPath?: 'native' | 'node';
 }
 
 /** debug: routine or spoofable noise (probe files not found, stray packets); info: a client was served or refused; warn: worth a look. */
@@ -73,7 +80,7 @@ export interface TftpCounters {
 interface Active {
   address: string;
   startedMs: number;
-  transfer: Transfer | null;
+  transfer: Transfer | NativeTransfer | null;
   /** Why the transfer must end before it starts (its slot was given away, or shutdown). */
   cancelled: string | null;
 }
@@ -83,6 +90,7 @@ export class TftpServer {
   private readonly active = new Map<Active, Promise<void>>();
   private readonly limits: Limits;
   private closed = false;
+  private readonly native: TftpSendAddon | null;
 
   private constructor(
     private readonly socket: Socket,
@@ -90,6 +98,12 @@ export class TftpServer {
     private readonly opts: TftpServerOptions,
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.native = opts.dataPath === 'node' ? null : tftpSendAddon();
+  }
+
+  /** Where files' blocks go out from (see TftpServerOptions.dataPath). */
+  get dataPath(): 'native' | 'node' {
+    return this.native ? 'native' : 'node';
   }
 
   static async start(opts: TftpServerOptions): Promise<TftpServer> {
@@ -222,13 +236,17 @@ export class TftpServer {
       else ({ fh, size } = await openInRoot(this.rootReal, relative));
       if (a.cancelled) throw new Refusal(TFTP_ERROR.notDefined, a.cancelled);
       const deal = negotiate(req.options, size, this.limits);
-      source = generated ? new BufferSource(generated, deal.blockSize) : new FileSource(fh as FileHandle, size, deal.blockSize);
-      fh = null; // the source closes it now
-      const transfer = new Transfer(sock, peer, source, { deal, retries: this.limits.retries, maxStallMs: this.limits.maxStallMs }, {
-        onConfirmed: () => {},
-        onSent: (n) => (this.counters.bytesSent += n),
-        onErrorSent: () => this.counters.errorsSent++,
-      });
+      const hooks = { onConfirmed: () => {}, onSent: (n: number) => (this.counters.bytesSent += n), onErrorSent: () => this.counters.errorsSent++ };
+      const settings = { deal, retries: this.limits.retries, maxStallMs: this.limits.maxStallMs };
+      let transfer: Transfer | NativeTransfer;
+      if (fh && this.native) {
+        // The native transfer dups the descriptor and has a socket of its own: `sock` stays unused.
+        transfer = new NativeTransfer(this.native, { fd: fh.fd, size, host: this.opts.host ?? '0.0.0.0', client: peer, ...settings }, hooks);
+      } else {
+        source = generated ? new BufferSource(generated, deal.blockSize) : new FileSource(fh as FileHandle, size, deal.blockSize);
+        fh = null; // the source closes it now
+        transfer = new Transfer(sock, peer, source, settings, hooks);
+      }
       a.transfer = transfer;
       this.counters.transfersStarted++;
       this.emit({ type: 'started', level: 'debug', peer: who, file: req.filename, size, generated: Boolean(generated), blockSize: deal.blockSize, windowSize: deal.windowSize });

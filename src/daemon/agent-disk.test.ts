@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { DiskIdentity } from '../api/agent-wire.js';
 import type { Job } from '../db/index.js';
 import { jobSpecOf } from './agent-hello.js';
-import { diskMismatch, parentOf } from './agent-jobs.js';
+import { diskMismatch, parentOf } from './agent-disk.js';
 import { targetProblem } from './agent-restore.js';
 
 const disk: DiskIdentity = { name: 'sda', sizeBytes: 1 << 30, logicalSectorSize: 512, physicalSectorSize: 4096, model: 'M', serial: 'S1' };
