@@ -41,26 +41,29 @@ async function listen(server: Server): Promise<{ port: number; seen: Seen; close
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       seen.requests.push({ url: req.url ?? '', auth: req.headers.authorization, body: JSON.parse(Buffer.concat(chunks).toString()) });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"machine":"m-1","job":null}');
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { port: (server.address() as AddressInfo).port, seen, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-function root(params: string): string {
+/** A root whose parameters come from a boot medium's file (default) or the kernel command line (a network boot). */
+function root(params: string, from: 'medium' | 'cmdline' = 'medium'): string {
   const r = mkdtempSync(join(dir, 'root-'));
-  mkdirSync(join(r, 'etc/lifeboat'), { recursive: true });
-  writeFileSync(join(r, 'etc/lifeboat/params'), params);
+  const file = from === 'medium' ? 'etc/lifeboat/params' : 'proc/cmdline';
+  mkdirSync(join(r, file, '..'), { recursive: true });
+  writeFileSync(join(r, file), params);
   return r;
 }
 
-test('http: the hello reaches the listener with the bearer token and the inventory', async () => {
+test('http: the hello reaches the listener with the bearer token and the inventory; no job on a network boot: exit 0 (reboot to the local disk)', async () => {
   const s = await listen(createServer());
   const lines: string[] = [];
   try {
-    const code = await runAgent({ root: root(`lifeboat.url=http://127.0.0.1:${s.port}/base lifeboat.token=${TOKEN}\n`), log: (l) => lines.push(l), retryForMs: 0 });
+    const code = await runAgent({ root: root(`initrd=x console=ttyS0 lifeboat.url=http://127.0.0.1:${s.port}/base lifeboat.token=${TOKEN}\n`, 'cmdline'), log: (l) => lines.push(l), retryForMs: 0 });
     assert.equal(code, 0, lines.join('\n'));
+    assert.match(lines.join('\n'), /hello accepted by http:\S+ \(HTTP 200\): this is machine m-1[\s\S]*no job: booting the local disk/);
     assert.equal(s.seen.requests.length, 1);
     assert.equal(s.seen.requests[0]!.url, '/base/agent/v1/hello');
     assert.equal(s.seen.requests[0]!.auth, `Bearer ${TOKEN}`);
@@ -70,11 +73,12 @@ test('http: the hello reaches the listener with the bearer token and the invento
   }
 });
 
-test('https: the pinned self-signed certificate is accepted; a different pin is refused before the token is sent', async () => {
+test('https: the pinned self-signed certificate is accepted; a different pin is refused before the token is sent; no job on a medium boot: exit 4 (stay, a reboot would boot the medium again)', async () => {
   const s = await listen(createHttpsServer({ key, cert }));
   try {
     const ok: string[] = [];
-    assert.equal(await runAgent({ root: root(`lifeboat.url=https://127.0.0.1:${s.port} lifeboat.token=${TOKEN} lifeboat.fp=${fingerprint}`), log: (l) => ok.push(l), retryForMs: 0 }), 0, ok.join('\n'));
+    assert.equal(await runAgent({ root: root(`lifeboat.url=https://127.0.0.1:${s.port} lifeboat.token=${TOKEN} lifeboat.fp=${fingerprint}`), log: (l) => ok.push(l), retryForMs: 0 }), 4, ok.join('\n'));
+    assert.match(ok.join('\n'), /no job for this machine: remove the boot medium/);
     assert.equal(s.seen.requests.length, 1);
     const wrong = fingerprint.replace(/^./, (c) => (c === '0' ? '1' : '0'));
     const lines: string[] = [];

@@ -22,7 +22,8 @@ export interface ApplianceTarget {
   fingerprint: string | null;
 }
 
-async function openSocket(u: URL, fingerprint: string | null, timeoutMs: number): Promise<Socket> {
+/** A connection to `u`'s host: plain TCP for http, TLS whose certificate must match `fingerprint` for https (nothing written before). */
+export async function openSocket(u: URL, fingerprint: string | null, timeoutMs: number): Promise<Socket> {
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const https = u.protocol === 'https:';
   const port = Number(u.port || (https ? 443 : 80));

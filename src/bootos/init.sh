@@ -129,6 +129,14 @@ fi
 say "starting the agent"
 agent
 rc=$?
-[ "$rc" = 0 ] || fail "agent" "the agent exited with status $rc (its message is above)"
-say "agent finished; waiting"
+# The agent's exit code says what comes next (src/agent/agent.ts EXIT): 0 reboot (no job on
+# a network boot: the next boot is the local disk; or a job done), 3 power off, 4 stay (no
+# job, booted from a medium: rebooting would boot the medium again), anything else: failed
+# or cancelled, its reason is above, and the machine waits here. Never a reboot loop.
+case "$rc" in
+  0) say "rebooting"; sync; reboot -f ;;
+  3) say "powering off"; sync; poweroff -f ;;
+  4) say "nothing to do: remove the boot medium and restart this computer to boot its local disk" ;;
+  *) fail "agent" "the agent exited with status $rc (its message is above)" ;;
+esac
 while true; do sleep 3600; done

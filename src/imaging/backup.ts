@@ -2,7 +2,8 @@
 // zeros, not read) or cut a stream into chunks; in worker threads detect zero chunks,
 // hash, skip what the parent image or the store already has, LZ4-compress and stage the
 // rest in a chunk session; write the index in disk order; then publish the session and
-// commit index + certified manifest. Its parts, each readable and testable alone: the
+// commit index + certified manifest through a BackupTarget (backup-target.ts: the local
+// store, or the appliance over the agent API). Its parts, each readable and testable alone: the
 // bounded chunk pipeline (chunk-pipeline.ts), the ordered index writer (index-writer.ts),
 // the tally (backup-tally.ts) and the manifest builder (backup-manifest.ts). It reaches
 // chunks only through the ChunkStore interface. Memory is bounded by the pipeline,
@@ -10,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { LifeboatError, bug, describeSystemError, userError } from '../errors.js';
-import { backupManifest } from './backup-manifest.js';
+import { type BackupTarget, localTarget } from './backup-target.js';
 import { BackupTally } from './backup-tally.js';
 import { type BufferLender, type Work, runPipeline } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
@@ -23,20 +24,17 @@ import { assertNotInUse, openChecked } from '../devices/device-check.js';
 import type { Inspected } from '../devices/kernel-read.js';
 import { IndexWriter } from './index-writer.js';
 import { type EventSink, ProgressMeter } from './progress.js';
-import type { ChunkSession } from './repo/chunk-store.js';
-import { FingerprintMap, encodeFingerprints, fingerprintKey, newFingerprintSalt } from './repo/fingerprint.js';
+import { encodeFingerprints } from './repo/fingerprint.js';
 import { NO_FINGERPRINT, UNUSED_DIGEST, ZERO_DIGEST } from './repo/formats.js';
-import type { ImageDraft, PositionalFile } from './repo/image-draft.js';
-import { type Manifest, type SourceIdentity, makeImageId, makePassphraseVerifier, signManifest } from './repo/manifest.js';
+import type { PositionalFile } from './repo/image-draft.js';
+import type { Manifest, SourceIdentity } from './repo/manifest.js';
 import type { ImageStore } from './repo/image-store.js';
 import type { WorkerPool } from './worker-pool.js';
 
-export interface BackupOptions {
-  store: ImageStore;
+export interface EngineOptions {
   /** A block device, a disk-image file, or a stream: `-` (standard input) or a pipe. */
   source: string;
   label?: string;
-  passphrase?: string;
   onEvent?: EventSink;
   signal?: AbortSignal;
   /** Worker threads (default: one per core). */
@@ -50,6 +48,11 @@ export interface BackupOptions {
   now?: () => number;
 }
 
+export interface BackupOptions extends EngineOptions {
+  store: ImageStore;
+  passphrase?: string;
+}
+
 /** SHA-256 of `length` zero bytes, cached per length. */
 const zeroDigests = new Map<number, Buffer>();
 export function zeroChunkDigest(length: number): Buffer {
@@ -59,25 +62,6 @@ export function zeroChunkDigest(length: number): Buffer {
     zeroDigests.set(length, d);
   }
   return d;
-}
-
-/**
- * The fingerprint lineage a backup continues: the parent's salt and its fingerprint → digest
- * pairs. A parent without fingerprints (older images) starts a new lineage; damaged ones
- * too, with a warning: every chunk is then hashed, which is slower but just as sound.
- */
-async function parentFingerprints(store: ImageStore, parent: Manifest, digests: Buffer): Promise<{ salt: string; pairs: Buffer | null; warning: string | null }> {
-  const fresh = { salt: newFingerprintSalt(), pairs: null };
-  if (!parent.fingerprints) return { ...fresh, warning: null };
-  try {
-    const prints = await store.readFingerprints(parent);
-    if (!prints) return { ...fresh, warning: null };
-    const pairs = FingerprintMap.pairsOf(prints, digests, (d) => d.equals(ZERO_DIGEST) || d.equals(UNUSED_DIGEST));
-    return { salt: parent.fingerprints.salt, pairs, warning: null };
-  } catch (err) {
-    if (!(err instanceof LifeboatError)) throw err;
-    return { ...fresh, warning: `${err.message}; this backup hashes every chunk instead (run \`lifeboat image verify ${parent.id}\`)` };
-  }
 }
 
 async function openSource(source: SourceIdentity, path: string, checked: Inspected | null, chunkSize: number, raw: boolean): Promise<{ input: ChunkSource; plan: DiskPlan | null }> {
@@ -130,9 +114,14 @@ function sourceWork(input: ChunkSource): (lender: BufferLender) => Promise<Work<
   };
 }
 
-export async function backupImage(opts: BackupOptions): Promise<Manifest> {
+/** Backs up into a local image store (signed with its key). */
+export function backupImage(opts: BackupOptions): Promise<Manifest> {
+  return backupTo(localTarget(opts.store, { passphrase: opts.passphrase }), opts);
+}
+
+/** Backs up `opts.source` into `target`; returns what the target's commit returns. */
+export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions): Promise<R> {
   const now = opts.now ?? Date.now;
-  const { store } = opts;
   const startedAt = now();
   // The same text policy as the API and the database: a label they would refuse never gets into a manifest.
   const labelProblem = opts.label === undefined ? null : textProblem(opts.label, { max: 256 });
@@ -142,43 +131,34 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
   // A disk (or a file behind a loop device) mounted read-write or holding swap would give a torn image.
   const checked = source.kind === 'stream' ? null : assertNotInUse('backup', opts.source);
   const sourcePath = checked?.resolved ?? opts.source;
-  store.assertWritable();
-  const id = makeImageId(new Date(startedAt));
-  const chunkSize = store.config.chunkSize;
-  const passphrase = opts.passphrase !== undefined ? makePassphraseVerifier(opts.passphrase) : null;
 
-  // The session first: from here gc stays out, so the parent image's chunks we skip stay in the store.
-  const session: ChunkSession = await store.chunks.beginSession(id);
   let poolReady: Promise<WorkerPool> | null = null;
   let opened: ChunkSource | null = null;
-  let draft: ImageDraft | null = null;
   let indexFile: PositionalFile | null = null;
+  let where = 'the image store';
   try {
-    const parent = opts.incremental === false || source.kind === 'stream' ? null : await store.findParent(source);
-    const known = parent ? (await store.readIndex(parent)).digests : undefined;
-    const lineage = parent && known ? await parentFingerprints(store, parent, known) : { salt: newFingerprintSalt(), pairs: null, warning: null };
+    const plan = await target.begin(source, { incremental: opts.incremental !== false, startedAt });
+    where = plan.where;
+    const { imageId: id, chunkSize, session } = plan;
     const workers = Math.max(1, opts.workers ?? availableParallelism());
     const workerData: ChunkWorkerData = {
-      store: store.chunks.ref,
+      store: plan.storeRef,
       session: session.ref,
       chunkSize,
-      fingerprintKey: new Uint8Array(fingerprintKey(store.key, lineage.salt)),
+      fingerprintKey: new Uint8Array(plan.fingerprintKey),
       ...(source.kind !== 'stream' ? { sourcePath } : {}),
-      ...(known ? { known: new Uint8Array(known) } : {}),
-      ...(lineage.pairs && parent ? { parentPrints: new Uint8Array(lineage.pairs), parentId: parent.id, spotCheck: opts.fingerprintSpotCheck ?? 32 } : {}),
+      ...(plan.known ? { known: new Uint8Array(plan.known) } : {}),
+      ...(plan.parentPrints && plan.parentId ? { parentPrints: new Uint8Array(plan.parentPrints), parentId: plan.parentId, spotCheck: opts.fingerprintSpotCheck ?? 32 } : {}),
     };
     // The worker threads boot (or take their job) while the disk is planned.
     poolReady = chunkWorkers(workers, workerData);
     poolReady.catch(() => {}); // awaited below; a planning failure must not leave it unhandled
-    const { input, plan } = await openSource(source, opts.source, checked, chunkSize, opts.raw === true);
+    const { input, plan: disk } = await openSource(source, opts.source, checked, chunkSize, opts.raw === true);
     opened = input;
     const pool = await poolReady;
-    draft = await store.draftImage(id);
-    indexFile = await draft.openFile('index');
-    opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: store.root, bytesTotal: source.size, parent: parent?.id ?? null });
-    // Same data, weaker gate: say so rather than make an unprotected copy of a protected disk in silence.
-    const unprotected = parent?.passphrase && !passphrase ? `the previous image of this disk (${parent.id}) is protected by a restore passphrase, but this one is not: anyone who may restore can restore it; give a passphrase (--passphrase-file) to protect it` : null;
-    for (const message of [...(plan?.warnings ?? []), ...(lineage.warning ? [lineage.warning] : []), ...(unprotected ? [unprotected] : [])]) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
+    indexFile = await target.indexFile();
+    opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: where, bytesTotal: source.size, parent: plan.parentId });
+    for (const message of [...(disk?.warnings ?? []), ...plan.warnings]) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
 
     const tally = new BackupTally(source.size, input.chunkCount);
     const index = new IndexWriter(indexFile);
@@ -200,43 +180,27 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
     const summary = await index.finish({ chunkSize, diskSize: tally.imageBytes });
     if (summary.chunkCount !== tally.chunkCount) throw bug(`backup indexed ${summary.chunkCount} of ${tally.chunkCount} chunks`);
     indexFile = null;
-    // Hash the index as written: what the manifest certifies is what is on disk.
-    const indexBytes = await draft.readFile('index');
-    const fingerprintsBytes = encodeFingerprints(summary.chunkCount, summary.fingerprints);
-    await draft.writeFile('fingerprints', fingerprintsBytes);
-
-    // Every new chunk durable and named before the image that needs it can exist.
-    await session.publish();
 
     const finishedAt = now();
-    const unsigned = backupManifest({
-      id,
+    const result = await target.commit({
       label: opts.label ?? null,
       host: hostname(),
       startedAt,
       finishedAt,
       source,
       imageBytes: tally.imageBytes,
-      chunkSize,
       chunkCount: summary.chunkCount,
-      parentId: parent?.id ?? null,
-      indexBytes,
-      fingerprintsBytes,
-      fingerprintSalt: lineage.salt,
       contentSha256: summary.contentSha256,
       stats: tally.stats(finishedAt - startedAt),
-      layout: plan ? describePlan(plan) : null,
-      passphrase,
+      layout: disk ? describePlan(disk) : null,
+      fingerprintsBytes: encodeFingerprints(summary.chunkCount, summary.fingerprints),
     });
-    const manifest = signManifest(unsigned, store.key);
-    await draft.writeFile('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
-    await draft.commit();
     const last = meter.sample({ ...tally.counters, bytesTotal: tally.imageBytes }, finishedAt, true);
     if (last) opts.onEvent?.(last);
-    return manifest;
+    return result;
   } catch (err) {
     if (err instanceof LifeboatError) throw err;
-    throw describeSystemError(err, `backup of ${opts.source} into store ${store.root}`);
+    throw describeSystemError(err, `backup of ${opts.source} into ${where}`);
   } finally {
     await indexFile?.close(); // still open only when the backup failed
     await poolReady?.then(
@@ -244,7 +208,6 @@ export async function backupImage(opts: BackupOptions): Promise<Manifest> {
       () => {},
     );
     await opened?.close().catch(() => {});
-    await draft?.discard(); // nothing once committed
-    await session.close(); // drops what a failed backup staged; lets gc in again
+    await target.close();
   }
 }

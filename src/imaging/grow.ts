@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { externalError } from '../errors.js';
 import { type Gpt, entryArraySectors } from './layout/gpt.js';
 import type { DiskPartition } from './layout/partition-table.js';
+import type { ImageShape } from './retarget.js';
 
 export interface GrowPlan {
   partition: number;
@@ -88,4 +89,31 @@ export function growFilesystem(target: string, start: number, size: number, fs: 
     spawnSync('losetup', ['-d', loop]);
   }
   return which.tool;
+}
+
+export type Growth = { reason: string; shape?: undefined; mbrSector?: undefined } | { plan: GrowPlan; shape: ImageShape; mbrSector?: Buffer };
+
+/** What --grow-last will change in the partition table, or why it will not. Pure. */
+export function planGrowth(shape: ImageShape, sector0: Buffer, targetSize: number, diskSize: number): Growth {
+  if (targetSize <= diskSize) return { reason: 'the target is not larger than the image' };
+  const layout = shape.layout;
+  const last = layout ? lastPartition(layout.partitions) : null;
+  if (!layout || !last) return { reason: 'the image has no partition table' };
+  const fs = (last as { filesystem?: string | null }).filesystem ?? null;
+  const tool = growTool(fs);
+  if ('reason' in tool) return { reason: `partition ${last.number}: ${tool.reason}` };
+  const ss = layout.sectorSize;
+  const targetSectors = Math.floor(targetSize / ss);
+  if (shape.gpt) {
+    const g = growGpt(shape.gpt, targetSectors);
+    if (!g) return { reason: `partition ${last.number} already reaches the end of the target` };
+    if (g.partition !== last.number) return { reason: `the partition ending last (${g.partition}) is not the one the layout names (${last.number})` };
+    const newSize = (g.newLastLba + 1) * ss - last.start;
+    return { plan: { partition: last.number, start: last.start, oldSize: last.size, newSize, filesystem: fs }, shape: { ...shape, gpt: g.gpt } };
+  }
+  if (layout.table !== 'mbr') return { reason: 'the image has no partition table' };
+  if (last.number > 4) return { reason: `partition ${last.number} is a logical partition inside an extended one; growing it is not supported` };
+  const m = growMbrPrimary(sector0, last.number, targetSectors);
+  if (!m) return { reason: `partition ${last.number} already reaches the end of the target` };
+  return { plan: { partition: last.number, start: last.start, oldSize: last.size, newSize: m.newSectors * ss, filesystem: fs }, shape, mbrSector: m.sector };
 }

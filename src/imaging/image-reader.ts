@@ -6,9 +6,9 @@ import { integrityError } from '../errors.js';
 import { LayoutProblem, type BlockReader } from './layout/types.js';
 import { decodeFrame } from './lz4-frame.js';
 import { type ImageIndex, chunkLength, digestAt } from './repo/index-file.js';
-import type { ImageStore } from './repo/image-store.js';
+import type { ChunkReader } from './repo/chunk-store.js';
 
-export function imageReader(store: ImageStore, index: ImageIndex): BlockReader {
+export function imageReader(chunks: ChunkReader, index: ImageIndex): BlockReader {
   let cached: { i: number; data: Buffer } | null = null;
   const chunk = async (i: number): Promise<Buffer> => {
     if (cached?.i === i) return cached.data;
@@ -18,7 +18,7 @@ export function imageReader(store: ImageStore, index: ImageIndex): BlockReader {
     if (!digest) data = Buffer.alloc(length);
     else {
       const hex = digest.toString('hex');
-      data = decodeFrame(await store.chunks.getFrame(hex), length, `chunk ${i} (${hex})`);
+      data = decodeFrame(await chunks.getFrame(hex), length, `chunk ${i} (${hex})`);
       if (createHash('sha256').update(data).digest('hex') !== hex) throw integrityError(`chunk ${i} (${hex}) is damaged: its content does not match its name`);
     }
     cached = { i, data };

@@ -15,11 +15,11 @@ import { assertNotInUse, openChecked } from '../devices/device-check.js';
 import { imageReader } from './image-reader.js';
 import { readPartitionTable } from './layout/partition-table.js';
 import { type Extent, LayoutProblem } from './layout/types.js';
-import { type GrowOutcome, type GrowPlan, growFilesystem, growGpt, growMbrPrimary, growTool, lastPartition } from './grow.js';
+import { type GrowOutcome, growFilesystem, planGrowth } from './grow.js';
 import { checkChunksFirst, checkTargetGpt, readBack } from './restore-checks.js';
 import { type Fixups, type ImageShape, type LayoutSummary, imageShape, planFixups } from './retarget.js';
 import { type EventSink, type Operation, ProgressMeter, emptyCounters } from './progress.js';
-import { missingChunks } from './repo/chunk-store.js';
+import { type ChunkReader, type ChunkStoreRef, missingChunks } from './repo/chunk-store.js';
 import { type ImageIndex, chunkLength, digestAt, isUnused } from './repo/index-file.js';
 import { type Manifest, checkPassphrase } from './repo/manifest.js';
 import type { ImageStore } from './repo/image-store.js';
@@ -55,12 +55,28 @@ export async function certifyImage(store: ImageStore, imageId: string, passphras
   return { manifest, index };
 }
 
-export interface RestoreOptions {
-  store: ImageStore;
-  imageId: string;
+/**
+ * Where a restore reads the image from: the seam between the engine and the store. The
+ * local image store certifies the image itself (localSource); the appliance certifies it
+ * before it offers a restore job, and the agent reads its chunks over the agent API
+ * (src/agent/remote-source.ts).
+ */
+export interface RestoreSource {
+  /** Where the image is, for the start event. */
+  readonly where: string;
+  /** Frames, on the main thread (partition tables); `ref`: what worker threads open. */
+  readonly chunks: ChunkReader & { readonly ref: ChunkStoreRef };
+  /** The certified image, or the first problem found (nothing written yet). */
+  certify(): Promise<Certified>;
+}
+
+export function localSource(store: ImageStore, imageId: string, passphrase?: string): RestoreSource {
+  return { where: store.root, chunks: store.chunks, certify: () => certifyImage(store, imageId, passphrase) };
+}
+
+export interface TargetOptions {
   /** Block device or file; a missing file is created at the image's size. */
   target: string;
-  passphrase?: string;
   /** Read the target back and compare every chunk's SHA-256. */
   verify?: boolean;
   /**
@@ -80,6 +96,12 @@ export interface RestoreOptions {
   confirm?: (info: { manifest: Manifest; targetSize: number; fresh: boolean }) => Promise<boolean>;
   /** On a larger target, enlarge the last partition and its filesystem to the end of the disk. */
   growLast?: boolean;
+}
+
+export interface RestoreOptions extends TargetOptions {
+  store: ImageStore;
+  imageId: string;
+  passphrase?: string;
 }
 
 export interface RestoreReport {
@@ -103,21 +125,21 @@ export interface RestoreReport {
 export async function restoreImage(opts: RestoreOptions): Promise<RestoreReport> {
   const hold = opts.store.holdImage(opts.imageId, opts.operation ?? 'restore');
   try {
-    return await restoreHeld(opts);
+    return await restoreFrom(localSource(opts.store, opts.imageId, opts.passphrase), { ...opts, imageId: opts.imageId });
   } finally {
     hold.release();
   }
 }
 
-async function restoreHeld(opts: RestoreOptions): Promise<RestoreReport> {
+/** Restores the image `source` certifies onto `opts.target` (the caller holds the image against gc). */
+export async function restoreFrom(source: RestoreSource, opts: TargetOptions & { imageId: string }): Promise<RestoreReport> {
   const now = opts.now ?? Date.now;
   const startedAt = now();
   const operation = opts.operation ?? 'restore';
-  const { store } = opts;
-  const { manifest, index } = await certifyImage(store, opts.imageId, opts.passphrase).catch((err: unknown) => {
+  const { manifest, index } = await source.certify().catch((err: unknown) => {
     throw withAdvice(err, `nothing was written to ${opts.target}; run \`lifeboat image verify ${opts.imageId}\` and restore an older image`);
   });
-  const image = imageReader(store, index);
+  const image = imageReader(source.chunks, index);
   const shape = await imageShape(manifest.layout as LayoutSummary | null, image).catch((err: unknown) => {
     if (!(err instanceof LayoutProblem)) throw err;
     // Its partition table cannot be read back: it can only go onto a disk at least as large, unchanged.
@@ -157,7 +179,7 @@ async function restoreHeld(opts: RestoreOptions): Promise<RestoreReport> {
 
   const fh = await openChecked(checked, !exists ? 'create' : fresh ? 'truncate' : 'write', 'restore target');
   const workers = Math.max(1, opts.workers ?? availableParallelism());
-  const workerData: ChunkWorkerData = { store: store.chunks.ref, chunkSize: index.chunkSize, targetPath: checked.resolved ?? opts.target };
+  const workerData: ChunkWorkerData = { store: source.chunks.ref, chunkSize: index.chunkSize, targetPath: checked.resolved ?? opts.target };
   // The worker threads take their job while the target is prepared.
   const poolReady = chunkWorkers(workers, workerData);
   poolReady.catch(() => {}); // awaited below; an earlier failure must not leave it unhandled
@@ -173,7 +195,7 @@ async function restoreHeld(opts: RestoreOptions): Promise<RestoreReport> {
     if (fresh) await fh.truncate(manifest.diskSize).catch((err) => {
       throw describeSystemError(err, `sizing ${opts.target} to ${manifest.diskSize} bytes`);
     });
-    opts.onEvent?.({ type: 'start', operation, imageId: manifest.id, source: store.root, target: opts.target, bytesTotal: manifest.diskSize });
+    opts.onEvent?.({ type: 'start', operation, imageId: manifest.id, source: source.where, target: opts.target, bytesTotal: manifest.diskSize });
     const counters = emptyCounters(manifest.diskSize, index.chunkCount);
     const meter = new ProgressMeter(operation, manifest.id, checkFirst ? now() : startedAt + prompted); // rates and ETA of the writing, not of the check before it
     const writeLength = (i: number) => Math.min(chunkLength(index, i), targetSize - i * index.chunkSize);
@@ -266,33 +288,6 @@ async function applyFixups(fh: FileHandle, fixups: Fixups, target: string): Prom
 function withAdvice(err: unknown, advice: string): unknown {
   if (!(err instanceof LifeboatError) || err.kind !== 'integrity') return err;
   return new LifeboatError(err.kind, `${err.message}; ${advice}`);
-}
-
-type Growth = { reason: string; shape?: undefined; mbrSector?: undefined } | { plan: GrowPlan; shape: ImageShape; mbrSector?: Buffer };
-
-/** What --grow-last will change in the partition table, or why it will not. Pure. */
-function planGrowth(shape: ImageShape, sector0: Buffer, targetSize: number, diskSize: number): Growth {
-  if (targetSize <= diskSize) return { reason: 'the target is not larger than the image' };
-  const layout = shape.layout;
-  const last = layout ? lastPartition(layout.partitions) : null;
-  if (!layout || !last) return { reason: 'the image has no partition table' };
-  const fs = (last as { filesystem?: string | null }).filesystem ?? null;
-  const tool = growTool(fs);
-  if ('reason' in tool) return { reason: `partition ${last.number}: ${tool.reason}` };
-  const ss = layout.sectorSize;
-  const targetSectors = Math.floor(targetSize / ss);
-  if (shape.gpt) {
-    const g = growGpt(shape.gpt, targetSectors);
-    if (!g) return { reason: `partition ${last.number} already reaches the end of the target` };
-    if (g.partition !== last.number) return { reason: `the partition ending last (${g.partition}) is not the one the layout names (${last.number})` };
-    const newSize = (g.newLastLba + 1) * ss - last.start;
-    return { plan: { partition: last.number, start: last.start, oldSize: last.size, newSize, filesystem: fs }, shape: { ...shape, gpt: g.gpt } };
-  }
-  if (layout.table !== 'mbr') return { reason: 'the image has no partition table' };
-  if (last.number > 4) return { reason: `partition ${last.number} is a logical partition inside an extended one; growing it is not supported` };
-  const m = growMbrPrimary(sector0, last.number, targetSectors);
-  if (!m) return { reason: `partition ${last.number} already reaches the end of the target` };
-  return { plan: { partition: last.number, start: last.start, oldSize: last.size, newSize: m.newSectors * ss, filesystem: fs }, shape, mbrSector: m.sector };
 }
 
 /** Where the target's current partition table (if any) puts partitions: ghosts to wipe. */

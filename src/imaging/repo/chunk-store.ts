@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { integrityError, usageError } from '../../errors.js';
 import { decodeFrame } from '../lz4-frame.js';
 import { DIGEST_HEX } from './formats.js';
+import type { AgentStoreRef } from '../../agent/http-chunks.js';
 
 export interface ChunkInfo {
   digest: string;
@@ -21,7 +22,7 @@ export interface ChunkInfo {
  * thread boundary (structured clone). Opened with openChunkReader / openFrameStager
  * (chunk-store-ref.ts); only the store's own module knows what is inside.
  */
-export type ChunkStoreRef = { kind: 'directory'; root: string } | { kind: 'memory'; id: number };
+export type ChunkStoreRef = { kind: 'directory'; root: string } | { kind: 'memory'; id: number } | AgentStoreRef;
 export type ChunkSessionRef = ChunkStoreRef & { session: string };
 
 /** Reading frames: what restore and verify need, on any thread. */
