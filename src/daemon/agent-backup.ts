@@ -9,7 +9,9 @@ import { FRAME_SLACK, type BackupStart, type FinishAnswer, type FinishBody, type
 import { integrityError, userError } from '../errors.js';
 import { backupManifest } from '../imaging/backup-manifest.js';
 import { zeroChunkDigest } from '../imaging/backup.js';
+import { chunkWorkers } from '../imaging/chunk-pool.js';
 import type { ChunkSession } from '../imaging/repo/chunk-store.js';
+import type { WorkerPool } from '../imaging/worker-pool.js';
 import { decodeFingerprints, encodeFingerprints, fingerprintKey, newFingerprintSalt } from '../imaging/repo/fingerprint.js';
 import { FINGERPRINT_SIZE, INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, NO_FINGERPRINT, UNUSED_DIGEST, ZERO_DIGEST } from '../imaging/repo/formats.js';
 import type { ImageStore } from '../imaging/repo/image-store.js';
@@ -89,6 +91,9 @@ export interface BackupContext {
   passphrase?: string;
 }
 
+/** Worker threads per agent backup that check and stage its frames. */
+const FRAME_CHECKERS = 2;
+
 /** One agent backup: its session, what was staged, the uploaded index and fingerprints. */
 export class BackupUpload {
   readonly limits: ReturnType<typeof uploadLimits>;
@@ -107,6 +112,8 @@ export class BackupUpload {
     readonly imageId: string,
     private readonly session: ChunkSession,
     private readonly salt: string,
+    /** Worker threads that check (decode + SHA-256) and stage frames: the daemon's event loop, which also answers DHCP and TFTP, never waits on a frame. */
+    private readonly checkers: WorkerPool | null,
   ) {
     const chunkSize = o.store.config.chunkSize;
     this.limits = uploadLimits(o.disk.sizeBytes, chunkSize);
@@ -128,7 +135,15 @@ export class BackupUpload {
     const id = makeImageId(now);
     const session = await o.store.chunks.beginSession(id);
     const salt = o.parent?.fingerprints?.salt ?? newFingerprintSalt();
-    return new BackupUpload(o, id, session, /^[0-9a-f]{32}$/.test(salt) ? salt : newFingerprintSalt());
+    // A store other threads can open (the directory store) is checked into from worker threads; the memory twin on this one.
+    let checkers: WorkerPool | null = null;
+    try {
+      if (session.ref.kind === 'directory') checkers = await chunkWorkers(FRAME_CHECKERS, { store: o.store.chunks.ref, session: session.ref, chunkSize: o.store.config.chunkSize });
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    return new BackupUpload(o, id, session, /^[0-9a-f]{32}$/.test(salt) ? salt : newFingerprintSalt(), checkers);
   }
 
   /** The parent's index file, as stored. */
@@ -162,7 +177,7 @@ export class BackupUpload {
     if (rawSize > chunkSize) throw new AgentRefusal(400, `chunk ${digest} claims ${rawSize} bytes; chunks of this job are at most ${chunkSize}`, { fatal: true });
     if (frame.length > this.limits.frame) throw new AgentRefusal(413, `the frame of chunk ${digest} is ${frame.length} bytes; at most ${this.limits.frame} for chunks of ${chunkSize}`, { fatal: true });
     if (++this.frames > this.limits.chunks) throw new AgentRefusal(413, `more chunk uploads than the ${this.limits.chunks} chunks a disk of ${this.o.disk.sizeBytes} bytes has`, { fatal: true });
-    const staging = this.session.stage(digest, frame, rawSize);
+    const staging = this.checkers ? this.stageInWorker(digest, frame, rawSize) : this.session.stage(digest, frame, rawSize);
     this.inFlight.add(staging);
     try {
       const isNew = await staging;
@@ -179,6 +194,12 @@ export class BackupUpload {
     } finally {
       this.inFlight.delete(staging);
     }
+  }
+
+  private async stageInWorker(digest: string, frame: Buffer, rawSize: number): Promise<boolean> {
+    const { stored } = await (this.checkers as WorkerPool).run<{ stored: boolean }>({ type: 'stage', digest, rawSize, frame: new Uint8Array(frame).buffer });
+    if (stored) this.session.noteStaged(digest); // starts its trip to disk; publish finds it either way
+    return stored;
   }
 
   putIndex(bytes: Buffer): void {
@@ -253,6 +274,7 @@ export class BackupUpload {
   /** Ends the session: what was staged and not published is dropped. Idempotent. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
+    await this.checkers?.close();
     await this.session.close();
   }
 }

@@ -48,6 +48,8 @@ export type ChunkTask =
   | { type: 'restore'; i: number; length: number; writeLength: number; offset: number; digest: string | null; sparse: boolean }
   /** `fingerprint`: what the image records for this content, checked too (needs the key in setup). */
   | { type: 'check'; i: number; length: number; digest: string; fingerprint?: string }
+  /** A frame from elsewhere (an agent's upload): checked (decode + SHA-256) and staged in the session; `stored` when new. */
+  | { type: 'stage'; digest: string; rawSize: number; frame: ArrayBuffer }
   | { type: 'readback'; i: number; length: number; offset: number; digest: string | null };
 
 export type BackupOutcome = 'unused' | 'zero' | 'known' | 'existing' | 'new';
@@ -287,6 +289,11 @@ async function handle(task: ChunkTask): Promise<{ result: unknown; transfer: Arr
     }
     case 'readback':
       return { result: readback(task), transfer: [] };
+    case 'stage': {
+      if (!stager) throw bug('stage task without a session');
+      const stored = await stager.stage(task.digest, Buffer.from(task.frame), task.rawSize);
+      return { result: { stored }, transfer: [] };
+    }
   }
 }
 
