@@ -11,7 +11,7 @@
 //      succeeds and is incremental against the first (reused bytes reported, parent named).
 // PENDING until the agent's backup and restore land: test/run-tests.mjs leaves this file out;
 // run it with `node test/run-tests.mjs "$PWD/test/e2e/agent-lab.integration.test.ts"`. Today
-// it gets as far as A's hello and then fails waiting for the backup.
+// A reaches its hello, then step 1 fails: the job stays `booting` (the agent does not run jobs).
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -26,6 +26,7 @@ import { makeDiskA, makeDiskB } from '../helpers/lab-disks.js';
 import { type Vm, type VmSpec, VmLab, prepareBootOs } from '../helpers/vm-lab.js';
 
 const JOB_MS = 600_000;
+const HELLO_MS = 600_000;
 const work = tempDir('lifeboat-agentlab-');
 const diskA = join(work.dir, 'a.img');
 const diskB = join(work.dir, 'b.img');
@@ -78,6 +79,15 @@ async function jobWithBoot(args: string[], spec: VmSpec, during?: (vm: Vm, jobId
     return jobId !== '';
   }, 30_000, `the job for ${spec.name} waits for its boot`, []);
   const vm = lab.boot(spec);
+  try {
+    await lab.hello(spec.name, vm, HELLO_MS);
+    // the agent takes the job from its hello: it must leave `booting` soon after
+    await lab.until(async () => (await lab.api.job(jobId)).state !== 'booting', 120_000, `the agent on ${spec.name} said hello but job ${jobId} stayed \`booting\`: the agent does not run jobs (issue 15)`, [vm]);
+  } catch (err) {
+    cli.kill('SIGTERM');
+    await vm.kill();
+    throw err;
+  }
   if (during) await during(vm, jobId);
   const timer = setTimeout(() => cli.kill('SIGTERM'), JOB_MS);
   const code = await ended;
@@ -103,7 +113,7 @@ async function endsItsBoot(vm: Vm): Promise<void> {
   await lab.until(() => !vm.running(), 120_000, `${vm.spec.name} rebooted or powered off after its job`, [vm]);
 }
 
-test('1. A (BIOS) backed up over the wire: image committed, progress on the event stream, disk serial recorded', { timeout: JOB_MS + 120_000 }, async () => {
+test('1. A (BIOS) backed up over the wire: image committed, progress on the event stream, disk serial recorded', { timeout: HELLO_MS + JOB_MS + 120_000 }, async () => {
   const r = await jobWithBoot(['backup', '--machine', 'a', '--label', 'lab: first', '--wait', '--json'], specA);
   try {
     assert.equal(r.code, 0, `the backup failed${explain(r)}`);
@@ -127,7 +137,7 @@ test('1. A (BIOS) backed up over the wire: image committed, progress on the even
   }
 });
 
-test('2. B (UEFI Secure Boot, larger NVMe that held other data) restored from A\'s image: clean, every file equals A\'s', { timeout: JOB_MS + 180_000 }, async () => {
+test('2. B (UEFI Secure Boot, larger NVMe that held other data) restored from A\'s image: clean, every file equals A\'s', { timeout: HELLO_MS + JOB_MS + 180_000 }, async () => {
   assert.ok(firstImage, 'step 1 made an image');
   assert.notDeepEqual(compareDiskFiles(diskA, diskB), [], 'B holds other data before the restore');
   const r = await jobWithBoot(['restore', '--image', firstImage, '--machine', 'b', '--yes', '--wait', '--json'], specB);
@@ -145,7 +155,7 @@ test('2. B (UEFI Secure Boot, larger NVMe that held other data) restored from A\
   assert.deepEqual(compareDiskFiles(diskA, diskB), []);
 });
 
-test('4. A killed mid-backup: the job fails, no image is added; the next backup succeeds, incremental against the first', { timeout: 2 * JOB_MS + 240_000 }, async () => {
+test('4. A killed mid-backup: the job fails, no image is added; the next backup succeeds, incremental against the first', { timeout: 2 * (HELLO_MS + JOB_MS) + 240_000 }, async () => {
   assert.ok(firstImage, 'step 1 made an image');
   // a change on A's FAT partition first (A is off): the next image must carry it
   const data = readLayout(diskA).partitions.find((p) => p.number === 2);
