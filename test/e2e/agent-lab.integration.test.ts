@@ -41,7 +41,8 @@ before(async () => {
   prepareBootOs(join(work.dir, 'data'));
   makeDiskA(diskA);
   makeDiskB(diskB, { mib: 384 });
-  lab = await VmLab.start(work.dir);
+  // a killed machine's job must fail within the test's patience: silent agents fail after a minute
+  lab = await VmLab.start(work.dir, { agent: { silenceMinutes: 1 } });
   lab.cli(['machines', 'add', '--name', 'a', '--mac', specA.mac]);
   lab.cli(['machines', 'add', '--name', 'b', '--mac', specB.mac]);
   void lab.api.events((e) => events.push(e), stopEvents.signal).catch(() => {});

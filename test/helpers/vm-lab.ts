@@ -61,8 +61,11 @@ export class VmLab {
     this.api = new ApiClient(daemon.socket);
   }
 
-  /** Namespace, bridge and daemon (the boot OS must already be in `<dir>/data/boot`: prepareBootOs). */
-  static async start(dir: string): Promise<VmLab> {
+  /**
+   * Namespace, bridge and daemon (the boot OS must already be in `<dir>/data/boot`: prepareBootOs).
+   * `config`: daemon settings beside the docked directory (e.g. `{ agent: { silenceMinutes: 0.5 } }`).
+   */
+  static async start(dir: string, config: Record<string, unknown> = {}): Promise<VmLab> {
     const tag = `lv${process.pid % 100000}`;
     const [ns, bridge] = [`${tag}n`, `${tag}br`];
     const dataDir = join(dir, 'data');
@@ -70,7 +73,9 @@ export class VmLab {
     sh(`ip netns add ${ns} && ip -n ${ns} link set lo up`);
     try {
       sh(`ip -n ${ns} link add ${bridge} type bridge && ip -n ${ns} addr add 10.219.0.1/24 dev ${bridge} && ip -n ${ns} link set ${bridge} up`);
-      const daemon = await startDaemon(dir, { dataDir, netns: ns, args: ['--interface', bridge, '--dhcp', 'full', '--dhcp-range', '10.219.0.100-10.219.0.150', '--http-port', '8080'] });
+      const configFile = join(dir, 'lab-daemon-config.json');
+      writeFileSync(configFile, JSON.stringify({ dockedDir: dir, ...config }));
+      const daemon = await startDaemon(dir, { dataDir, config: configFile, netns: ns, args: ['--interface', bridge, '--dhcp', 'full', '--dhcp-range', '10.219.0.100-10.219.0.150', '--http-port', '8080'] });
       return new VmLab(dir, daemon);
     } catch (err) {
       spawnSync('ip', ['netns', 'del', ns]);
