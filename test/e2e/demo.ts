@@ -87,7 +87,7 @@ async function demo(lab: VmLab): Promise<void> {
   if (!(await watch(lab, a.job.id))) throw new DemoStop(`the backup of A did not end done: lifeboat jobs show ${a.job.id} --socket ${lab.daemon.socket}`, 1);
   const imageId = (await lab.api.job(a.job.id)).imageId;
   if (!imageId) throw new DemoStop(`job ${a.job.id} ended done without an image`, 1);
-  await a.vm.exited;
+  await lab.until(() => !a.vm.running(), 120_000, 'A rebooted or powered off after its job', [a.vm]);
 
   const b = await bootForJob(lab, specB, ['restore', '--image', imageId, '--machine', 'b', '--yes'], 'OVMF Secure Boot → its own PXE → shim → signed GRUB → the signed kernel over TFTP');
   say(`restoring image ${imageId} onto B's NVMe disk (live progress)`);
