@@ -160,15 +160,21 @@ export class VmLab {
     return [...vms.map((v) => `--- ${v.spec.name} serial (last 2500) ---\n${v.serial().slice(-2500)}`), `--- daemon (last 2000) ---\n${this.daemon.log().slice(-2000)}`].join('\n');
   }
 
-  /** Resolves when `machine` said hello from the boot of `vm` (its boot stage reached the agent after `vm` started). */
+  /**
+   * Resolves when `machine` said hello from the boot of `vm` (its boot stage reached the agent
+   * after `vm` started). Fails at once when the machine stopped, or when the boot OS's /init
+   * reported a failure on the console (it then waits there for ever).
+   */
   async hello(machine: string, vm: Vm, ms: number): Promise<MachineWithDisks> {
     let seen: MachineWithDisks | null = null;
+    let failed = '';
     await this.until(async () => {
       const m = await this.api.machine(machine);
       if (m.bootStage?.stage === 'agent' && Date.parse(m.bootStage.at) >= vm.startedAt - 1000) seen = m;
-      return seen !== null || !vm.running();
+      failed = BOOT_OS_FAILED.exec(vm.serial())?.[0] ?? '';
+      return seen !== null || failed !== '' || !vm.running();
     }, ms, `${machine} said hello`, [vm]);
-    if (!seen) throw new Error(`${vm.spec.name} stopped before its agent said hello\n${this.diagnostics([vm])}`);
+    if (!seen) throw new Error(`${vm.spec.name} ${failed ? `failed in the boot OS before its agent said hello: ${failed}` : 'stopped before its agent said hello'}\n${this.diagnostics([vm])}`);
     return seen;
   }
 
@@ -178,6 +184,9 @@ export class VmLab {
     spawnSync('ip', ['netns', 'del', this.ns]);
   }
 }
+
+/** What the boot OS's /init prints when a stage failed (it then waits: no reboot loop). */
+const BOOT_OS_FAILED = /lifeboat: FAILED at [^\r\n]*/;
 
 function sh(command: string): void {
   const r = spawnSync('bash', ['-c', command], { encoding: 'utf8' });
