@@ -1,5 +1,6 @@
 # Lifeboat — every entry point installs what it needs on a fresh Debian machine (as root).
-#   make demo    the main job on embedded defaults (sample disk → backup → incremental → restore → verify)
+#   make demo    the appliance for real: two QEMU machines network-boot, A is backed up, its image restored onto B, B checked
+#   make demo-local  the engine alone on a file (sample disk → backup → incremental → restore → verify)
 #   make test    type-check, lint, every test (and the CLI and unit tests again under Node 24)
 #   make build   compile TypeScript to dist/; then `npx lifeboat …` works here
 #   make install put `lifeboat` on PATH (PREFIX=/usr/local)
@@ -12,7 +13,7 @@ PREFIX ?= /usr/local
 APT_PACKAGES := bc binutils lz4 liblz4-dev e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed isc-dhcp-client isc-dhcp-relay dnsmasq-base curl tftp-hpa tftpd-hpa nftables zstd xz-utils cpio openssl xorriso isolinux syslinux-common
 STAMP := var/.stamps
 
-.PHONY: all deps apt npm build kernels bootos test test-node24 unit lint typecheck demo bench install install-appliance uninstall clean
+.PHONY: all deps apt npm build kernels bootos test test-node24 unit lint typecheck demo demo-local bench install install-appliance uninstall clean
 
 all: build
 
@@ -111,8 +112,16 @@ test-node24: deps build
 unit: npm
 	node test/run-tests.mjs src/
 
+# The real thing (root, QEMU under TCG, a few minutes): the boot OS, the daemon on a lab network
+# of its own, machine A backed up over the wire, its image restored onto machine B, B checked.
+# Exits 0 only when all of that was checked; 2 when it stopped after the machines' hellos
+# because the agent cannot back up yet.
 demo: deps build
-	bash test/demo.sh
+	node --import tsx test/e2e/demo.ts
+
+# The engine alone, on a disk-image file: no daemon, no network, no VM.
+demo-local: deps build
+	bash test/demo-local.sh
 
 bench: deps build
 	bash test/bench/engine-bench.sh

@@ -198,7 +198,7 @@ if [ "$RUN_TESTS" = 1 ]; then
   step "test suite under Node 24"
   # test/run-tests.mjs runs node --import tsx --test with its own process.execPath, so every test
   # process (and every CLI the integration tests spawn) is Node 24 with the Node 24 node_modules.
-  # Scripts the tests run (test/demo.sh, the bench helpers) call `node` by name: Node 24 comes
+  # Scripts the tests run (test/demo-local.sh, the bench helpers) call `node` by name: Node 24 comes
   # first on PATH so they do not load Node 24's addons into Node 20.
   # timeout signals the whole process group, so a hung test cannot eat CI's time.
   rc=0

@@ -118,8 +118,17 @@ export function register(program: Command): void {
     .argument('<id>', 'job id (see `lifeboat jobs list`)')
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { socket?: string }) => {
-      // The daemon answers once the job has stopped: its state is what really happened.
-      const j = await client(o.socket).cancelJob(id);
+      // The daemon answers once a job it runs has stopped: its state is what really happened.
+      // A machine's agent stops at its next request (or the daemon gives up on it after a
+      // while): the job says `cancelling` until then, and this waits for the real end.
+      const api = client(o.socket);
+      let j = await api.cancelJob(id);
+      if (j.state === 'cancelling') process.stderr.write(`job ${j.id} cancelling: waiting for its machine's agent to stop\n`);
+      const giveUpAt = Date.now() + 10 * 60_000;
+      while (j.state === 'cancelling' && Date.now() < giveUpAt) {
+        await new Promise((r) => setTimeout(r, 500));
+        j = await api.job(id);
+      }
       const ending = jobEnding(j);
       process.stdout.write(`job ${j.id} ${j.state}\n${ending ? `${ending}\n` : ''}`);
       if (j.state !== 'cancelled') throw new LifeboatError('conflict', `job ${j.id} was not cancelled: it ended ${j.state}${j.outcome ? ` (${j.outcome})` : ''}`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make demo: the main job on embedded defaults. Builds a sample disk (GPT, ext4 + FAT32
+# make demo-local: the engine alone on embedded defaults. Builds a sample disk (GPT, ext4 + FAT32
 # with files), backs it up into ./var/store with live progress, changes a file, backs up
 # again (incremental), restores the newest image to a new file and verifies it.
 set -euo pipefail
