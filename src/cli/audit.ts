@@ -21,6 +21,6 @@ export function register(program: Command): void {
     .action(async (o: { since?: string; limit?: number; json?: boolean; socket?: string }) => {
       const events = await client(o.socket).audit({ ...(o.since ? { since: o.since } : {}), ...(o.limit ? { limit: o.limit } : {}) });
       if (o.json) process.stdout.write(`${JSON.stringify(events, null, 2)}\n`);
-      else process.stdout.write(events.length ? `${table(events.map((e) => [when(e.at), e.actor, e.action, e.subject, detailsText(e.details)]), ['TIME (UTC)', 'WHO', 'ACTION', 'SUBJECT', 'DETAILS'])}\n` : 'no audit events\n');
+      else process.stdout.write(events.length ? `${table(events.map((e) => [when(e.at), e.actor, e.action, e.subject, detailsText(e.details)]), ['TIME', 'WHO', 'ACTION', 'SUBJECT', 'DETAILS'])}\n` : 'no audit events\n');
     });
 }

@@ -1,4 +1,5 @@
 // lifeboat image list --store <dir> [--json]  and  lifeboat image show <id> [--json]
+import { when } from './job-text.js';
 import type { Command } from 'commander';
 import { formatBytes } from '../format.js';
 import { ImageStore } from '../imaging/repo/image-store.js';
@@ -32,9 +33,9 @@ export function register(image: Command): void {
         process.stdout.write(`no images in ${escapeForTerminal(store.root)}\n`);
         return;
       }
-      const rows = images.map((m) => [m.id, m.completedAt.replace('T', ' ').slice(0, 19), formatBytes(m.diskSize), formatBytes(m.stats.storedBytesNew), m.parent ? 'incr' : 'full', m.source.path, m.label ?? '']);
+      const rows = images.map((m) => [m.id, when(m.completedAt), formatBytes(m.diskSize), formatBytes(m.stats.storedBytesNew), m.parent ? 'incr' : 'full', m.source.path, m.label ?? '']);
       rows.push(...damaged.map((d) => [d.id, 'DAMAGED', '-', '-', '-', '-', 'fails certification (see below)']));
-      const head = ['ID', 'COMPLETED (UTC)', 'DISK', 'NEW STORED', 'KIND', 'SOURCE', 'LABEL'];
+      const head = ['ID', 'COMPLETED', 'DISK', 'NEW STORED', 'KIND', 'SOURCE', 'LABEL'];
       process.stdout.write(`${table(rows, head)}\n`);
       failed();
     });

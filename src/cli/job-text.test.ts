@@ -5,11 +5,14 @@ import { parseSince, positiveCount } from './client-common.js';
 import { durationOf, jobListRow, jobStory, jobSummary } from './job-text.js';
 import { pruneText, retentionOf } from './prune-text.js';
 
+// Times are shown in local time with their zone: these cases are written for UTC.
+process.env.TZ = 'UTC';
+
 const base: JobView = { id: 'abcdef012345', type: 'backup', state: 'done', machineId: 'm1', machineName: 'pc-1', diskSerial: 'WD-1', imageId: '20261203T010000Z-00000001', createdAt: '2026-12-03T01:00:00.000Z', startedAt: '2026-12-03T01:00:05.000Z', finishedAt: '2026-12-03T01:02:05.000Z', updatedAt: '2026-12-03T01:02:05.000Z', requestedBy: 'timer' };
 
 test('a job list row: machine by name, disk, times, duration, who asked', () => {
   const row = jobListRow({ ...base, stats: { bytesNew: 1 << 20 } });
-  assert.deepEqual(row.slice(0, 10), ['abcdef012345', 'backup', 'done', 'pc-1', 'WD-1', '2026-12-03 01:00:00', '01:00:05', '01:02:05', '2m00s', 'timer']);
+  assert.deepEqual(row.slice(0, 10), ['abcdef012345', 'backup', 'done', 'pc-1', 'WD-1', '2026-12-03 01:00:00 UTC', '01:00:05 UTC', '01:02:05 UTC', '2m00s', 'timer']);
   assert.equal(jobListRow({ ...base, machineName: undefined } as JobView)[3], 'machine id m1', 'a machine that is gone shows its id, said as such');
   assert.equal(durationOf({ ...base, finishedAt: undefined }, Date.parse('2026-12-03T01:00:35Z')), 30, 'a running job: so far');
   assert.equal(durationOf({ ...base, startedAt: undefined }), null);
@@ -29,8 +32,8 @@ test('the story: every field, state changes, log lines, the ending', () => {
   const story = jobStory({ ...base, state: 'failed', error: 'pc-1 did not boot: check Wake-on-LAN', history: [{ state: 'queued', at: base.createdAt }, { state: 'failed', at: base.updatedAt }], log: [{ at: '2026-12-03T01:00:06.000Z', level: 'warning', message: 'partition 3 imaged raw' }], logDropped: 4 });
   assert.match(story, /^machine:\s+pc-1$/m);
   assert.match(story, /^disk:\s+WD-1$/m);
-  assert.match(story, /state changes \(UTC\):\n {2}2026-12-03 01:00:00 {2}queued\n {2}2026-12-03 01:02:05 {2}failed/);
-  assert.match(story, /log \(the oldest 4 line\(s\) dropped\):\n {2}01:00:06 warning: partition 3 imaged raw/);
+  assert.match(story, /state changes:\n {2}2026-12-03 01:00:00 UTC {2}queued\n {2}2026-12-03 01:02:05 UTC {2}failed/);
+  assert.match(story, /log \(the oldest 4 line\(s\) dropped\):\n {2}01:00:06 UTC warning: partition 3 imaged raw/);
   assert.match(story, /\n\nerror: pc-1 did not boot: check Wake-on-LAN$/);
   assert.match(jobStory({ ...base, log: [] }), /log:\n {2}\(no log lines\)/);
 });
@@ -67,9 +70,9 @@ test('a prune report in words: each image, its action and the rule that keeps it
     ],
   };
   const text = pruneText(report);
-  assert.match(text, /\/dev\/sdb\s+a\s+2026-12-03 01:00:00\s+keep\s+last,daily/);
-  assert.match(text, /\/dev\/sdb\s+b\s+\S+ \S+\s+would remove/);
-  assert.match(text, /c\s+\S+ \S+\s+kept \(protected\)\s*$/m);
+  assert.match(text, /\/dev\/sdb\s+a\s+2026-12-03 01:00:00 UTC\s+keep\s+last,daily/);
+  assert.match(text, /\/dev\/sdb\s+b\s+\S+ \S+ UTC\s+would remove/);
+  assert.match(text, /c\s+\S+ \S+ UTC\s+kept \(protected\)\s*$/m);
   assert.match(text, /^dry run: would remove 1 image\(s\), kept 1 and 1 protected; nothing was removed$/m);
   assert.deepEqual(retentionOf({ keepLast: 2, keepMonthly: 6 }), { keepLast: 2, monthly: 6 });
   assert.equal(retentionOf({}), null);

@@ -3,12 +3,17 @@
 // text out (the same summary lines as the local `image backup|restore` commands).
 import type { Job, JobView } from '../api/contract.js';
 import { shown } from '../text.js';
-import { formatBytes, formatRate } from '../format.js';
+import { formatBytes, formatLocalTime, formatRate } from '../format.js';
 import { formatDuration } from './render.js';
 
-/** "2026-12-03 11:48:00" (UTC) from an ISO time; '' when absent. */
+/** A time as every Lifeboat screen shows it: local time, to the second, with its zone (`2026-12-03 15:04:05 UTC`). */
 export function when(iso: string | undefined): string {
-  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}` : '';
+  return iso ? formatLocalTime(iso, { seconds: true }) : '';
+}
+
+/** The clock part of when() (time and zone), for columns whose date the row already says. */
+export function clockOf(iso: string | undefined): string {
+  return when(iso).slice(11);
 }
 
 /** Seconds from start to end (or to `now` while it runs); null before it started. */
@@ -29,14 +34,14 @@ export function diskOf(j: Job): string {
   return j.machineId ? (j.diskSerial ?? j.devicePath ?? 'every disk') : '';
 }
 
-export const JOB_LIST_HEAD = ['ID', 'TYPE', 'STATE', 'MACHINE/DEVICE', 'DISK', 'CREATED (UTC)', 'STARTED', 'ENDED', 'DURATION', 'BY', 'PROGRESS/RESULT'];
+export const JOB_LIST_HEAD = ['ID', 'TYPE', 'STATE', 'MACHINE/DEVICE', 'DISK', 'CREATED', 'STARTED', 'ENDED', 'DURATION', 'BY', 'PROGRESS/RESULT'];
 
 export function jobListRow(j: JobView, now = Date.now()): string[] {
   const d = durationOf(j, now);
   const live = j.live ? `${Math.round((j.live.bytesDone / Math.max(1, j.live.bytesTotal)) * 100)}% ${formatRate(j.live.rateBps)}` : '';
   const reached = !j.live && j.progress && j.state !== 'done' && j.progress.bytesTotal > 0 ? `${Math.round((j.progress.bytesDone / j.progress.bytesTotal) * 100)}% reached` : '';
   const result = j.error ?? j.outcome ?? (j.stats?.bytesNew !== undefined ? `new ${formatBytes(j.stats.bytesNew)}` : j.imageId && j.type === 'backup' ? `image ${j.imageId}` : '');
-  return [j.id, j.type, j.state, subjectOf(j), diskOf(j), when(j.createdAt), when(j.startedAt).slice(11), when(j.finishedAt).slice(11), d === null ? '' : formatDuration(d), j.requestedBy, [live || reached, result].filter(Boolean).join(' ')];
+  return [j.id, j.type, j.state, subjectOf(j), diskOf(j), when(j.createdAt), clockOf(j.startedAt), clockOf(j.finishedAt), d === null ? '' : formatDuration(d), j.requestedBy, [live || reached, result].filter(Boolean).join(' ')];
 }
 
 /** The summary a finished job ends with: the same words as the local commands print. */
@@ -72,20 +77,20 @@ export function jobStory(j: JobView, now = Date.now()): string {
   if (j.type !== 'verify' || !j.imageId) field('image', j.imageId);
   field('schedule', j.scheduleId ? `id ${j.scheduleId}` : undefined);
   field('requested by', j.requestedBy);
-  field('created', `${when(j.createdAt)} UTC`);
+  field('created', when(j.createdAt));
   field('started', when(j.startedAt));
   field('ended', when(j.finishedAt));
   const d = durationOf(j, now);
   field('duration', d === null ? undefined : formatDuration(d));
   if (j.history?.length) {
-    out.push('', 'state changes (UTC):');
+    out.push('', 'state changes:');
     for (const h of j.history) out.push(`  ${when(h.at)}  ${h.state}`);
   }
   const p = j.live ?? j.progress;
   if (p && p.bytesTotal > 0 && j.state !== 'done') out.push('', `progress${j.live ? '' : ' reached'}: ${Math.round((p.bytesDone / p.bytesTotal) * 100)}% (${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)})`);
   if (j.stats && Object.keys(j.stats).length > 0) out.push('', `result: ${jobSummary(j)}`);
   out.push('', `log${j.logDropped ? ` (the oldest ${j.logDropped} line(s) dropped)` : ''}:`);
-  if (j.log?.length) for (const l of j.log) out.push(`  ${l.at.slice(11, 19)} ${l.level === 'info' ? '' : `${l.level}: `}${l.message}`);
+  if (j.log?.length) for (const l of j.log) out.push(`  ${clockOf(l.at)} ${l.level === 'info' ? '' : `${l.level}: `}${l.message}`);
   else out.push('  (no log lines)');
   if (j.targetIncomplete) out.push('', `TARGET INCOMPLETE: ${j.devicePath ?? 'the target disk'} holds part of image ${j.imageId ?? '?'} and part of what was there: do not use it; restore it again`);
   if (j.outcome) out.push('', `outcome: ${j.outcome}`);

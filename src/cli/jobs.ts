@@ -143,7 +143,7 @@ export function register(program: Command): void {
     .action(async (o: { json?: boolean; socket?: string }) => {
       const list = await client(o.socket).images();
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-      else process.stdout.write(list.length ? `${table(list.map((i) => [i.id, when(i.completedAt), formatBytes(i.diskSize), i.sourcePath, i.protected ? 'protected' : '', i.hasPassphrase ? 'passphrase' : '', i.label ?? '']), ['ID', 'COMPLETED (UTC)', 'DISK', 'SOURCE', 'PRUNING', 'RESTORE', 'LABEL'])}\n` : 'no images\n');
+      else process.stdout.write(list.length ? `${table(list.map((i) => [i.id, when(i.completedAt), formatBytes(i.diskSize), i.sourcePath, i.protected ? 'protected' : '', i.hasPassphrase ? 'passphrase' : '', i.label ?? '']), ['ID', 'COMPLETED', 'DISK', 'SOURCE', 'PRUNING', 'RESTORE', 'LABEL'])}\n` : 'no images\n');
     });
   images
     .command('show')

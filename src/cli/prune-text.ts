@@ -12,7 +12,7 @@ export function pruneText(r: PruneReport): string {
   if (r.decisions.length === 0) lines.push('no images to consider');
   else {
     const action = (d: PruneReport['decisions'][number]) => (d.action === 'remove' ? (r.dryRun ? 'would remove' : 'removed') : d.action === 'protected' ? 'kept (protected)' : 'keep');
-    lines.push(table(r.decisions.map((d) => [d.source, d.id, when(d.completedAt), action(d), d.reasons.filter((x) => x !== 'protected').join(',')]), ['SOURCE', 'IMAGE', 'COMPLETED (UTC)', 'ACTION', 'KEPT BY']));
+    lines.push(table(r.decisions.map((d) => [d.source, d.id, when(d.completedAt), action(d), d.reasons.filter((x) => x !== 'protected').join(',')]), ['SOURCE', 'IMAGE', 'COMPLETED', 'ACTION', 'KEPT BY']));
   }
   const verb = r.dryRun ? 'would remove' : 'removed';
   lines.push(`${r.dryRun ? 'dry run: ' : ''}${verb} ${r.removed.length} image(s), kept ${r.kept.length}${r.protectedKept.length ? ` and ${r.protectedKept.length} protected` : ''}${r.dryRun ? '; nothing was removed' : ''}`);

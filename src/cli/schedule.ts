@@ -27,11 +27,11 @@ export function scheduleText(s: ScheduleView): string {
     `schedule:     ${s.name}${s.enabled ? '' : ' (disabled)'}`,
     `backs up:     ${scheduleTargetText(s.target)}`,
     `calendar:     ${s.calendar}`,
-    `next run:     ${s.nextRun ? `${when(s.nextRun)} UTC` : 'never'}`,
-    `last run:     ${s.lastRunAt ? `${when(s.lastRunAt)} UTC` : 'never'}`,
+    `next run:     ${s.nextRun ? when(s.nextRun) : 'never'}`,
+    `last run:     ${s.lastRunAt ? when(s.lastRunAt) : 'never'}`,
     `keeps:        ${keep}`,
     `passphrase:   ${passphraseText(s.passphraseFile)}`,
-    `created:      ${when(s.createdAt)} UTC`,
+    `created:      ${when(s.createdAt)}`,
     ...(s.warnings ?? []).map((w) => `warning:      will not fire by itself: ${w}`),
   ].join('\n');
 }
@@ -49,7 +49,7 @@ export function register(program: Command): void {
       else if (list.length === 0) process.stdout.write('no schedules\n');
       else {
         const keep = (s: (typeof list)[number]) => Object.entries(s.retention).map(([k, v]) => `${k}=${v}`).join(' ') || 'all';
-        process.stdout.write(`${table(list.map((s) => [s.name, scheduleTargetText(s.target), s.calendar, s.enabled ? (s.nextRun ? when(s.nextRun) : 'never') : 'disabled', keep(s)]), ['NAME', 'BACKS UP', 'CALENDAR', 'NEXT RUN (UTC)', 'KEEP'])}\n`);
+        process.stdout.write(`${table(list.map((s) => [s.name, scheduleTargetText(s.target), s.calendar, s.enabled ? (s.nextRun ? when(s.nextRun) : 'never') : 'disabled', keep(s)]), ['NAME', 'BACKS UP', 'CALENDAR', 'NEXT RUN', 'KEEP'])}\n`);
       }
     });
   keepOptions(
@@ -72,7 +72,7 @@ export function register(program: Command): void {
       const retention = retentionOf(o);
       const { passphraseFile } = passphraseSetting(o, false);
       const s = await client(o.socket).addSchedule({ name: o.name, ...target, calendar: o.calendar, ...(retention ? { retention } : {}), ...(passphraseFile ? { passphraseFile } : {}) });
-      process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `added schedule ${shown(s.name)}: ${shown(s.calendar)}, next run ${s.nextRun ? when(s.nextRun) : 'never'} (UTC)\n`);
+      process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `added schedule ${shown(s.name)}: ${shown(s.calendar)}, next run ${s.nextRun ? when(s.nextRun) : 'never'}\n`);
       for (const w of s.warnings ?? []) process.stderr.write(`lifeboat: warning: schedule ${s.name} will not fire by itself: ${shown(w)}\n`);
     });
   keepOptions(
@@ -173,6 +173,6 @@ function targetOf(o: { machine?: string[]; group?: string; device?: string[] }):
 }
 
 function say(json: boolean, s: ScheduleView, done: string): void {
-  process.stdout.write(json ? `${JSON.stringify(s)}\n` : `${done}: ${s.calendar}, next run ${s.nextRun ? `${when(s.nextRun)} UTC` : 'never'}\n`);
+  process.stdout.write(json ? `${JSON.stringify(s)}\n` : `${done}: ${s.calendar}, next run ${s.nextRun ? when(s.nextRun) : 'never'}\n`);
   for (const w of s.warnings ?? []) process.stderr.write(`lifeboat: warning: schedule ${s.name} will not fire by itself: ${w}\n`);
 }
