@@ -62,7 +62,7 @@ test('backup --wait ends with the summary the local command prints; jobs list an
   assert.deepEqual(jobs.map((j) => j.imageId), [...backups].reverse(), 'newest first');
   const list = (await ok(['jobs', 'list'])).stdout;
   assert.match(list.split('\n')[0] ?? '', /^ID\s+TYPE\s+STATE\s+MACHINE\/DEVICE\s+DISK\s+CREATED\s+STARTED\s+ENDED\s+DURATION\s+BY\s+PROGRESS\/RESULT$/);
-  assert.match(firstRow(list), new RegExp(`^${jobs[0]?.id}\\s+backup\\s+done\\s+${disk.replaceAll('/', '\\/')}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+\\d\\d:\\d\\d:\\d\\d\\s+\\d\\d:\\d\\d:\\d\\d\\s+\\d+[smhd](\\d\\d[smh])?\\s+\\S+\\s+new `));
+  assert.match(firstRow(list), new RegExp(`^${jobs[0]?.id}\\s+backup\\s+done\\s+${disk.replaceAll('/', '\\/')}\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\S+\\s+\\d\\d:\\d\\d:\\d\\d \\S+\\s+\\d\\d:\\d\\d:\\d\\d \\S+\\s+\\d+[smhd](\\d\\d[smh])?\\s+\\S+\\s+new `));
   assert.equal((await ok(['jobs', 'list', '--limit', '1'])).stdout.trim().split('\n').length, 2);
   assert.equal((await ok(['jobs', 'list', '--since', '1h', '--json'])).stdout.includes(jobs[2]?.id as string), true);
   assert.equal((await ok(['jobs', 'list', '--since', '2999-01-01'])).stdout, 'no jobs\n');
@@ -78,7 +78,7 @@ test('backup --wait ends with the summary the local command prints; jobs list an
   assert.match(show, /^requested by:\s+\S+/m);
   assert.match(show, /state changes:\n\s+\S+ \S+ \S+\s+queued\n\s+\S+ \S+ \S+\s+running\n\s+\S+ \S+ \S+\s+done/);
   assert.match(show, new RegExp(`result: image ${backups[2]} committed:`));
-  assert.match(show, new RegExp(`log:\\n\\s+\\d\\d:\\d\\d:\\d\\d backup ${backups[2]}: ${disk.replaceAll('/', '\\/')} ->`));
+  assert.match(show, new RegExp(`log:\\n\\s+\\d\\d:\\d\\d:\\d\\d \\S+ backup ${backups[2]}: ${disk.replaceAll('/', '\\/')} ->`));
 
   // A restarted daemon (and so a restarted console) still has every job's story.
   assert.equal(await daemon.stop(), 0);
@@ -108,9 +108,9 @@ test('images protect|unprotect; images prune --dry-run shows what the policy kee
   assert.match(refused.stderr, /is protected: unprotect it first/);
 
   const dry = (await ok(['images', 'prune', '--keep-last', '1', '--dry-run'])).stdout;
-  assert.match(dry, new RegExp(`${newest}\\s+\\S+ \\S+\\s+keep\\s+last`));
-  assert.match(dry, new RegExp(`${middle}\\s+\\S+ \\S+\\s+would remove`));
-  assert.match(dry, new RegExp(`${oldest}\\s+\\S+ \\S+\\s+kept \\(protected\\)`));
+  assert.match(dry, new RegExp(`${newest}\\s+\\S+ \\S+ \\S+\\s+keep\\s+last`));
+  assert.match(dry, new RegExp(`${middle}\\s+\\S+ \\S+ \\S+\\s+would remove`));
+  assert.match(dry, new RegExp(`${oldest}\\s+\\S+ \\S+ \\S+\\s+kept \\(protected\\)`));
   assert.match(dry, /dry run: would remove 1 image\(s\), kept 1 and 1 protected; nothing was removed/);
   assert.equal((JSON.parse((await ok(['images', 'list', '--json'])).stdout) as unknown[]).length, 3, 'a dry run removes nothing');
   assert.equal((await run(['images', 'prune', '--dry-run'])).code, 2, 'a prune without a policy is a usage error');
