@@ -3,6 +3,9 @@
 // the boot (ProxyDHCP).
 // 3a. A (SeaBIOS + iPXE) takes its address from dnsmasq and its boot from Lifeboat, and is
 //     backed up over the wire (`lifeboat backup --machine a --wait`): the image is committed.
+// 3b. A boots from a boot ISO made for it through the daemon (`lifeboat bootmedia --machine a`)
+//     instead of PXE, and its waiting backup runs: the image is committed, the medium was used.
+//     (3c, a machine with no job boots its local disk, is in lab.integration.test.ts.)
 // 4.  B's network is cut in the middle of a restore onto its disk. What each side must do:
 // - the appliance hears nothing more from B's agent: after `agent.silenceMinutes` (small here)
 //   it fails the job with a reason that says what to check, and since the agent had begun
@@ -20,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ImageRecord, Job, LiveEvent } from '../../src/api/wire.js';
-import { CLI, tempDir } from '../helpers/cli.js';
+import { CLI, REPO, tempDir } from '../helpers/cli.js';
 import { makeDiskA, makeDiskB } from '../helpers/lab-disks.js';
 import { type VmSpec, VmLab, prepareBootOs } from '../helpers/vm-lab.js';
 
@@ -92,6 +95,30 @@ test('3a. proxy DHCP beside dnsmasq: A\'s address from dnsmasq, its boot from Li
     const acks = [...lab.dnsmasqLog().matchAll(/DHCPACK\([^)]*\) (10\.219\.0\.\d+) ([0-9a-f:]{17})/g)].filter((m) => m[2] === specA.mac);
     assert.ok(acks.length >= 1, `dnsmasq gave A its address\n${lab.dnsmasqLog().slice(-2000)}`);
     assert.ok(vm.serial().includes(acks[0]?.[1] ?? '?'), `A's console shows the address dnsmasq gave (${acks[0]?.[1]})\n${lab.diagnostics([vm])}`);
+  } finally {
+    cli.kill('SIGTERM');
+    await vm.kill();
+  }
+});
+
+test('3b. a boot ISO instead of PXE: A boots `lifeboat bootmedia --machine a` from CD and its backup runs', { timeout: HELLO_MS + 600_000 }, async () => {
+  const iso = join(work.dir, 'a.iso');
+  lab.cli(['bootmedia', '--out', iso, '--machine', 'a', '--data-dir', join(work.dir, 'data'), '--efi', join(REPO, 'var/kernels/efi')]);
+  const { cli, jobId, out, ended } = await startJob(['backup', '--machine', 'a', '--label', 'faults: from CD', '--wait', '--json'], 'a');
+  const vm = lab.boot({ ...specA, cdrom: iso });
+  try {
+    const timer = setTimeout(() => cli.kill('SIGTERM'), HELLO_MS + 300_000);
+    const code = await ended;
+    clearTimeout(timer);
+    assert.equal(code, 0, `the backup from CD failed\nstderr: ${out.stderr.slice(-1500)}\n${lab.diagnostics([vm])}`);
+    const job = JSON.parse(out.stdout.trim().split('\n').pop() as string) as Job;
+    assert.equal(job.id, jobId);
+    assert.equal(job.state, 'done');
+    assert.ok((JSON.parse(lab.cli(['images', 'list', '--json'])) as ImageRecord[]).some((i) => i.id === job.imageId), `the image ${job.imageId} is committed`);
+    const serial = vm.serial();
+    // from the network the parameters come from the kernel's command line: here from the CD
+    assert.match(serial, /parameters from \/etc\/lifeboat\/params/, `the agent took its parameters from the medium\n${lab.diagnostics([vm])}`);
+    assert.ok((await lab.api.media()).some((m) => m.machine === 'a' && m.lastUsedAt), 'the medium was used');
   } finally {
     cli.kill('SIGTERM');
     await vm.kill();

@@ -33,6 +33,8 @@ export interface VmSpec {
   /** its SMBIOS system UUID (QEMU gives none unless told) */
   uuid?: string;
   memoryMiB?: number;
+  /** a boot medium (ISO) in a CD drive, booted first (before the network) */
+  cdrom?: string;
 }
 
 export interface Vm {
@@ -137,6 +139,7 @@ export class VmLab {
       // UEFI: romfile= (none), so OVMF's own PXE boots; BIOS: QEMU's iPXE option ROM
       '-device', `virtio-net-pci,netdev=n0,mac=${spec.mac},bootindex=1${uefi ? ',romfile=' : ''}`,
       '-drive', `file=${spec.disk.file},if=none,id=d0,format=raw,cache=unsafe`, '-device', diskDev,
+      ...(spec.cdrom ? ['-drive', `file=${spec.cdrom},if=none,id=cd0,media=cdrom,readonly=on`, '-device', 'ide-cd,drive=cd0,bootindex=0'] : []),
     ];
     const qemu = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
