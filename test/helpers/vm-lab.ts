@@ -33,10 +33,14 @@ export interface VmSpec {
   /** its SMBIOS system UUID (QEMU gives none unless told) */
   uuid?: string;
   memoryMiB?: number;
+  /** a boot medium (ISO) in a CD drive, booted first (before the network) */
+  cdrom?: string;
 }
 
 export interface Vm {
   readonly spec: VmSpec;
+  /** its tap on the lab's bridge (in the lab's namespace): `ip link set <tap> down` cuts its network */
+  readonly tap: string;
   /** when QEMU started (ms since the epoch) */
   readonly startedAt: number;
   /** the serial console so far, firmware ANSI sequences blanked */
@@ -64,23 +68,40 @@ export class VmLab {
   /**
    * Namespace, bridge and daemon (the boot OS must already be in `<dir>/data/boot`: prepareBootOs).
    * `config`: daemon settings beside the docked directory (e.g. `{ agent: { silenceMinutes: 0.5 } }`).
+   * `net.dhcp`: 'full' (default): the daemon hands out the addresses; 'proxy': the LAN's DHCP
+   * server is dnsmasq (in a namespace of its own, 10.219.0.2, on a veth into the bridge) and
+   * the daemon answers only the boot (ProxyDHCP).
    */
-  static async start(dir: string, config: Record<string, unknown> = {}): Promise<VmLab> {
+  static async start(dir: string, config: Record<string, unknown> = {}, net: { dhcp?: 'full' | 'proxy' } = {}): Promise<VmLab> {
     const tag = `lv${process.pid % 100000}`;
-    const [ns, bridge] = [`${tag}n`, `${tag}br`];
+    const [ns, bridge, site] = [`${tag}n`, `${tag}br`, `${tag}d`];
     const dataDir = join(dir, 'data');
     mkdirSync(dir, { recursive: true });
+    const proxy = net.dhcp === 'proxy';
+    let dnsmasq: ChildProcess | null = null;
     sh(`ip netns add ${ns} && ip -n ${ns} link set lo up`);
     try {
       sh(`ip -n ${ns} link add ${bridge} type bridge && ip -n ${ns} addr add 10.219.0.1/24 dev ${bridge} && ip -n ${ns} link set ${bridge} up`);
+      if (proxy) dnsmasq = await startDnsmasq(dir, ns, bridge, site, tag);
       const configFile = join(dir, 'lab-daemon-config.json');
       writeFileSync(configFile, JSON.stringify({ dockedDir: dir, ...config }));
-      const daemon = await startDaemon(dir, { dataDir, config: configFile, netns: ns, args: ['--interface', bridge, '--dhcp', 'full', '--dhcp-range', '10.219.0.100-10.219.0.150', '--http-port', '8080'] });
-      return new VmLab(dir, daemon);
+      const dhcpArgs = proxy ? ['--dhcp', 'proxy'] : ['--dhcp', 'full', '--dhcp-range', '10.219.0.100-10.219.0.150'];
+      const daemon = await startDaemon(dir, { dataDir, config: configFile, netns: ns, args: ['--interface', bridge, ...dhcpArgs, '--http-port', '8080'] });
+      const lab = new VmLab(dir, daemon);
+      lab.dnsmasq = dnsmasq;
+      return lab;
     } catch (err) {
+      dnsmasq?.kill('SIGKILL');
+      spawnSync('ip', ['netns', 'del', site]);
       spawnSync('ip', ['netns', 'del', ns]);
       throw err;
     }
+  }
+
+  /** The LAN's DHCP server in proxy mode (dnsmasq), and its log so far (its leases). */
+  private dnsmasq: ChildProcess | null = null;
+  dnsmasqLog(): string {
+    return this.dnsmasq ? ((this.dnsmasq as ChildProcess & { log?: string }).log ?? '') : '';
   }
 
   /** `lifeboat …` against this lab's daemon; throws with its stderr when it fails. */
@@ -118,6 +139,7 @@ export class VmLab {
       // UEFI: romfile= (none), so OVMF's own PXE boots; BIOS: QEMU's iPXE option ROM
       '-device', `virtio-net-pci,netdev=n0,mac=${spec.mac},bootindex=1${uefi ? ',romfile=' : ''}`,
       '-drive', `file=${spec.disk.file},if=none,id=d0,format=raw,cache=unsafe`, '-device', diskDev,
+      ...(spec.cdrom ? ['-drive', `file=${spec.cdrom},if=none,id=cd0,media=cdrom,readonly=on`, '-device', 'ide-cd,drive=cd0,bootindex=0'] : []),
     ];
     const qemu = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -130,6 +152,7 @@ export class VmLab {
     const ns = this.ns;
     const vm: Vm = {
       spec,
+      tap,
       startedAt: Date.now(),
       // eslint-disable-next-line no-control-regex -- firmware consoles draw with ANSI sequences
       serial: () => (existsSync(log) ? readFileSync(log, 'latin1').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ' ') : '') + (stderr ? `\n[qemu stderr] ${stderr}` : ''),
@@ -181,8 +204,38 @@ export class VmLab {
   async stop(): Promise<void> {
     for (const vm of this.vms) await vm.kill();
     await this.daemon.stop();
+    if (this.dnsmasq && this.dnsmasq.exitCode === null) {
+      const gone = new Promise((r) => this.dnsmasq?.once('exit', r));
+      this.dnsmasq.kill('SIGTERM');
+      await gone;
+    }
+    spawnSync('ip', ['netns', 'del', `${this.tag}d`]);
     spawnSync('ip', ['netns', 'del', this.ns]);
   }
+}
+
+/**
+ * dnsmasq as the LAN's DHCP server (addresses 10.219.0.100–150, no DNS) in namespace `site`,
+ * on a veth whose other end is a port of the lab's bridge; resolves once it serves.
+ */
+async function startDnsmasq(dir: string, ns: string, bridge: string, site: string, tag: string): Promise<ChildProcess> {
+  const [inLab, inSite] = [`${tag}dl`, `${tag}ds`];
+  sh(`ip netns add ${site} && ip -n ${site} link set lo up`);
+  sh(`ip -n ${ns} link add ${inLab} type veth peer name ${inSite} netns ${site} && ip -n ${ns} link set ${inLab} master ${bridge} && ip -n ${ns} link set ${inLab} up`);
+  sh(`ip -n ${site} addr add 10.219.0.2/24 dev ${inSite} && ip -n ${site} link set ${inSite} up`);
+  const proc = spawn('ip', [
+    'netns', 'exec', site, 'dnsmasq', '--keep-in-foreground', '--log-facility=-', '--log-dhcp', '--conf-file=/dev/null', '--port=0', '--user=root', '--group=root',
+    `--interface=${inSite}`, '--bind-interfaces', '--dhcp-range=10.219.0.100,10.219.0.150,255.255.255.0,1h', '--no-ping',
+    `--dhcp-leasefile=${join(dir, 'dnsmasq.leases')}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`,
+  ], { stdio: ['ignore', 'ignore', 'pipe'] }) as ChildProcess & { log?: string };
+  proc.log = '';
+  proc.stderr?.on('data', (d: Buffer) => (proc.log += d.toString()));
+  for (let t = 0; t < 100 && !/DHCP, IP range/.test(proc.log) && proc.exitCode === null; t++) await new Promise((r) => setTimeout(r, 100));
+  if (!/DHCP, IP range 10\.219\.0\.100/.test(proc.log)) {
+    proc.kill('SIGKILL');
+    throw new Error(`dnsmasq did not start in ${site}: ${proc.log}`);
+  }
+  return proc;
 }
 
 /** What the boot OS's /init prints when a stage failed (it then waits: no reboot loop). */
