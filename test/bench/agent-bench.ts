@@ -68,7 +68,7 @@ async function anchor(mode: 'backup' | 'restore', stream: string): Promise<{ s: 
   const listener = spawn('ip', ['netns', 'exec', lab.ns, process.execPath, '--input-type=module', '-e', `
     import { createServer } from 'node:net'; import { createWriteStream, createReadStream } from 'node:fs';
     const [mode, file, host, port] = process.argv.slice(1);
-    const server = createServer((s) => { server.close();
+    const server = createServer({ allowHalfOpen: true }, (s) => { server.close();
       if (mode === 'backup') { let n = 0; s.on('data', (d) => (n += d.length)); s.pipe(createWriteStream(file)).on('finish', () => { console.log(n); s.end(); }); }
       else createReadStream(file).pipe(s).on('finish', () => console.log(0)); });
     server.listen(Number(port), host, () => console.log('listening'));`, mode, stream, lab.server, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   writeFileSync(disk, Buffer.alloc(0));
   execFileSync('truncate', ['-s', String(size), disk]);
   const ar = await anchor('restore', stream);
-  if (sha(disk) !== diskSha) throw new Error('the restore anchor did not write disk A back');
+  if (sha(disk) !== diskSha) throw new Error(`the restore anchor did not write disk A back: ${readFileSync(join(work.dir, 'anchor-restore.serial'), 'latin1').slice(-1500)}`);
 
   execFileSync('truncate', ['-s', '0', disk]);
   execFileSync('truncate', ['-s', String(size), disk]);
