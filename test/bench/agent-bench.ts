@@ -140,8 +140,8 @@ async function main(): Promise<void> {
   const st = (j: Job) => j.stats ?? {};
   console.log(`agent bench: disk A ${size / MiB} MiB (GPT, ext4 + FAT32 + NTFS); the agent read ${((st(full.job).bytesRead ?? 0) / MiB).toFixed(1)} MiB of it (used blocks), TCG, 1 vCPU`);
   console.log(JSON.stringify({ full: st(full.job), incremental: st(incr.job), restore: st(rest.job) }));
-  const row = (what: string, s: number, anchorS: number, extra: string) => console.log(`${what.padEnd(26)} ${s.toFixed(1).padStart(8)} ${anchorS.toFixed(1).padStart(9)} ${(anchorS / s).toFixed(2).padStart(7)}×  ${extra}`);
-  console.log(`${'job'.padEnd(26)} ${'agent s'.padStart(8)} ${'anchor s'.padStart(9)} ${'ratio'.padStart(8)}  notes`);
+  const row = (what: string, s: number, anchorS: number, extra: string) => console.log(`${what.padEnd(26)} ${s.toFixed(1).padStart(8)} ${anchorS.toFixed(1).padStart(9)} ${(anchorS / s).toFixed(2).padStart(11)}×  ${extra}`);
+  console.log(`${'job'.padEnd(26)} ${'agent s'.padStart(8)} ${'anchor s'.padStart(9)} ${'anchor/agent'.padStart(12)}  notes`);
   row('full backup', secs(full.job), ab.s, `anchor sent ${(ab.bytes / MiB).toFixed(1)} MiB (dd | lz4 -1 | nc)`);
   row('incremental (unchanged)', secs(incr.job), ab.s, `reused ${((st(incr.job).bytesReused ?? 0) / MiB).toFixed(1)} MiB`);
   row('restore (blank disk)', secs(rest.job), ar.s, 'anchor: nc | lz4 -d | dd');
