@@ -4,7 +4,7 @@
 #   make test    type-check, lint, every test (and the CLI and unit tests again under Node 24)
 #   make build   compile TypeScript to dist/; then `npx lifeboat …` works here
 #   make install put `lifeboat` on PATH (PREFIX=/usr/local)
-#   make bench   speed and memory against lz4 -1 and partclone, in one run; TFTP against tftpd-hpa, DHCP against dnsmasq, HTTP boot against busybox httpd
+#   make bench   speed and memory against lz4 -1 and partclone, in one run; TFTP against tftpd-hpa, DHCP against dnsmasq, HTTP boot against busybox httpd; the agent in a QEMU VM against dd | lz4 -1 | nc
 
 SHELL := /bin/bash
 # dnsmasq-base: the dnsmasq binary only, no service that would answer DHCP on this host (the
@@ -129,6 +129,7 @@ bench: deps build
 	node --import tsx test/bench/dhcp-bench.ts
 	bash test/bench/http-bench.sh
 	bash test/bench/bootos-bench.sh
+	node --import tsx test/bench/agent-bench.ts
 
 # Copies what `make build` made (node_modules with its compiled addons included, then the
 # dev dependencies pruned away): no second `npm ci`, no network. The README lands where the

@@ -155,7 +155,9 @@ async function job(params: BootParams, spec: AgentJobSpec, disks: Inventory['dis
       ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
     });
     if (!outcome.ok) return EXIT.failed;
-    log(`job ${spec.id} done: ${outcome.end === 'poweroff' ? 'powering off' : 'rebooting'}`);
+    // the agent's peak resident memory (every thread: one process), for the operator and `make bench`
+    const peakMiB = (process.resourceUsage().maxRSS / 1024).toFixed(0);
+    log(`job ${spec.id} done: ${outcome.end === 'poweroff' ? 'powering off' : 'rebooting'} (agent peak RSS ${peakMiB} MiB)`);
     return outcome.end === 'poweroff' ? EXIT.poweroff : EXIT.reboot;
   } finally {
     api.close();
