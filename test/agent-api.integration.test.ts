@@ -6,9 +6,7 @@
 // a finish with a chunk missing, a silent agent.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
@@ -20,6 +18,7 @@ import { ImageStore } from '../src/imaging/repo/image-store.js';
 import { decodeIndex, digestAt } from '../src/imaging/repo/index-file.js';
 import { lifeboat, tempDir } from './helpers/cli.js';
 import { type TestDaemon, startDaemon } from './helpers/daemon.js';
+import { freePort } from './helpers/ports.js';
 import { TestAgent, backupOverWire, bootToken, describeChunks, finishBody } from './helpers/agent-client.js';
 
 const CHUNK = 64 * 1024;
@@ -38,21 +37,6 @@ function syntheticDisk(): Buffer {
   disk.fill(0, 3 * CHUNK, 5 * CHUNK);
   disk.copy(disk, 9 * CHUNK, 8 * CHUNK, 9 * CHUNK);
   return disk;
-}
-
-async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'udp') {
-    const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    const port = s.address().port;
-    s.close();
-    return port;
-  }
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {

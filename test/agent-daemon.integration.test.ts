@@ -8,10 +8,8 @@
 // every file equal), and a machine with no job (exit 0: boot the local disk).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runAgent } from '../src/agent/agent.js';
@@ -20,6 +18,7 @@ import { ImageStore } from '../src/imaging/repo/image-store.js';
 import { checkDisk, machineRoot, makeDisk } from './helpers/agent-machine.js';
 import { REPO, sh, tempDir } from './helpers/cli.js';
 import { type TestDaemon, startDaemon } from './helpers/daemon.js';
+import { freePort } from './helpers/ports.js';
 
 const MAC_A = '52:54:00:a9:10:01';
 const MAC_B = '52:54:00:a9:10:02';
@@ -30,21 +29,6 @@ let api: ApiClient;
 let base = '';
 let diskA = '';
 let firstParams = '';
-
-async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'udp') {
-    const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    const port = s.address().port;
-    s.close();
-    return port;
-  }
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** The lifeboat.* parameters of the boot the daemon gives `mac` (what /proc/cmdline would hold), or null: no job. */
 async function bootParams(mac: string): Promise<string | null> {
