@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
 import { CLI, lastJson, lifeboat, tempDir } from './helpers/cli.js';
+import { tmuxServer } from './helpers/tmux.js';
 import { type TestDaemon, randomDisk, startDaemon } from './helpers/daemon.js';
 
 const SERVER = `lifeboat-console-test-${process.pid}`;
@@ -16,23 +17,11 @@ const tmp = tempDir('lifeboat-console-');
 let daemon: TestDaemon;
 let api: ApiClient;
 
-function tmux(...args: string[]): string {
-  const r = spawnSync('tmux', ['-L', SERVER, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-const screen = (pane: string) => tmux('capture-pane', '-p', '-t', pane);
-const keys = (pane: string, ...k: string[]) => tmux('send-keys', '-t', pane, ...k);
-
-async function waitFor(pane: string, what: RegExp, ms = 30_000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = screen(pane);
-    if (what.test(s)) return s;
-    if (Date.now() > end) throw new Error(`pane ${pane}: no ${what} within ${ms} ms; screen:\n${s}\ndaemon log tail:\n${daemon.log().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const term = tmuxServer(SERVER, () => `daemon log tail:\n${daemon.log().slice(-2000)}`);
+const tmux = term.run;
+const screen = term.screen;
+const keys = term.keys;
+const waitFor = term.waitFor;
 
 function shell(name: string, cols: number, rows: number): void {
   tmux('new-session', '-d', '-s', name, '-x', String(cols), '-y', String(rows), 'env', '-i', `PATH=${process.env.PATH}`, 'HOME=/tmp', 'TERM=xterm-256color', 'LANG=C.UTF-8', 'TZ=UTC', 'bash', '--norc', '--noprofile');

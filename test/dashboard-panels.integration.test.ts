@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
 import { CLI, tempDir } from './helpers/cli.js';
+import { tmuxServer } from './helpers/tmux.js';
 import { type TestDaemon, randomDisk, startDaemon } from './helpers/daemon.js';
 
 const SERVER = `lifeboat-dash-panels-${process.pid}`;
@@ -17,22 +18,9 @@ const tmp = tempDir('lifeboat-dash-panels-');
 let daemon: TestDaemon;
 let api: ApiClient;
 
-function tmux(...args: string[]): string {
-  const r = spawnSync('tmux', ['-L', SERVER, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-const screen = (pane: string) => tmux('capture-pane', '-p', '-t', pane);
-
-async function waitFor(pane: string, what: RegExp, ms = 30_000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = screen(pane);
-    if (what.test(s)) return s;
-    if (Date.now() > end) throw new Error(`pane ${pane}: no ${what} within ${ms} ms; screen:\n${s}\ndaemon log tail:\n${daemon.log().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
+const term = tmuxServer(SERVER, () => `daemon log tail:\n${daemon.log().slice(-2000)}`);
+const tmux = term.run;
+const waitFor = term.waitFor;
 
 async function waitJob(id: string, states: string[]): Promise<string> {
   for (let i = 0; i < 600; i++) {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiClient } from '../src/api/client.js';
 import { CLI, tempDir } from './helpers/cli.js';
+import { tmuxServer } from './helpers/tmux.js';
 import { type TestDaemon, randomDisk, startDaemon } from './helpers/daemon.js';
 
 const SERVER = `lifeboat-tui-test-${process.pid}`;
@@ -14,23 +15,11 @@ const tmp = tempDir('lifeboat-tui-');
 let daemon: TestDaemon;
 let api: ApiClient;
 
-function tmux(...args: string[]): string {
-  const r = spawnSync('tmux', ['-L', SERVER, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-const screen = (pane: string) => tmux('capture-pane', '-p', '-t', pane);
-const keys = (pane: string, ...k: string[]) => tmux('send-keys', '-t', pane, ...k);
-
-async function waitFor(pane: string, what: RegExp, ms = 30_000): Promise<string> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = screen(pane);
-    if (what.test(s)) return s;
-    if (Date.now() > end) throw new Error(`pane ${pane}: no ${what} within ${ms} ms; screen:\n${s}\ndaemon log tail:\n${daemon.log().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const term = tmuxServer(SERVER, () => `daemon log tail:\n${daemon.log().slice(-2000)}`);
+const tmux = term.run;
+const screen = term.screen;
+const keys = term.keys;
+const waitFor = term.waitFor;
 
 /** A shell in a new pane that prints a marker, then runs the console; the shell stays after it quits. */
 async function openTui(name: string, cols: number, rows: number, env: string): Promise<void> {
