@@ -15,12 +15,14 @@ import { type TestDaemon, startDaemon } from './daemon.js';
 import { type FirmwareKind, firmwareArgs } from './firmware.js';
 
 /**
- * The boot OS into `<dataDir>/boot`: Debian's signed kernel set, Node 24 and the agent bundle
- * (each cached under var/ between runs), then `lifeboat bootos build` (loaders included).
+ * The boot OS into `<dataDir>/boot`: Debian's signed kernel set, the signed UEFI chain for boot
+ * media (var/kernels/efi, which `lifeboat bootmedia` needs), Node 24 and the agent bundle (each
+ * cached under var/ between runs), then `lifeboat bootos build` (loaders included). Every lab
+ * test calls this, so none depends on another test having fetched something first.
  */
 export function prepareBootOs(dataDir: string, quiet = true): void {
   const out = quiet ? 'ignore' : 'inherit';
-  for (const script of ['kernels/build.sh', 'src/bootos/node-runtime.sh']) execFileSync('bash', [join(REPO, script)], { stdio: ['ignore', out, 'inherit'] });
+  for (const script of ['kernels/build.sh', 'kernels/efi.sh', 'src/bootos/node-runtime.sh']) execFileSync('bash', [join(REPO, script)], { stdio: ['ignore', out, 'inherit'] });
   execFileSync(process.execPath, [CLI, 'bootos', 'build', '--data-dir', dataDir, '--cache', join(REPO, 'var/cache/bootos')], { stdio: ['ignore', out, 'inherit'] });
 }
 
