@@ -8,6 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { userError } from '../errors.js';
+import { SHARE_NAME, SHARE_USERNAME, parseUnc, sharePasswordProblem } from '../api/unc.js';
 import { readPassphraseFile } from './passphrase-file.js';
 
 /** What the agent gets in its backup job (the `share` case of the wire's AgentDestination). */
@@ -28,48 +29,6 @@ export interface ShareConfig {
   localPath?: string;
 }
 
-export const SHARE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-/** A share or folder name: what SMB allows, less what the boot OS's mount options cannot carry (comma, '='). */
-const SEGMENT = /^[A-Za-z0-9_$][A-Za-z0-9 ._$-]{0,79}$/;
-/** `user` or `DOMAIN\user`. */
-const USERNAME = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\)?[A-Za-z0-9_][A-Za-z0-9._$-]{0,63}$/;
-
-export interface Unc {
-  host: string;
-  share: string;
-  /** folders below the share, '/'-separated, or '' */
-  path: string;
-}
-
-/** `//host/share[/dir…]` → its parts, or a message saying what is wrong with it. Pure. */
-export function parseUnc(unc: string): Unc | string {
-  if (unc.length > 512) return 'is longer than 512 characters';
-  if (unc.includes('\\')) return 'uses backslashes: write it with forward slashes, like //nas.example/backups';
-  const m = /^\/\/([^/]*)\/([\s\S]*)$/.exec(unc);
-  if (!m) return 'is not of the form //host/share';
-  const host = m[1] as string;
-  const rest = (m[2] as string).replace(/\/$/, '').split('/');
-  if (!(IPV4.test(host) || (HOST_NAME.test(host) && !/^[\d.]+$/.test(host)))) return `has host ${JSON.stringify(host)}, which is not an IPv4 address or a host name`;
-  for (const seg of rest) {
-    if (seg === '') return 'has an empty share or folder name (two slashes in a row?)';
-    if (seg === '.' || seg === '..' || !SEGMENT.test(seg) || seg.endsWith(' ')) return `has ${JSON.stringify(seg.slice(0, 80))}, which is not a share or folder name this appliance accepts (letters, digits, space, . _ $ -; not . or ..)`;
-  }
-  return { host, share: rest[0] as string, path: rest.slice(1).join('/') };
-}
-
-/** What is wrong with a share password for the boot OS's `mount -t cifs`, or null. Pure; never quotes it. */
-export function sharePasswordProblem(password: string): string | null {
-  if (password.length === 0) return 'is empty';
-  if (password.length > 256) return 'is longer than 256 characters';
-  // eslint-disable-next-line no-control-regex -- the check is exactly for control characters
-  if (/[\u0000-\u001f\u007f]/.test(password)) return 'holds a control character';
-  // busybox mount drops the empty option the kernel's ",," escape relies on: a comma cannot reach cifs
-  if (password.includes(',')) return 'holds a comma, which the boot OS cannot pass to the kernel\'s SMB client: choose a password without commas';
-  return null;
-}
-
 export const ShareConfigSchema = z
   .object({
     type: z.literal('smb'),
@@ -77,7 +36,7 @@ export const ShareConfigSchema = z
       const r = parseUnc(v);
       if (typeof r === 'string') ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${JSON.stringify(v.slice(0, 80))} ${r}` });
     }),
-    username: z.string().regex(USERNAME, 'must be a user name like backup or DOMAIN\\backup (letters, digits, . _ - $)'),
+    username: z.string().regex(SHARE_USERNAME, 'must be a user name like backup or DOMAIN\\backup (letters, digits, . _ - $)'),
     passwordFile: z.string().min(1).max(4096).refine((v) => isAbsolute(v), 'must be an absolute path, like /etc/lifeboat/nas.password'),
     localPath: z.string().min(1).max(4096).refine((v) => isAbsolute(v), 'must be an absolute path (where this appliance mounts the share)').optional(),
   })
