@@ -2,6 +2,7 @@
 // kernel SMB client is exercised in the boot OS: test/e2e/share-mount.integration.test.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,4 +141,26 @@ test('mountShare failures: refused login, unknown host, hostile destination, not
       if (mountedRo) spawnSync('umount', [at]);
     }
   });
+});
+
+test('hostile destinations: checkShare never throws, and what it accepts cannot add a mount option or an fstab field', () => {
+  const alphabet = 'aZ09 ,=\\/.$-_\t\n#\u0000é@:';
+  const pick = (n: number) => [...randomBytes(n)].map((b) => alphabet[b % alphabet.length]).join('');
+  let accepted = 0;
+  for (let i = 0; i < 20000; i++) {
+    const d: ShareMountDestination = { kind: 'share', name: 'nas', type: 'smb', unc: i % 2 === 0 ? `//nas/${pick(1 + (i % 12))}` : `//${pick(1 + (i % 9))}/x`, username: i % 3 === 0 ? 'backup' : pick(1 + (i % 10)), password: i % 5 === 0 ? 'pw' : pick(1 + (i % 16)) + (i % 7 === 0 ? '' : 'long-Pw-x') };
+    const problem = checkShare(d);
+    if (problem !== null) {
+      if (d.password.length >= 8) assert.ok(!problem.includes(d.password), 'a refusal never quotes the password');
+      continue;
+    }
+    accepted++;
+    const options = cifsOptions(d, null);
+    const expected = d.username.includes('\\') ? 8 : 7;
+    assert.equal(options.split(',').length, expected, `${JSON.stringify(d)} → ${options}`);
+    const line = `${fstabField(d.unc)} /run/share cifs ${fstabField(options)} 0 0`;
+    assert.equal(line.split(/[ \t]+/).length, 6, line);
+    assert.ok(!line.includes('\n'));
+  }
+  assert.ok(accepted > 200, `the fuzz exercised accepted destinations too (${accepted})`);
 });
