@@ -5,6 +5,7 @@
 import { LifeboatError } from '../errors.js';
 import { nextElapse, parseCalendar } from '../jobs/index.js';
 import { type ApiRequest, type ApiResponse, type Handlers, dispatcher } from './dispatch.js';
+import { type JobDestination, parseDestination } from './destination.js';
 import type { OperatorServices } from './services.js';
 import type { Health, Schedule, ScheduleView } from './wire.js';
 
@@ -78,6 +79,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...('growLast' in body && body.growLast ? { growLast: true } : {}),
         ...('passphrase' in body && body.passphrase !== undefined ? { passphrase: body.passphrase } : {}),
         ...('verifyFirst' in body && body.verifyFirst !== undefined ? { verifyFirst: body.verifyFirst } : {}),
+        ...('destination' in body && body.destination !== undefined && parseDestination(body.destination) ? { destination: parseDestination(body.destination) as JobDestination } : {}),
         ...('growLast' in body && body.growLast ? { growLast: true } : {}),
         ...('end' in body && body.end ? { end: body.end } : {}),
       }),

@@ -2,6 +2,7 @@
 // wire's own types. The daemon's composition root (src/daemon/api-services.ts) wires the
 // real ones (the NeDB store, the image store, the job runner, the event hub); a test can
 // wire its own. Nothing here knows NeDB, the engine or the job runner's internals.
+import type { JobDestination } from './destination.js';
 import type { MachinePatchBody, NewMachineBody } from './schemas.js';
 import type { ApplianceStatus, AuditEvent, BootMedium, NewBootMedium, Disk, ImageManifest, ImageRecord, Job, JobState, LiveEvent, LocalDevice, Machine, ProgressEvent, PruneReport, Schedule, ScheduleRunResult, ScheduleTarget, ThroughputHistory } from './wire.js';
 
@@ -22,6 +23,8 @@ export interface JobRequest {
   growLast?: boolean;
   /** A machine's job: what the machine does after it (default reboot). */
   end?: 'reboot' | 'poweroff';
+  /** A machine's backup: where it goes (destination.ts; absent: the appliance). */
+  destination?: JobDestination;
   requestedBy: string;
 }
 

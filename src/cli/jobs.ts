@@ -2,6 +2,7 @@
 // waits for the machine to boot), lifeboat jobs list|show|watch|cancel, lifeboat images
 // list|show|verify|rm — through the daemon.
 import type { Command } from 'commander';
+import { parseDestination } from '../api/destination.js';
 import { JOB_STATES, type JobState } from '../api/wire.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../format.js';
@@ -20,6 +21,12 @@ function target(o: { device?: string; machine?: string; disk?: string }): { devi
   return o.device !== undefined ? { device: o.device } : { machine: o.machine as string, ...(o.disk ? { disk: o.disk } : {}) };
 }
 
+/** --to: checked here so a typo is said before the daemon is asked. */
+function destinationOption(value: string): string {
+  parseDestination(value);
+  return value;
+}
+
 /** --end: what a machine does after its job. */
 function jobEnd(value: string): 'reboot' | 'poweroff' {
   if (value !== 'reboot' && value !== 'poweroff') throw usageError(`--end must be reboot or poweroff, not ${shown(value)}`);
@@ -36,15 +43,19 @@ export function register(program: Command): void {
     .option('--label <text>', 'a note kept with the image')
     .option('--passphrase-file <file>', 'protect restores of the image with the passphrase on the first line of <file> (or LIFEBOAT_PASSPHRASE); it goes to the daemon over the socket and is never stored')
     .option('--end <reboot|poweroff>', 'with --machine: what the machine does after the job (default reboot)', jobEnd)
+    .option('--to <destination>', 'with --machine: where the image goes: appliance (default), disk:LABEL=<label> or disk:UUID=<uuid> (a filesystem on a disk attached to the machine), share:<name> (a share in the daemon\'s config)', destinationOption)
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { device?: string; machine?: string; disk?: string; label?: string; passphraseFile?: string; end?: 'reboot' | 'poweroff'; wait?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (o: { device?: string; machine?: string; disk?: string; label?: string; passphraseFile?: string; end?: 'reboot' | 'poweroff'; to?: string; wait?: boolean; json?: boolean; socket?: string }) => {
       const where = target(o);
       if (o.end !== undefined && o.machine === undefined) throw usageError('--end goes with --machine: a disk docked in the appliance has nothing to reboot');
+      const elsewhere = o.to !== undefined && o.to !== 'appliance';
+      if (elsewhere && o.machine === undefined) throw usageError('--to goes with --machine: a disk docked in the appliance is backed up into the appliance');
+      if (elsewhere && o.passphraseFile !== undefined) throw usageError('--passphrase-file protects images in the appliance\'s store: give none with --to other than appliance');
       const api = client(o.socket);
-      const passphrase = readPassphrase(o.passphraseFile);
-      const job = await api.createJob({ type: 'backup', ...where, ...(o.label !== undefined ? { label: o.label } : {}), ...(passphrase !== undefined ? { passphrase } : {}), ...(o.end ? { end: o.end } : {}) });
+      const passphrase = elsewhere ? undefined : readPassphrase(o.passphraseFile);
+      const job = await api.createJob({ type: 'backup', ...where, ...(o.label !== undefined ? { label: o.label } : {}), ...(passphrase !== undefined ? { passphrase } : {}), ...(o.end ? { end: o.end } : {}), ...(elsewhere ? { destination: o.to as string } : {}) });
       if (o.wait) await watchJob(api, job.id, o.json === true);
       else process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
     });

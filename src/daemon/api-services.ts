@@ -112,6 +112,12 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       setProtected: async (id, value) => imageToWire(await db.images.setProtected(id, value)),
       prune: async (policy, actor, dryRun) => pruneToWire(await pruneAllImages({ db, images }, policy, actor, { dryRun })),
       remove: async (id) => {
+        const record = await db.images.find(id);
+        if (record?.location !== undefined) {
+          // Kept elsewhere: the appliance forgets it; the files on that disk or share stay.
+          await db.images.remove(id);
+          return;
+        }
         await images.removeImage(id);
         await sync.sync();
       },
