@@ -53,6 +53,11 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
       return r;
     },
     pruneImages: ({ body, actor }) => s.images.prune(body.retention, actor, body.dryRun === true),
+    importImage: async ({ params, body, actor }) => {
+      const r = await s.images.import(params.image, body.from);
+      await s.audit.record({ actor, action: 'image.import', subject: params.image, details: { from: body.from, chunksCopied: r.chunksCopied } });
+      return r;
+    },
     removeImage: async ({ params, actor }) => {
       const id = params.image;
       if ((await s.images.find(id))?.protected) throw new LifeboatError('conflict', `image ${id} is protected: unprotect it first`);

@@ -146,10 +146,14 @@ export const NewMediumBody = z
 export type NewMediumBody = z.infer<typeof NewMediumBody>;
 
 export const ImagePatchBody = z.object({ protected: z.boolean() }).strict();
+
+/** An image to bring into the appliance's store from a store directory under the docked directory or a share's localPath. */
+export const ImageImportBody = z.object({ from: text(4096, { min: 1 }).refine((p) => p.startsWith('/'), 'must be an absolute path to a lifeboat-store directory on the appliance') }).strict();
+export type ImageImportBody = z.infer<typeof ImageImportBody>;
 export type ImagePatchBody = z.infer<typeof ImagePatchBody>;
 
 /** Request bodies, by the name the route table gives them. A route naming none takes no body. */
-export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody, SchedulePatchBody, PruneBody, ImagesPruneBody, ImagePatchBody, NewMediumBody };
+export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody, SchedulePatchBody, PruneBody, ImagesPruneBody, ImagePatchBody, ImageImportBody, NewMediumBody };
 export type BodySchemas = typeof BODY_SCHEMAS;
 
 /** Path parameters, by their name in the route's path (`/machines/:machine`): each is checked after percent-decoding. */

@@ -4,7 +4,7 @@
 // wire its own. Nothing here knows NeDB, the engine or the job runner's internals.
 import type { JobDestination } from './destination.js';
 import type { MachinePatchBody, NewMachineBody } from './schemas.js';
-import type { ApplianceStatus, AuditEvent, BootMedium, NewBootMedium, Disk, ImageManifest, ImageRecord, Job, JobState, LiveEvent, LocalDevice, Machine, ProgressEvent, PruneReport, Schedule, ScheduleRunResult, ScheduleTarget, ThroughputHistory } from './wire.js';
+import type { ImageImportResult, ApplianceStatus, AuditEvent, BootMedium, NewBootMedium, Disk, ImageManifest, ImageRecord, Job, JobState, LiveEvent, LocalDevice, Machine, ProgressEvent, PruneReport, Schedule, ScheduleRunResult, ScheduleTarget, ThroughputHistory } from './wire.js';
 
 /** A job as the routes ask for it; the job runner decides whether it can run. */
 export interface JobRequest {
@@ -64,6 +64,8 @@ export interface OperatorServices {
     prune(policy: Schedule['retention'], actor: string, dryRun: boolean): Promise<PruneReport>;
     /** Removes it from the store, then brings the list in line. */
     remove(id: string): Promise<void>;
+    /** Checks image `id` in the store at `from` whole and brings it into the appliance's store (its location becomes the appliance). */
+    import(id: string, from: string): Promise<ImageImportResult>;
   };
   jobs: {
     /** Newest first. */

@@ -97,6 +97,14 @@ export interface ImageRecord {
   location?: string;
 }
 
+/** POST /images/:image/import → the image, now in the appliance's store. */
+export interface ImageImportResult {
+  image: ImageRecord;
+  /** Chunks copied into the appliance's store; chunks it already held. */
+  chunksCopied: number;
+  chunksPresent: number;
+}
+
 /** An image's manifest as the store holds it (GET /v1/images/:id): the on-disk format, documented in the README. */
 export type ImageManifest = { id: string } & Record<string, unknown>;
 
