@@ -152,6 +152,7 @@ async function job(params: BootParams, spec: AgentJobSpec, disks: Inventory['dis
       disks,
       devicePath: opts.devicePath ?? ((name) => join(opts.root ?? '/', 'dev', name)),
       log,
+      root: opts.root ?? '/',
       ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
     });
     if (!outcome.ok) return EXIT.failed;

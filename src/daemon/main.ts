@@ -130,6 +130,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       devices: () => listLocalDevices(config),
       schedulesChanged,
       imageSync,
+      importRoots: () => [config.dockedDir],
       media: { tokens: media, agent: () => (bootServices.address !== null ? (bootServices.agent ?? null) : null) },
       fixedAddressProblem: (ip: string) => bootServices.fixedAddressProblem(ip),
       ...(bootServices.address !== null ? { wake: (macs: readonly string[]) => bootServices.wake(macs) } : {}),

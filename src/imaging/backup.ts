@@ -35,6 +35,8 @@ export interface EngineOptions {
   /** A block device, a disk-image file, or a stream: `-` (standard input) or a pipe. */
   source: string;
   label?: string;
+  /** The manifest's host (default: this computer's hostname; the agent names the machine). */
+  host?: string;
   onEvent?: EventSink;
   signal?: AbortSignal;
   /** Worker threads (default: one per core). */
@@ -184,7 +186,7 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
     const finishedAt = now();
     const result = await target.commit({
       label: opts.label ?? null,
-      host: hostname(),
+      host: opts.host ?? hostname(),
       startedAt,
       finishedAt,
       source,
