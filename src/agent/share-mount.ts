@@ -13,17 +13,11 @@ import { lookup } from 'node:dns/promises';
 import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { externalError, userError } from '../errors.js';
+import type { AgentDestination } from '../api/agent-wire.js';
 import { SHARE_USERNAME, parseUnc, sharePasswordProblem } from '../api/unc.js';
 
 /** The `share` case of the wire's AgentDestination (what the backup job's answer carries). */
-export interface ShareMountDestination {
-  kind: 'share';
-  name: string;
-  type: 'smb';
-  unc: string;
-  username: string;
-  password: string;
-}
+export type ShareMountDestination = Extract<AgentDestination, { kind: 'share' }>;
 
 export interface CommandResult {
   code: number | null;

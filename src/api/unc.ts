@@ -4,7 +4,6 @@
 // nothing the boot OS's `mount -t cifs` options string cannot carry (comma, '=', control
 // characters). Pure; a problem is returned as a message, never thrown.
 
-export const SHARE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 /** A share or folder name: what SMB allows, less what the boot OS's mount options cannot carry (comma, '='). */

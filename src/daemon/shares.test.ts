@@ -38,7 +38,7 @@ test('a bad shares entry fails loading the config, naming the entry and the fiel
   withDir((dir) => {
     const ok = { type: 'smb', unc: '//nas/b', username: 'backup', passwordFile: '/etc/lifeboat/nas.password' };
     const cases: Array<[unknown, RegExp]> = [
-      [{ 'Bad Name': ok }, /shares\.Bad Name: a share name is 1-32 lower-case/],
+      [{ 'Bad Name': ok }, /shares\.Bad Name: a share name is 1-63 letters/],
       [{ nas: { ...ok, type: 'nfs' } }, /shares\.nas\.type/],
       [{ nas: { ...ok, unc: '\\\\nas\\b' } }, /shares\.nas\.unc: .*forward slashes/],
       [{ nas: { ...ok, username: 'a,b' } }, /shares\.nas\.username: must be a user name/],

@@ -8,18 +8,13 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { userError } from '../errors.js';
-import { SHARE_NAME, SHARE_USERNAME, parseUnc, sharePasswordProblem } from '../api/unc.js';
+import type { AgentDestination } from '../api/agent-wire.js';
+import { SHARE_NAME } from '../api/destination.js';
+import { SHARE_USERNAME, parseUnc, sharePasswordProblem } from '../api/unc.js';
 import { readPassphraseFile } from './passphrase-file.js';
 
 /** What the agent gets in its backup job (the `share` case of the wire's AgentDestination). */
-export interface ShareDestination {
-  kind: 'share';
-  name: string;
-  type: 'smb';
-  unc: string;
-  username: string;
-  password: string;
-}
+export type ShareDestination = Extract<AgentDestination, { kind: 'share' }>;
 
 export interface ShareConfig {
   type: 'smb';
@@ -44,7 +39,7 @@ export const ShareConfigSchema = z
 
 export const SharesSchema = z.record(z.string(), ShareConfigSchema).superRefine((shares, ctx) => {
   for (const name of Object.keys(shares)) {
-    if (!SHARE_NAME.test(name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: 'a share name is 1-32 lower-case letters, digits, _ or -, starting with a letter or digit' });
+    if (!SHARE_NAME.test(name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: 'a share name is 1-63 letters, digits, ., _ or -, starting with a letter or digit (what `--to share:<name>` accepts)' });
   }
 });
 
