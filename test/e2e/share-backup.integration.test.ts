@@ -1,0 +1,102 @@
+// Backups to a network share the appliance names (issue 15, claim 9), end to end on the lab of
+// test/helpers/vm-lab.ts: Samba's smbd in the lab's namespace (test/helpers/smb-share.ts,
+// serving a directory outside the docked directory), the daemon's config naming it
+// (`shares.nas`, password in a 0600 file, `localPath` = the served directory), machine A
+// (SeaBIOS + iPXE, lab disk A) booting the real boot OS:
+//   - `lifeboat backup --machine a --to share:nas --wait` → the agent mounts the share with the
+//     kernel's cifs, the image is committed in <share>/lifeboat-store, recorded with location
+//     `share nas`, and `lifeboat image verify --store <share>/lifeboat-store` passes here;
+//   - `lifeboat images import <id> --from <localPath>/lifeboat-store` brings it into the
+//     appliance (location: the appliance) and the daemon's verify passes;
+//   - an unknown share is refused before a job exists; the password shows nowhere (job record,
+//     daemon log, the machine's console).
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { ImageRecord, Job } from '../../src/api/wire.js';
+import { lifeboat, tempDir } from '../helpers/cli.js';
+import { makeDiskA } from '../helpers/lab-disks.js';
+import { type SmbShare, startSmbShare } from '../helpers/smb-share.js';
+import { type VmSpec, VmLab, prepareBootOs } from '../helpers/vm-lab.js';
+
+const JOB_MS = 900_000;
+const work = tempDir('lifeboat-sharebackup-');
+const nas = tempDir('lifeboat-nas-');
+const diskA = join(work.dir, 'a.img');
+const specA: VmSpec = { name: 'a', mac: '52:54:00:1d:01:0a', firmware: 'bios', uuid: randomUUID(), disk: { file: diskA, bus: 'virtio', serial: `SHARE-A-${process.pid}` } };
+const password = `Nas pw=${randomBytes(6).toString('hex')}`;
+let lab: VmLab;
+let share: SmbShare | null = null;
+
+before(async () => {
+  prepareBootOs(join(work.dir, 'data'));
+  makeDiskA(diskA);
+  const passwordFile = join(work.dir, 'nas.password');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  const shareDir = join(nas.dir, 'share'); // what startSmbShare serves
+  lab = await VmLab.start(work.dir, { agent: { silenceMinutes: 2 }, shares: { nas: { type: 'smb', unc: '//10.219.0.1/lifeboat', username: 'backup', passwordFile, localPath: shareDir } } });
+  share = await startSmbShare({ ns: lab.ns, address: lab.server, dir: nas.dir, name: 'lifeboat', username: 'backup', password });
+  assert.equal(share.dir, shareDir);
+  lab.cli(['machines', 'add', '--name', 'a', '--mac', specA.mac]);
+});
+
+after(async () => {
+  await lab?.stop();
+  await share?.stop();
+  work.cleanup();
+  nas.cleanup();
+});
+
+test('an unknown share is refused before a job exists', async () => {
+  const r = lifeboat(['backup', '--machine', 'a', '--to', 'share:office', '--socket', lab.daemon.socket]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /no share named "?office"?.*nas/);
+  assert.deepEqual(await lab.api.jobs({}), []);
+});
+
+test('A is backed up to share nas: committed in <share>/lifeboat-store, recorded there, verified here, then imported', { timeout: JOB_MS + 600_000 }, async () => {
+  const cli: ChildProcess = lab.cliSpawn(['backup', '--machine', 'a', '--to', 'share:nas', '--label', 'to the nas', '--wait', '--json']);
+  let stdout = '';
+  let stderr = '';
+  cli.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  cli.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ended = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
+  await lab.until(async () => (await lab.api.jobs({ state: ['waiting-for-boot'] })).some((j) => j.machineName === 'a'), 30_000, 'the job waits for its boot', []);
+  const vm = lab.boot(specA);
+  try {
+    await lab.hello('a', vm, 600_000);
+    const timer = setTimeout(() => cli.kill('SIGTERM'), JOB_MS);
+    const code = await ended;
+    clearTimeout(timer);
+    const explain = `\nexit ${code}\nstderr: ${stderr.slice(-1500)}\n${lab.diagnostics([vm])}\n--- smbd ---\n${share?.log().slice(-1500)}`;
+    assert.equal(code, 0, `the backup to the share failed${explain}`);
+    const job = JSON.parse(stdout.trim().split('\n').pop() ?? 'null') as Job;
+    assert.equal(job.state, 'done', explain);
+    const id = job.imageId ?? '';
+    assert.ok(id, 'the job names its image');
+    const store = join(share?.dir ?? '', 'lifeboat-store');
+    assert.ok(existsSync(join(store, 'images', id)), `the image is in ${store}${explain}`);
+    assert.match(vm.serial(), /mounting share nas \(\/\/10\.219\.0\.1\/lifeboat as backup\)/);
+
+    const record = JSON.parse(lab.cli(['images', 'show', id, '--json'])) as ImageRecord;
+    assert.equal(record.location, 'share nas');
+    const verify = lifeboat(['image', 'verify', id, '--store', store]);
+    assert.equal(verify.code, 0, `image verify on the share's store: ${verify.stdout}${verify.stderr}`);
+
+    const jobText = lab.cli(['jobs', 'show', job.id, '--json']);
+    for (const [where, text] of [['the job record', jobText], ['the daemon log', lab.daemon.log()], ['A\'s console', vm.serial()]] as const) {
+      assert.ok(!text.includes(password), `the share's password appears in ${where}`);
+    }
+
+    lab.cli(['images', 'import', id, '--from', store]);
+    const imported = JSON.parse(lab.cli(['images', 'show', id, '--json'])) as ImageRecord;
+    assert.equal(imported.location, undefined, 'after the import the image is the appliance\'s');
+    lab.cli(['images', 'verify', id]);
+  } finally {
+    cli.kill('SIGTERM');
+    await vm.kill();
+  }
+});
