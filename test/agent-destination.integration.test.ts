@@ -48,8 +48,19 @@ async function boot(source = diskA): Promise<{ code: number; text: string }> {
     { name: 'vda', serial: 'SN-A1', sizeBytes: statSync(source).size },
     { name: 'vdb', serial: 'USB-1', sizeBytes: statSync(usb).size },
   ]);
+  await loopReleased();
   const code = await runAgent({ root, log: (l) => lines.push(l), retryForMs: 5000, devicePath: (name) => paths[name] as string, workers: 2 });
+  await loopReleased();
   return { code, text: lines.join('\n') };
+}
+
+/**
+ * The kernel lets go of an unmounted file's loop device a moment after umount returns; until
+ * then mount(8) refuses the file as already mounted. Waits for that (the agent in these tests
+ * and withUsb both mount the file through a loop device).
+ */
+async function loopReleased(): Promise<void> {
+  for (let t = 0; t < 100 && sh(`losetup -j ${usb}`).trim() !== ''; t++) await new Promise((r) => setTimeout(r, 100));
 }
 
 /** Mounts the usb file at `at` for `fn` (read-only unless asked), always unmounting. */
@@ -108,8 +119,14 @@ test('backup --to disk:LABEL=LBUSB: the image is on the usb disk, recorded with 
   assert.match(cli(['images', 'show', first]).stdout, /location +client-disk LABEL=LBUSB \(not in the appliance's store/);
   assert.deepEqual(await (await ImageStore.open(join(work.dir, 'store'))).imageIds(), [], 'nothing in the appliance\'s store');
 
+  // the appliance cannot restore or verify what it does not hold: it says how to bring it in
+  for (const body of [{ type: 'restore' as const, image: first, machine: 'desk-a', confirm: true as const }, { type: 'verify' as const, image: first }]) {
+    await assert.rejects(api.createJob(body), /is on client-disk LABEL=LBUSB, not in the appliance's store: bring it in first with `lifeboat images import/);
+  }
+
   const mnt = join(work.dir, 'mnt');
   const restored = join(work.dir, 'restored.img');
+  await loopReleased();
   withUsb(mnt, () => {
     const v = lifeboat(['image', 'verify', '--store', join(mnt, 'lifeboat-store'), first]);
     assert.equal(v.code, 0, v.stderr + v.stdout);
@@ -162,6 +179,7 @@ test('refused: a label no disk has, and the label of the disk being backed up â€
 test('images import: the usb disk docked in the appliance, the image checked and brought in; its location becomes the appliance', async () => {
   assert.ok(first);
   const docked = join(work.dir, 'docked', 'usb');
+  await loopReleased();
   const out = withUsb(docked, () => cli(['images', 'import', first, '--from', join(docked, 'lifeboat-store')]));
   assert.equal(out.code, 0, out.stderr + out.stdout);
   assert.match(out.stdout, new RegExp(`image ${first} imported into the appliance's store: \\d+ chunk\\(s\\) copied`));

@@ -79,8 +79,9 @@ async function jobWithBoot(args: string[]): Promise<{ code: number | null; job: 
   return { code, job, out, vm };
 }
 
-/** Mounts the usb disk's file at `at` for `fn`, always unmounting. */
-function withUsb<T>(at: string, fn: () => T): T {
+/** Mounts the usb disk's file at `at` for `fn`, always unmounting (once the kernel let go of an earlier loop device on it). */
+async function withUsb<T>(at: string, fn: () => T): Promise<T> {
+  for (let t = 0; t < 100 && sh(`losetup -j ${usb}`).trim() !== ''; t++) await new Promise((r) => setTimeout(r, 100));
   mkdirSync(at, { recursive: true });
   sh(`mount -t ext4 -o loop ${usb} ${at}`);
   try {
@@ -104,7 +105,7 @@ test('backup --to disk:LABEL=LBUSB in the boot OS: the image is on the second di
 
   const mnt = join(work.dir, 'mnt');
   const restored = join(work.dir, 'restored.img');
-  withUsb(mnt, () => {
+  await withUsb(mnt, () => {
     const v = lifeboat(['image', 'verify', '--store', join(mnt, 'lifeboat-store'), image]);
     assert.equal(v.code, 0, v.stderr + v.stdout);
     const rs = lifeboat(['image', 'restore', '--store', join(mnt, 'lifeboat-store'), image, restored, '--yes']);
@@ -131,7 +132,7 @@ test('refused in the boot OS: a label no disk has; a filesystem of the disk bein
 test('images import from the usb disk docked in the appliance: checked, brought in, location appliance', { timeout: 300_000 }, async () => {
   assert.ok(image, 'the first test made an image');
   const docked = join(work.dir, 'usb'); // the lab's docked directory is its work directory
-  const out = withUsb(docked, () => lab.cli(['images', 'import', image, '--from', join(docked, 'lifeboat-store')]));
+  const out = await withUsb(docked, () => lab.cli(['images', 'import', image, '--from', join(docked, 'lifeboat-store')]));
   assert.match(out, new RegExp(`image ${image} imported into the appliance's store: \\d+ chunk\\(s\\) copied`));
   const rec = (JSON.parse(lab.cli(['images', 'list', '--json'])) as ImageRecord[]).find((i) => i.id === image);
   assert.ok(rec);
