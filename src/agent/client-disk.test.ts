@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { LifeboatError } from '../errors.js';
-import { type Filesystem, chooseFilesystem, findFilesystems } from './client-disk.js';
+import { type Filesystem, chooseFilesystem, disksBesideDestination, findFilesystems } from './client-disk.js';
 import type { DiskInfo } from './inventory.js';
 
 const fs = (device: string, disk: string, type: Filesystem['volume']['type'], label: string | null, uuid: string | null, readOnly = false): Filesystem => ({ device, disk, readOnly, volume: { type, label, uuid } });
@@ -83,4 +83,20 @@ test('findFilesystems: partitions from sysfs (whole disk when none), their heads
   );
   assert.equal(chooseFilesystem(found, { kind: 'client-disk', label: 'LBUSB' }, 'vda').device, 'vdb');
   refused(() => chooseFilesystem(found, { kind: 'client-disk', label: 'STICK' }, 'vda'), /read-only/);
+});
+
+test('a backup naming no disk leaves out the disk holding the destination; none holding it: the clear error', () => {
+  const root = join(dir, 'root2');
+  const dev = join(dir, 'dev2');
+  mkdirSync(dev, { recursive: true });
+  for (const [name, args] of [['vda', []], ['vdb', ['mkfs.ext4', '-q', '-F', '-L', 'LBUSB']]] as const) {
+    const p = join(dev, name);
+    writeFileSync(p, '');
+    truncateSync(p, 16 << 20);
+    if (args.length) execFileSync(args[0], [...args.slice(1), p], { stdio: 'ignore' });
+  }
+  const o = { root, devicePath: (n: string) => join(dev, n) };
+  assert.deepEqual(disksBesideDestination([disk('vda'), disk('vdb')], { kind: 'client-disk', label: 'LBUSB' }, o).map((d) => d.name), ['vda']);
+  assert.deepEqual(disksBesideDestination([disk('vdb')], { kind: 'client-disk', label: 'LBUSB' }, o).map((d) => d.name), ['vdb'], 'the only disk: kept (the choice then refuses it)');
+  refused(() => disksBesideDestination([disk('vda'), disk('vdb')], { kind: 'client-disk', label: 'NOPE' }, o), /no filesystem with LABEL=NOPE.*vdb \(ext4 "LBUSB"\)/);
 });

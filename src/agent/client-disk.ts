@@ -105,6 +105,20 @@ export function findFilesystems(disks: readonly DiskInfo[], o: { root: string; d
   return out;
 }
 
+/**
+ * The disks a backup naming no disk chooses from: every disk but those holding the
+ * destination's filesystem (a USB disk attached for the backup is not the one to image).
+ * When that leaves none, all of them (chooseFilesystem then says the destination is on the
+ * disk being backed up). No disk holding it at all: the error that says so.
+ */
+export function disksBesideDestination(disks: readonly DiskInfo[], want: ClientDiskDestination, o: { root: string; devicePath: (name: string) => string; read?: (path: string) => Buffer | null }): readonly DiskInfo[] {
+  const found = findFilesystems(disks, o);
+  const holders = new Set(found.filter((f) => volumeMatches(f.volume, want)).map((f) => f.disk));
+  if (holders.size === 0) chooseFilesystem(found, want, ''); // throws: no such filesystem, said before anything else
+  const rest = disks.filter((d) => !holders.has(d.name));
+  return rest.length > 0 ? rest : disks;
+}
+
 const run = promisify(execFile);
 
 async function command(cmd: string, args: string[]): Promise<void> {

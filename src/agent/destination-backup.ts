@@ -85,6 +85,7 @@ export async function backupToDestination(o: DestinationBackupOptions): Promise<
     const manifest = await backupTo(localTarget(store), {
       source: o.source,
       host: start.host,
+      identity: { ...(o.disk.model ? { model: o.disk.model } : {}), ...(o.disk.serial ? { serial: o.disk.serial } : {}) },
       ...(start.label !== null ? { label: start.label } : {}),
       ...(o.onEvent ? { onEvent: o.onEvent } : {}),
       ...(o.signal ? { signal: o.signal } : {}),

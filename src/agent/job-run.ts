@@ -13,6 +13,7 @@ import { backupTo } from '../imaging/backup.js';
 import { restoreFrom } from '../imaging/restore.js';
 import { type AgentApi, isCancelled } from './agent-api.js';
 import { type ShareMounter, backupToDestination, describeDestination } from './destination-backup.js';
+import { disksBesideDestination } from './client-disk.js';
 import { chooseDisk, describeDisks, diskIdentity } from './disk-choice.js';
 import type { AgentStoreRef } from './http-chunks.js';
 import type { DiskInfo } from './inventory.js';
@@ -64,7 +65,10 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
   let stage: Stage = 'disk';
   let wrote = false;
   try {
-    const disk = chooseDisk(ctx.disks, job.disk);
+    const dest = job.type === 'backup' ? job.destination : undefined;
+    const unnamed = job.disk.serial === null && job.disk.name === null;
+    const candidates = unnamed && dest?.kind === 'client-disk' ? disksBesideDestination(ctx.disks, dest, { root: ctx.root ?? '/', devicePath: ctx.devicePath }) : ctx.disks;
+    const disk = chooseDisk(candidates, job.disk);
     const path = ctx.devicePath(disk.name);
     log(`job ${job.id}: ${job.type} of disk ${describeDisks([disk])} (${path})`);
     stage = 'start';

@@ -66,6 +66,12 @@ export interface BackupJobSpec {
   disk: DiskChoice;
   label: string | null;
   end: JobEnd;
+  /**
+   * Where the image goes when not into the appliance (no secret here: a share's account
+   * comes in the start answer). A job naming no disk then leaves out the disk that holds the
+   * destination's filesystem when the agent chooses the one to back up.
+   */
+  destination?: { kind: 'client-disk'; label?: string; uuid?: string } | { kind: 'share'; name: string };
 }
 
 export interface RestoreJobSpec {

@@ -91,6 +91,8 @@ export class JobRunner {
 
   /** Creates the job (refused while the disk is busy) and starts it at once. */
   async submit(asked: DeviceJobRequest): Promise<Job> {
+    const away = asked.imageId ? (await this.db.images.find(asked.imageId))?.location : undefined;
+    if (away !== undefined) throw new LifeboatError('user', `image ${asked.imageId} is on ${away}, not in the appliance's store: bring it in first with \`lifeboat images import ${asked.imageId} --from <its lifeboat-store directory>\` (the disk docked in the appliance, or the share's localPath)`);
     if (asked.destination && (asked.type !== 'backup' || asked.machine === undefined)) throw new LifeboatError('usage', 'a destination is for a machine\'s backup (its agent writes there): a disk docked in the appliance is backed up into the appliance');
     if (asked.destination?.kind === 'share') {
       if (!this.shareCheck) throw new LifeboatError('user', `no share named ${asked.destination.name}: this appliance has no shares in its config (shares: { <name>: { type: smb, unc, username, passwordFile } })`);
