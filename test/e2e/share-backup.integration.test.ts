@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ImageRecord, Job } from '../../src/api/wire.js';
@@ -28,13 +28,13 @@ const nas = tempDir('lifeboat-nas-');
 const diskA = join(work.dir, 'a.img');
 const specA: VmSpec = { name: 'a', mac: '52:54:00:1d:01:0a', firmware: 'bios', uuid: randomUUID(), disk: { file: diskA, bus: 'virtio', serial: `SHARE-A-${process.pid}` } };
 const password = `Nas pw=${randomBytes(6).toString('hex')}`;
+const passwordFile = join(work.dir, 'nas.password');
 let lab: VmLab;
 let share: SmbShare | null = null;
 
 before(async () => {
   prepareBootOs(join(work.dir, 'data'));
   makeDiskA(diskA);
-  const passwordFile = join(work.dir, 'nas.password');
   writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
   const shareDir = join(nas.dir, 'share'); // what startSmbShare serves
   lab = await VmLab.start(work.dir, { agent: { silenceMinutes: 2 }, shares: { nas: { type: 'smb', unc: '//10.219.0.1/lifeboat', username: 'backup', passwordFile, localPath: shareDir } } });
@@ -50,10 +50,19 @@ after(async () => {
   nas.cleanup();
 });
 
-test('an unknown share is refused before a job exists', async () => {
+test('an unknown share, or a password file others may read, is refused before a job exists', async () => {
   const r = lifeboat(['backup', '--machine', 'a', '--to', 'share:office', '--socket', lab.daemon.socket]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /no share named "?office"?.*nas/);
+  chmodSync(passwordFile, 0o644);
+  try {
+    const loose = lifeboat(['backup', '--machine', 'a', '--to', 'share:nas', '--socket', lab.daemon.socket]);
+    assert.notEqual(loose.code, 0);
+    assert.match(loose.stderr, /share nas's password file .*nas\.password has mode 0644: others may read it; run `chmod 600/);
+    assert.ok(!loose.stderr.includes(password));
+  } finally {
+    chmodSync(passwordFile, 0o600);
+  }
   assert.deepEqual(await lab.api.jobs({}), []);
 });
 
@@ -75,6 +84,8 @@ test('A is backed up to share nas: committed in <share>/lifeboat-store, recorded
     assert.equal(code, 0, `the backup to the share failed${explain}`);
     const job = JSON.parse(stdout.trim().split('\n').pop() ?? 'null') as Job;
     assert.equal(job.state, 'done', explain);
+    const seconds = (Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt ?? '')) / 1000;
+    console.log(`share backup: job ${seconds.toFixed(1)} s (running → done, TCG), ${JSON.stringify(job.stats)}`);
     const id = job.imageId ?? '';
     assert.ok(id, 'the job names its image');
     const store = join(share?.dir ?? '', 'lifeboat-store');
@@ -87,7 +98,10 @@ test('A is backed up to share nas: committed in <share>/lifeboat-store, recorded
     assert.equal(verify.code, 0, `image verify on the share's store: ${verify.stdout}${verify.stderr}`);
 
     const jobText = lab.cli(['jobs', 'show', job.id, '--json']);
-    for (const [where, text] of [['the job record', jobText], ['the daemon log', lab.daemon.log()], ['A\'s console', vm.serial()]] as const) {
+    const dbDir = join(work.dir, 'data', 'db');
+    const database = readdirSync(dbDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'latin1')).join('\n');
+    assert.ok(database.includes(id), `the database files under ${dbDir} hold the image record`);
+    for (const [where, text] of [['the job record', jobText], ['the database files', database], ['the daemon log', lab.daemon.log()], ['A\'s console', vm.serial()]] as const) {
       assert.ok(!text.includes(password), `the share's password appears in ${where}`);
     }
 
