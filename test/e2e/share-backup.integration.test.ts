@@ -66,8 +66,9 @@ test('an unknown share, or a password file others may read, is refused before a 
   assert.deepEqual(await lab.api.jobs({}), []);
 });
 
-test('A is backed up to share nas: committed in <share>/lifeboat-store, recorded there, verified here, then imported', { timeout: JOB_MS + 600_000 }, async () => {
-  const cli: ChildProcess = lab.cliSpawn(['backup', '--machine', 'a', '--to', 'share:nas', '--label', 'to the nas', '--wait', '--json']);
+/** `lifeboat backup --machine a --to share:nas --wait --json` with A booted for it; the job record (done) and A's console. */
+async function backupToShare(label: string): Promise<{ job: Job; serial: string; explain: string }> {
+  const cli: ChildProcess = lab.cliSpawn(['backup', '--machine', 'a', '--to', 'share:nas', '--label', label, '--wait', '--json']);
   let stdout = '';
   let stderr = '';
   cli.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -85,32 +86,54 @@ test('A is backed up to share nas: committed in <share>/lifeboat-store, recorded
     const job = JSON.parse(stdout.trim().split('\n').pop() ?? 'null') as Job;
     assert.equal(job.state, 'done', explain);
     const seconds = (Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt ?? '')) / 1000;
-    console.log(`share backup: job ${seconds.toFixed(1)} s (running → done, TCG), ${JSON.stringify(job.stats)}`);
-    const id = job.imageId ?? '';
-    assert.ok(id, 'the job names its image');
-    const store = join(share?.dir ?? '', 'lifeboat-store');
-    assert.ok(existsSync(join(store, 'images', id)), `the image is in ${store}${explain}`);
-    assert.match(vm.serial(), /mounting share nas \(\/\/10\.219\.0\.1\/lifeboat as backup\)/);
-
-    const record = JSON.parse(lab.cli(['images', 'show', id, '--json'])) as ImageRecord;
-    assert.equal(record.location, 'share nas');
-    const verify = lifeboat(['image', 'verify', id, '--store', store]);
-    assert.equal(verify.code, 0, `image verify on the share's store: ${verify.stdout}${verify.stderr}`);
-
-    const jobText = lab.cli(['jobs', 'show', job.id, '--json']);
-    const dbDir = join(work.dir, 'data', 'db');
-    const database = readdirSync(dbDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'latin1')).join('\n');
-    assert.ok(database.includes(id), `the database files under ${dbDir} hold the image record`);
-    for (const [where, text] of [['the job record', jobText], ['the database files', database], ['the daemon log', lab.daemon.log()], ['A\'s console', vm.serial()]] as const) {
-      assert.ok(!text.includes(password), `the share's password appears in ${where}`);
-    }
-
-    lab.cli(['images', 'import', id, '--from', store]);
-    const imported = JSON.parse(lab.cli(['images', 'show', id, '--json'])) as ImageRecord;
-    assert.equal(imported.location, undefined, 'after the import the image is the appliance\'s');
-    lab.cli(['images', 'verify', id]);
+    console.log(`share backup (${label}): job ${seconds.toFixed(1)} s (running → done, TCG), ${JSON.stringify(job.stats)}`);
+    return { job, serial: vm.serial(), explain };
   } finally {
     cli.kill('SIGTERM');
     await vm.kill();
   }
+}
+
+let firstImage = '';
+
+test('A is backed up to share nas: committed in <share>/lifeboat-store, recorded there, verified here, then imported', { timeout: JOB_MS + 600_000 }, async () => {
+  const { job, serial, explain } = await backupToShare('to the nas');
+  const id = job.imageId ?? '';
+  assert.ok(id, 'the job names its image');
+  firstImage = id;
+  const store = join(share?.dir ?? '', 'lifeboat-store');
+  assert.ok(existsSync(join(store, 'images', id)), `the image is in ${store}${explain}`);
+  assert.match(serial, /mounting share nas \(\/\/10\.219\.0\.1\/lifeboat as backup\)/);
+
+  const record = JSON.parse(lab.cli(['images', 'show', id, '--json'])) as ImageRecord;
+  assert.equal(record.location, 'share nas');
+  const verify = lifeboat(['image', 'verify', id, '--store', store]);
+  assert.equal(verify.code, 0, `image verify on the share's store: ${verify.stdout}${verify.stderr}`);
+
+  const jobText = lab.cli(['jobs', 'show', job.id, '--json']);
+  const dbDir = join(work.dir, 'data', 'db');
+  const database = readdirSync(dbDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(join(e.parentPath, e.name), 'latin1')).join('\n');
+  assert.ok(database.includes(id), `the database files under ${dbDir} hold the image record`);
+  for (const [where, text] of [['the job record', jobText], ['the database files', database], ['the daemon log', lab.daemon.log()], ['A\'s console', serial]] as const) {
+    assert.ok(!text.includes(password), `the share's password appears in ${where}`);
+  }
+
+  lab.cli(['images', 'import', id, '--from', store]);
+  const imported = JSON.parse(lab.cli(['images', 'show', id, '--json'])) as ImageRecord;
+  assert.equal(imported.location, undefined, 'after the import the image is the appliance\'s');
+  lab.cli(['images', 'verify', id]);
+});
+
+test('a second backup to the share is incremental against the first image in that store', { timeout: JOB_MS + 600_000 }, async () => {
+  assert.ok(firstImage, 'the first backup ran');
+  const { job, explain } = await backupToShare('to the nas again');
+  const id = job.imageId ?? '';
+  assert.notEqual(id, firstImage);
+  assert.ok((job.stats?.bytesReused ?? 0) > 0, `the second image reused the first's chunks: ${JSON.stringify(job.stats)}${explain}`);
+  assert.equal(job.stats?.bytesNew, 0, 'A\'s disk did not change: nothing new');
+  const record = JSON.parse(lab.cli(['images', 'show', id, '--json'])) as ImageRecord;
+  assert.equal(record.location, 'share nas');
+  assert.equal(record.parent, firstImage);
+  const verify = lifeboat(['image', 'verify', id, '--store', join(share?.dir ?? '', 'lifeboat-store')]);
+  assert.equal(verify.code, 0, `${verify.stdout}${verify.stderr}`);
 });
