@@ -8,8 +8,10 @@
 //     `share nas`, and `lifeboat image verify --store <share>/lifeboat-store` passes here;
 //   - `lifeboat images import <id> --from <localPath>/lifeboat-store` brings it into the
 //     appliance (location: the appliance) and the daemon's verify passes;
-//   - an unknown share is refused before a job exists; the password shows nowhere (job record,
-//     daemon log, the machine's console).
+//   - a second backup there is incremental against the first image in that store;
+//   - an unknown share, or a password file others may read, is refused before a job exists;
+//     the password shows nowhere (job record, database files, daemon log, the console);
+//   - with the SMB server down the job fails with the reason and advice, and no image is added.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -136,4 +138,32 @@ test('a second backup to the share is incremental against the first image in tha
   assert.equal(record.parent, firstImage);
   const verify = lifeboat(['image', 'verify', id, '--store', join(share?.dir ?? '', 'lifeboat-store')]);
   assert.equal(verify.code, 0, `${verify.stdout}${verify.stderr}`);
+});
+
+test('with the share\'s server down, the job fails with the reason and advice, and no image is recorded', { timeout: JOB_MS + 600_000 }, async () => {
+  await share?.stop();
+  const before = (JSON.parse(lab.cli(['images', 'list', '--json'])) as ImageRecord[]).map((i) => i.id).sort();
+  const cli: ChildProcess = lab.cliSpawn(['backup', '--machine', 'a', '--to', 'share:nas', '--wait', '--json']);
+  let stdout = '';
+  cli.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  const ended = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
+  await lab.until(async () => (await lab.api.jobs({ state: ['waiting-for-boot'] })).some((j) => j.machineName === 'a'), 30_000, 'the job waits for its boot', []);
+  const vm = lab.boot(specA);
+  try {
+    await lab.hello('a', vm, 600_000);
+    const timer = setTimeout(() => cli.kill('SIGTERM'), JOB_MS);
+    const code = await ended;
+    clearTimeout(timer);
+    const job = JSON.parse(stdout.trim().split('\n').pop() ?? 'null') as Job;
+    const explain = `\n${stdout.slice(-1500)}\n${lab.diagnostics([vm])}`;
+    assert.notEqual(code, 0, explain);
+    assert.equal(job.state, 'failed', explain);
+    assert.match(job.error ?? '', /cannot reach the SMB server 10\.219\.0\.1 on port 445 from this machine .*check its address, that it runs/, explain);
+    assert.ok(!JSON.stringify(job).includes(password));
+    const after = (JSON.parse(lab.cli(['images', 'list', '--json'])) as ImageRecord[]).map((i) => i.id).sort();
+    assert.deepEqual(after, before, 'no image was recorded');
+  } finally {
+    cli.kill('SIGTERM');
+    await vm.kill();
+  }
 });
