@@ -10,7 +10,7 @@ SHELL := /bin/bash
 # dnsmasq-base: the dnsmasq binary only, no service that would answer DHCP on this host (the
 # DHCP tests and bench run it themselves, in network namespaces they make).
 PREFIX ?= /usr/local
-APT_PACKAGES := bc binutils lz4 liblz4-dev e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed isc-dhcp-client isc-dhcp-relay dnsmasq-base curl tftp-hpa tftpd-hpa nftables zstd xz-utils cpio openssl xorriso isolinux syslinux-common
+APT_PACKAGES := bc binutils lz4 liblz4-dev e2fsprogs dosfstools mtools ntfs-3g gdisk fdisk partclone time xxd tmux systemd tzdata python3 make g++ iproute2 util-linux openssh-server busybox-static qemu-system-x86 ipxe-qemu ovmf ipxe shim-signed grub-efi-amd64-signed isc-dhcp-client isc-dhcp-relay dnsmasq-base curl tftp-hpa tftpd-hpa nftables zstd xz-utils cpio openssl xorriso isolinux syslinux-common samba smbclient
 STAMP := var/.stamps
 
 .PHONY: all deps apt npm build kernels bootos test test-node24 unit lint typecheck demo demo-local bench install install-appliance uninstall clean

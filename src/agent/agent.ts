@@ -20,6 +20,7 @@ import { PinMismatch, postJson } from './appliance-client.js';
 import { closeApis } from './http-chunks.js';
 import { runJob } from './job-run.js';
 import { type Inventory, readInventory } from './inventory.js';
+import { mountShare } from './share-mount.js';
 
 export const HELLO_PATH = 'agent/v1/hello';
 
@@ -152,6 +153,8 @@ async function job(params: BootParams, spec: AgentJobSpec, disks: Inventory['dis
       disks,
       devicePath: opts.devicePath ?? ((name) => join(opts.root ?? '/', 'dev', name)),
       log,
+      root: opts.root ?? '/',
+      mountShare,
       ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
     });
     if (!outcome.ok) return EXIT.failed;

@@ -1,16 +1,19 @@
 // One job, as the agent runs it: choose the disk, job/start, then the same engine as
-// `lifeboat image` — a backup into the appliance (remote-target.ts) or a restore from it
-// (remote-source.ts) — with progress on the way (progress-poster.ts) and the outcome at the
+// `lifeboat image` — a backup into the appliance (remote-target.ts), into a destination the
+// start answer names (destination-backup.ts: a disk attached to this machine or a share;
+// reported with job/stored), or a restore from the appliance (remote-source.ts) — with progress on the way (progress-poster.ts) and the outcome at the
 // end: job/finish (a backup's success), job/end (a restore's success and every failure,
 // with the stage it stopped at, the error, what to do next and whether the disk was
 // written). A job the operator cancelled reports nothing more.
 import { availableParallelism } from 'node:os';
-import { AGENT_PATHS, type AgentJobSpec, type EndBody, type JobEnd, type StartAnswer } from '../api/agent-wire.js';
+import { AGENT_PATHS, type AgentJobSpec, type EndBody, type JobEnd, type StartAnswer, isDestinationStart } from '../api/agent-wire.js';
 import { LifeboatError, userError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import { backupTo } from '../imaging/backup.js';
 import { restoreFrom } from '../imaging/restore.js';
 import { type AgentApi, isCancelled } from './agent-api.js';
+import { type ShareMounter, backupToDestination, describeDestination } from './destination-backup.js';
+import { disksBesideDestination } from './client-disk.js';
 import { chooseDisk, describeDisks, diskIdentity } from './disk-choice.js';
 import type { AgentStoreRef } from './http-chunks.js';
 import type { DiskInfo } from './inventory.js';
@@ -30,6 +33,10 @@ export interface JobContext {
   workers?: number;
   /** Least time between two progress posts (default 500 ms). */
   progressIntervalMs?: number;
+  /** The boot OS's root (sysfs of the disks a destination may be on; default `/`). */
+  root?: string;
+  /** Mounts a share destination (src/agent/share-mount.ts); absent: a share job fails with advice. */
+  mountShare?: ShareMounter;
 }
 
 export type JobOutcome = { ok: true; end: JobEnd } | { ok: false; cancelled: boolean };
@@ -37,9 +44,11 @@ export type JobOutcome = { ok: true; end: JobEnd } | { ok: false; cancelled: boo
 /** Most bytes of a job/start answer (a restore's carries the index in base64). */
 const MAX_START_ANSWER = 96 << 20;
 
-type Stage = 'disk' | 'start' | 'read' | 'network' | 'certify' | 'write' | 'finish' | 'end';
+type Stage = 'disk' | 'start' | 'destination' | 'read' | 'network' | 'certify' | 'write' | 'finish' | 'stored' | 'end';
 
 function adviceFor(type: AgentJobSpec['type'], stage: Stage, wrote: boolean): string {
+  if (stage === 'stored') return 'this disk was not changed; the image was committed on the destination, but the appliance did not record it: check the job at the appliance, and import the image from the destination (`lifeboat images import`) or back up again';
+  if (stage === 'destination') return 'nothing was written: check the destination disk (attached, its filesystem label or UUID, writable) or share, then start the backup again from the appliance';
   if (stage === 'finish') return 'this disk was not changed; the appliance may have committed the image before its answer was lost: check the job at the appliance (`lifeboat jobs`) before backing up again';
   if (stage === 'end') return 'the restore itself completed, but the appliance did not hear it: check the job at the appliance before using this disk';
   const net = stage === 'network' ? 'check the network cable and that the appliance is running; then ' : '';
@@ -56,13 +65,40 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
   let stage: Stage = 'disk';
   let wrote = false;
   try {
-    const disk = chooseDisk(ctx.disks, job.disk);
+    const dest = job.type === 'backup' ? job.destination : undefined;
+    const unnamed = job.disk.serial === null && job.disk.name === null;
+    const candidates = unnamed && dest?.kind === 'client-disk' ? disksBesideDestination(ctx.disks, dest, { root: ctx.root ?? '/', devicePath: ctx.devicePath }) : ctx.disks;
+    const disk = chooseDisk(candidates, job.disk);
     const path = ctx.devicePath(disk.name);
     log(`job ${job.id}: ${job.type} of disk ${describeDisks([disk])} (${path})`);
     stage = 'start';
     const start = await api.json<StartAnswer>('POST', AGENT_PATHS.start, { disk: diskIdentity(disk) }, MAX_START_ANSWER);
     if (start?.type !== job.type) throw userError(`the appliance answered job/start of a ${job.type} job with ${JSON.stringify(start?.type)?.slice(0, 40)}: are the agent and the appliance the same version?`);
-    if (job.type === 'backup' && start.type === 'backup') {
+    if (job.type === 'backup' && start.type === 'backup' && isDestinationStart(start)) {
+      stage = 'destination';
+      log(`the image goes to ${describeDestination(start.destination)}`);
+      const body = await backupToDestination({
+        start,
+        disk,
+        disks: ctx.disks,
+        source: path,
+        root: ctx.root ?? '/',
+        devicePath: ctx.devicePath,
+        log,
+        mountShare: ctx.mountShare ?? null,
+        onEvent: (e) => {
+          if (stage === 'destination' && e.type === 'progress') stage = 'read';
+          poster.sink(e);
+        },
+        signal: abort.signal,
+        workers,
+        onCommit: () => (stage = 'stored'),
+      });
+      stage = 'stored';
+      await poster.stop();
+      await api.json('POST', AGENT_PATHS.stored, body);
+      log(`backup done: image ${body.imageId} on ${describeDestination(start.destination)}, ${body.chunkCount} chunks, ${formatBytes(body.stats.bytesNew ?? 0)} new`);
+    } else if (job.type === 'backup' && start.type === 'backup' && !isDestinationStart(start)) {
       stage = 'read';
       const target = remoteTarget({ api, ref: ctx.ref, start, disk: diskIdentity(disk), log, onCommit: () => (stage = 'finish') });
       const done = await backupTo(target, { source: path, onEvent: poster.sink, signal: abort.signal, workers });
@@ -108,7 +144,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
       return { ok: false, cancelled: true };
     }
     const message = err instanceof LifeboatError ? err.message : `internal error (a bug in Lifeboat, please report it): ${(err as Error)?.stack ?? String(err)}`;
-    if (stage !== 'end' && stage !== 'finish' && err instanceof LifeboatError && err.kind === 'external' && message.startsWith('the appliance at')) stage = 'network';
+    if (stage !== 'end' && stage !== 'finish' && stage !== 'stored' && stage !== 'destination' && err instanceof LifeboatError && err.kind === 'external' && message.startsWith('the appliance at')) stage = 'network';
     const advice = adviceFor(job.type, stage, wrote);
     log(`FAILED at ${stage}: ${message}`);
     log(advice);

@@ -124,26 +124,53 @@ export const Layout = z
 /** The engine's image statistics as the agent counted them (the daemon replaces what it saw itself: new chunks and their bytes). */
 const Stats = z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/), z.number().finite().nonnegative().max(2 ** 53)).refine((s) => Object.keys(s).length <= 32, 'has more than 32 fields');
 
+const isoTime = z.string().max(40).refine((t) => /^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})$/.test(t) && !Number.isNaN(Date.parse(t)), 'is not an ISO time');
+const imageId = z.string().regex(/^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$/, 'is not an image id');
+
+const FinishSource = z
+  .object({
+    kind: z.literal('block'),
+    size: z.number().int().positive().max(2 ** 53 - 1),
+    logicalSectorSize: sectorSize,
+    physicalSectorSize,
+    model: text(256).nullable(),
+    serial: text(256).nullable(),
+    name: diskName,
+  })
+  .strict();
+
 export const FinishBody = z
   .object({
-    source: z
-      .object({
-        kind: z.literal('block'),
-        size: z.number().int().positive().max(2 ** 53 - 1),
-        logicalSectorSize: sectorSize,
-        physicalSectorSize,
-        model: text(256).nullable(),
-        serial: text(256).nullable(),
-        name: diskName,
-      })
-      .strict(),
+    source: FinishSource,
     imageBytes: z.number().int().positive().max(2 ** 53 - 1),
     contentSha256: digest,
     stats: Stats,
     layout: Layout.nullable(),
-    startedAt: z.string().max(40).refine((t) => /^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})$/.test(t) && !Number.isNaN(Date.parse(t)), 'is not an ISO time'),
+    startedAt: isoTime,
   })
   .strict();
+
+/** A backup committed in a destination's store (agent-wire.ts StoredBody): facts for the appliance's record, bounded. */
+export const StoredBody = z
+  .object({
+    imageId,
+    parentId: imageId.nullable(),
+    createdAt: isoTime,
+    completedAt: isoTime,
+    source: FinishSource,
+    imageBytes: z.number().int().positive().max(2 ** 53 - 1),
+    chunkSize: z.number().int().min(4096).max(64 << 20),
+    chunkCount: z.number().int().positive().max(2 ** 40),
+    contentSha256: digest,
+    manifestSha256: digest,
+    stats: Stats,
+    layout: Layout.nullable(),
+  })
+  .strict()
+  .refine((b) => b.imageBytes === b.source.size, 'imageBytes differs from the source disk\'s size')
+  .refine((b) => b.chunkCount === Math.ceil(b.imageBytes / b.chunkSize), 'chunkCount does not match imageBytes and chunkSize')
+  .refine((b) => Date.parse(b.createdAt) <= Date.parse(b.completedAt), 'completedAt is before createdAt')
+  .refine((b) => b.parentId !== b.imageId, 'an image cannot be its own parent');
 
 export const EndBody = z
   .object({
@@ -162,7 +189,7 @@ export const EndBody = z
 /** `?raw=<bytes>` of a chunk upload: the chunk's uncompressed size. */
 export const RawSize = z.string().regex(/^[1-9][0-9]{0,9}$/, 'raw must be the chunk\'s uncompressed size in bytes').transform(Number);
 
-export const AGENT_BODY_SCHEMAS = { AgentHello, StartBody, HasBody, ProgressBody, FinishBody, EndBody };
+export const AGENT_BODY_SCHEMAS = { AgentHello, StartBody, HasBody, ProgressBody, FinishBody, StoredBody, EndBody };
 
 /** The first few problems of a refused body, as `path: message` lines. */
 export function issuesOf(error: z.ZodError): string[] {

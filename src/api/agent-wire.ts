@@ -18,6 +18,9 @@
 //            PUT job/index, PUT job/fingerprints → POST job/finish: the appliance checks
 //            every chunk is present, writes and certifies the manifest, commits the image
 //   restore: GET job/chunks/<digest> (only digests of the image being restored)
+//   backup to a destination (the start answer carries `destination`): the agent mounts it,
+//            runs the engine into `<mount>/lifeboat-store` (that store's own key), commits,
+//            syncs, unmounts, then POST job/stored: the appliance records the image there
 //   both:    POST job/progress (at most a few per second), POST job/end (the outcome;
 //            for a backup only a failure: success is job/finish)
 // After job/end, or when the job was cancelled at the appliance, every request with the
@@ -38,6 +41,8 @@ export const AGENT_PATHS = {
   fingerprints: 'job/fingerprints',
   progress: 'job/progress',
   finish: 'job/finish',
+  /** A backup into a destination committed there (the answer to a start that named one). */
+  stored: 'job/stored',
   end: 'job/end',
 } as const;
 
@@ -61,6 +66,12 @@ export interface BackupJobSpec {
   disk: DiskChoice;
   label: string | null;
   end: JobEnd;
+  /**
+   * Where the image goes when not into the appliance (no secret here: a share's account
+   * comes in the start answer). A job naming no disk then leaves out the disk that holds the
+   * destination's filesystem when the agent chooses the one to back up.
+   */
+  destination?: { kind: 'client-disk'; label?: string; uuid?: string } | { kind: 'share'; name: string };
 }
 
 export interface RestoreJobSpec {
@@ -117,6 +128,33 @@ export interface BackupStart {
   fingerprintKey: string;
 }
 
+/**
+ * Where a backup goes when not into the appliance (issue 15, claim 9): a filesystem on a
+ * disk attached to the client (exactly one of label/uuid; never the disk being backed up),
+ * or an SMB share the appliance's config names (its password travels only in this answer,
+ * over the pinned TLS channel; never logged).
+ */
+export type AgentDestination =
+  | { kind: 'client-disk'; label?: string; uuid?: string }
+  | { kind: 'share'; name: string; type: 'smb'; unc: string; username: string; password: string };
+
+/** The directory of the store on a mounted destination. */
+export const DESTINATION_STORE_DIR = 'lifeboat-store';
+
+/**
+ * POST job/start → for a backup into a destination: no chunk session at the appliance; the
+ * agent runs the engine into `<mount>/lifeboat-store` (made on first use, with its own key;
+ * the parent is that store's newest image of the same disk) and reports with job/stored.
+ */
+export interface DestinationStart {
+  type: 'backup';
+  destination: AgentDestination;
+  /** The machine's name: the manifest's host. */
+  host: string;
+  /** The image's label. */
+  label: string | null;
+}
+
 /** POST job/start → for a restore: the image the appliance certified (manifest HMAC, index digest, every chunk present, passphrase). */
 export interface RestoreStart {
   type: 'restore';
@@ -128,7 +166,12 @@ export interface RestoreStart {
   minTargetBytes: number;
 }
 
-export type StartAnswer = BackupStart | RestoreStart;
+export type StartAnswer = BackupStart | DestinationStart | RestoreStart;
+
+/** True when a start answer sends the backup to a destination rather than the appliance. */
+export function isDestinationStart(a: StartAnswer): a is DestinationStart {
+  return a.type === 'backup' && 'destination' in a && a.destination !== undefined;
+}
 
 /** POST job/chunks/has body → answer. */
 export interface HasBody {
@@ -164,6 +207,28 @@ export interface FinishAnswer {
   chunkCount: number;
   /** Chunks this job added to the store. */
   chunksNew: number;
+}
+
+/**
+ * POST job/stored body: the image a backup committed in the destination's store, as its
+ * manifest says (the appliance records it with the destination as its location; `lifeboat
+ * images import` later checks it chunk by chunk). The answer is {}.
+ */
+export interface StoredBody {
+  imageId: string;
+  /** The image it is incremental to in that store, or null. */
+  parentId: string | null;
+  createdAt: string;
+  completedAt: string;
+  source: FinishBody['source'];
+  imageBytes: number;
+  chunkSize: number;
+  chunkCount: number;
+  contentSha256: string;
+  /** SHA-256 of the manifest.json as written there. */
+  manifestSha256: string;
+  stats: Record<string, number>;
+  layout: unknown;
 }
 
 /** POST job/end body: how the job ended at the agent. */

@@ -40,6 +40,7 @@ const SAMPLES: { [K in RoutesOf<'operator'>]: Args<K> } = {
   images: [],
   image: ['20261125T180000Z-0000abcd'],
   removeImage: ['20261125T180000Z-0000abcd'],
+  importImage: ['20261125T180000Z-0000abcd', { from: '/var/lib/lifeboat/docked/usb/lifeboat-store' }],
   editImage: ['20261125T180000Z-0000abcd', { protected: true }],
   pruneImages: [{ retention: { keepLast: 2 }, dryRun: true }],
   jobs: [{ state: ['running', 'queued'] }],

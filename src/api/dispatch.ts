@@ -172,7 +172,7 @@ const isEmptyObject = (v: unknown) => typeof v === 'object' && v !== null && !Ar
 
 /** "NewMachineBody" → "machine", as the messages have always said ("invalid machine: …"). */
 function describeBody(name: keyof BodySchemas): string {
-  const words: Record<keyof BodySchemas, string> = { NewMachineBody: 'machine', MachinePatchBody: 'machine change', NewJobBody: 'job', NewScheduleBody: 'schedule', ScheduleRunBody: 'schedule run', SchedulePatchBody: 'schedule change', PruneBody: 'prune', ImagesPruneBody: 'prune', ImagePatchBody: 'image change', NewMediumBody: 'boot medium' };
+  const words: Record<keyof BodySchemas, string> = { NewMachineBody: 'machine', MachinePatchBody: 'machine change', NewJobBody: 'job', NewScheduleBody: 'schedule', ScheduleRunBody: 'schedule run', SchedulePatchBody: 'schedule change', PruneBody: 'prune', ImagesPruneBody: 'prune', ImagePatchBody: 'image change', ImageImportBody: 'image import', NewMediumBody: 'boot medium' };
   return words[name];
 }
 

@@ -28,6 +28,7 @@ import type {
   Schedule,
   ScheduleRunResult,
   ScheduleView,
+  ImageImportResult,
 } from './wire.js';
 
 export type Surface = 'operator' | 'agent';
@@ -71,6 +72,7 @@ export const ROUTES = {
   editImage: { method: 'PATCH', path: '/images/:image', surface: 'operator', body: 'ImagePatchBody', response: returns<ImageRecord>() },
   pruneImages: { method: 'POST', path: '/images/prune', surface: 'operator', body: 'ImagesPruneBody', response: returns<PruneReport>() },
   removeImage: { method: 'DELETE', path: '/images/:image', surface: 'operator', response: returns<{ removed: string }>() },
+  importImage: { method: 'POST', path: '/images/:image/import', surface: 'operator', body: 'ImageImportBody', response: returns<ImageImportResult>() },
 
   jobs: { method: 'GET', path: '/jobs', surface: 'operator', query: 'JobQuery', response: returns<JobView[]>() },
   createJob: { method: 'POST', path: '/jobs', surface: 'operator', body: 'NewJobBody', status: 201, response: returns<Job>() },

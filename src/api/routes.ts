@@ -5,6 +5,7 @@
 import { LifeboatError } from '../errors.js';
 import { nextElapse, parseCalendar } from '../jobs/index.js';
 import { type ApiRequest, type ApiResponse, type Handlers, dispatcher } from './dispatch.js';
+import { type JobDestination, parseDestination } from './destination.js';
 import type { OperatorServices } from './services.js';
 import type { Health, Schedule, ScheduleView } from './wire.js';
 
@@ -52,6 +53,11 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
       return r;
     },
     pruneImages: ({ body, actor }) => s.images.prune(body.retention, actor, body.dryRun === true),
+    importImage: async ({ params, body, actor }) => {
+      const r = await s.images.import(params.image, body.from);
+      await s.audit.record({ actor, action: 'image.import', subject: params.image, details: { from: body.from, chunksCopied: r.chunksCopied } });
+      return r;
+    },
     removeImage: async ({ params, actor }) => {
       const id = params.image;
       if ((await s.images.find(id))?.protected) throw new LifeboatError('conflict', `image ${id} is protected: unprotect it first`);
@@ -78,6 +84,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...('growLast' in body && body.growLast ? { growLast: true } : {}),
         ...('passphrase' in body && body.passphrase !== undefined ? { passphrase: body.passphrase } : {}),
         ...('verifyFirst' in body && body.verifyFirst !== undefined ? { verifyFirst: body.verifyFirst } : {}),
+        ...('destination' in body && body.destination !== undefined && parseDestination(body.destination) ? { destination: parseDestination(body.destination) as JobDestination } : {}),
         ...('growLast' in body && body.growLast ? { growLast: true } : {}),
         ...('end' in body && body.end ? { end: body.end } : {}),
       }),

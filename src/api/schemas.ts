@@ -5,6 +5,7 @@
 // types without their code.
 import { z } from 'zod';
 import { textProblem } from '../text.js';
+import { destinationProblem } from './destination.js';
 import { JOB_STATES } from './wire.js';
 
 /** Text as src/text.ts allows it (no control characters, bidi overrides…), checked here as in the engine and the database. */
@@ -56,14 +57,21 @@ const passphrase = z.string().min(1, 'is empty').max(1024);
 /** A job runs on a disk docked in the appliance (`device`) or on a machine's disk (`machine`, optional `disk` serial or path: none = every disk of it). */
 /** What a machine does after its job (the agent reboots or powers off; default reboot). Only for a machine's job. */
 const jobEnd = z.enum(['reboot', 'poweroff']);
+/** Where a machine's backup goes: `appliance` (default), `disk:LABEL=<label>`, `disk:UUID=<uuid>` or `share:<name>` (destination.ts). */
+const destination = z.string().superRefine((value, ctx) => {
+  const problem = destinationProblem(value);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
 const onOneTarget = (b: { device?: string | undefined; machine?: string | undefined; disk?: string | undefined }) => (b.device === undefined) !== (b.machine === undefined) && !(b.disk !== undefined && b.machine === undefined);
 const targetMessage = 'name either a device (a disk docked in the appliance) or a machine (with an optional disk), not both';
 export const NewJobBody = z.discriminatedUnion('type', [
   z
-    .object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: label.optional(), passphrase: passphrase.optional(), end: jobEnd.optional() })
+    .object({ type: z.literal('backup'), device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), label: label.optional(), passphrase: passphrase.optional(), end: jobEnd.optional(), destination: destination.optional() })
     .strict()
     .refine(onOneTarget, targetMessage)
-    .refine((b) => b.end === undefined || b.machine !== undefined, 'end (reboot or poweroff) is for a machine\'s job: a disk docked in the appliance has nothing to reboot'),
+    .refine((b) => b.end === undefined || b.machine !== undefined, 'end (reboot or poweroff) is for a machine\'s job: a disk docked in the appliance has nothing to reboot')
+    .refine((b) => b.destination === undefined || b.destination === 'appliance' || b.machine !== undefined, 'destination is for a machine\'s backup (its agent writes there): a disk docked in the appliance is backed up into the appliance')
+    .refine((b) => b.destination === undefined || b.destination === 'appliance' || b.passphrase === undefined, 'a restore passphrase protects images in the appliance\'s store: give no passphrase with a destination other than the appliance'),
   z
     .object({ type: z.literal('restore'), image: imageId, device: devicePath.optional(), machine: name.optional(), disk: diskRef.optional(), confirm: z.literal(true, 'restore overwrites the device: send "confirm": true'), verify: z.boolean().optional(), passphrase: passphrase.optional(), verifyFirst: z.boolean().optional(), growLast: z.boolean().optional(), end: jobEnd.optional() })
     .strict()
@@ -138,10 +146,14 @@ export const NewMediumBody = z
 export type NewMediumBody = z.infer<typeof NewMediumBody>;
 
 export const ImagePatchBody = z.object({ protected: z.boolean() }).strict();
+
+/** An image to bring into the appliance's store from a store directory under the docked directory or a share's localPath. */
+export const ImageImportBody = z.object({ from: text(4096, { min: 1 }).refine((p) => p.startsWith('/'), 'must be an absolute path to a lifeboat-store directory on the appliance') }).strict();
+export type ImageImportBody = z.infer<typeof ImageImportBody>;
 export type ImagePatchBody = z.infer<typeof ImagePatchBody>;
 
 /** Request bodies, by the name the route table gives them. A route naming none takes no body. */
-export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody, SchedulePatchBody, PruneBody, ImagesPruneBody, ImagePatchBody, NewMediumBody };
+export const BODY_SCHEMAS = { NewMachineBody, MachinePatchBody, NewJobBody, NewScheduleBody, ScheduleRunBody, SchedulePatchBody, PruneBody, ImagesPruneBody, ImagePatchBody, ImageImportBody, NewMediumBody };
 export type BodySchemas = typeof BODY_SCHEMAS;
 
 /** Path parameters, by their name in the route's path (`/machines/:machine`): each is checked after percent-decoding. */

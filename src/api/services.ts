@@ -2,8 +2,9 @@
 // wire's own types. The daemon's composition root (src/daemon/api-services.ts) wires the
 // real ones (the NeDB store, the image store, the job runner, the event hub); a test can
 // wire its own. Nothing here knows NeDB, the engine or the job runner's internals.
+import type { JobDestination } from './destination.js';
 import type { MachinePatchBody, NewMachineBody } from './schemas.js';
-import type { ApplianceStatus, AuditEvent, BootMedium, NewBootMedium, Disk, ImageManifest, ImageRecord, Job, JobState, LiveEvent, LocalDevice, Machine, ProgressEvent, PruneReport, Schedule, ScheduleRunResult, ScheduleTarget, ThroughputHistory } from './wire.js';
+import type { ImageImportResult, ApplianceStatus, AuditEvent, BootMedium, NewBootMedium, Disk, ImageManifest, ImageRecord, Job, JobState, LiveEvent, LocalDevice, Machine, ProgressEvent, PruneReport, Schedule, ScheduleRunResult, ScheduleTarget, ThroughputHistory } from './wire.js';
 
 /** A job as the routes ask for it; the job runner decides whether it can run. */
 export interface JobRequest {
@@ -22,6 +23,8 @@ export interface JobRequest {
   growLast?: boolean;
   /** A machine's job: what the machine does after it (default reboot). */
   end?: 'reboot' | 'poweroff';
+  /** A machine's backup: where it goes (destination.ts; absent: the appliance). */
+  destination?: JobDestination;
   requestedBy: string;
 }
 
@@ -61,6 +64,8 @@ export interface OperatorServices {
     prune(policy: Schedule['retention'], actor: string, dryRun: boolean): Promise<PruneReport>;
     /** Removes it from the store, then brings the list in line. */
     remove(id: string): Promise<void>;
+    /** Checks image `id` in the store at `from` whole and brings it into the appliance's store (its location becomes the appliance). */
+    import(id: string, from: string): Promise<ImageImportResult>;
   };
   jobs: {
     /** Newest first. */

@@ -7,6 +7,9 @@
 
 export const JOB_TYPES = ['backup', 'restore', 'verify', 'inventory'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
+/** Where a machine's backup goes (src/api/destination.ts parses the operator's `--to`); absent: the appliance. */
+export type JobDestination = { kind: 'client-disk'; label: string } | { kind: 'client-disk'; uuid: string } | { kind: 'share'; name: string };
+
 export const JOB_STATES = ['queued', 'waiting-for-boot', 'booting', 'running', 'cancelling', 'done', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
@@ -90,6 +93,16 @@ export interface ImageRecord {
   hasPassphrase: boolean;
   machineId?: string;
   protected: boolean;
+  /** Where its chunks are when not in the appliance's store: `client-disk LABEL=<label>`, `client-disk UUID=<uuid>`, `share <name>` (absent: the appliance; `lifeboat images import` brings it in). */
+  location?: string;
+}
+
+/** POST /images/:image/import → the image, now in the appliance's store. */
+export interface ImageImportResult {
+  image: ImageRecord;
+  /** Chunks copied into the appliance's store; chunks it already held. */
+  chunksCopied: number;
+  chunksPresent: number;
 }
 
 /** An image's manifest as the store holds it (GET /v1/images/:id): the on-disk format, documented in the README. */
@@ -107,7 +120,7 @@ export interface Job {
   /** A backup's label, given to the image it makes. */
   label?: string;
   /** A machine's job: what its agent does beyond the type (end: reboot or poweroff; restore: verify, verifyFirst, growLast). */
-  options?: { end?: 'reboot' | 'poweroff'; verify?: boolean; verifyFirst?: boolean; growLast?: boolean };
+  options?: { end?: 'reboot' | 'poweroff'; verify?: boolean; verifyFirst?: boolean; growLast?: boolean; destination?: JobDestination };
   /** The disk the machine's agent chose, as it reported it when the job started. */
   agentDisk?: { name: string; sizeBytes: number; logicalSectorSize: number; physicalSectorSize: number; model?: string; serial?: string };
   createdAt: string;

@@ -1,7 +1,9 @@
 // lifeboat backup|restore (a disk docked in the appliance, or a machine's disk: that job
 // waits for the machine to boot), lifeboat jobs list|show|watch|cancel, lifeboat images
 // list|show|verify|rm — through the daemon.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parseDestination } from '../api/destination.js';
 import { JOB_STATES, type JobState } from '../api/wire.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../format.js';
@@ -20,6 +22,12 @@ function target(o: { device?: string; machine?: string; disk?: string }): { devi
   return o.device !== undefined ? { device: o.device } : { machine: o.machine as string, ...(o.disk ? { disk: o.disk } : {}) };
 }
 
+/** --to: checked here so a typo is said before the daemon is asked. */
+function destinationOption(value: string): string {
+  parseDestination(value);
+  return value;
+}
+
 /** --end: what a machine does after its job. */
 function jobEnd(value: string): 'reboot' | 'poweroff' {
   if (value !== 'reboot' && value !== 'poweroff') throw usageError(`--end must be reboot or poweroff, not ${shown(value)}`);
@@ -36,15 +44,19 @@ export function register(program: Command): void {
     .option('--label <text>', 'a note kept with the image')
     .option('--passphrase-file <file>', 'protect restores of the image with the passphrase on the first line of <file> (or LIFEBOAT_PASSPHRASE); it goes to the daemon over the socket and is never stored')
     .option('--end <reboot|poweroff>', 'with --machine: what the machine does after the job (default reboot)', jobEnd)
+    .option('--to <destination>', 'with --machine: where the image goes: appliance (default), disk:LABEL=<label> or disk:UUID=<uuid> (a filesystem on a disk attached to the machine), share:<name> (a share in the daemon\'s config)', destinationOption)
     .option('--wait', 'follow the job to its end')
     .option('--json', 'machine-readable output')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: { device?: string; machine?: string; disk?: string; label?: string; passphraseFile?: string; end?: 'reboot' | 'poweroff'; wait?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (o: { device?: string; machine?: string; disk?: string; label?: string; passphraseFile?: string; end?: 'reboot' | 'poweroff'; to?: string; wait?: boolean; json?: boolean; socket?: string }) => {
       const where = target(o);
       if (o.end !== undefined && o.machine === undefined) throw usageError('--end goes with --machine: a disk docked in the appliance has nothing to reboot');
+      const elsewhere = o.to !== undefined && o.to !== 'appliance';
+      if (elsewhere && o.machine === undefined) throw usageError('--to goes with --machine: a disk docked in the appliance is backed up into the appliance');
+      if (elsewhere && o.passphraseFile !== undefined) throw usageError('--passphrase-file protects images in the appliance\'s store: give none with --to other than appliance');
       const api = client(o.socket);
-      const passphrase = readPassphrase(o.passphraseFile);
-      const job = await api.createJob({ type: 'backup', ...where, ...(o.label !== undefined ? { label: o.label } : {}), ...(passphrase !== undefined ? { passphrase } : {}), ...(o.end ? { end: o.end } : {}) });
+      const passphrase = elsewhere ? undefined : readPassphrase(o.passphraseFile);
+      const job = await api.createJob({ type: 'backup', ...where, ...(o.label !== undefined ? { label: o.label } : {}), ...(passphrase !== undefined ? { passphrase } : {}), ...(o.end ? { end: o.end } : {}), ...(elsewhere ? { destination: o.to as string } : {}) });
       if (o.wait) await watchJob(api, job.id, o.json === true);
       else process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `job ${job.id} ${job.state}: lifeboat jobs watch ${job.id}\n`);
     });
@@ -143,7 +155,7 @@ export function register(program: Command): void {
     .action(async (o: { json?: boolean; socket?: string }) => {
       const list = await client(o.socket).images();
       if (o.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
-      else process.stdout.write(list.length ? `${table(list.map((i) => [i.id, when(i.completedAt), formatBytes(i.diskSize), i.sourcePath, i.protected ? 'protected' : '', i.hasPassphrase ? 'passphrase' : '', i.label ?? '']), ['ID', 'COMPLETED', 'DISK', 'SOURCE', 'PRUNING', 'RESTORE', 'LABEL'])}\n` : 'no images\n');
+      else process.stdout.write(list.length ? `${table(list.map((i) => [i.id, when(i.completedAt), formatBytes(i.diskSize), i.sourcePath, i.location ?? 'appliance', i.protected ? 'protected' : '', i.hasPassphrase ? 'passphrase' : '', i.label ?? '']), ['ID', 'COMPLETED', 'DISK', 'SOURCE', 'LOCATION', 'PRUNING', 'RESTORE', 'LABEL'])}\n` : 'no images\n');
     });
   images
     .command('show')
@@ -153,13 +165,19 @@ export function register(program: Command): void {
     .option('--socket <path>', 'daemon socket')
     .action(async (id: string, o: { json?: boolean; socket?: string }) => {
       const api = client(o.socket);
+      const record = (await api.images()).find((i) => i.id === id);
+      if (record?.location !== undefined) {
+        // Not in the appliance's store: what the appliance recorded, and how to bring it in.
+        if (o.json) process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+        else process.stdout.write(`image        ${record.id}\nlocation     ${record.location} (not in the appliance's store: \`lifeboat images import ${record.id} --from <dir>/lifeboat-store\` brings it in)\nsource       ${record.sourcePath}${record.diskSerial ? ` serial ${record.diskSerial}` : ''} of ${record.host}\ncompleted    ${record.completedAt}\ndisk         ${formatBytes(record.diskSize)}, ${record.chunkCount} chunks, ${formatBytes(record.bytesNew)} new → ${formatBytes(record.storedBytesNew)} stored\nparent       ${record.parent ?? 'none (full)'}\n`);
+        return;
+      }
       const m = await api.image(id);
       if (o.json) {
         process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
         return;
       }
-      const record = (await api.images()).find((i) => i.id === id);
-      const extra = record ? [`pruning      ${record.protected ? 'protected: no retention policy removes it (`lifeboat images unprotect`)' : 'not protected'}`] : [];
+      const extra = record ? [`location     appliance`, `pruning      ${record.protected ? 'protected: no retention policy removes it (`lifeboat images unprotect`)' : 'not protected'}`] : [];
       process.stdout.write(`${manifestText(m as unknown as Manifest, extra)}\n`);
     });
   for (const [verb, value] of [['protect', true], ['unprotect', false]] as const) {
@@ -213,6 +231,18 @@ export function register(program: Command): void {
       const bad = results.filter((r) => r.state !== 'done');
       if (bad.length > 0) throw new LifeboatError('integrity', `${bad.length} of ${results.length} image(s) failed verification: ${bad.map((b) => b.image).join(', ')}`);
       if (!o.json) process.stdout.write(`all ${results.length} image(s) verified\n`);
+    });
+  images
+    .command('import')
+    .description('check an image a machine wrote to a disk or share (every chunk decoded and hashed) and bring it into the appliance\'s store')
+    .argument('<id>', 'image id (see `lifeboat images list`)')
+    .requiredOption('--from <dir>', 'the lifeboat-store directory holding it, under the docked directory (a client\'s disk mounted there) or a share\'s localPath')
+    .option('--json', 'the result as JSON')
+    .option('--socket <path>', 'daemon socket')
+    .action(async (id: string, o: { from: string; json?: boolean; socket?: string }) => {
+      const from = resolve(o.from); // the daemon takes absolute paths only
+      const r = await client(o.socket).importImage(id, { from });
+      process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `image ${r.image.id} imported into the appliance's store: ${r.chunksCopied} chunk(s) copied, ${r.chunksPresent} already there; every chunk was checked\n`);
     });
   images
     .command('rm')

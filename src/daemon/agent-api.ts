@@ -7,7 +7,7 @@
 // request takes the service down (an unexpected error is logged and answered 500).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AGENT_PATHS, AGENT_PREFIX, MAX_HAS_BATCH } from '../api/agent-wire.js';
-import { AgentHello, DIGEST, EndBody, FinishBody, HasBody, ProgressBody, RawSize, StartBody } from '../api/agent-schemas.js';
+import { AgentHello, DIGEST, EndBody, FinishBody, HasBody, ProgressBody, RawSize, StartBody, StoredBody } from '../api/agent-schemas.js';
 import { LifeboatError, httpStatusFor } from '../errors.js';
 import type { ManagementStore } from '../db/index.js';
 import type { AgentTokens, TokenScope } from './agent-tokens.js';
@@ -18,7 +18,7 @@ import type { AgentJob, AgentJobs } from './agent-jobs.js';
 import type { EventHub } from './event-hub.js';
 
 const KIB = 1024;
-const LIMITS = { hello: 1 << 20, start: 4 * KIB, has: MAX_HAS_BATCH * 70 + KIB, progress: 2 * KIB, finish: 512 * KIB, end: 80 * KIB };
+const LIMITS = { hello: 1 << 20, start: 4 * KIB, has: MAX_HAS_BATCH * 70 + KIB, progress: 2 * KIB, finish: 512 * KIB, stored: 512 * KIB, end: 80 * KIB };
 const UNKNOWN_TOKEN = 'the token is unknown, expired or its job has ended: start the job again from the appliance';
 
 type JobScope = Extract<TokenScope, { kind: 'job' }>;
@@ -106,6 +106,11 @@ async function route(o: AgentApiOptions, req: IncomingMessage, res: ServerRespon
     return sendJson(res, 200, {});
   }
   if (chunk) return chunkRoute(o, req, res, scope, job, chunk[1] as string, searchParams);
+  if (path === AGENT_PATHS.stored) {
+    expect('POST');
+    await o.jobs.stored(job, await readJson(req, StoredBody, LIMITS.stored, 'the report of the stored image'));
+    return sendJson(res, 200, {});
+  }
   const backup = job.backup;
   if (!backup) throw new AgentRefusal(403, `a ${job.type} token may not use ${path}`);
   switch (path) {

@@ -14,7 +14,7 @@ import type { TokenScope } from './agent-tokens.js';
 export function jobSpecOf(job: Job): AgentJobSpec | null {
   const disk = { serial: job.diskSerial ?? null, name: job.devicePath?.startsWith('/dev/') ? job.devicePath.slice(5) : null };
   const end = job.options?.end ?? 'reboot';
-  if (job.type === 'backup') return { id: job.id, type: 'backup', disk, label: job.label ?? null, end };
+  if (job.type === 'backup') return { id: job.id, type: 'backup', disk, label: job.label ?? null, end, ...(job.options?.destination ? { destination: { ...job.options.destination } } : {}) };
   if (job.type === 'restore' && job.imageId) {
     // A machine's disk is assumed to hold something worth keeping: every chunk is checked before the first write unless the operator said otherwise.
     return { id: job.id, type: 'restore', imageId: job.imageId, disk, verify: job.options?.verify === true, verifyFirst: job.options?.verifyFirst ?? true, growLast: job.options?.growLast === true, end };

@@ -6,7 +6,9 @@
 // (409), and the job ends cancelled when the agent says it stopped (`end`) or after a
 // timeout. A job ends exactly once: its token is revoked and what it held (session, image
 // hold) released whatever way it ended. Daemon stop interrupts what runs.
-import type { DiskIdentity, EndBody, FinishAnswer, FinishBody, ProgressBody, StartAnswer } from '../api/agent-wire.js';
+import type { DiskIdentity, EndBody, FinishAnswer, FinishBody, ProgressBody, StartAnswer, StoredBody } from '../api/agent-wire.js';
+import type { JobDestination } from '../api/destination.js';
+import { type ShareResolver, destinationStart, storedImageFacts, storedLocation } from './agent-destination.js';
 import { LifeboatError } from '../errors.js';
 import { type Job, type ManagementStore, imageFactsFromManifest } from '../db/index.js';
 import { ProgressMeter } from '../imaging/progress.js';
@@ -30,6 +32,9 @@ export interface AgentJob {
   readonly answer: StartAnswer;
   readonly backup: BackupUpload | null;
   readonly restore: RestoreServe | null;
+  /** A backup into a destination (the agent writes the image there and reports it with job/stored). */
+  readonly destination: JobDestination | null;
+  readonly label: string | null;
   lastSeen: number;
   cancelling: boolean;
   cancelTimer: NodeJS.Timeout | null;
@@ -53,6 +58,8 @@ export class AgentJobs {
       config: AgentConfig;
       /** The runner's jobs waiting for a boot: the agent started this one (its deadline is off; its passphrase, if any). */
       claimWaiting: (jobId: string) => { passphrase?: string; problem?: string };
+      /** A share destination's name → what the agent mounts (src/daemon/shares.ts); absent: no shares. */
+      resolveShare?: ShareResolver;
       log: Log;
       now?: () => number;
     },
@@ -124,9 +131,13 @@ export class AgentJobs {
     if (mismatch) throw await this.failBeforeStart(job, mismatch);
     let backup: BackupUpload | null = null;
     let restore: RestoreServe | null = null;
+    const destination = job.type === 'backup' ? (job.options?.destination ?? null) : null;
+    let answer: StartAnswer;
     try {
-      if (job.type === 'backup') {
-        const parentId = parentOf(await this.o.db.images.list({ machineId: m.id }), { machineId: m.id, disk, chunkSize: this.o.images.config.chunkSize });
+      if (destination) {
+        answer = destinationStart(destination, { host: m.name, label: job.label ?? null, resolveShare: this.o.resolveShare ?? null });
+      } else if (job.type === 'backup') {
+        const parentId = parentOf((await this.o.db.images.list({ machineId: m.id })).filter((i) => i.location === undefined), { machineId: m.id, disk, chunkSize: this.o.images.config.chunkSize });
         const parent: Manifest | null = parentId ? await this.o.images.readManifest(parentId).catch(() => null) : null;
         backup = await BackupUpload.open({ store: this.o.images, disk, parent, label: job.label ?? null, host: m.name, ...(passphrase !== undefined ? { passphrase } : {}) });
       } else {
@@ -136,8 +147,8 @@ export class AgentJobs {
       if (!(err instanceof LifeboatError) || err.kind === 'bug') throw err;
       throw await this.failBeforeStart(job, err.message, err.kind === 'integrity' ? 422 : 409);
     }
-    const answer = (backup?.answer ?? restore?.answer) as StartAnswer;
-    const entry: AgentJob = { jobId, type: job.type, machine: { id: m.id, name: m.name }, disk, answer, backup, restore, lastSeen: this.now(), cancelling: false, cancelTimer: null, wrote: false, meter: new ProgressMeter(job.type, backup?.imageId ?? (job.imageId as string), this.now()) };
+    answer ??= (backup?.answer ?? restore?.answer) as StartAnswer;
+    const entry: AgentJob = { jobId, type: job.type, machine: { id: m.id, name: m.name }, disk, answer, backup, restore, destination, label: job.label ?? null, lastSeen: this.now(), cancelling: false, cancelTimer: null, wrote: false, meter: new ProgressMeter(job.type, backup?.imageId ?? (job.imageId as string), this.now()) };
     this.jobs.set(jobId, entry);
     try {
       const started = await this.o.db.jobs.transition(jobId, 'start', { agentDisk: { name: disk.name, sizeBytes: disk.sizeBytes, logicalSectorSize: disk.logicalSectorSize, physicalSectorSize: disk.physicalSectorSize, ...(disk.model ? { model: disk.model } : {}), ...(disk.serial ? { serial: disk.serial } : {}) } });
@@ -148,7 +159,7 @@ export class AgentJobs {
       restore?.close();
       throw err;
     }
-    const what = backup ? `image ${backup.imageId}${backup.answer.parent ? ` against ${backup.answer.parent.id}` : ' (full)'}` : `image ${job.imageId}`;
+    const what = destination ? `into ${storedLocation(destination)}` : backup ? `image ${backup.imageId}${backup.answer.parent ? ` against ${backup.answer.parent.id}` : ' (full)'}` : `image ${job.imageId}`;
     this.note(jobId, 'info', `${m.name}: the agent started the ${job.type} on /dev/${disk.name}${disk.serial ? ` (serial ${disk.serial})` : ''}: ${what}`);
     this.o.log('agent job started', { job: jobId, machine: m.name, disk: disk.name });
     return answer;
@@ -197,6 +208,32 @@ export class AgentJobs {
     for (const [k, v] of Object.entries(manifest.stats)) if (typeof v === 'number' && Number.isFinite(v)) stats[k] = v;
     await this.end(job, 'succeed', { stats, imageId: manifest.id, ...(job.cancelling ? { outcome: 'the backup finished before the cancel took effect' } : {}) });
     return result.answer;
+  }
+
+  /** POST job/stored: a backup into a destination committed there; the appliance records the image with its location. */
+  async stored(job: AgentJob, body: StoredBody): Promise<void> {
+    const destination = job.destination;
+    if (!destination) throw new AgentRefusal(409, 'this backup goes into the appliance: it ends with job/finish');
+    let facts: ReturnType<typeof storedImageFacts>;
+    try {
+      facts = storedImageFacts(body, { disk: job.disk, host: job.machine.name, label: job.label });
+    } catch (err) {
+      if (!(err instanceof LifeboatError) || err.kind === 'bug') throw err;
+      await this.end(job, 'fail', { error: `the agent's report of the image was refused: ${err.message}` });
+      throw new AgentRefusal(422, err.message);
+    }
+    const location = storedLocation(destination);
+    try {
+      await this.o.db.images.record(facts, { machineId: job.machine.id, location });
+    } catch (err) {
+      if (!(err instanceof LifeboatError) || err.kind === 'bug') throw err;
+      await this.end(job, 'fail', { error: `image ${facts.id} is on ${location}, but the database refused its record: ${err.message}` });
+      throw new AgentRefusal(422, err.message);
+    }
+    this.note(job.jobId, 'info', `${job.machine.name}: image ${facts.id} committed on ${location}${facts.parent ? ` (incremental to ${facts.parent})` : ' (full)'}; \`lifeboat images import ${facts.id} --from <dir>\` brings it into the appliance`);
+    const stats: Record<string, number> = {};
+    for (const [k, v] of Object.entries(body.stats)) if (Number.isFinite(v)) stats[k] = v;
+    await this.end(job, 'succeed', { stats, imageId: facts.id, ...(job.cancelling ? { outcome: 'the backup finished before the cancel took effect' } : {}) });
   }
 
   /** POST job/end: how the job ended at the agent. A backup's success is job/finish, never this. */

@@ -7,7 +7,8 @@ import { backupPromises } from '../jobs/index.js';
 import type { OperatorServices } from '../api/services.js';
 import type { ImageStore } from '../imaging/repo/image-store.js';
 import { conflictError, userError } from '../errors.js';
-import type { ManagementStore } from '../db/index.js';
+import { type ManagementStore, imageFactsFromManifest } from '../db/index.js';
+import { importImage } from './image-import.js';
 import type { EventHub } from './event-hub.js';
 import { type ImageSyncer, imageSyncer } from './image-sync.js';
 import type { JobRunner } from './job-runner.js';
@@ -36,6 +37,8 @@ export interface DaemonParts {
   fixedAddressProblem?: (ip: string) => string | null;
   /** Mirrors the store into the database (one made here, logging nowhere, when not given). */
   imageSync?: ImageSyncer;
+  /** Where `images import` may read stores from: the docked directory, each share's localPath. */
+  importRoots?: () => string[];
   /** Boot media tokens, and the agent URL and certificate fingerprint a medium carries by default (null: no boot interface). */
   media?: { tokens: MediumTokens; agent: () => { url: string; fingerprint: string | null } | null };
 }
@@ -111,7 +114,19 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       manifest: async (id) => ({ ...(await images.readManifest(id)) }) as ImageManifest,
       setProtected: async (id, value) => imageToWire(await db.images.setProtected(id, value)),
       prune: async (policy, actor, dryRun) => pruneToWire(await pruneAllImages({ db, images }, policy, actor, { dryRun })),
+      import: async (id, from) => {
+        const r = await importImage(images, id, from, d.importRoots?.() ?? []);
+        await db.images.record(imageFactsFromManifest(r.manifest), { location: null });
+        await sync.sync();
+        return { image: imageToWire(await db.images.get(id)), chunksCopied: r.chunksCopied, chunksPresent: r.chunksPresent };
+      },
       remove: async (id) => {
+        const record = await db.images.find(id);
+        if (record?.location !== undefined) {
+          // Kept elsewhere: the appliance forgets it; the files on that disk or share stay.
+          await db.images.remove(id);
+          return;
+        }
         await images.removeImage(id);
         await sync.sync();
       },

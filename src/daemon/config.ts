@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { describeSystemError, usageError } from '../errors.js';
 import { DEFAULT_SOCKET } from '../api/constants.js';
 import { NotifyConfigSchema } from '../notify/notification.js';
+import { type ShareConfig, SharesSchema, sharesOf } from './shares.js';
 
 export const DEFAULT_CONFIG = '/etc/lifeboat/config.json';
 export const DEFAULT_DATA_DIR = '/var/lib/lifeboat';
@@ -26,6 +27,8 @@ const ConfigFile = z
     scheduleTimerDir: z.string().min(1).nullable().optional(),
     /** Who hears of a failed schedule or verify (`lifeboat notify`, run by OnFailure=). */
     notify: NotifyConfigSchema.optional(),
+    /** Network shares a backup may go to (`--to share:<name>`), by name: shares.ts. */
+    shares: SharesSchema.optional(),
     /** The agents of machine jobs: how long one may go silent, how long a cancelled one has to say it stopped. */
     agent: z
       .object({
@@ -73,6 +76,8 @@ export interface DaemonConfig {
   scheduleTimerDir: string | null;
   boot: BootConfig;
   agent: AgentConfig;
+  /** Named SMB shares (backup destinations); passwords stay in their files until a job reads them. */
+  shares: Record<string, ShareConfig>;
 }
 
 export interface AgentConfig {
@@ -155,6 +160,7 @@ export function loadConfig(flags: { config?: string; dataDir?: string; socket?: 
     scheduleTimerDir: file.scheduleTimerDir === undefined ? (existsSync('/run/systemd/system') ? '/run/systemd/system' : null) : file.scheduleTimerDir === null ? null : resolve(file.scheduleTimerDir),
     boot: bootConfig(file.boot ?? {}, flags.boot ?? {}, dataDir),
     agent: { silenceMs: Math.round((file.agent?.silenceMinutes ?? 10) * 60_000), cancelMs: Math.round((file.agent?.cancelSeconds ?? 60) * 1000) },
+    shares: sharesOf(file.shares),
   };
 }
 

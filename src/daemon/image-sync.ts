@@ -37,7 +37,7 @@ export async function syncImages(db: ManagementStore, images: ImageStore, log: S
 /** True when the store's image directories and the database's image ids differ (a cheap check before a full sync). */
 export async function imagesChanged(db: ManagementStore, images: ImageStore, known: { skipped: Set<string> }): Promise<boolean> {
   const onDisk = (await images.imageIds()).filter((id) => !known.skipped.has(id));
-  const inDb = new Set((await db.images.list()).map((r) => r.id));
+  const inDb = new Set((await db.images.list()).filter((r) => r.location === undefined).map((r) => r.id)); // images kept elsewhere are not in this store
   return onDisk.length !== inDb.size || onDisk.some((id) => !inDb.has(id));
 }
 

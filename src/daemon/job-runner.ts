@@ -18,6 +18,7 @@ import type { ImageStore } from '../imaging/repo/image-store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { verifyImage } from '../imaging/verify.js';
 import type { EngineEvent } from '../imaging/progress.js';
+import type { JobDestination } from '../api/destination.js';
 import type { Job, ManagementStore } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
 import { syncImages } from './image-sync.js';
@@ -47,6 +48,8 @@ export interface DeviceJobRequest {
   growLast?: boolean;
   /** A machine's job: what the machine does after it (default reboot). */
   end?: 'reboot' | 'poweroff';
+  /** A machine's backup: where it goes (absent: the appliance). */
+  destination?: JobDestination;
   requestedBy: string;
 }
 
@@ -67,6 +70,11 @@ export class JobRunner {
 
   /** Sends Wake-on-LAN to a machine whose job now waits for its boot (the boot services set it). */
   wakeMachine: ((macs: readonly string[]) => Promise<void>) | null = null;
+  /**
+   * Checks a backup's share destination before a job exists (main.ts sets it from the
+   * daemon's `shares` config: an unknown name throws a clear error). Null: no share is known.
+   */
+  shareCheck: ((name: string) => void) | null = null;
   /** Jobs an agent runs (main.ts sets it). */
   agentJobs: AgentJobControl | null = null;
   /** Passphrases of machine jobs, in memory only until their agent starts them (never stored: a restart interrupts these jobs anyway). */
@@ -83,6 +91,13 @@ export class JobRunner {
 
   /** Creates the job (refused while the disk is busy) and starts it at once. */
   async submit(asked: DeviceJobRequest): Promise<Job> {
+    const away = asked.imageId ? (await this.db.images.find(asked.imageId))?.location : undefined;
+    if (away !== undefined) throw new LifeboatError('user', `image ${asked.imageId} is on ${away}, not in the appliance's store: bring it in first with \`lifeboat images import ${asked.imageId} --from <its lifeboat-store directory>\` (the disk docked in the appliance, or the share's localPath)`);
+    if (asked.destination && (asked.type !== 'backup' || asked.machine === undefined)) throw new LifeboatError('usage', 'a destination is for a machine\'s backup (its agent writes there): a disk docked in the appliance is backed up into the appliance');
+    if (asked.destination?.kind === 'share') {
+      if (!this.shareCheck) throw new LifeboatError('user', `no share named ${asked.destination.name}: this appliance has no shares in its config (shares: { <name>: { type: smb, unc, username, passwordFile } })`);
+      this.shareCheck(asked.destination.name);
+    }
     if (asked.machine !== undefined) return this.submitForMachine(asked);
     let req = asked;
     if (req.type !== 'verify') {
@@ -125,7 +140,8 @@ export class JobRunner {
   private async submitForMachine(asked: DeviceJobRequest): Promise<Job> {
     const machine = await this.db.machines.getByName(asked.machine as string);
     let req = asked;
-    if (req.type === 'backup' && req.passphrase === undefined) {
+    // A destination's image carries no restore passphrase (its store is not the appliance's): a machine's passphrase file protects its backups into the appliance.
+    if (req.type === 'backup' && req.passphrase === undefined && !req.destination) {
       const file = req.passphraseFile ?? machine.passphraseFile;
       // Checked now (the file may change before the machine boots: read again when its backup starts).
       if (file !== undefined) readPassphraseFile(file);
@@ -377,9 +393,10 @@ export class JobRunner {
 }
 
 /** The options a machine's job keeps for its agent (the hello answer's job spec). Pure. */
-export function machineJobOptions(req: Pick<DeviceJobRequest, 'type' | 'end' | 'verify' | 'verifyFirst' | 'growLast'>): NonNullable<Job['options']> {
+export function machineJobOptions(req: Pick<DeviceJobRequest, 'type' | 'end' | 'verify' | 'verifyFirst' | 'growLast' | 'destination'>): NonNullable<Job['options']> {
   return {
     end: req.end ?? 'reboot',
+    ...(req.type === 'backup' && req.destination ? { destination: req.destination } : {}),
     ...(req.type === 'restore' ? { verify: req.verify === true, growLast: req.growLast === true, ...(req.verifyFirst !== undefined ? { verifyFirst: req.verifyFirst } : {}) } : {}),
   };
 }

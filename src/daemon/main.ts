@@ -30,6 +30,7 @@ import { listLocalDevices } from './local-devices.js';
 import { timerSync } from './schedule-timers.js';
 import { lockDataDir } from './lock.js';
 import { CERT_FILE, loadTlsIdentity } from './tls-identity.js';
+import { resolveShare } from './shares.js';
 
 import { VERSION } from '../version.js';
 
@@ -101,7 +102,10 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       log: (msg, fields) => log('info', msg, fields),
     });
     const jobRunner = runner;
-    const agentJobs = new AgentJobs({ db, images, hub, tokens, config: config.agent, claimWaiting: (jobId) => jobRunner.claimWaiting(jobId), log: (msg, fields) => log('info', msg, fields) });
+    // Shares in the config: a backup's share is checked (its password file read) before its job exists, and resolved again when the agent starts it.
+    const hasShares = Object.keys(config.shares).length > 0;
+    if (hasShares) runner.shareCheck = (name) => void resolveShare(config, name);
+    const agentJobs = new AgentJobs({ db, images, hub, tokens, config: config.agent, claimWaiting: (jobId) => jobRunner.claimWaiting(jobId), log: (msg, fields) => log('info', msg, fields), ...(hasShares ? { resolveShare: (name: string) => resolveShare(config, name) } : {}) });
     runner.agentJobs = agentJobs;
     boot = await startBootServices({ config: config.boot, directory, leases: db.leases, tls, agentRoutes: agentRoutes({ db, tokens, media, hub, jobs: agentJobs, log: (level, msg, fields) => log(level, msg, fields) }), log: (level, msg, fields) => log(level, msg, fields) });
     const bootServices = boot;
@@ -130,6 +134,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       devices: () => listLocalDevices(config),
       schedulesChanged,
       imageSync,
+      importRoots: () => [config.dockedDir, ...Object.values(config.shares).flatMap((s) => (s.localPath !== undefined ? [s.localPath] : []))],
       media: { tokens: media, agent: () => (bootServices.address !== null ? (bootServices.agent ?? null) : null) },
       fixedAddressProblem: (ip: string) => bootServices.fixedAddressProblem(ip),
       ...(bootServices.address !== null ? { wake: (macs: readonly string[]) => bootServices.wake(macs) } : {}),

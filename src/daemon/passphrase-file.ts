@@ -14,13 +14,19 @@ export { checkPassphrasePath };
 const MAX_FILE_BYTES = 64 * 1024;
 const MAX_PASSPHRASE = 1024;
 
+/** How strict the mode check is: a share's password file may not be readable by its group either. */
+export interface SecretFileRules {
+  groupMayRead: boolean;
+}
+
 /** What is wrong with a passphrase file's owner and mode, with the command that fixes it, or null. Pure. */
-export function passphraseFileProblem(path: string, st: { uid: number; mode: number; isFile: boolean }): string | null {
+export function passphraseFileProblem(path: string, st: { uid: number; mode: number; isFile: boolean }, rules: SecretFileRules = { groupMayRead: true }): string | null {
   if (!st.isFile) return `passphrase file ${path} is not a regular file: give a file holding the passphrase on its first line`;
   if (st.uid !== 0) return `passphrase file ${path} is owned by uid ${st.uid}, not root: anyone who owns it can change or read the passphrase; run \`chown root: ${path}\``;
   const mode = st.mode & 0o777;
   if ((mode & 0o007) !== 0) return `passphrase file ${path} has mode ${mode.toString(8).padStart(4, '0')}: others may ${(mode & 0o004) !== 0 ? 'read' : 'use'} it; run \`chmod 600 ${path}\``;
   if ((mode & 0o020) !== 0) return `passphrase file ${path} has mode ${mode.toString(8).padStart(4, '0')}: its group may change it; run \`chmod 600 ${path}\``;
+  if (!rules.groupMayRead && (mode & 0o070) !== 0) return `passphrase file ${path} has mode ${mode.toString(8).padStart(4, '0')}: its group may read it; run \`chmod 600 ${path}\``;
   return null;
 }
 
@@ -29,7 +35,7 @@ export function passphraseFileProblem(path: string, st: { uid: number; mode: num
  * (what is read is what was checked) and returns its first line. Every failure is a user
  * error naming the file and what to fix; none quotes the file's content.
  */
-export function readPassphraseFile(path: string, subject = 'passphrase file'): string {
+export function readPassphraseFile(path: string, subject = 'passphrase file', rules: SecretFileRules = { groupMayRead: true }): string {
   const file = checkPassphrasePath(path);
   let fd: number;
   try {
@@ -41,7 +47,7 @@ export function readPassphraseFile(path: string, subject = 'passphrase file'): s
   }
   try {
     const st = fstatSync(fd);
-    const problem = passphraseFileProblem(file, { uid: st.uid, mode: st.mode, isFile: st.isFile() });
+    const problem = passphraseFileProblem(file, { uid: st.uid, mode: st.mode, isFile: st.isFile() }, rules);
     if (problem !== null) throw userError(problem.replace('passphrase file', subject));
     const buf = Buffer.alloc(Math.min(MAX_FILE_BYTES, Math.max(1, st.size)));
     let n = 0;

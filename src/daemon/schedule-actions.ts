@@ -82,7 +82,7 @@ function bySource(images: ImageRecord[]): Map<string, ImageRecord[]> {
 /** The images a schedule's own jobs made, grouped by the disk they came from. */
 async function imagesOfSchedule(db: ManagementStore, schedule: Schedule): Promise<ImageRecord[]> {
   const made = new Set((await db.jobs.list({ scheduleId: schedule.id, state: 'done', limit: 100_000 })).flatMap((j) => (j.imageId ? [j.imageId] : [])));
-  return (await db.images.list()).filter((i) => made.has(i.id));
+  return (await db.images.list()).filter((i) => made.has(i.id) && i.location === undefined); // retention prunes the appliance's store only
 }
 
 export interface PruneOptions {
@@ -98,7 +98,7 @@ export async function pruneSchedule(deps: { db: ManagementStore; images: ImageSt
 /** Prunes every image in the store by a policy given now (`images prune`), per source disk. */
 export async function pruneAllImages(deps: { db: ManagementStore; images: ImageStore }, policy: RetentionPolicy, actor: string, options: PruneOptions = {}): Promise<PruneReport> {
   if (Object.values(policy).every((v) => v === undefined)) throw new LifeboatError('user', 'say what to keep: --keep-last, --keep-daily, --keep-weekly and/or --keep-monthly (without a policy nothing would be pruned)');
-  return pruneImages(deps, { subject: 'images', images: await deps.db.images.list(), policy, actor, action: 'images.prune' }, options);
+  return pruneImages(deps, { subject: 'images', images: (await deps.db.images.list()).filter((i) => i.location === undefined), policy, actor, action: 'images.prune' }, options);
 }
 
 async function pruneImages(

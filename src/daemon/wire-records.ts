@@ -73,6 +73,7 @@ export function imageToWire(i: ImageRecord): wire.ImageRecord {
     hasPassphrase: i.hasPassphrase,
     machineId: i.machineId,
     protected: i.protected,
+    location: i.location,
   });
 }
 

@@ -1,8 +1,11 @@
 // Images: a mirror of the image store's manifests, for listing and lookups without
 // reading the store. The store is the truth: reconcile() makes this collection equal to
 // what the store holds. Two fields only the database knows survive reconcile: which
-// machine an image belongs to (the job that made it knows; the manifest does not) and
-// `protected` (retention never deletes a protected image).
+// machine an image belongs to (the job that made it knows; the manifest does not),
+// `protected` (retention never deletes a protected image) and `location`: an image a
+// machine's agent wrote to a destination (a client's disk, a share) is recorded here
+// though the appliance's store does not hold it, and reconcile keeps it until it is
+// imported (then the store holds it and its location is the appliance again).
 import { isDeepStrictEqual } from 'node:util';
 import { LifeboatError, bug, notFoundError, userError } from '../errors.js';
 import { IMAGE_ID } from '../imaging/repo/formats.js';
@@ -38,6 +41,16 @@ export interface ImageFacts {
 export interface ImageOwnership {
   machineId?: string;
   protected: boolean;
+  /** Where the image is when not in the appliance's store: `client-disk LABEL=…`, `client-disk UUID=…`, `share <name>`. Absent: the appliance. */
+  location?: string;
+}
+
+/** A location other than the appliance, as destination.ts writes it (locationOf). */
+const LOCATION = /^(client-disk (LABEL=[A-Za-z0-9._-]{1,16}|UUID=[0-9a-f-]{9,36})|share [A-Za-z0-9][A-Za-z0-9._-]{0,62})$/;
+
+export function checkLocation(value: unknown): string {
+  if (typeof value === 'string' && LOCATION.test(value)) return value;
+  throw userError(`image location ${describe(value)} is not client-disk LABEL=<label>, client-disk UUID=<uuid> or share <name>`);
 }
 
 export type ImageRecord = ImageFacts & ImageOwnership;
@@ -53,7 +66,7 @@ export interface ReconcileResult {
 
 export interface Images {
   /** Adds or updates one image (the job runner calls this when an image commits). */
-  record(facts: ImageFacts, ownership?: Partial<ImageOwnership>): Promise<ImageRecord>;
+  record(facts: ImageFacts, ownership?: Partial<Omit<ImageOwnership, 'location'>> & { location?: string | null }): Promise<ImageRecord>;
   get(id: string): Promise<ImageRecord>;
   find(id: string): Promise<ImageRecord | null>;
   /** Newest first. */
@@ -182,11 +195,13 @@ export function imagesCollection(ctx: StoreContext): Images {
     async record(value, ownership = {}) {
       const facts = checkImageFacts(value);
       const own = checkObject('image ownership', ownership);
-      checkKeys('image ownership', own, ['machineId', 'protected']);
+      checkKeys('image ownership', own, ['machineId', 'protected', 'location']);
+      const location = own.location === undefined || own.location === null ? own.location : checkLocation(own.location);
       return ctx.lock.run(async () => {
         const current = await find(facts.id);
         const r: ImageRecord = { ...facts, protected: current?.protected ?? false };
         if (current?.machineId) r.machineId = current.machineId;
+        if (location !== undefined ? location !== null : current?.location !== undefined) r.location = (location ?? current?.location) as string;
         if (own.machineId !== undefined) r.machineId = await assertMachine(own.machineId as string);
         if (own.protected !== undefined) r.protected = checkBoolean('protected', own.protected);
         if (current) return save(r);
@@ -247,13 +262,25 @@ export function imagesCollection(ctx: StoreContext): Images {
           const { id, ...rest } = f;
           await images.insert({ _id: id, ...rest, protected: false });
         }
+        const updated = new Set(plan.update.map((f) => f.id));
         for (const f of plan.update) {
           const old = byId.get(f.id);
           if (!old) throw bug(`reconcile: image ${f.id} vanished`);
-          await save({ ...f, protected: old.protected, ...(old.machineId ? { machineId: old.machineId } : {}) });
+          await save({ ...f, protected: old.protected, ...(old.machineId ? { machineId: old.machineId } : {}) }); // in the store: its location is the appliance
         }
-        if (plan.remove.length > 0) await images.remove({ _id: { $in: plan.remove } }, true);
-        return { added: plan.add.map((f) => f.id), updated: plan.update.map((f) => f.id), removed: plan.remove, skipped };
+        // An image the store holds whose record still names a destination (imported): the appliance now.
+        for (const f of facts) {
+          const old = byId.get(f.id);
+          if (old?.location !== undefined && !updated.has(f.id)) {
+            const { location: _gone, ...rest } = old;
+            await save(rest);
+            updated.add(f.id);
+          }
+        }
+        // Images kept elsewhere (a client's disk, a share) are not in this store: never removed for that.
+        const remove = plan.remove.filter((id) => byId.get(id)?.location === undefined);
+        if (remove.length > 0) await images.remove({ _id: { $in: remove } }, true);
+        return { added: plan.add.map((f) => f.id), updated: [...updated], removed: remove, skipped };
       });
     },
   };

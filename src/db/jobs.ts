@@ -3,6 +3,7 @@
 // (an appliance disk, by device path), a disk of a machine (by serial or path), or a
 // whole machine (a job naming no disk holds every disk of it). Live progress stays in
 // memory; checkpoint() writes it at most every 10 seconds per job.
+import { type JobDestination, destinationText, parseDestination } from '../api/destination.js';
 import { conflictError, notFoundError, userError } from '../errors.js';
 import { type StoreContext, newId } from './context.js';
 import { checkDevicePath } from './disks.js';
@@ -67,6 +68,8 @@ export interface JobOptions {
   verifyFirst?: boolean;
   /** Restore: on a larger disk, enlarge the last partition and its filesystem. */
   growLast?: boolean;
+  /** Backup: where the image goes when not into the appliance (a client's disk, a share). */
+  destination?: JobDestination;
 }
 
 export interface AgentDisk {
@@ -172,14 +175,30 @@ const NEW_KEYS = ['type', 'machineId', 'diskSerial', 'devicePath', 'imageId', 's
 
 function checkOptions(value: unknown): JobOptions {
   const v = checkObject('job options', value);
-  checkKeys('job options', v, ['end', 'verify', 'verifyFirst', 'growLast']);
+  checkKeys('job options', v, ['end', 'verify', 'verifyFirst', 'growLast', 'destination']);
   const out: JobOptions = {};
   if (v.end !== undefined) {
     if (v.end !== 'reboot' && v.end !== 'poweroff') throw userError(`the end of a job must be reboot or poweroff, not ${describe(v.end)}`);
     out.end = v.end;
   }
   for (const k of ['verify', 'verifyFirst', 'growLast'] as const) if (v[k] !== undefined) out[k] = checkBoolean(`job option ${k}`, v[k]);
+  if (v.destination !== undefined) out.destination = checkDestination(v.destination);
   return out;
+}
+
+/** A recorded destination: the parsed form of the operator's text, read back through the same parser. */
+function checkDestination(value: unknown): JobDestination {
+  const d = checkObject('job destination', value);
+  checkKeys('job destination', d, ['kind', 'label', 'uuid', 'name']);
+  const parsed = (() => {
+    try {
+      return parseDestination(destinationText(d as JobDestination));
+    } catch (err) {
+      throw userError(`job destination ${describe(value)}: ${(err as Error).message}`);
+    }
+  })();
+  if (!parsed || JSON.stringify(parsed) !== JSON.stringify(d)) throw userError(`job destination ${describe(value)} is not a client disk (label or uuid) or a share (name)`);
+  return parsed;
 }
 
 function checkAgentDisk(value: unknown): AgentDisk {

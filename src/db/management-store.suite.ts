@@ -288,6 +288,25 @@ export function managementStoreSuite(name: string, make: (options: OpenOptions) 
     assert.deepEqual((await store.images.list()).map((i) => i.id), [IMG1]);
   });
 
+  withStore('images: one kept elsewhere (a client disk, a share) survives reconcile until the store holds it', async (store) => {
+    const m = await pc(store, 1);
+    await store.images.reconcile([facts(IMG1)]);
+    const away = await store.images.record(facts(IMG2), { machineId: m.id, location: 'client-disk LABEL=LBUSB' });
+    assert.equal(away.location, 'client-disk LABEL=LBUSB');
+    await store.images.record(facts(IMG3), { location: 'share nas' });
+    assert.deepEqual(await store.images.reconcile([facts(IMG1)]), { added: [], updated: [], removed: [], skipped: [] }, 'not in the store, yet not removed');
+    assert.equal((await store.images.get(IMG3)).location, 'share nas');
+    // imported: the store holds it now; its location is the appliance, its machine kept
+    const r = await store.images.reconcile([facts(IMG1), facts(IMG2)]);
+    assert.deepEqual(r.updated, [IMG2]);
+    const two = await store.images.get(IMG2);
+    assert.equal(two.location, undefined);
+    assert.equal(two.machineId, m.id);
+    assert.equal((await store.images.record(facts(IMG3), { location: null })).location, undefined, 'null clears it');
+    assert.equal((await store.images.record(facts(IMG3))).location, undefined);
+    for (const bad of ['appliance', 'client-disk LABEL=a b', 'share ../x', 'client-disk', 7]) await assert.rejects(store.images.record(facts(IMG3), { location: bad as string }), kind('user', /image location/), String(bad));
+  });
+
   withStore('images: reconcile adds, updates and removes to match the store, keeping ownership', async (store) => {
     const m = await pc(store, 1);
     assert.deepEqual(await store.images.reconcile([facts(IMG1), facts(IMG2)]), { added: [IMG1, IMG2], updated: [], removed: [], skipped: [] });

@@ -35,6 +35,10 @@ export interface EngineOptions {
   /** A block device, a disk-image file, or a stream: `-` (standard input) or a pipe. */
   source: string;
   label?: string;
+  /** The manifest's host (default: this computer's hostname; the agent names the machine). */
+  host?: string;
+  /** The disk's model and serial as the caller knows them (the agent's inventory), over what the source's sysfs says. */
+  identity?: { model?: string; serial?: string };
   onEvent?: EventSink;
   signal?: AbortSignal;
   /** Worker threads (default: one per core). */
@@ -126,7 +130,7 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
   // The same text policy as the API and the database: a label they would refuse never gets into a manifest.
   const labelProblem = opts.label === undefined ? null : textProblem(opts.label, { max: 256 });
   if (labelProblem !== null) throw userError(`label ${labelProblem}`);
-  const source = describeDisk(opts.source);
+  const source = { ...describeDisk(opts.source), ...opts.identity };
   if (source.kind !== 'stream' && source.size === 0) throw userError(`source ${opts.source} is empty (0 bytes): nothing to back up`);
   // A disk (or a file behind a loop device) mounted read-write or holding swap would give a torn image.
   const checked = source.kind === 'stream' ? null : assertNotInUse('backup', opts.source);
@@ -184,7 +188,7 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
     const finishedAt = now();
     const result = await target.commit({
       label: opts.label ?? null,
-      host: hostname(),
+      host: opts.host ?? hostname(),
       startedAt,
       finishedAt,
       source,

@@ -32,6 +32,8 @@ export interface VmSpec {
   firmware: FirmwareKind;
   /** the machine's one disk: a raw file, on virtio-blk or NVMe, with this serial */
   disk: { file: string; bus: 'virtio' | 'nvme'; serial: string };
+  /** more disks (virtio-blk, never booted from), e.g. a USB-like disk a backup is stored on */
+  extraDisks?: Array<{ file: string; serial: string }>;
   /** its SMBIOS system UUID (QEMU gives none unless told) */
   uuid?: string;
   memoryMiB?: number;
@@ -141,6 +143,7 @@ export class VmLab {
       // UEFI: romfile= (none), so OVMF's own PXE boots; BIOS: QEMU's iPXE option ROM
       '-device', `virtio-net-pci,netdev=n0,mac=${spec.mac},bootindex=1${uefi ? ',romfile=' : ''}`,
       '-drive', `file=${spec.disk.file},if=none,id=d0,format=raw,cache=unsafe`, '-device', diskDev,
+      ...(spec.extraDisks ?? []).flatMap((d, k) => ['-drive', `file=${d.file},if=none,id=x${k},format=raw,cache=unsafe`, '-device', `virtio-blk-pci,drive=x${k},serial=${d.serial}`]),
       ...(spec.cdrom ? ['-drive', `file=${spec.cdrom},if=none,id=cd0,media=cdrom,readonly=on`, '-device', 'ide-cd,drive=cd0,bootindex=0'] : []),
     ];
     const qemu = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -22,7 +22,7 @@ const owner = (i: ImageView, data: DataState) => (i.machineId ? (data.machines.f
 export function ImagesScreen({ data, rows, selected, width, height, details }: Props) {
   const theme = useTheme();
   const listHeight = details ? Math.min(4, height) : Math.max(3, Math.min(rows.length + 1, height - 8));
-  const text = rows.map((i) => `${fit(shortImageId(i.id), 16, { pad: true })} ${fit(owner(i, data), 14, { pad: true })} ${fitPath(i.sourcePath, 18, theme.ascii)} ${shortBytes(i.diskSize).padStart(7)} ${shortBytes(i.storedBytesNew).padStart(7)} ${i.protected ? 'P ' : '  '}${i.label ?? ''}`);
+  const text = rows.map((i) => `${fit(shortImageId(i.id), 16, { pad: true })} ${fit(owner(i, data), 14, { pad: true })} ${fitPath(i.sourcePath, 18, theme.ascii)} ${shortBytes(i.diskSize).padStart(7)} ${shortBytes(i.storedBytesNew).padStart(7)} ${i.protected ? 'P ' : '  '}${i.location ? `[${i.location}] ` : ''}${i.label ?? ''}`);
   const img = rows[selected];
   const lines = img
     ? [
@@ -30,6 +30,7 @@ export function ImagesScreen({ data, rows, selected, width, height, details }: P
         `from ${owner(img, data)} (host ${img.host}) ${img.sourcePath} (${img.sourceKind})  ${img.diskModel ?? ''} ${img.diskSerial ?? ''}`,
         `disk ${shortBytes(img.diskSize)}  needs a target of ${shortBytes(neededBytes(img))}  new ${shortBytes(img.bytesNew)} stored as ${shortBytes(img.storedBytesNew)}  ${img.chunkCount} chunks of ${shortBytes(img.chunkSize)}`,
         `made ${localTime(img.createdAt, { seconds: true })} to ${localTime(img.completedAt, { seconds: true })}${img.parent ? `  parent ${img.parent}` : '  full'}`,
+        ...(img.location ? [`on ${img.location}, not in the appliance's store: lifeboat images import ${img.id} --from <dir>/lifeboat-store`] : []),
       ]
     : ['select an image'];
   return (
