@@ -12,7 +12,8 @@
 #    modules.dep/modules.alias made again for exactly that set (sorted, so reproducible),
 #    modules.builtin, and manifest.json: the kernel version, the package and its SHA-256,
 #    and the SHA-256 and size of every file taken.
-# Cached: a second run with the same package version does nothing.
+# Cached: a second run with the same package version and the same kernels/modules.list does
+# nothing (the list's SHA-256 is in manifest.json; a changed list builds the set again).
 #
 # Environment: KERNEL_PACKAGE overrides the package (default: what linux-image-amd64 depends on).
 set -Eeuo pipefail
@@ -32,7 +33,8 @@ pkg=${KERNEL_PACKAGE:-$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/
 case "$pkg" in linux-image-[0-9]*-amd64) ;; *) fail "unexpected kernel package name '$pkg'" ;; esac
 version=${pkg#linux-image-}
 dest=$OUT/$version
-if [ -f "$dest/manifest.json" ]; then
+listSha=$(grep -v '^[[:space:]]*#' "$LIST" | sha256sum | cut -d' ' -f1)
+if [ -f "$dest/manifest.json" ] && grep -q "\"modulesListSha256\": \"$listSha\"" "$dest/manifest.json"; then
   ln -sfn "$version" "$OUT/current"
   echo "kernels: cached $dest"
   exit 0
@@ -96,16 +98,16 @@ done <"$stage/lib/modules/$version/modules.dep"
   printf '%s %s %s\n' "$(sha256sum "$f" | cut -d' ' -f1)" "$(stat -c %s "$f")" "$f"
 done) >"$scratch/sums"
 node -e '
-  const [version, pkg, debFile, debSha, sums] = process.argv.slice(1);
+  const [version, pkg, debFile, debSha, sums, , listSha] = process.argv.slice(1);
   const files = require("fs").readFileSync(sums, "utf8").trim().split("\n").map((l) => {
     const [sha256, size, path] = l.split(" ");
     return { path, size: Number(size), sha256 };
   });
   const m = { format: "lifeboat-kernel-set", version: 1, kernelVersion: version, package: pkg,
-    packageFile: require("path").basename(debFile), packageSha256: debSha,
+    packageFile: require("path").basename(debFile), packageSha256: debSha, modulesListSha256: listSha,
     modules: files.filter((f) => f.path.endsWith(".ko")).length, files };
   require("fs").writeFileSync(process.argv[6], JSON.stringify(m, null, 2) + "\n");
-' "$version" "$pkg" "$deb" "$(sha256sum "$deb" | cut -d' ' -f1)" "$scratch/sums" "$stage/manifest.json"
+' "$version" "$pkg" "$deb" "$(sha256sum "$deb" | cut -d' ' -f1)" "$scratch/sums" "$stage/manifest.json" "$listSha"
 
 rm -rf "$dest"
 mv "$stage" "$dest"
