@@ -100,10 +100,12 @@ async function withUsb<T>(at: string, fn: () => T, inDaemon = false): Promise<T>
   }
 }
 
-test('backup --to disk:LABEL=LBUSB in the boot OS: the image is on the second disk, verifies there, restores to disk A', { timeout: HELLO_MS + JOB_MS + 300_000 }, async () => {
+test('backup --to disk:LABEL=LBUSB in the boot OS: the image is on the second disk, verifies there, restores to disk A', { timeout: HELLO_MS + JOB_MS + 300_000 }, async (t) => {
   const r = await jobWithBoot(['backup', '--machine', 'a', '--to', 'disk:LABEL=LBUSB', '--label', 'to usb', '--wait', '--json']);
   assert.equal(r.code, 0, `the backup failed: ${r.out.slice(-1500)}\n${lab.diagnostics([r.vm])}`);
   assert.equal(r.job?.state, 'done');
+  const running = r.job?.history?.find((h) => h.state === 'running')?.at;
+  if (running && r.job?.finishedAt) t.diagnostic(`backup of A's 256 MiB disk into the client disk: ${((Date.parse(r.job.finishedAt) - Date.parse(running)) / 1000).toFixed(1)} s from running to done (mount, engine, sync, unmount, report)`);
   image = r.job?.imageId ?? '';
   assert.ok(image);
   assert.match(r.vm.serial(), /mounting vdb \(ext4, LABEL=LBUSB\)/);
