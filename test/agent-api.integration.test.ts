@@ -464,7 +464,13 @@ test('a backup to a client disk over the wire: the start names it, no chunk rout
   assert.match(failed.error ?? '', /report of the image was refused: .*serial SN-OTHER.*the job started on vda \(serial SN-A1/);
   assert.ok(!(await api.images()).some((i) => i.id === '20261203T100000Z-0a1b2c3d'));
 
+  // the machine's passphrase protects images in the appliance only: the job says so
+  const secret = join(work.dir, 'desk-a.passphrase');
+  writeFileSync(secret, 'correct horse\n', { mode: 0o600 });
+  await api.editMachine('desk-a', { passphraseFile: secret });
   const good = await jobAgent({ type: 'backup', machine: 'desk-a', label: 'usb', destination: 'disk:LABEL=LBUSB' });
+  await api.editMachine('desk-a', { passphraseFile: null });
+  assert.match(JSON.stringify((await api.job(good.id)).log), /protected by a restore passphrase, but an image written to disk:LABEL=LBUSB carries none/);
   assert.equal((await good.agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
   const ok = await good.agent.request('POST', AGENT_PATHS.stored, stored('20261203T110000Z-0a1b2c3e'));
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
