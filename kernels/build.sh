@@ -12,8 +12,8 @@
 #    modules.dep/modules.alias made again for exactly that set (sorted, so reproducible),
 #    modules.builtin, and manifest.json: the kernel version, the package and its SHA-256,
 #    and the SHA-256 and size of every file taken.
-# Cached: a second run with the same package version and the same modules.list does nothing
-# (manifest.json records the list's SHA-256).
+# Cached: a second run with the same package version and the same kernels/modules.list does
+# nothing (the list's SHA-256 is in manifest.json; a changed list builds the set again).
 #
 # Environment: KERNEL_PACKAGE overrides the package (default: what linux-image-amd64 depends on).
 set -Eeuo pipefail
@@ -33,9 +33,8 @@ pkg=${KERNEL_PACKAGE:-$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/
 case "$pkg" in linux-image-[0-9]*-amd64) ;; *) fail "unexpected kernel package name '$pkg'" ;; esac
 version=${pkg#linux-image-}
 dest=$OUT/$version
-# The set depends on the package and on modules.list: a changed list makes it again.
-listsha=$(sha256sum "$LIST" | cut -d' ' -f1)
-if [ -f "$dest/manifest.json" ] && grep -q "\"modulesListSha256\": \"$listsha\"" "$dest/manifest.json"; then
+listSha=$(grep -v '^[[:space:]]*#' "$LIST" | sha256sum | cut -d' ' -f1)
+if [ -f "$dest/manifest.json" ] && grep -q "\"modulesListSha256\": \"$listSha\"" "$dest/manifest.json"; then
   ln -sfn "$version" "$OUT/current"
   echo "kernels: cached $dest"
   exit 0
@@ -108,7 +107,7 @@ node -e '
     packageFile: require("path").basename(debFile), packageSha256: debSha, modulesListSha256: listSha,
     modules: files.filter((f) => f.path.endsWith(".ko")).length, files };
   require("fs").writeFileSync(process.argv[6], JSON.stringify(m, null, 2) + "\n");
-' "$version" "$pkg" "$deb" "$(sha256sum "$deb" | cut -d' ' -f1)" "$scratch/sums" "$stage/manifest.json" "$listsha"
+' "$version" "$pkg" "$deb" "$(sha256sum "$deb" | cut -d' ' -f1)" "$scratch/sums" "$stage/manifest.json" "$listSha"
 
 rm -rf "$dest"
 mv "$stage" "$dest"

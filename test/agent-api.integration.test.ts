@@ -418,6 +418,76 @@ test('garbage and mutated bodies on every route: never a 500, the daemon stays u
   await waitFor(async () => (await api.job(id)).state === 'cancelled', 'the fuzzed job is cancelled', 15_000);
 });
 
+test('a backup to a client disk over the wire: the start names it, no chunk route is open, job/stored records the image with its location', async () => {
+  const stored = (imageId: string, over: Record<string, unknown> = {}) => ({
+    imageId,
+    parentId: null,
+    createdAt: '2026-12-03T10:00:00.000Z',
+    completedAt: '2026-12-03T10:01:00.000Z',
+    source: { kind: 'block', size: DISK.sizeBytes, logicalSectorSize: 512, physicalSectorSize: 512, model: DISK.model, serial: DISK.serial, name: DISK.name },
+    imageBytes: DISK.sizeBytes,
+    chunkSize: CHUNK,
+    chunkCount: 16,
+    contentSha256: 'b'.repeat(64),
+    manifestSha256: 'c'.repeat(64),
+    stats: { bytesNew: 3 * CHUNK, storedBytesNew: CHUNK },
+    layout: null,
+    ...over,
+  });
+  // an appliance backup has no job/stored
+  const plain = await jobAgent({ type: 'backup', machine: 'desk-a' });
+  assert.equal((await plain.agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  const wrongRoute = await plain.agent.request('POST', AGENT_PATHS.stored, stored('20261203T100000Z-0a1b2c3d'));
+  assert.equal(wrongRoute.status, 409, JSON.stringify(wrongRoute.body));
+  await api.cancelJob(plain.id);
+  await waitFor(async () => (await api.job(plain.id)).state === 'cancelled', 'the plain job is cancelled', 15_000);
+
+  // a report about another disk: refused, the job fails, nothing recorded
+  const bad = await jobAgent({ type: 'backup', machine: 'desk-a', destination: 'disk:LABEL=LBUSB' });
+  const hello = await bad.agent.hello([DISK]);
+  assert.deepEqual(hello.body.job?.destination, { kind: 'client-disk', label: 'LBUSB' });
+  const start = await bad.agent.request<Record<string, unknown>>('POST', AGENT_PATHS.start, { disk: DISK });
+  assert.equal(start.status, 200);
+  assert.deepEqual(start.body, { type: 'backup', destination: { kind: 'client-disk', label: 'LBUSB' }, host: 'desk-a', label: null });
+  for (const [method, path, body] of [['PUT', `${AGENT_PATHS.chunks}/${'a'.repeat(64)}?raw=10`, randomBytes(10)], ['POST', AGENT_PATHS.has, { digests: ['a'.repeat(64)] }], ['POST', AGENT_PATHS.finish, finishBody(DISK, 'a'.repeat(64))], ['GET', AGENT_PATHS.parentIndex, undefined]] as const) {
+    const r = await bad.agent.request(method, path, body);
+    assert.equal(r.status, 403, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  for (const garbage of [{}, stored('../etc'), stored('20261203T100000Z-0a1b2c3d', { chunkCount: 3 }), stored('20261203T100000Z-0a1b2c3d', { extra: 1 })]) {
+    assert.equal((await bad.agent.request('POST', AGENT_PATHS.stored, garbage)).status, 400);
+  }
+  assert.equal((await api.job(bad.id)).state, 'running', 'bad bodies fail nothing');
+  const other = await bad.agent.request('POST', AGENT_PATHS.stored, stored('20261203T100000Z-0a1b2c3d', { source: { ...stored('x').source, serial: 'SN-OTHER' } }));
+  assert.equal(other.status, 422);
+  const failed = await api.job(bad.id);
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.error ?? '', /report of the image was refused: .*serial SN-OTHER.*the job started on vda \(serial SN-A1/);
+  assert.ok(!(await api.images()).some((i) => i.id === '20261203T100000Z-0a1b2c3d'));
+
+  // the machine's passphrase protects images in the appliance only: the job says so
+  const secret = join(work.dir, 'desk-a.passphrase');
+  writeFileSync(secret, 'correct horse\n', { mode: 0o600 });
+  await api.editMachine('desk-a', { passphraseFile: secret });
+  const good = await jobAgent({ type: 'backup', machine: 'desk-a', label: 'usb', destination: 'disk:LABEL=LBUSB' });
+  await api.editMachine('desk-a', { passphraseFile: null });
+  assert.match(JSON.stringify((await api.job(good.id)).log), /protected by a restore passphrase, but an image written to disk:LABEL=LBUSB carries none/);
+  assert.equal((await good.agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);
+  const ok = await good.agent.request('POST', AGENT_PATHS.stored, stored('20261203T110000Z-0a1b2c3e'));
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const done = await api.job(good.id);
+  assert.equal(done.state, 'done');
+  assert.equal(done.imageId, '20261203T110000Z-0a1b2c3e');
+  const image = (await api.images()).find((i) => i.id === done.imageId);
+  assert.equal(image?.location, 'client-disk LABEL=LBUSB');
+  assert.equal(image?.label, 'usb');
+  assert.equal(image?.machineId, (await api.machine('desk-a')).id);
+  assert.equal((await good.agent.request('POST', AGENT_PATHS.stored, stored('20261203T110000Z-0a1b2c3e'))).status, 401, 'the token ended with the job');
+  await assert.rejects(api.createJob({ type: 'restore', image: '20261203T110000Z-0a1b2c3e', machine: 'desk-a', confirm: true }), /is on client-disk LABEL=LBUSB, not in the appliance's store/);
+  // the appliance forgets it on `images rm` (the files on the disk stay); its store is untouched
+  await api.removeImage('20261203T110000Z-0a1b2c3e');
+  assert.ok(!(await api.images()).some((i) => i.id === '20261203T110000Z-0a1b2c3e'));
+});
+
 test('an agent that goes silent fails its job with advice', async () => {
   const { id, agent } = await jobAgent({ type: 'backup', machine: 'desk-a' });
   assert.equal((await agent.request('POST', AGENT_PATHS.start, { disk: DISK })).status, 200);

@@ -32,6 +32,9 @@ export function destinationName(d: ClientDiskDestination): string {
 
 const WRITABLE = new Set(['ext2', 'ext3', 'ext4', 'vfat', 'exfat']);
 
+/** Modules a filesystem asks the kernel for when it is mounted. */
+const MOUNT_NEEDS: Record<string, string[]> = { ext4: ['crc32c_intel', 'crc32c_generic'], vfat: ['nls_cp437', 'nls_iso8859_1', 'nls_ascii'], exfat: ['nls_utf8'] };
+
 /**
  * The one filesystem `want` names. Throws a user error that says what to do when none is
  * found, when it is on the disk being backed up, when several match, when it is read-only
@@ -148,7 +151,10 @@ export async function mountClientDisk(dest: ClientDiskDestination, at: string, o
   const found = findFilesystems(o.disks, o);
   const fs = chooseFilesystem(found, dest, o.sourceDisk);
   const type = fs.volume.type.startsWith('ext') ? 'ext4' : fs.volume.type; // the ext4 driver mounts ext2 and ext3
-  await command('modprobe', [type]).catch(() => {}); // built in, or loaded on demand: mount says if it is missing
+  // The driver and what it asks the kernel for at mount time (ext4: the crc32c of its
+  // checksums; FAT/exFAT: character sets), loaded first: the boot OS has no usermode helper
+  // for the kernel's own module requests. A module built in or missing: mount says what fails.
+  for (const m of [type, ...(MOUNT_NEEDS[type] ?? [])]) await command('modprobe', [m]).catch(() => {});
   mkdirSync(at, { recursive: true });
   const device = o.devicePath(fs.device);
   o.log(`mounting ${fs.device} (${fs.volume.type}, ${destinationName(dest)}) at ${at}`);

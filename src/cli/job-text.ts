@@ -1,6 +1,7 @@
 // A daemon job in words, for `jobs list`, `jobs show` and the end of `backup|restore --wait`:
 // times, who asked, the machine by name, the figures, the whole story. Pure: a job in,
 // text out (the same summary lines as the local `image backup|restore` commands).
+import { destinationText } from '../api/destination.js';
 import type { Job, JobView } from '../api/contract.js';
 import { shown } from '../text.js';
 import { formatBytes, formatLocalTime, formatRate } from '../format.js';
@@ -74,6 +75,7 @@ export function jobStory(j: JobView, now = Date.now()): string {
   field('agent disk', a ? `/dev/${shown(a.name)}${a.serial ? ` serial ${shown(a.serial)}` : ''}${a.model ? ` (${shown(a.model)})` : ''}, ${formatBytes(a.sizeBytes)}` : undefined);
   const o = j.options;
   field('options', o ? [o.verify ? 'verify' : '', o.verifyFirst === false ? 'no verify first' : '', o.growLast ? 'grow last partition' : '', o.end ? `then ${o.end}` : ''].filter(Boolean).join(', ') : undefined);
+  if (o?.destination) field('to', destinationText(o.destination));
   if (j.type !== 'verify' || !j.imageId) field('image', j.imageId);
   field('schedule', j.scheduleId ? `id ${j.scheduleId}` : undefined);
   field('requested by', j.requestedBy);

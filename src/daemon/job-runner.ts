@@ -18,7 +18,7 @@ import type { ImageStore } from '../imaging/repo/image-store.js';
 import { restoreImage } from '../imaging/restore.js';
 import { verifyImage } from '../imaging/verify.js';
 import type { EngineEvent } from '../imaging/progress.js';
-import type { JobDestination } from '../api/destination.js';
+import { type JobDestination, destinationText } from '../api/destination.js';
 import type { Job, ManagementStore } from '../db/index.js';
 import type { EventHub } from './event-hub.js';
 import { syncImages } from './image-sync.js';
@@ -174,6 +174,10 @@ export class JobRunner {
     if (req.passphrase !== undefined) this.secrets.set(job.id, req.passphrase);
     await this.db.events.record({ actor: req.requestedBy, action: `job.${req.type}`, subject: job.id, details: { machine: machine.name, ...(req.disk ? { disk: req.disk } : {}), ...(req.imageId ? { imageId: req.imageId } : {}) } });
     if (req.passphraseFile !== undefined) this.passphraseFiles.set(job.id, req.passphraseFile);
+    if (req.destination && (req.passphraseFile ?? machine.passphraseFile) !== undefined) {
+      // Said, not silently dropped: the machine's (or schedule's) passphrase protects its images in the appliance's store only.
+      await this.db.jobs.appendLog(job.id, { level: 'warning', message: `${machine.name}'s backups are protected by a restore passphrase, but an image written to ${destinationText(req.destination)} carries none (its store is not the appliance's): keep that disk or share safe` }).catch(() => {});
+    }
     const waiting = await this.db.jobs.transition(job.id, 'wait-for-boot');
     this.hub.publish({ type: 'job-state', jobId: job.id, state: waiting.state });
     const timer = req.bootDeadlineMs === undefined ? null : setTimeout(() => void this.bootDeadlinePassed(job.id, machine.name, req.bootDeadlineMs as number), req.bootDeadlineMs);

@@ -58,8 +58,12 @@ function spawnUmount(at: string): void {
 /** `lifeboat <args> --wait --json` for machine A; boots A once the job waits; resolves when the command and the VM end. */
 async function jobWithBoot(args: string[]): Promise<{ code: number | null; job: Job | null; out: string; vm: Vm }> {
   const cli: ChildProcess = lab.cliSpawn(args);
+  let stdout = '';
   let out = '';
-  cli.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  cli.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    out += d.toString();
+  });
   cli.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const ended = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
   await lab.until(async () => (await lab.api.jobs({ state: ['waiting-for-boot'] })).some((x) => x.machineName === 'a'), 30_000, 'the job for a waits for its boot', []);
@@ -72,29 +76,36 @@ async function jobWithBoot(args: string[]): Promise<{ code: number | null; job: 
   await vm.kill();
   let job: Job | null = null;
   try {
-    job = JSON.parse(out.trim().split('\n').pop() ?? '') as Job;
+    job = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Job;
   } catch {
     job = null;
   }
   return { code, job, out, vm };
 }
 
-/** Mounts the usb disk's file at `at` for `fn`, always unmounting (once the kernel let go of an earlier loop device on it). */
-async function withUsb<T>(at: string, fn: () => T): Promise<T> {
+/**
+ * Mounts the usb disk's file at `at` for `fn`, always unmounting (once the kernel let go of an
+ * earlier loop device on it). `inDaemon`: in the daemon's mount namespace (`ip netns exec`
+ * gave it its own, which mounts made here may not reach): the disk docked in the appliance.
+ */
+async function withUsb<T>(at: string, fn: () => T, inDaemon = false): Promise<T> {
   for (let t = 0; t < 100 && sh(`losetup -j ${usb}`).trim() !== ''; t++) await new Promise((r) => setTimeout(r, 100));
   mkdirSync(at, { recursive: true });
-  sh(`mount -t ext4 -o loop ${usb} ${at}`);
+  const ns = inDaemon ? `nsenter --mount=/proc/${lab.daemon.child.pid}/ns/mnt ` : '';
+  sh(`${ns}mount -t ext4 -o loop ${usb} ${at}`);
   try {
     return fn();
   } finally {
-    sh(`umount ${at}`);
+    sh(`${ns}umount ${at}`);
   }
 }
 
-test('backup --to disk:LABEL=LBUSB in the boot OS: the image is on the second disk, verifies there, restores to disk A', { timeout: HELLO_MS + JOB_MS + 300_000 }, async () => {
+test('backup --to disk:LABEL=LBUSB in the boot OS: the image is on the second disk, verifies there, restores to disk A', { timeout: HELLO_MS + JOB_MS + 300_000 }, async (t) => {
   const r = await jobWithBoot(['backup', '--machine', 'a', '--to', 'disk:LABEL=LBUSB', '--label', 'to usb', '--wait', '--json']);
   assert.equal(r.code, 0, `the backup failed: ${r.out.slice(-1500)}\n${lab.diagnostics([r.vm])}`);
   assert.equal(r.job?.state, 'done');
+  const running = r.job?.history?.find((h) => h.state === 'running')?.at;
+  if (running && r.job?.finishedAt) t.diagnostic(`backup of A's 256 MiB disk into the client disk: ${((Date.parse(r.job.finishedAt) - Date.parse(running)) / 1000).toFixed(1)} s from running to done (mount, engine, sync, unmount, report)`);
   image = r.job?.imageId ?? '';
   assert.ok(image);
   assert.match(r.vm.serial(), /mounting vdb \(ext4, LABEL=LBUSB\)/);
@@ -132,7 +143,7 @@ test('refused in the boot OS: a label no disk has; a filesystem of the disk bein
 test('images import from the usb disk docked in the appliance: checked, brought in, location appliance', { timeout: 300_000 }, async () => {
   assert.ok(image, 'the first test made an image');
   const docked = join(work.dir, 'usb'); // the lab's docked directory is its work directory
-  const out = await withUsb(docked, () => lab.cli(['images', 'import', image, '--from', join(docked, 'lifeboat-store')]));
+  const out = await withUsb(docked, () => lab.cli(['images', 'import', image, '--from', join(docked, 'lifeboat-store')]), true);
   assert.match(out, new RegExp(`image ${image} imported into the appliance's store: \\d+ chunk\\(s\\) copied`));
   const rec = (JSON.parse(lab.cli(['images', 'list', '--json'])) as ImageRecord[]).find((i) => i.id === image);
   assert.ok(rec);
