@@ -33,7 +33,7 @@ async function routes(req: IncomingMessage, res: ServerResponse): Promise<boolea
 
 before(async () => {
   id = loadTlsIdentity(dir, () => ({ dnsNames: ['lifeboat-test'], ipAddresses: ['127.0.0.1'] }));
-  listener = await AgentListener.start({ host: '127.0.0.1', port: 0, key: id.key, cert: id.cert, routes, onEvent: (e) => events.push(e), limits: { handshakeMs: 500, headersMs: 1000 } });
+  listener = await AgentListener.start({ host: '127.0.0.1', port: 0, key: id.key, cert: id.cert, routes, onEvent: (e) => events.push(e), limits: { handshakeMs: 2000, headersMs: 1000 } });
 });
 after(async () => {
   await listener.close();
