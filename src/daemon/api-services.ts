@@ -37,7 +37,7 @@ export interface DaemonParts {
   /** Mirrors the store into the database (one made here, logging nowhere, when not given). */
   imageSync?: ImageSyncer;
   /** Boot media tokens, and the agent URL and certificate fingerprint a medium carries by default (null: no boot interface). */
-  media?: { tokens: MediumTokens; agent: () => { url: string; fingerprint: string | null } | null };
+  media?: { tokens: MediumTokens; agent: () => { url: string; fingerprint: string | null } | null; retrySeconds?: number };
 }
 
 /** The job with its machine's name, when it has a machine that still exists. */
@@ -159,7 +159,7 @@ export function operatorServices(d: DaemonParts): OperatorServices {
         const { medium, token } = await d.media.tokens.issue({ ...(machine !== undefined ? { machine } : {}), server: url, actor });
         // A server given by the operator is not necessarily this daemon's listener: its fingerprint is the operator's to give (https needs one).
         const fingerprint = server === undefined ? (agent?.fingerprint ?? null) : null;
-        return { medium: mediumToWire(medium, machine), params: { url, token, fingerprint } };
+        return { medium: mediumToWire(medium, machine), params: { url, token, fingerprint, ...(d.media.retrySeconds !== undefined ? { retrySeconds: d.media.retrySeconds } : {}) } };
       },
       revoke: async (id, actor) => {
         if (!d.media) throw conflictError('this daemon makes no boot media (it runs without the agent API)');
