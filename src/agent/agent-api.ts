@@ -5,7 +5,7 @@
 //
 // Failures, in the error taxonomy:
 // - a dropped connection, a timeout or a 5xx is retried with backoff until `retryForMs`
-//   has passed (the boot parameter lifeboat.retry), then an `external` error naming the
+//   has passed since it first failed (the boot parameter lifeboat.retry), then an `external` error naming the
 //   appliance and what to check; one attempt waits at most half that window for an answer
 //   (2.5 to 30 s), so a link that went dead is noticed well inside the window. With
 //   `announce`, the console hears when the appliance stops answering and when it answers again;
@@ -55,7 +55,7 @@ export interface RequestOptions {
    * Its own requests share the window: pass them `until`.
    */
   beforeRetry?: (until: number) => Promise<Answer | null>;
-  /** The end of the retry window (ms since the epoch; default: now + retryForMs). */
+  /** The end of the retry window (ms since the epoch; default: retryForMs after the first failed attempt). */
   until?: number;
   /** This request's attempt timeout, when the appliance may rightly take longer to answer it (job/finish commits an image). */
   timeoutMs?: number;
@@ -108,7 +108,7 @@ export class AgentApi {
   /** One request, retried as the header says; resolves with a 2xx answer, throws otherwise. */
   async send(method: 'GET' | 'POST' | 'PUT', path: string, body: Buffer | null, contentType: string, ropts: RequestOptions = {}): Promise<Answer> {
     const started = Date.now();
-    const until = ropts.until ?? started + this.opts.retryForMs;
+    let until = ropts.until ?? Number.POSITIVE_INFINITY;
     let delay = this.opts.baseDelayMs;
     let last = '';
     for (let attempt = 1; ; attempt++) {
@@ -124,6 +124,7 @@ export class AgentApi {
         if (!(err instanceof Retryable)) throw err;
         last = err.message;
       }
+      if (until === Number.POSITIVE_INFINITY) until = Date.now() + this.opts.retryForMs;
       if (this.silentSince === null) {
         this.silentSince = Date.now();
         this.say?.(`the appliance did not answer ${method} ${path} (${last}): retrying for up to ${Math.max(0, Math.round((until - Date.now()) / 1000))} s`);
