@@ -5,10 +5,11 @@
 //
 // Failures, in the error taxonomy:
 // - a dropped connection, a timeout or a 5xx is retried with backoff until `retryForMs`
-//   has passed since it first failed (the boot parameter lifeboat.retry), then an `external` error naming the
-//   appliance and what to check; one attempt waits at most half that window for an answer
-//   (2.5 to 30 s), so a link that went dead is noticed well inside the window. With
-//   `announce`, the console hears when the appliance stops answering and when it answers again;
+//   (the boot parameter lifeboat.retry) has passed since the request first failed, then an
+//   `external` error naming the appliance and what to check; one attempt waits at most half
+//   that window for an answer (2.5 to 30 s), so a link that went dead is noticed well inside
+//   it. With `announce`, the console hears when the appliance stops answering and when it
+//   answers again;
 // - 409 with `cancelled: true`: the operator cancelled the job; a `conflict` error whose
 //   message starts with CANCELLED (it crosses worker threads as kind + message);
 // - 401: the token is no longer accepted (job ended); other 4xx: a `user` error with the
