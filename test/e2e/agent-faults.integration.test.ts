@@ -205,7 +205,7 @@ test('4. B\'s network cut mid-restore: the job fails as silent with the target i
   }
 });
 
-test('4b. C\'s network cut mid-backup for longer than the retry window: the agent fails at network and reports it with advice once the link is back; no image, nothing staged left', { timeout: HELLO_MS + 2 * AGENT_GIVES_UP_MS }, async () => {
+test('4b. C\'s network cut mid-backup for longer than the retry window: the agent fails at network and reports it with advice once the link is back; no image, nothing staged left', { timeout: HELLO_MS + 2 * AGENT_GIVES_UP_MS }, async (t) => {
   const chunksBefore = countFiles(join(store, 'chunks'), /^[0-9a-f]{4}\/[0-9a-f]{64}$/);
   const { cli, jobId, out, ended } = await startJob(['backup', '--machine', 'c', '--label', 'faults: long cut', '--wait', '--json'], 'c');
   const vm = lab.boot(specC);
@@ -236,6 +236,7 @@ test('4b. C\'s network cut mid-backup for longer than the retry window: the agen
     assert.equal(job.state, 'failed', out.stdout.slice(-1000));
     assert.match(job.error ?? '', /the agent on c failed at network: the appliance at .* did not answer .* nothing was committed and this disk was not changed: check the network cable and that the appliance is running; then start the backup again from the appliance/, `${job.error}\n${timeline}\n${lab.diagnostics([vm])}`);
     assert.match(console, /the failure was reported to the appliance/, timeline);
+    t.diagnostic(`C's agent gave up ${(gaveUpAfter / 1000).toFixed(1)} s after the cut; its report was done ${(reportedAfter / 1000).toFixed(1)} s after it`);
     // nothing of it is left: no image, no staged frame, no chunk published
     assert.equal(job.imageId ?? null, null);
     const images = JSON.parse(lab.cli(['images', 'list', '--json'])) as ImageRecord[];
@@ -249,7 +250,7 @@ test('4b. C\'s network cut mid-backup for longer than the retry window: the agen
   }
 });
 
-test('4c. C\'s next backup, its network cut for less than the retry window: the agent resumes, the image commits and verifies, no frame arrived twice', { timeout: HELLO_MS + 300_000 }, async () => {
+test('4c. C\'s next backup, its network cut for less than the retry window: the agent resumes, the image commits and verifies, no frame arrived twice', { timeout: HELLO_MS + 300_000 }, async (t) => {
   const { cli, jobId, out, ended } = await startJob(['backup', '--machine', 'c', '--label', 'faults: short cut', '--wait', '--json'], 'c');
   const vm = lab.boot(specC);
   try {
@@ -276,6 +277,7 @@ test('4c. C\'s next backup, its network cut for less than the retry window: the 
     assert.ok((stats.chunksNew ?? 0) > 0, `C's frames were new to the store: ${JSON.stringify(stats)}`);
     assert.equal(stats.framesAlreadyStored, 0, `a frame arrived that the store already had: ${JSON.stringify(stats)}`);
     assert.equal(stats.framesReceived, stats.chunksNew, `frames received vs new chunks: ${JSON.stringify(stats)}`);
+    t.diagnostic(`cut ${SHORT_CUT_MS / 1000} s at ${atCut.chunksDone}/${atCut.chunksTotal} chunks; ${stats.framesReceived} frames received for ${stats.chunksNew} new chunks, ${stats.framesAlreadyStored} already stored`);
     // the image is whole: the daemon's verify re-reads and checks every chunk
     const verify = JSON.parse(lab.cli(['images', 'verify', job.imageId as string, '--wait', '--json']).trim().split('\n').pop() as string) as Job;
     assert.equal(verify.state, 'done', JSON.stringify(verify));
