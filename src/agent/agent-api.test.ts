@@ -178,7 +178,7 @@ test('an appliance gone quiet (a cut link): the hung attempt gives up after half
     assert.ok(retryAt >= 2400 && retryAt < 4000, `retried after the attempt timeout of 2.5 s: ${retryAt} ms`);
     assert.equal(said.length, 2, said.join('\n'));
     assert.match(said[0] ?? '', /^the appliance did not answer POST job\/progress \(no answer within 2500 ms\): retrying for up to 5 s$/);
-    assert.match(said[1] ?? '', /^the appliance answers again after \d+\.\d s: resuming$/);
+    assert.match(said[1] ?? '', /^the appliance answers again after \d+\.\d s$/);
   } finally {
     api.close();
     await s.close();
@@ -216,6 +216,46 @@ test('the `has` asked before a retried PUT shares the upload\'s retry window (no
     const took = Date.now() - started;
     assert.ok(took >= 1500 && took < 3200, `gave up at the end of the one window: ${took} ms`);
     assert.equal(s.seen.filter((r) => r.method === 'PUT').length, 1);
+  } finally {
+    api.close();
+    await s.close();
+  }
+});
+
+test('one outage, one window: a request that starts failing late in it gives up with the first, not a window later', async () => {
+  const s = await serve(() => undefined); // nothing is ever answered
+  const api = new AgentApi({ url: `http://127.0.0.1:${s.port}`, token: TOKEN, fingerprint: null }, { retryForMs: 2000, timeoutMs: 300, baseDelayMs: 40, maxDelayMs: 200 });
+  try {
+    const started = Date.now();
+    const ended = (p: Promise<unknown>) => p.then(() => ({ at: -1, kind: 'answered' }), (e: LifeboatError) => ({ at: Date.now() - started, kind: e.kind }));
+    const first = ended(api.json('POST', 'job/progress', {}));
+    await new Promise((r) => setTimeout(r, 1200));
+    const late = await ended(api.json('POST', 'job/chunks/has', { digests: [] }));
+    const { at: firstAt, kind } = await first;
+    assert.deepEqual([kind, late.kind], ['external', 'external']);
+    const lateAt = late.at;
+    assert.ok(firstAt >= 1900 && firstAt < 3000, `the first gave up at the end of its window: ${firstAt} ms`);
+    assert.ok(lateAt < firstAt + 700, `the late one gave up with it (${lateAt} ms), not 2 s after its own first failure`);
+  } finally {
+    api.close();
+    await s.close();
+  }
+});
+
+test('a refusal after an outage is an answer: the next outage gets a whole window', async () => {
+  let silent = true;
+  const s = await serve((_req, _b, res) => (silent ? undefined : json(res, 401, { error: 'token ended' })));
+  const api = new AgentApi({ url: `http://127.0.0.1:${s.port}`, token: TOKEN, fingerprint: null }, { retryForMs: 1500, timeoutMs: 300, baseDelayMs: 40, maxDelayMs: 200 });
+  try {
+    const first = api.json('POST', 'job/progress', {}).catch((e: LifeboatError) => e);
+    await new Promise((r) => setTimeout(r, 700));
+    silent = false;
+    assert.match(String(await first), /no longer accepts this job's token/);
+    silent = true;
+    await new Promise((r) => setTimeout(r, 1000)); // past where the first outage's window would have ended
+    const started = Date.now();
+    await assert.rejects(api.json('POST', 'job/progress', {}), (e: LifeboatError) => e.kind === 'external');
+    assert.ok(Date.now() - started >= 1400, `a whole window again: ${Date.now() - started} ms`);
   } finally {
     api.close();
     await s.close();

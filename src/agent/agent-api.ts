@@ -5,7 +5,9 @@
 //
 // Failures, in the error taxonomy:
 // - a dropped connection, a timeout or a 5xx is retried with backoff until `retryForMs`
-//   (the boot parameter lifeboat.retry) has passed since the request first failed, then an
+//   (the boot parameter lifeboat.retry) has passed since the request first failed — and no
+//   longer than that since the appliance stopped answering this client, so the requests of
+//   one outage give up together — then an
 //   `external` error naming the appliance and what to check; one attempt waits at most half
 //   that window for an answer (2.5 to 30 s), so a link that went dead is noticed well inside
 //   it. With `announce`, the console hears when the appliance stops answering and when it
@@ -120,7 +122,9 @@ export class AgentApi {
         }
         const answer = await this.once(method, path, body, contentType, ropts.limit ?? 1 << 20, ropts.timeoutMs ?? this.opts.timeoutMs);
         if (answer.status >= 200 && answer.status < 300) return this.answered(answer);
-        throw this.refusal(method, path, answer);
+        const refused = this.refusal(method, path, answer);
+        if (!(refused instanceof Retryable)) this.answered(answer); // an answer all the same: the appliance is there
+        throw refused;
       } catch (err) {
         if (!(err instanceof Retryable)) throw err;
         last = err.message;
@@ -130,7 +134,8 @@ export class AgentApi {
         this.silentSince = Date.now();
         this.say?.(`the appliance did not answer ${method} ${path} (${last}): retrying for up to ${Math.max(0, Math.round((until - Date.now()) / 1000))} s`);
       }
-      if (Date.now() + delay > until) {
+      // one outage, one window: a request that starts failing late in it gives up with the others
+      if (Date.now() + delay > Math.min(until, this.silentSince + this.opts.retryForMs)) {
         const waited = Date.now() - started;
         throw new LifeboatError('external', `the appliance at ${this.target.url} did not answer ${method} ${path}: ${last} (${attempt} attempt(s) over ${Math.round(waited / 1000)} s): check the network cable, the link and that the appliance is running`);
       }
@@ -139,10 +144,10 @@ export class AgentApi {
     }
   }
 
-  /** A 2xx answer: if the appliance had gone quiet, say that it answers again. */
+  /** An answer (2xx, or a refusal that is not retried): if the appliance had gone quiet, say that it answers again. */
   private answered(answer: Answer): Answer {
     if (this.silentSince !== null) {
-      this.say?.(`the appliance answers again after ${((Date.now() - this.silentSince) / 1000).toFixed(1)} s: resuming`);
+      this.say?.(`the appliance answers again after ${((Date.now() - this.silentSince) / 1000).toFixed(1)} s`);
       this.silentSince = null;
     }
     return answer;

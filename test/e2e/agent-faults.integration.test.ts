@@ -40,12 +40,12 @@ const HELLO_MS = 600_000;
 /** The daemon's agent.retrySeconds: the agent retries a request for this long after it first failed; one attempt waits half of it (agent-api.ts). */
 const RETRY_SECONDS = 20;
 // the agent notices the cut within an attempt (10 s) and retries for 20 s (an attempt begun late
-// may run 10 s past); the engine then awaits its other requests in flight, each with a window of
-// its own (~70 s after the cut in all), then it tries for 20 s more to report the failure
+// may run 10 s past; the requests of one outage give up together, ~40 s after the cut), then
+// tries for 20 s more to report the failure
 const AGENT_GIVES_UP_MS = 150_000;
 // longer than the agent takes to give up (4b: its report, sent once the link is back, must arrive
 // first); the appliance fails a machine that stays cut (4) after it
-const SILENCE_MINUTES = 2;
+const SILENCE_MINUTES = 1.5;
 /** 4c's cut: longer than an attempt's wait (so connections are dropped and retried), well inside the window. */
 const SHORT_CUT_MS = 13_000;
 const work = tempDir('lifeboat-agentfaults-');
@@ -271,7 +271,7 @@ test('4c. C\'s next backup, its network cut for less than the retry window: the 
     // the cut was felt and survived: connections dropped, retried, resumed
     const after = vm.serial().slice(consoleBefore);
     assert.match(after, /the appliance did not answer [A-Z]+ \S+ \([^\n]*\): retrying for up to \d+ s/, lab.diagnostics([vm]));
-    assert.match(after, /the appliance answers again after \d+\.\d s: resuming/, lab.diagnostics([vm]));
+    assert.match(after, /the appliance answers again after \d+\.\d s/, lab.diagnostics([vm]));
     // no frame twice: every frame that arrived was new to the store, one per new chunk of the image
     const stats = (await lab.api.job(jobId)).stats ?? {};
     assert.ok((stats.chunksNew ?? 0) > 0, `C's frames were new to the store: ${JSON.stringify(stats)}`);
