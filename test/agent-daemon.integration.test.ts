@@ -43,10 +43,13 @@ async function boot(mac: string, serial: string, path: string) {
   assert.ok(params, `the daemon gives ${mac} a job`);
   // The agent API over HTTPS with the appliance's own certificate, pinned by the agent.
   assert.match(params, /lifeboat\.url=https:\/\/\S+ lifeboat\.token=\S+ lifeboat\.fp=[0-9a-f]{64}/);
+  // the agent's retry window, from the daemon's agent.retrySeconds
+  assert.match(params, / lifeboat\.retry=20$/);
   firstParams ||= params;
   const lines: string[] = [];
   const root = machineRoot(work.dir, params, [{ name: 'vda', serial, sizeBytes: statSync(path).size }]);
   const code = await runAgent({ root, log: (l) => lines.push(l), retryForMs: 5000, devicePath: () => path, workers: 2 });
+  assert.ok(lines.includes('a request the appliance does not answer is retried for up to 20 s (lifeboat.retry)'), lines.join('\n'));
   return { code, text: lines.join('\n') };
 }
 
@@ -55,7 +58,7 @@ before(async () => {
   await ImageStore.open(store, { create: true, chunkSize: 1 << 20 });
   mkdirSync(join(work.dir, 'boot'), { recursive: true });
   const config = join(work.dir, 'config.json');
-  writeFileSync(config, JSON.stringify({ dockedDir: work.dir, store }));
+  writeFileSync(config, JSON.stringify({ dockedDir: work.dir, store, agent: { retrySeconds: 20 } }));
   const [http, tftp, agentPort] = [await freePort('tcp'), await freePort('udp'), await freePort('tcp')];
   daemon = await startDaemon(work.dir, { config, args: ['--interface', 'lo', '--http-port', String(http), '--tftp-port', String(tftp), '--agent-port', String(agentPort), '--boot-root', join(work.dir, 'boot')] });
   api = new ApiClient(daemon.socket);

@@ -97,6 +97,7 @@ test('a machine medium: made through the daemon, its hello gets the waiting job 
   const token = tokenOnMedium(iso);
   const fp = (await api.appliance()).agentApi?.fingerprint.replaceAll(':', '').toLowerCase();
   assert.ok(fp && readFileSync(iso).toString('latin1').includes(`fp=${fp}`), 'the medium pins the appliance\'s certificate');
+  assert.ok(readFileSync(iso).toString('latin1').includes('\nlifeboat.retry=60\n'), 'the medium carries the daemon\'s agent.retrySeconds (default 60)');
   const desk = helloFile('desk', mac);
 
   assert.deepEqual(hello(token, desk), { status: 200, body: { machine: 'desk-1', job: null } }, 'no job waiting: none');

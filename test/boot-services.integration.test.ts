@@ -53,7 +53,7 @@ test('an unknown client is discovered and boots inventory; GRUB gets its config 
   assert.equal(script.status, 0, script.stderr);
   assert.match(script.stdout, /^#!ipxe\n/);
   assert.match(script.stdout, /inventory \(new machine\)/);
-  assert.match(script.stdout, new RegExp(`^kernel http://${SERVER.replaceAll('.', '\\.')}:8080/boot/files/lifeboat/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200n8 lifeboat.url=https://${SERVER.replaceAll('.', '\\.')}:8443 lifeboat.token=[A-Za-z0-9_-]{43} lifeboat.fp=[0-9a-f]{64} \\|\\| goto failed$`, 'm'));
+  assert.match(script.stdout, new RegExp(`^kernel http://${SERVER.replaceAll('.', '\\.')}:8080/boot/files/lifeboat/vmlinuz initrd=initrd.img console=tty0 console=ttyS0,115200n8 lifeboat.url=https://${SERVER.replaceAll('.', '\\.')}:8443 lifeboat.token=[A-Za-z0-9_-]{43} lifeboat.fp=[0-9a-f]{64} lifeboat.retry=60 \\|\\| goto failed$`, 'm'));
   const m = await api.machine('new-525400aa0001');
   assert.equal(m.status, 'discovered');
   assert.equal(m.bootStage?.stage, 'script');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { MAX_HAS_BATCH } from '../api/agent-wire.js';
 import { LifeboatError } from '../errors.js';
-import { AgentApi, isCancelled } from './agent-api.js';
+import { AgentApi, attemptTimeoutFor, isCancelled } from './agent-api.js';
 import { PinMismatch } from './appliance-client.js';
 import { agentFrameStager, askHas } from './http-chunks.js';
 
@@ -159,6 +159,105 @@ test('https: the pinned certificate is checked on every connection; a mismatch s
     assert.ok(Date.now() - started < 1000, 'not retried');
     assert.equal(s.seen.length, 1, 'nothing was sent over the mismatched connection');
   } finally {
+    await s.close();
+  }
+});
+
+test('one attempt waits half the retry window for an answer, 2.5 to 30 s', () => {
+  assert.deepEqual([1000, 5000, 10_000, 20_000, 60_000, 120_000, 3_600_000].map(attemptTimeoutFor), [2500, 2500, 5000, 10_000, 30_000, 30_000, 30_000]);
+});
+
+test('an appliance gone quiet (a cut link): the hung attempt gives up after half the window, the retry goes through; the console hears both', async () => {
+  const s = await serve((_req, _b, res, n) => (n === 1 ? undefined : json(res, 200, { ok: n }))); // the first answer never comes
+  const said: string[] = [];
+  const api = new AgentApi({ url: `http://127.0.0.1:${s.port}`, token: TOKEN, fingerprint: null }, { retryForMs: 5000, baseDelayMs: 40, announce: true }, (l) => said.push(l));
+  try {
+    const started = Date.now();
+    assert.deepEqual(await api.json('POST', 'job/progress', {}), { ok: 2 });
+    const retryAt = (s.seen[1]?.at ?? 0) - started;
+    assert.ok(retryAt >= 2400 && retryAt < 4000, `retried after the attempt timeout of 2.5 s: ${retryAt} ms`);
+    assert.equal(said.length, 2, said.join('\n'));
+    assert.match(said[0] ?? '', /^the appliance did not answer POST job\/progress \(no answer within 2500 ms\): retrying for up to 5 s$/);
+    assert.match(said[1] ?? '', /^the appliance answers again after \d+\.\d s$/);
+  } finally {
+    api.close();
+    await s.close();
+  }
+});
+
+test('a PUT whose frame arrived but whose answer was lost: the retry asks `has` and does not send the frame again', async () => {
+  const stored = new Set<string>();
+  const s = await serve((req, body, res) => {
+    if (req.method === 'PUT') {
+      stored.add(/chunks\/([0-9a-f]{64})/.exec(req.url ?? '')?.[1] ?? '?');
+      return; // the frame arrived; its answer is lost (the link went down)
+    }
+    json(res, 200, { present: (JSON.parse(body.toString()) as { digests: string[] }).digests.map((d) => stored.has(d)) });
+  });
+  try {
+    const stager = agentFrameStager({ kind: 'agent', url: `http://127.0.0.1:${s.port}`, token: TOKEN, fingerprint: null, api: { ...fast, timeoutMs: 300 } });
+    assert.equal(await stager.stage(D(9), Buffer.from('frame'), 5), false, 'the store had it: not new by this upload');
+    assert.deepEqual(s.seen.map((r) => r.method), ['PUT', 'POST'], 'one PUT, then one question; the frame was not sent twice');
+    assert.equal(s.seen[1]?.url, '/agent/v1/job/chunks/has');
+  } finally {
+    await s.close();
+  }
+});
+
+test('the `has` asked before a retried PUT shares the upload\'s retry window (not a window of its own)', async () => {
+  const s = await serve(() => undefined); // nothing is ever answered
+  const api = new AgentApi({ url: `http://127.0.0.1:${s.port}`, token: TOKEN, fingerprint: null }, { retryForMs: 2000, timeoutMs: 300, baseDelayMs: 40, maxDelayMs: 200 });
+  try {
+    const started = Date.now();
+    await assert.rejects(
+      api.send('PUT', `job/chunks/${D(3)}?raw=5`, Buffer.from('frame'), 'application/octet-stream', { beforeRetry: async (until) => ((await askHas(api, [D(3)], until))[0] ? { status: 200, body: Buffer.from('{}') } : null) }),
+      (err: LifeboatError) => err.kind === 'external' && /did not answer POST job\/chunks\/has: no answer within 300 ms/.test(err.message),
+    );
+    const took = Date.now() - started;
+    assert.ok(took >= 1500 && took < 3200, `gave up at the end of the one window: ${took} ms`);
+    assert.equal(s.seen.filter((r) => r.method === 'PUT').length, 1);
+  } finally {
+    api.close();
+    await s.close();
+  }
+});
+
+test('one outage, one window: a request that starts failing late in it gives up with the first, not a window later', async () => {
+  const s = await serve(() => undefined); // nothing is ever answered
+  const api = new AgentApi({ url: `http://127.0.0.1:${s.port}`, token: TOKEN, fingerprint: null }, { retryForMs: 2000, timeoutMs: 300, baseDelayMs: 40, maxDelayMs: 200 });
+  try {
+    const started = Date.now();
+    const ended = (p: Promise<unknown>) => p.then(() => ({ at: -1, kind: 'answered' }), (e: LifeboatError) => ({ at: Date.now() - started, kind: e.kind }));
+    const first = ended(api.json('POST', 'job/progress', {}));
+    await new Promise((r) => setTimeout(r, 1200));
+    const late = await ended(api.json('POST', 'job/chunks/has', { digests: [] }));
+    const { at: firstAt, kind } = await first;
+    assert.deepEqual([kind, late.kind], ['external', 'external']);
+    const lateAt = late.at;
+    assert.ok(firstAt >= 1900 && firstAt < 3000, `the first gave up at the end of its window: ${firstAt} ms`);
+    assert.ok(lateAt < firstAt + 700, `the late one gave up with it (${lateAt} ms), not 2 s after its own first failure`);
+  } finally {
+    api.close();
+    await s.close();
+  }
+});
+
+test('a refusal after an outage is an answer: the next outage gets a whole window', async () => {
+  let silent = true;
+  const s = await serve((_req, _b, res) => (silent ? undefined : json(res, 401, { error: 'token ended' })));
+  const api = new AgentApi({ url: `http://127.0.0.1:${s.port}`, token: TOKEN, fingerprint: null }, { retryForMs: 1500, timeoutMs: 300, baseDelayMs: 40, maxDelayMs: 200 });
+  try {
+    const first = api.json('POST', 'job/progress', {}).catch((e: LifeboatError) => e);
+    await new Promise((r) => setTimeout(r, 700));
+    silent = false;
+    assert.match(String(await first), /no longer accepts this job's token/);
+    silent = true;
+    await new Promise((r) => setTimeout(r, 1000)); // past where the first outage's window would have ended
+    const started = Date.now();
+    await assert.rejects(api.json('POST', 'job/progress', {}), (e: LifeboatError) => e.kind === 'external');
+    assert.ok(Date.now() - started >= 1400, `a whole window again: ${Date.now() - started} ms`);
+  } finally {
+    api.close();
     await s.close();
   }
 });

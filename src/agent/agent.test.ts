@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runAgent } from './agent.js';
+import { decodeParams } from '../bootos/params.js';
+import { jobApiOptions, runAgent } from './agent.js';
 
 const TOKEN = 'job_token_0123456789abcdef';
 let dir = '';
@@ -114,4 +115,11 @@ test('an unreachable appliance: retried, then a message naming the URL and what 
   const lines: string[] = [];
   assert.equal(await runAgent({ root: root(`lifeboat.url=http://127.0.0.1:1 lifeboat.token=${TOKEN}`), log: (l) => lines.push(l), retryForMs: 0 }), 1);
   assert.match(lines.at(-1)!, /cannot reach the appliance at http:\/\/127\.0\.0\.1:1: .*Check the network cable/);
+});
+
+test("the job's retry window comes from lifeboat.retry (default 60 s); the console hears of outages; a caller's tuning wins", () => {
+  const p = decodeParams(`lifeboat.url=http://127.0.0.1:1 lifeboat.token=${TOKEN}`);
+  assert.deepEqual(jobApiOptions(p), { retryForMs: 60_000, announce: true });
+  assert.deepEqual(jobApiOptions({ ...p, retrySeconds: 15 }), { retryForMs: 15_000, announce: true });
+  assert.deepEqual(jobApiOptions({ ...p, retrySeconds: 15 }, { retryForMs: 500, baseDelayMs: 10 }), { retryForMs: 500, announce: true, baseDelayMs: 10 });
 });

@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LifeboatError } from '../errors.js';
-import { type BootParams, PARAMS_FILE, decodeParams } from '../bootos/params.js';
+import { type BootParams, DEFAULT_RETRY_SECONDS, PARAMS_FILE, decodeParams } from '../bootos/params.js';
 import { VERSION } from '../version.js';
 import type { AgentJobSpec, HelloAnswer } from '../api/agent-wire.js';
 import type { AgentApiOptions } from './agent-api.js';
@@ -57,7 +57,7 @@ export interface AgentOptions {
   devicePath?: (name: string) => string;
   /** Engine worker threads (default: max(4, cores)). */
   workers?: number;
-  /** Retry tuning of the job's requests (agent-api.ts). */
+  /** Retry tuning of the job's requests (agent-api.ts); wins over the boot parameter lifeboat.retry. */
   api?: AgentApiOptions;
 }
 
@@ -143,12 +143,19 @@ export async function runAgent(opts: AgentOptions = {}): Promise<number> {
   return job(params, spec, inventory.disks, { ...opts, root }, log);
 }
 
+/** The job's request tuning: the retry window of the boot parameters (lifeboat.retry), the console told of outages; `given` wins. Pure. */
+export function jobApiOptions(params: BootParams, given: AgentApiOptions = {}): AgentApiOptions {
+  return { retryForMs: (params.retrySeconds ?? DEFAULT_RETRY_SECONDS) * 1000, announce: true, ...given };
+}
+
 async function job(params: BootParams, spec: AgentJobSpec, disks: Inventory['disks'], opts: AgentOptions, log: (line: string) => void): Promise<number> {
-  const api = new AgentApi(params, opts.api ?? {});
+  const apiOptions = jobApiOptions(params, opts.api);
+  log(`a request the appliance does not answer is retried for up to ${Math.round((apiOptions.retryForMs ?? 0) / 1000)} s${params.retrySeconds === undefined ? ' (the default)' : ' (lifeboat.retry)'}`);
+  const api = new AgentApi(params, apiOptions, log);
   try {
     const outcome = await runJob({
       api,
-      ref: { kind: 'agent', url: params.url, token: params.token, fingerprint: params.fingerprint, ...(opts.api ? { api: opts.api } : {}) },
+      ref: { kind: 'agent', url: params.url, token: params.token, fingerprint: params.fingerprint, api: apiOptions },
       job: spec,
       disks,
       devicePath: opts.devicePath ?? ((name) => join(opts.root ?? '/', 'dev', name)),

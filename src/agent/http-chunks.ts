@@ -42,12 +42,12 @@ export function closeApis(): void {
   apis.clear();
 }
 
-/** Asks `has` of many digests in requests of at most MAX_HAS_BATCH; the answer in order. */
-export async function askHas(api: AgentApi, digests: readonly string[]): Promise<boolean[]> {
+/** Asks `has` of many digests in requests of at most MAX_HAS_BATCH; the answer in order. `until`: the end of a retry window this question is part of. */
+export async function askHas(api: AgentApi, digests: readonly string[], until?: number): Promise<boolean[]> {
   const out: boolean[] = [];
   for (let start = 0; start < digests.length; start += MAX_HAS_BATCH) {
     const batch = digests.slice(start, start + MAX_HAS_BATCH);
-    const answer = await api.json<HasAnswer>('POST', AGENT_PATHS.has, { digests: batch });
+    const answer = await api.json<HasAnswer>('POST', AGENT_PATHS.has, { digests: batch }, until === undefined ? {} : { until });
     const present = answer?.present;
     if (!Array.isArray(present) || present.length !== batch.length || present.some((p) => typeof p !== 'boolean')) {
       throw userError(`the appliance answered a question about ${batch.length} chunk(s) with ${JSON.stringify(answer)?.slice(0, 80)}: not an answer of this protocol; are the agent and the appliance the same version?`);
@@ -83,8 +83,9 @@ export function agentFrameStager(ref: AgentStoreRef): FrameStager {
       assertDigest(digest);
       const path = `${AGENT_PATHS.chunks}/${digest}?raw=${rawSize}`;
       const answer = await api.send('PUT', path, frame, 'application/octet-stream', {
-        // Resumed after a dropped connection: what arrived before is not sent again.
-        beforeRetry: async () => ((await askHas(api, [digest]))[0] ? { status: 200, body: Buffer.from('{"stored":false}') } : null),
+        // Resumed after a dropped connection: what arrived before is not sent again (the
+        // question is part of this upload's retry window, not a window of its own).
+        beforeRetry: async (until) => ((await askHas(api, [digest], until))[0] ? { status: 200, body: Buffer.from('{"stored":false}') } : null),
       });
       let stored: unknown;
       try {

@@ -65,6 +65,9 @@ export interface RemoteTargetOptions {
   onCommit?: () => void;
 }
 
+/** How long job/finish may take to be answered (one attempt). */
+const FINISH_TIMEOUT_MS = 120_000;
+
 export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer> {
   const start = checkBackupStart(o.start);
   const file = memoryFile();
@@ -121,7 +124,10 @@ export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer>
         layout: f.layout,
         startedAt: new Date(f.startedAt).toISOString(),
       };
-      const answer = await o.api.json<FinishAnswer>('POST', AGENT_PATHS.finish, body);
+      // The appliance checks the upload and commits before it answers: it may rightly take a
+      // while, and a second finish would be refused (it is already finishing), so this one
+      // attempt waits longer than the others.
+      const answer = await o.api.json<FinishAnswer>('POST', AGENT_PATHS.finish, body, { timeoutMs: FINISH_TIMEOUT_MS });
       if (answer?.imageId !== start.imageId || !Number.isSafeInteger(answer.chunkCount) || !Number.isSafeInteger(answer.chunksNew)) {
         throw userError(`the appliance answered job/finish with ${JSON.stringify(answer)?.slice(0, 120)}, not the image ${start.imageId}: check the job at the appliance (\`lifeboat jobs\`)`);
       }

@@ -204,7 +204,8 @@ export interface BootMedium {
 /** A new boot medium and the parameters to write on it (the token appears here once). */
 export interface NewBootMedium {
   medium: BootMedium;
-  params: { url: string; token: string; fingerprint: string | null };
+  /** retrySeconds: the daemon's agent.retrySeconds, the medium's lifeboat.retry */
+  params: { url: string; token: string; fingerprint: string | null; retrySeconds?: number };
 }
 
 /** A schedule with when it fires next (UTC ISO time, null when never). */

@@ -37,7 +37,25 @@ const bad: [string, string, RegExp][] = [
   ['gw without ip', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.gw=10.0.0.1', /need lifeboat\.ip/],
   ['debug value', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.debug=yes', /0 or 1/],
   ['selftest value', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.selftest=yes', /lifeboat\.selftest must be 0 or 1/],
+  ['retry below the range', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.retry=4', /lifeboat\.retry must be a whole number of seconds from 5 to 3600 .*got "4": set agent\.retrySeconds/],
+  ['retry above the range', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.retry=3601', /lifeboat\.retry must be .*got "3601"/],
+  ['retry not digits', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.retry=1e2', /lifeboat\.retry must be .*got "1e2"/],
+  ['retry negative', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.retry=-30', /lifeboat\.retry must be .*got "-30"/],
+  ['retry fraction', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.retry=7.5', /lifeboat\.retry must be .*got "7\.5"/],
+  ['retry empty', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.retry=', /lifeboat\.retry must be .*got ""/],
+  ['retry twice', 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.retry=10 lifeboat.retry=20', /lifeboat\.retry is given twice/],
 ];
+
+test('lifeboat.retry: the agent\'s retry window in whole seconds, on the command line and in the file; absent when not given', () => {
+  const line = kernelCommandLine({ ...good, retrySeconds: 15 });
+  assert.match(line, / lifeboat\.retry=15$/);
+  assert.deepEqual(decodeParams(line), { ...good, retrySeconds: 15 });
+  assert.deepEqual(decodeParams(encodeParamsFile({ ...good, retrySeconds: 3600 })), { ...good, retrySeconds: 3600 });
+  assert.deepEqual(decodeParams('lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef lifeboat.retry=0005'), { ...good, url: 'http://h/', fingerprint: null, retrySeconds: 5 });
+  assert.equal('retrySeconds' in decodeParams(kernelCommandLine(good)), false);
+  assert.doesNotMatch(kernelCommandLine(good), /retry/);
+  for (const bad of [4, 3601, 1.5, Number.NaN, -60]) assert.throws(() => encodeParams({ ...good, retrySeconds: bad }), /lifeboat\.retry must be a whole number/, String(bad));
+});
 
 test("lifeboat.selftest=1 (/init's switch) is accepted beside the agent's parameters and changes none of them", () => {
   const line = 'lifeboat.url=http://h/ lifeboat.token=tok_0123456789abcdef';
@@ -56,8 +74,8 @@ test('encode refuses what it could not put on a command line', () => {
 });
 
 test('fuzz: decodeParams only ever throws a boot-parameters error', () => {
-  const base = kernelCommandLine({ ...good, network: { address: '10.0.0.5/24', gateway: '10.0.0.1', dns: ['10.0.0.1'] }, debug: true });
-  const alphabet = 'lifeboat.urltokenfpgwdnsip=:/ .,0123456789abcdefhtps\u0000\u00ff\n\t%[]@';
+  const base = kernelCommandLine({ ...good, network: { address: '10.0.0.5/24', gateway: '10.0.0.1', dns: ['10.0.0.1'] }, debug: true, retrySeconds: 20 });
+  const alphabet = 'lifeboat.urltokenfpgwdnsipretry=:/ .,0123456789abcdefhtps-+e\u0000\u00ff\n\t%[]@';
   for (let i = 0; i < 20000; i++) {
     let text: string;
     if (i % 3 === 0) text = randomBytes(i % 200).toString('latin1');
@@ -70,6 +88,7 @@ test('fuzz: decodeParams only ever throws a boot-parameters error', () => {
     try {
       const p = decodeParams(text);
       assert.equal(typeof p.url, 'string');
+      if (p.retrySeconds !== undefined) assert.ok(Number.isSafeInteger(p.retrySeconds) && p.retrySeconds >= 5 && p.retrySeconds <= 3600, `retry ${p.retrySeconds}`);
       assert.deepEqual(decodeParams(encodeParams(p)), p, 'what decodes re-encodes to the same');
     } catch (e) {
       assert.ok(e instanceof LifeboatError && e.message.startsWith('boot parameters: '), `${JSON.stringify(text)}: ${String(e)}`);

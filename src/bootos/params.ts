@@ -30,7 +30,18 @@ export interface BootParams {
   network: StaticNetwork | null;
   /** the console and the agent say more, and /init offers a shell on failure */
   debug: boolean;
+  /**
+   * How long the agent retries a request while the appliance does not answer before the job
+   * fails, and then how long it tries to report that failure (seconds, RETRY_SECONDS range);
+   * absent: the agent's default (DEFAULT_RETRY_SECONDS). The daemon sets it from `agent.retrySeconds`.
+   */
+  retrySeconds?: number;
 }
+
+/** The agent's retry window when the parameters name none. */
+export const DEFAULT_RETRY_SECONDS = 60;
+/** The retry windows the parameters (and the daemon's config) accept. */
+export const RETRY_SECONDS = { min: 5, max: 3600 } as const;
 
 const fail = (message: string) => userError(`boot parameters: ${message}`);
 const TOKEN = /^[A-Za-z0-9_-]{16,256}$/;
@@ -60,6 +71,9 @@ function checkUrl(text: string): string {
   return text;
 }
 
+const badRetry = (text: string) =>
+  fail(`lifeboat.retry must be a whole number of seconds from ${RETRY_SECONDS.min} to ${RETRY_SECONDS.max} (how long the agent retries a request before its job fails), got ${JSON.stringify(text.slice(0, 20))}: set agent.retrySeconds in the appliance's config`);
+
 function checkIpv4(text: string, what: string): string {
   if (!IPV4.test(text)) throw fail(`${what} ${JSON.stringify(text.slice(0, 60))} is not an IPv4 address (a.b.c.d)`);
   return text;
@@ -81,7 +95,9 @@ export function validateParams(p: BootParams): BootParams {
     const dns = p.network.dns.map((d) => checkIpv4(d, 'lifeboat.dns'));
     network = { address: p.network.address, gateway, dns };
   }
-  return { url, token: p.token, fingerprint, network, debug: p.debug === true };
+  const retry = p.retrySeconds;
+  if (retry !== undefined && (!Number.isSafeInteger(retry) || retry < RETRY_SECONDS.min || retry > RETRY_SECONDS.max)) throw badRetry(String(retry));
+  return { url, token: p.token, fingerprint, network, debug: p.debug === true, ...(retry !== undefined ? { retrySeconds: retry } : {}) };
 }
 
 /** The `lifeboat.*` tokens, space-separated, in a fixed order (validated first). */
@@ -95,6 +111,7 @@ export function encodeParams(input: BootParams): string {
     if (p.network.dns.length > 0) out.push(`${PREFIX}dns=${p.network.dns.join(',')}`);
   }
   if (p.debug) out.push(`${PREFIX}debug=1`);
+  if (p.retrySeconds !== undefined) out.push(`${PREFIX}retry=${p.retrySeconds}`);
   return out.join(' ');
 }
 
@@ -129,7 +146,7 @@ export function decodeParams(text: string): BootParams {
       const eq = token.indexOf('=');
       const key = eq < 0 ? token.slice(PREFIX.length) : token.slice(PREFIX.length, eq);
       const value = eq < 0 ? '' : token.slice(eq + 1);
-      if (!['url', 'token', 'fp', 'ip', 'gw', 'dns', 'debug', 'selftest'].includes(key)) throw fail(`unknown parameter lifeboat.${key.slice(0, 40)}: known are url, token, fp, ip, gw, dns, debug, selftest`);
+      if (!['url', 'token', 'fp', 'ip', 'gw', 'dns', 'debug', 'retry', 'selftest'].includes(key)) throw fail(`unknown parameter lifeboat.${key.slice(0, 40)}: known are url, token, fp, ip, gw, dns, debug, retry, selftest`);
       if (seen.has(key)) throw fail(`lifeboat.${key} is given twice`);
       seen.set(key, value);
     }
@@ -144,12 +161,17 @@ export function decodeParams(text: string): BootParams {
     // lifeboat.selftest=1 is /init's (it runs the engine's selftest before the agent): checked, not kept.
     const selftest = seen.get('selftest');
     if (selftest !== undefined && selftest !== '0' && selftest !== '1') throw fail('lifeboat.selftest must be 0 or 1');
+    const retry = seen.get('retry');
+    // digits only (no sign, exponent, fraction or hex); the range is validateParams' to check
+    if (retry !== undefined && !/^[0-9]{1,6}$/.test(retry)) throw badRetry(retry);
+    const retrySeconds = retry === undefined ? undefined : Number(retry);
     return validateParams({
       url,
       token,
       fingerprint: seen.get('fp') ?? null,
       network: ip === undefined ? null : { address: ip, gateway: seen.get('gw') ?? null, dns: (seen.get('dns') ?? '').split(',').filter((d) => d !== '') },
       debug: debug === '1',
+      ...(retrySeconds !== undefined ? { retrySeconds } : {}),
     });
   } catch (err) {
     if (err instanceof LifeboatError) throw err;

@@ -64,7 +64,7 @@ export function register(program: Command, ctx: CommandContext): void {
         params = { url: o.server, token: o.token, fingerprint: o.fingerprint ?? null, ...base };
       } else {
         const r = await client(o.socket).createMedium({ ...(o.machine !== undefined ? { machine: o.machine } : {}), ...(o.server !== undefined ? { server: o.server } : {}) });
-        params = { url: r.params.url, token: r.params.token, fingerprint: o.fingerprint ?? r.params.fingerprint, ...base };
+        params = { url: r.params.url, token: r.params.token, fingerprint: o.fingerprint ?? r.params.fingerprint, ...base, ...(r.params.retrySeconds !== undefined ? { retrySeconds: r.params.retrySeconds } : {}) };
         made = { id: r.medium.id, what: r.medium.scope === 'machine' ? `machine ${r.medium.machine ?? o.machine}` : 'registration (adds the machine that boots it)' };
       }
       try {

@@ -162,3 +162,22 @@ test('fuzz: random and mutated frames are refused as the agent\'s fault (AgentRe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('frame figures: each frame that arrived, and those the store already had (a frame sent again)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-agent-figures-'));
+  try {
+    const store = await ImageStore.open(join(dir, 'store'), { create: true, chunkSize: CHUNK });
+    const up = await BackupUpload.open({ store, disk: { name: 'vda', sizeBytes: 8 * CHUNK, logicalSectorSize: 512, physicalSectorSize: 512, model: null, serial: null }, parent: null, label: null, host: 'desk' });
+    assert.deepEqual(up.frameFigures, { framesReceived: 0, framesAlreadyStored: 0 });
+    const raws = [randomBytes(CHUNK), randomBytes(CHUNK)];
+    const put = (raw: Buffer) => up.stage(sha(raw).toString('hex'), encodeFrame(raw), CHUNK);
+    assert.equal(await put(raws[0] as Buffer), true);
+    assert.equal(await put(raws[1] as Buffer), true);
+    assert.deepEqual(up.frameFigures, { framesReceived: 2, framesAlreadyStored: 0 });
+    assert.equal(await put(raws[0] as Buffer), false, 'sent again: not stored twice');
+    assert.deepEqual(up.frameFigures, { framesReceived: 3, framesAlreadyStored: 1 });
+    await up.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

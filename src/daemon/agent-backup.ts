@@ -100,6 +100,8 @@ export class BackupUpload {
   readonly answer: BackupStart;
   private readonly staged = new Set<string>();
   private frames = 0;
+  /** Frames that arrived when the store already had them (sent again, or raced by an identical chunk). */
+  private framesAgain = 0;
   private readonly inFlight = new Set<Promise<unknown>>();
   private index: Buffer | null = null;
   private fingerprints: Buffer | null = null;
@@ -181,6 +183,7 @@ export class BackupUpload {
     this.inFlight.add(staging);
     try {
       const isNew = await staging;
+      if (!isNew) this.framesAgain++;
       if (isNew && !this.staged.has(digest)) {
         this.staged.add(digest);
         this.seen.chunksNew++;
@@ -194,6 +197,11 @@ export class BackupUpload {
     } finally {
       this.inFlight.delete(staging);
     }
+  }
+
+  /** The job's upload figures: frames that arrived whole, and of them those the store already had. */
+  get frameFigures(): { framesReceived: number; framesAlreadyStored: number } {
+    return { framesReceived: this.frames, framesAlreadyStored: this.framesAgain };
   }
 
   private async stageInWorker(digest: string, frame: Buffer, rawSize: number): Promise<boolean> {

@@ -206,6 +206,7 @@ export class AgentJobs {
     if (last) this.o.hub.publish({ type: 'job-progress', jobId: job.jobId, progress: last });
     const stats: Record<string, number> = {};
     for (const [k, v] of Object.entries(manifest.stats)) if (typeof v === 'number' && Number.isFinite(v)) stats[k] = v;
+    Object.assign(stats, backup.frameFigures); // the wire's own figures: a resumed upload sends no frame twice
     await this.end(job, 'succeed', { stats, imageId: manifest.id, ...(job.cancelling ? { outcome: 'the backup finished before the cancel took effect' } : {}) });
     return result.answer;
   }

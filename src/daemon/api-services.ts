@@ -40,7 +40,7 @@ export interface DaemonParts {
   /** Where `images import` may read stores from: the docked directory, each share's localPath. */
   importRoots?: () => string[];
   /** Boot media tokens, and the agent URL and certificate fingerprint a medium carries by default (null: no boot interface). */
-  media?: { tokens: MediumTokens; agent: () => { url: string; fingerprint: string | null } | null };
+  media?: { tokens: MediumTokens; agent: () => { url: string; fingerprint: string | null } | null; retrySeconds?: number };
 }
 
 /** The job with its machine's name, when it has a machine that still exists. */
@@ -174,7 +174,7 @@ export function operatorServices(d: DaemonParts): OperatorServices {
         const { medium, token } = await d.media.tokens.issue({ ...(machine !== undefined ? { machine } : {}), server: url, actor });
         // A server given by the operator is not necessarily this daemon's listener: its fingerprint is the operator's to give (https needs one).
         const fingerprint = server === undefined ? (agent?.fingerprint ?? null) : null;
-        return { medium: mediumToWire(medium, machine), params: { url, token, fingerprint } };
+        return { medium: mediumToWire(medium, machine), params: { url, token, fingerprint, ...(d.media.retrySeconds !== undefined ? { retrySeconds: d.media.retrySeconds } : {}) } };
       },
       revoke: async (id, actor) => {
         if (!d.media) throw conflictError('this daemon makes no boot media (it runs without the agent API)');

@@ -55,3 +55,12 @@ test('config mistakes are usage errors naming the file and the field', () => {
   assert.throws(() => loadConfig({ config: join(dir, 'missing.json') }), /missing\.json/);
   assert.doesNotThrow(() => loadConfig({}), 'no --config and no /etc/lifeboat/config.json: defaults');
 });
+
+test('config: agent.retrySeconds (the boot parameter lifeboat.retry) defaults to 60 and is checked', () => {
+  assert.deepEqual(loadConfig({ config: file('a0.json', '{}') }).agent, { silenceMs: 600_000, cancelMs: 60_000, retrySeconds: 60 });
+  assert.equal(loadConfig({ config: file('a1.json', '{"agent": {"retrySeconds": 15}}') }).agent.retrySeconds, 15);
+  assert.throws(() => loadConfig({ config: file('a2.json', '{"agent": {"retrySeconds": 4}}') }), /a2\.json: agent\.retrySeconds: .*5/);
+  assert.throws(() => loadConfig({ config: file('a3.json', '{"agent": {"retrySeconds": 3601}}') }), /agent\.retrySeconds: .*3600/);
+  assert.throws(() => loadConfig({ config: file('a4.json', '{"agent": {"retrySeconds": 7.5}}') }), /agent\.retrySeconds: must be a whole number of seconds \(5 to 3600\)/);
+  assert.throws(() => loadConfig({ config: file('a5.json', '{"agent": {"retrySeconds": "30"}}') }), /agent\.retrySeconds/);
+});

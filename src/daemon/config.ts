@@ -8,6 +8,7 @@ import { describeSystemError, usageError } from '../errors.js';
 import { DEFAULT_SOCKET } from '../api/constants.js';
 import { NotifyConfigSchema } from '../notify/notification.js';
 import { type ShareConfig, SharesSchema, sharesOf } from './shares.js';
+import { DEFAULT_RETRY_SECONDS, RETRY_SECONDS } from '../bootos/params.js';
 
 export const DEFAULT_CONFIG = '/etc/lifeboat/config.json';
 export const DEFAULT_DATA_DIR = '/var/lib/lifeboat';
@@ -36,6 +37,8 @@ const ConfigFile = z
         silenceMinutes: z.number().min(0.05).max(24 * 60).optional(),
         /** A cancelled agent job ends cancelled after this long even without the agent's word (default 60). */
         cancelSeconds: z.number().min(1).max(3600).optional(),
+        /** How long an agent retries a request the appliance does not answer before its job fails, and then tries to report it (boot parameter lifeboat.retry; default 60). */
+        retrySeconds: z.number().int(`must be a whole number of seconds (${RETRY_SECONDS.min} to ${RETRY_SECONDS.max})`).min(RETRY_SECONDS.min).max(RETRY_SECONDS.max).optional(),
       })
       .strict()
       .optional(),
@@ -85,6 +88,8 @@ export interface AgentConfig {
   silenceMs: number;
   /** A cancelled agent job ends cancelled after this long without the agent's `end`. */
   cancelMs: number;
+  /** The agents' retry window (boot parameter lifeboat.retry), in seconds. */
+  retrySeconds: number;
 }
 
 export interface BootConfig {
@@ -159,7 +164,7 @@ export function loadConfig(flags: { config?: string; dataDir?: string; socket?: 
     // Runtime units under systemd (written again at every start); off without systemd.
     scheduleTimerDir: file.scheduleTimerDir === undefined ? (existsSync('/run/systemd/system') ? '/run/systemd/system' : null) : file.scheduleTimerDir === null ? null : resolve(file.scheduleTimerDir),
     boot: bootConfig(file.boot ?? {}, flags.boot ?? {}, dataDir),
-    agent: { silenceMs: Math.round((file.agent?.silenceMinutes ?? 10) * 60_000), cancelMs: Math.round((file.agent?.cancelSeconds ?? 60) * 1000) },
+    agent: { silenceMs: Math.round((file.agent?.silenceMinutes ?? 10) * 60_000), cancelMs: Math.round((file.agent?.cancelSeconds ?? 60) * 1000), retrySeconds: file.agent?.retrySeconds ?? DEFAULT_RETRY_SECONDS },
     shares: sharesOf(file.shares),
   };
 }

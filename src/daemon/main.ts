@@ -98,7 +98,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       discovery: () => config.boot.discovery,
       agent: () => boot?.agent ?? { url: 'https://127.0.0.1', fingerprint: tls.fingerprint }, // boot services off: no boot ever asks
       // consoles and lifeboat.* parameters; the loader's script adds initrd= where the EFI stub needs it
-      commandLine: (p) => kernelCommandLine({ url: p.url, token: p.token, fingerprint: p.fingerprint, network: null, debug: false }).split(' '),
+      commandLine: (p) => kernelCommandLine({ url: p.url, token: p.token, fingerprint: p.fingerprint, network: null, debug: false, retrySeconds: config.agent.retrySeconds }).split(' '),
       log: (msg, fields) => log('info', msg, fields),
     });
     const jobRunner = runner;
@@ -135,7 +135,7 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
       schedulesChanged,
       imageSync,
       importRoots: () => [config.dockedDir, ...Object.values(config.shares).flatMap((s) => (s.localPath !== undefined ? [s.localPath] : []))],
-      media: { tokens: media, agent: () => (bootServices.address !== null ? (bootServices.agent ?? null) : null) },
+      media: { tokens: media, agent: () => (bootServices.address !== null ? (bootServices.agent ?? null) : null), retrySeconds: config.agent.retrySeconds },
       fixedAddressProblem: (ip: string) => bootServices.fixedAddressProblem(ip),
       ...(bootServices.address !== null ? { wake: (macs: readonly string[]) => bootServices.wake(macs) } : {}),
     });
