@@ -17,6 +17,7 @@ import type { DiskInfo } from './inventory.js';
 import { ProgressPoster } from './progress-poster.js';
 import { remoteSource } from './remote-source.js';
 import { remoteTarget } from './remote-target.js';
+import { StageClock, formatChunkTimes } from './stage-clock.js';
 
 export interface JobContext {
   api: AgentApi;
@@ -55,11 +56,13 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
   const workers = ctx.workers ?? Math.max(4, availableParallelism()); // several frames in flight even on one core
   let stage: Stage = 'disk';
   let wrote = false;
+  const clock = new StageClock();
   try {
     const disk = chooseDisk(ctx.disks, job.disk);
     const path = ctx.devicePath(disk.name);
     log(`job ${job.id}: ${job.type} of disk ${describeDisks([disk])} (${path})`);
     stage = 'start';
+    clock.mark('job/start');
     const start = await api.json<StartAnswer>('POST', AGENT_PATHS.start, { disk: diskIdentity(disk) }, MAX_START_ANSWER);
     if (start?.type !== job.type) throw userError(`the appliance answered job/start of a ${job.type} job with ${JSON.stringify(start?.type)?.slice(0, 40)}: are the agent and the appliance the same version?`);
     if (job.type === 'backup' && start.type === 'backup') {
@@ -72,6 +75,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
       log(`backup done: image ${done.imageId}, ${done.chunkCount} chunks, ${done.chunksNew} new to the store${c ? `; ${formatBytes(c.bytesNew)} new, ${formatBytes(c.bytesReused)} reused, ${formatBytes(c.bytesZero)} empty, ${formatBytes(c.storedBytes)} sent` : ''}`);
     } else if (job.type === 'restore' && start.type === 'restore') {
       stage = 'certify';
+      clock.mark('agent certify');
       const source = remoteSource(ctx.ref, start);
       const id = (await source.certify()).manifest.id;
       if (!Number.isSafeInteger(start.minTargetBytes) || start.minTargetBytes > disk.sizeBytes) {
@@ -89,14 +93,18 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
           log(`writing image ${id} onto ${path}`);
         },
         onEvent: poster.sink,
+        onStage: (s) => clock.mark(s),
         signal: abort.signal,
         workers,
       });
       stage = 'end';
+      clock.mark('end report');
       await poster.stop();
       log(`restore done: ${formatBytes(report.bytesWritten)} written${report.adapted ? ', partition table adapted to the disk' : ''}${report.grow?.grown ? `, last partition grown with ${report.grow.tool}` : ''}${report.verified ? ', read back and verified' : ''}`);
       const body: EndBody = { ok: true, stage: null, error: null, advice: null, report: { ...report }, wrote: true };
       await api.json('POST', AGENT_PATHS.end, body);
+      log(`timings: ${clock.summary()}`);
+      log(`worker threads while writing (summed over ${workers}): ${formatChunkTimes(report.workerMs)}`);
     } else {
       throw userError(`the appliance offered a job of type ${JSON.stringify((job as { type?: unknown }).type)?.slice(0, 40)}, which this agent does not know: update the boot OS`);
     }
@@ -112,6 +120,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
     const advice = adviceFor(job.type, stage, wrote);
     log(`FAILED at ${stage}: ${message}`);
     log(advice);
+    log(`timings: ${clock.summary()}`);
     const body: EndBody = { ok: false, stage, error: message.slice(0, 2000), advice, report: null, wrote };
     try {
       await api.json('POST', AGENT_PATHS.end, body);
