@@ -74,7 +74,7 @@ export function checkHello(body: unknown): HelloAnswer | null {
   const d = j.disk;
   if (typeof d !== 'object' || d === null || !isNullOr(d.serial, (s) => typeof s === 'string' && s.length <= 128) || !isNullOr(d.name, (n) => typeof n === 'string' && NAME.test(n))) return null;
   if (j.type === 'backup') return isNullOr(j.label, (l) => typeof l === 'string') ? a : null;
-  if (j.type === 'restore') return typeof j.imageId === 'string' && [j.verify, j.verifyFirst, j.growLast].every((b) => typeof b === 'boolean') ? a : null;
+  if (j.type === 'restore') return typeof j.imageId === 'string' && [j.verify, j.growLast].every((b) => typeof b === 'boolean') && (typeof j.verifyFirst === 'boolean' || j.verifyFirst === 'if-partitioned') ? a : null;
   return null;
 }
 
