@@ -35,6 +35,9 @@ export interface JobContext {
 
 export type JobOutcome = { ok: true; end: JobEnd } | { ok: false; cancelled: boolean };
 
+/** The engine's worker threads in the agent: several frames in flight even on one core. */
+export const agentWorkers = (workers?: number): number => workers ?? Math.max(4, availableParallelism());
+
 /** Most bytes of a job/start answer (a restore's carries the index in base64). */
 const MAX_START_ANSWER = 96 << 20;
 
@@ -53,7 +56,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
   const { api, job, log } = ctx;
   const abort = new AbortController();
   const poster = new ProgressPoster(api, log, abort, ctx.progressIntervalMs ?? 500);
-  const workers = ctx.workers ?? Math.max(4, availableParallelism()); // several frames in flight even on one core
+  const workers = agentWorkers(ctx.workers);
   let stage: Stage = 'disk';
   let wrote = false;
   const clock = new StageClock();
