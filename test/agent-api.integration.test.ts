@@ -145,10 +145,10 @@ test('an incremental over the wire: the parent is offered, `has` says what the s
   assert.equal((await api.job(id)).state, 'done');
 });
 
-test('a restore over the wire: the certified image, its chunks and nothing else; verify first by default', async () => {
+test('a restore over the wire: the certified image, its chunks and nothing else; verify first by default on a disk holding partitions', async () => {
   const { id, agent } = await jobAgent({ type: 'restore', image: secondImage, machine: 'desk-a', confirm: true, growLast: true, end: 'poweroff' });
   const hello = await agent.hello([DISK]);
-  assert.deepEqual(hello.body.job, { id, type: 'restore', imageId: secondImage, disk: { serial: null, name: null }, verify: false, verifyFirst: true, growLast: true, end: 'poweroff' });
+  assert.deepEqual(hello.body.job, { id, type: 'restore', imageId: secondImage, disk: { serial: null, name: null }, verify: false, verifyFirst: 'if-partitioned', growLast: true, end: 'poweroff' });
   const start = await agent.request<{ type: string; manifest: { id: string }; index: string; minTargetBytes: number }>('POST', AGENT_PATHS.start, { disk: DISK });
   assert.equal(start.status, 200, JSON.stringify(start.body));
   assert.equal(start.body.manifest.id, secondImage);

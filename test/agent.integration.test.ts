@@ -119,10 +119,27 @@ test('restore onto a larger disk that held other data: GPT relocated, last parti
   const r = await agent(statSync(target).size, target, { id: 'job-5', type: 'restore', imageId: id, disk: { serial: null, name: null }, verify: true, verifyFirst: true, growLast: true, end: 'poweroff' });
   assert.equal(r.code, 3, r.text);
   assert.match(r.text, /restore done: .*partition table adapted.*grown with resize2fs.*read back and verified/);
+  // where the job's seconds went, every stage in its order, and the worker threads' steps
+  assert.match(r.text, /timings: agent up [\d.]+ s at job\/start; job\/start [\d.]+ s, agent certify [\d.]+ s, certify [\d.]+ s, target [\d.]+ s, workers [\d.]+ s, check-first [\d.]+ s, write [\d.]+ s, flush [\d.]+ s, verify [\d.]+ s, grow [\d.]+ s, end report [\d.]+ s; [\d.]+ s in all/);
+  assert.match(r.text, /worker threads while writing \(summed over 2\): fetch [\d.]+ s, decode [\d.]+ s, SHA-256 [\d.]+ s, write [\d.]+ s/);
   assert.equal(twin.ends.length, 1);
   assert.equal(twin.ends[0]!.ok, true);
   assert.equal(twin.ends[0]!.wrote, true);
   checkDisk(target, files, t.dir);
+});
+
+test('verify first by default (if-partitioned): a disk holding partitions is checked before the first write, a blank one streams; both end equal', async () => {
+  const spec = (id: string) => ({ id, type: 'restore' as const, imageId: twin.finished[0]!.id, disk: { serial: null, name: null }, verify: false, verifyFirst: 'if-partitioned' as const, growLast: false, end: 'reboot' as const });
+  const partitioned = join(t.dir, 'p.img');
+  sh(`cp ${disk} ${partitioned}`);
+  const blank = join(t.dir, 'z.img');
+  sh(`truncate -s ${statSync(disk).size} ${blank}`);
+  for (const [target, checked] of [[partitioned, true], [blank, false]] as const) {
+    const r = await agent(statSync(target).size, target, spec(`job-p${checked ? 1 : 0}`));
+    assert.equal(r.code, 0, r.text);
+    assert.equal(/timings: .* check-first [\d.]+ s, write/.test(r.text), checked, r.text);
+    checkDisk(target, files, t.dir);
+  }
 });
 
 test('a restore cancelled while it writes: stops at once, says the disk is incomplete, reports nothing more; exit 1 (wait)', async () => {

@@ -17,8 +17,9 @@ import type { AgentJobSpec, HelloAnswer } from '../api/agent-wire.js';
 import type { AgentApiOptions } from './agent-api.js';
 import { AgentApi } from './agent-api.js';
 import { PinMismatch, postJson } from './appliance-client.js';
+import { startChunkWorkers } from '../imaging/chunk-pool.js';
 import { closeApis } from './http-chunks.js';
-import { runJob } from './job-run.js';
+import { agentWorkers, runJob } from './job-run.js';
 import { type Inventory, readInventory } from './inventory.js';
 import { mountShare } from './share-mount.js';
 
@@ -75,7 +76,7 @@ export function checkHello(body: unknown): HelloAnswer | null {
   const d = j.disk;
   if (typeof d !== 'object' || d === null || !isNullOr(d.serial, (s) => typeof s === 'string' && s.length <= 128) || !isNullOr(d.name, (n) => typeof n === 'string' && NAME.test(n))) return null;
   if (j.type === 'backup') return isNullOr(j.label, (l) => typeof l === 'string') ? a : null;
-  if (j.type === 'restore') return typeof j.imageId === 'string' && [j.verify, j.verifyFirst, j.growLast].every((b) => typeof b === 'boolean') ? a : null;
+  if (j.type === 'restore') return typeof j.imageId === 'string' && [j.verify, j.growLast].every((b) => typeof b === 'boolean') && (typeof j.verifyFirst === 'boolean' || j.verifyFirst === 'if-partitioned') ? a : null;
   return null;
 }
 
@@ -95,6 +96,8 @@ export async function runAgent(opts: AgentOptions = {}): Promise<number> {
     log('nothing was sent to the network. Check the kernel command line (iPXE script / GRUB entry) or rebuild the boot medium.');
     return 1;
   }
+  // The engine's threads boot (~1 s under emulation) while the inventory is read and the hello waits for its answer; a run without a job lets them go.
+  startChunkWorkers(agentWorkers(opts.workers));
   const inventory = readInventory(root);
   log(`machine ${inventory.smbios.system.uuid ?? '(no SMBIOS UUID)'}: ${inventory.disks.length} disk(s) ${inventory.disks.map((d) => `${d.name}${d.serial ? `[${d.serial}]` : ''}`).join(' ')}, ${inventory.nics.length} NIC(s)`);
   const body: HelloBody = { agent: { version: VERSION, node: process.version }, inventory };

@@ -5,7 +5,8 @@
 // chosen by disk-choice.ts, the same engine as `lifeboat image` with the appliance as its
 // backup target (remote-target.ts) or restore source (remote-source.ts), chunks over the
 // agent API from every worker thread (http-chunks.ts over agent-api.ts), progress passed on
-// by progress-poster.ts. Its exit code tells /init to reboot, power off or wait (agent.ts).
+// by progress-poster.ts, and where the job's seconds went printed at its end (stage-clock.ts).
+// Its exit code tells /init to reboot, power off or wait (agent.ts).
 // A backup may instead go to a destination's own store (destination-backup.ts): a disk of
 // this machine (client-disk.ts) or an SMB share mounted with the kernel's cifs through busybox
 // mount (share-mount.ts; the password only in a 0600 fstab file in /run, never in argv).

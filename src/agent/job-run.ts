@@ -20,6 +20,7 @@ import type { DiskInfo } from './inventory.js';
 import { ProgressPoster } from './progress-poster.js';
 import { remoteSource } from './remote-source.js';
 import { remoteTarget } from './remote-target.js';
+import { StageClock, formatChunkTimes } from './stage-clock.js';
 
 export interface JobContext {
   api: AgentApi;
@@ -41,6 +42,9 @@ export interface JobContext {
 
 export type JobOutcome = { ok: true; end: JobEnd } | { ok: false; cancelled: boolean };
 
+/** The engine's worker threads in the agent: several frames in flight even on one core. */
+export const agentWorkers = (workers?: number): number => workers ?? Math.max(4, availableParallelism());
+
 /** Most bytes of a job/start answer (a restore's carries the index in base64). */
 const MAX_START_ANSWER = 96 << 20;
 
@@ -61,9 +65,10 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
   const { api, job, log } = ctx;
   const abort = new AbortController();
   const poster = new ProgressPoster(api, log, abort, ctx.progressIntervalMs ?? 500);
-  const workers = ctx.workers ?? Math.max(4, availableParallelism()); // several frames in flight even on one core
+  const workers = agentWorkers(ctx.workers);
   let stage: Stage = 'disk';
   let wrote = false;
+  const clock = new StageClock();
   try {
     const dest = job.type === 'backup' ? job.destination : undefined;
     const unnamed = job.disk.serial === null && job.disk.name === null;
@@ -72,6 +77,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
     const path = ctx.devicePath(disk.name);
     log(`job ${job.id}: ${job.type} of disk ${describeDisks([disk])} (${path})`);
     stage = 'start';
+    clock.mark('job/start');
     const start = await api.json<StartAnswer>('POST', AGENT_PATHS.start, { disk: diskIdentity(disk) }, MAX_START_ANSWER);
     if (start?.type !== job.type) throw userError(`the appliance answered job/start of a ${job.type} job with ${JSON.stringify(start?.type)?.slice(0, 40)}: are the agent and the appliance the same version?`);
     if (job.type === 'backup' && start.type === 'backup' && isDestinationStart(start)) {
@@ -108,6 +114,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
       log(`backup done: image ${done.imageId}, ${done.chunkCount} chunks, ${done.chunksNew} new to the store${c ? `; ${formatBytes(c.bytesNew)} new, ${formatBytes(c.bytesReused)} reused, ${formatBytes(c.bytesZero)} empty, ${formatBytes(c.storedBytes)} sent` : ''}`);
     } else if (job.type === 'restore' && start.type === 'restore') {
       stage = 'certify';
+      clock.mark('agent certify');
       const source = remoteSource(ctx.ref, start);
       const id = (await source.certify()).manifest.id;
       if (!Number.isSafeInteger(start.minTargetBytes) || start.minTargetBytes > disk.sizeBytes) {
@@ -125,14 +132,18 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
           log(`writing image ${id} onto ${path}`);
         },
         onEvent: poster.sink,
+        onStage: (s) => clock.mark(s),
         signal: abort.signal,
         workers,
       });
       stage = 'end';
+      clock.mark('end report');
       await poster.stop();
       log(`restore done: ${formatBytes(report.bytesWritten)} written${report.adapted ? ', partition table adapted to the disk' : ''}${report.grow?.grown ? `, last partition grown with ${report.grow.tool}` : ''}${report.verified ? ', read back and verified' : ''}`);
       const body: EndBody = { ok: true, stage: null, error: null, advice: null, report: { ...report }, wrote: true };
       await api.json('POST', AGENT_PATHS.end, body);
+      log(`timings: ${clock.summary()}`);
+      log(`worker threads while writing (summed over ${workers}): ${formatChunkTimes(report.workerMs)}`);
     } else {
       throw userError(`the appliance offered a job of type ${JSON.stringify((job as { type?: unknown }).type)?.slice(0, 40)}, which this agent does not know: update the boot OS`);
     }
@@ -148,6 +159,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
     const advice = adviceFor(job.type, stage, wrote);
     log(`FAILED at ${stage}: ${message}`);
     log(advice);
+    log(`timings: ${clock.summary()}`);
     const body: EndBody = { ok: false, stage, error: message.slice(0, 2000), advice, report: null, wrote };
     try {
       await api.json('POST', AGENT_PATHS.end, body);

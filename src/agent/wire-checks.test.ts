@@ -41,6 +41,11 @@ test('good answers pass', () => {
   assert.ok(checkHello({ machine: 'm', job: null }));
 });
 
+test('a restore\'s verifyFirst: true, false or if-partitioned (the default); anything else is not this protocol', () => {
+  for (const verifyFirst of [true, false, 'if-partitioned']) assert.ok(checkHello({ ...hello(), job: { ...hello().job, verifyFirst } }), String(verifyFirst));
+  for (const verifyFirst of ['yes', 'if-partitioned ', 1, null, undefined]) assert.equal(checkHello({ ...hello(), job: { ...hello().job, verifyFirst } }), null, String(verifyFirst));
+});
+
 test('an index that is not the one the manifest certifies is refused; nothing to write', () => {
   const s = restoreStart();
   const other = Buffer.from(index);

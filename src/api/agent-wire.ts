@@ -81,8 +81,13 @@ export interface RestoreJobSpec {
   disk: DiskChoice;
   /** Read the target back after writing and compare every chunk. */
   verify: boolean;
-  /** Check every chunk before the first write (the appliance decides; true for a disk holding partitions). */
-  verifyFirst: boolean;
+  /**
+   * Check every chunk before the first write. The operator's choice, or by default
+   * 'if-partitioned': when the disk the agent is about to write holds a partition table
+   * (something worth keeping), as the appliance's own restore jobs decide; a blank disk
+   * has nothing to lose, and streams.
+   */
+  verifyFirst: boolean | 'if-partitioned';
   /** On a larger disk, enlarge the last partition and its filesystem. */
   growLast: boolean;
   end: JobEnd;

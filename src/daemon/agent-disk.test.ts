@@ -29,7 +29,7 @@ test('parentOf: the newest image of the same machine and disk serial, with this 
   assert.equal(parentOf([r('resized', { diskSerial: undefined, diskSize: 1 })], noSerial), null);
 });
 
-test('jobSpecOf: the hello answer\'s job, with defaults (reboot; a restore checks every chunk first)', () => {
+test('jobSpecOf: the hello answer\'s job, with defaults (reboot; a restore checks every chunk first on a disk holding partitions)', () => {
   assert.deepEqual(jobSpecOf(job({ label: 'x', diskSerial: 'S1', devicePath: '/dev/sda' })), { id: 'aaaaaaaaaaaa', type: 'backup', disk: { serial: 'S1', name: 'sda' }, label: 'x', end: 'reboot' });
   assert.deepEqual(jobSpecOf(job({ type: 'restore', imageId: '20261203T000000Z-0000abcd', options: { end: 'poweroff', growLast: true, verify: true } })), {
     id: 'aaaaaaaaaaaa',
@@ -37,11 +37,13 @@ test('jobSpecOf: the hello answer\'s job, with defaults (reboot; a restore check
     imageId: '20261203T000000Z-0000abcd',
     disk: { serial: null, name: null },
     verify: true,
-    verifyFirst: true,
+    verifyFirst: 'if-partitioned',
     growLast: true,
     end: 'poweroff',
   });
-  assert.equal(jobSpecOf(job({ type: 'restore', imageId: '20261203T000000Z-0000abcd', options: { verifyFirst: false } }))?.type === 'restore' && (jobSpecOf(job({ type: 'restore', imageId: '20261203T000000Z-0000abcd', options: { verifyFirst: false } })) as { verifyFirst: boolean }).verifyFirst, false);
+  for (const verifyFirst of [false, true]) {
+    assert.equal((jobSpecOf(job({ type: 'restore', imageId: '20261203T000000Z-0000abcd', options: { verifyFirst } })) as { verifyFirst: unknown }).verifyFirst, verifyFirst, 'the operator\'s choice goes to the agent as it is');
+  }
   assert.equal(jobSpecOf(job({ type: 'verify', imageId: '20261203T000000Z-0000abcd' })), null);
 });
 

@@ -16,8 +16,8 @@ export function jobSpecOf(job: Job): AgentJobSpec | null {
   const end = job.options?.end ?? 'reboot';
   if (job.type === 'backup') return { id: job.id, type: 'backup', disk, label: job.label ?? null, end, ...(job.options?.destination ? { destination: { ...job.options.destination } } : {}) };
   if (job.type === 'restore' && job.imageId) {
-    // A machine's disk is assumed to hold something worth keeping: every chunk is checked before the first write unless the operator said otherwise.
-    return { id: job.id, type: 'restore', imageId: job.imageId, disk, verify: job.options?.verify === true, verifyFirst: job.options?.verifyFirst ?? true, growLast: job.options?.growLast === true, end };
+    // A disk holding partitions holds something worth keeping: unless the operator said otherwise, the agent checks every chunk before the first write there (only the agent sees the disk).
+    return { id: job.id, type: 'restore', imageId: job.imageId, disk, verify: job.options?.verify === true, verifyFirst: job.options?.verifyFirst ?? 'if-partitioned', growLast: job.options?.growLast === true, end };
   }
   return null;
 }

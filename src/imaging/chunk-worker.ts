@@ -177,18 +177,35 @@ async function backup(task: Extract<ChunkTask, { type: 'backup' | 'backup-read' 
   return { ...base, ...hashed, outcome: isNew ? 'new' : 'existing', digest, storedBytes: isNew ? n : 0 };
 }
 
-/** Reads, decodes and checks chunk `digest`; returns its bytes (a view of rawBuf). */
-async function loadChunk(digest: string, length: number, i: number): Promise<Buffer> {
+/** Milliseconds a restore task spent on each step (the agent prints where a job's time went). */
+export interface ChunkTimes {
+  fetch: number;
+  decode: number;
+  hash: number;
+  write: number;
+}
+
+/** Reads, decodes and checks chunk `digest`; returns its bytes (a view of rawBuf). Adds its steps' times to `ms`. */
+async function loadChunk(digest: string, length: number, i: number, ms?: ChunkTimes): Promise<Buffer> {
   if (!reader) throw bug('chunk read before the worker\'s setup');
   let frame: Buffer;
+  const t0 = performance.now();
   try {
     frame = await reader.getFrame(digest, frameBuf);
   } catch (err) {
     if (err instanceof LifeboatError && err.kind === 'not-found') throw integrityError(`chunk ${i} (${digest}) is missing from the store`);
     throw describeSystemError(err, `reading chunk ${i} (${digest})`);
   }
+  const t1 = performance.now();
   const raw = decodeFrame(frame, length, `chunk ${i} (${digest})`, rawBuf);
+  const t2 = performance.now();
   const actual = sha256(raw);
+  if (ms) {
+    const t3 = performance.now();
+    ms.fetch += t1 - t0;
+    ms.decode += t2 - t1;
+    ms.hash += t3 - t2;
+  }
   if (actual !== digest) throw integrityError(`chunk ${i} (${digest}) is damaged: its content hashes to ${actual}`);
   return raw;
 }
@@ -263,13 +280,16 @@ async function handle(task: ChunkTask): Promise<{ result: unknown; transfer: Arr
       return { result: r, transfer: [r.buf] };
     }
     case 'restore': {
-      const raw = task.digest === null ? zero.subarray(0, task.length) : await loadChunk(task.digest, task.length, task.i);
+      const ms: ChunkTimes = { fetch: 0, decode: 0, hash: 0, write: 0 };
+      const raw = task.digest === null ? zero.subarray(0, task.length) : await loadChunk(task.digest, task.length, task.i, ms);
       const out = raw.subarray(0, task.writeLength);
+      const t0 = performance.now();
       withTarget('r+', (fd) => {
         if (!task.sparse) writeAt(fd, out, task.offset);
         else for (const run of nonZeroRuns(out)) writeAt(fd, out.subarray(run.start, run.end), task.offset + run.start);
       });
-      return { result: { i: task.i }, transfer: [] };
+      ms.write = performance.now() - t0;
+      return { result: { i: task.i, ms }, transfer: [] };
     }
     case 'check': {
       try {

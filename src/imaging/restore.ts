@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { type FileHandle, rm } from 'node:fs/promises';
 import { LifeboatError, describeSystemError, integrityError, userError } from '../errors.js';
-import type { ChunkTask, ChunkWorkerData } from './chunk-worker.js';
+import type { ChunkTask, ChunkTimes, ChunkWorkerData } from './chunk-worker.js';
 import { describeDisk, fileReader } from './disk.js';
 import { formatBytes } from '../format.js';
 import { assertNotInUse, openChecked } from '../devices/device-check.js';
@@ -96,7 +96,12 @@ export interface TargetOptions {
   confirm?: (info: { manifest: Manifest; targetSize: number; fresh: boolean }) => Promise<boolean>;
   /** On a larger target, enlarge the last partition and its filesystem to the end of the disk. */
   growLast?: boolean;
+  /** Called as each stage begins (the agent prints where a job's seconds went). */
+  onStage?: (stage: RestoreStage) => void;
 }
+
+/** The stages of a restore, in order (some are skipped: check-first, verify, grow). */
+export type RestoreStage = 'certify' | 'target' | 'workers' | 'check-first' | 'write' | 'flush' | 'verify' | 'grow';
 
 export interface RestoreOptions extends TargetOptions {
   store: ImageStore;
@@ -119,6 +124,8 @@ export interface RestoreReport {
   /** Every chunk was checked before the first write. */
   checkedFirst: boolean;
   durationMs: number;
+  /** Where the worker threads' time went while writing (summed over threads: more than the wall time when they overlap). */
+  workerMs: ChunkTimes;
 }
 
 /** Restores (or exports) holding the image's chunks against gc and `image rm` throughout. */
@@ -136,6 +143,8 @@ export async function restoreFrom(source: RestoreSource, opts: TargetOptions & {
   const now = opts.now ?? Date.now;
   const startedAt = now();
   const operation = opts.operation ?? 'restore';
+  const stage = opts.onStage ?? (() => {});
+  stage('certify');
   const { manifest, index } = await source.certify().catch((err: unknown) => {
     throw withAdvice(err, `nothing was written to ${opts.target}; run \`lifeboat image verify ${opts.imageId}\` and restore an older image`);
   });
@@ -147,6 +156,7 @@ export async function restoreFrom(source: RestoreSource, opts: TargetOptions & {
   });
 
   // Target checks: all before the first write.
+  stage('target');
   // Resolved once; from here the resolved path is opened, never through a symlink.
   const checked = assertNotInUse('restore', opts.target);
   const exists = existsSync(opts.target);
@@ -189,7 +199,13 @@ export async function restoreFrom(source: RestoreSource, opts: TargetOptions & {
     const chunkIds = Array.from({ length: index.chunkCount }, (_, i) => i).filter((i) => i * index.chunkSize < targetSize);
     const oldPartitions = fresh ? [] : await oldPartitionExtents(fh, targetSize, opts.target);
     const checkFirst = opts.verifyFirst === 'if-partitioned' ? oldPartitions.length > 0 : opts.verifyFirst === true;
-    if (checkFirst) await checkChunksFirst(await poolReady, index, chunkIds, workers, { imageId: manifest.id, target: opts.target, signal: opts.signal });
+    stage('workers');
+    const pool = await poolReady;
+    if (checkFirst) {
+      stage('check-first');
+      await checkChunksFirst(pool, index, chunkIds, workers, { imageId: manifest.id, target: opts.target, signal: opts.signal });
+    }
+    stage('write');
     written = true;
     opts.onFirstWrite?.();
     if (fresh) await fh.truncate(manifest.diskSize).catch((err) => {
@@ -204,13 +220,14 @@ export async function restoreFrom(source: RestoreSource, opts: TargetOptions & {
     const fixups = planFixups(growth?.shape ?? shape, index, shape.gpt ? sector0 : null, targetSize, fresh, oldPartitions);
     if (growth?.mbrSector) fixups.writes.push({ offset: 0, data: growth.mbrSector });
     let bytesWritten = 0;
-    const pool = await poolReady;
-    await runTasks<number, { i: number }>(
+    const workerMs: ChunkTimes = { fetch: 0, decode: 0, hash: 0, write: 0 };
+    await runTasks<number, { i: number; ms?: ChunkTimes }>(
       { runner: pool, limit: workers * 2, signal: opts.signal, cancelled: `restore onto ${opts.target} was cancelled: the target is incomplete; restore again before using it` },
       // A fresh file is all holes already; elsewhere zero chunks are written, unused ones skipped.
       chunkIds.filter((i) => (fresh ? digestAt(index, i) !== null : !isUnused(index, i))),
       (i): ChunkTask => ({ type: 'restore', i, length: chunkLength(index, i), writeLength: writeLength(i), offset: i * index.chunkSize, digest: digestAt(index, i)?.toString('hex') ?? null, sparse: fresh }),
-      (_r, i) => {
+      (r, i) => {
+        if (r.ms) for (const k of ['fetch', 'decode', 'hash', 'write'] as const) workerMs[k] += r.ms[k];
         const length = writeLength(i);
         bytesWritten += length;
         counters.bytesDone += length;
@@ -222,6 +239,7 @@ export async function restoreFrom(source: RestoreSource, opts: TargetOptions & {
     );
     counters.bytesDone = manifest.diskSize;
     counters.chunksDone = index.chunkCount;
+    stage('flush');
     bytesWritten += await applyFixups(fh, fixups, opts.target);
     await fh.sync().catch((err) => {
       throw describeSystemError(err, `flushing ${opts.target}`);
@@ -229,6 +247,7 @@ export async function restoreFrom(source: RestoreSource, opts: TargetOptions & {
     const last = meter.sample(counters, now(), true);
     if (last) opts.onEvent?.(last);
     if (opts.verify) {
+      stage('verify');
       await readBack(pool, index, opts.target, workers, fresh, targetSize, fixups, opts.signal);
       if (shape.gpt) await checkTargetGpt(fh, targetSize, shape.gpt, opts.target);
     }
@@ -236,12 +255,13 @@ export async function restoreFrom(source: RestoreSource, opts: TargetOptions & {
     if (growth) {
       if ('reason' in growth) grow = { grown: false, reason: growth.reason };
       else {
+        stage('grow');
         const tool = growFilesystem(opts.target, growth.plan.start, growth.plan.newSize, growth.plan.filesystem as string);
         await fh.sync();
         grow = { grown: true, tool, ...growth.plan };
       }
     }
-    return { imageId: manifest.id, target: opts.target, targetSize, adapted: fixups.writes.length > 0, ...(grow ? { grow } : {}), bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, checkedFirst: checkFirst, durationMs: now() - startedAt - prompted };
+    return { imageId: manifest.id, target: opts.target, targetSize, adapted: fixups.writes.length > 0, ...(grow ? { grow } : {}), bytesWritten, bytesTotal: manifest.diskSize, verified: opts.verify === true, checkedFirst: checkFirst, durationMs: now() - startedAt - prompted, workerMs };
   } catch (err) {
     // A file this restore created holds no one's data yet: do not leave a half-written disk behind.
     if (!exists) await rm(checked.resolved ?? opts.target, { force: true }).catch(() => {});

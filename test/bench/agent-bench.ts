@@ -10,6 +10,8 @@
 //   - the agent's peak RSS (it prints it when its job ends);
 //   - QEMU start → agent hello, BIOS (iPXE) and UEFI Secure Boot (OVMF's PXE, shim, GRUB).
 // Prints one table. Needs `make build` (dist/) first. Run: node --import tsx test/bench/agent-bench.ts
+// `--only=backup|restore|hello` measures one part (a restore needs the full backup's image first;
+// its anchor stream is then made with the host's lz4 -1, the same Debian binary the VM runs).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,9 @@ import { makeDiskA } from '../helpers/lab-disks.js';
 import { type VmSpec, VmLab, prepareBootOs } from '../helpers/vm-lab.js';
 
 const MiB = 1 << 20;
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+if (ONLY !== undefined && !['backup', 'restore', 'hello'].includes(ONLY)) throw new Error(`--only=${ONLY}: say backup, restore or hello`);
+const want = (part: 'backup' | 'restore' | 'hello') => ONLY === undefined || ONLY === part;
 const work = tempDir('lifeboat-agent-bench-');
 const disk = join(work.dir, 'a.img');
 const spec: VmSpec = { name: 'a', mac: '52:54:00:1b:01:0a', firmware: 'bios', uuid: randomUUID(), disk: { file: disk, bus: 'virtio', serial: `BENCH-A-${process.pid}` } };
@@ -28,7 +33,7 @@ const sha = (file: string) => createHash('sha256').update(readFileSync(file)).di
 const secs = (j: Job) => (Date.parse(j.finishedAt ?? '') - Date.parse(j.startedAt ?? '')) / 1000;
 let lab: VmLab | null = null;
 
-async function agentJob(args: string[], vmSpec: VmSpec): Promise<{ job: Job; helloS: number; rssMiB: number }> {
+async function agentJob(args: string[], vmSpec: VmSpec): Promise<{ job: Job; helloS: number; rssMiB: number; timings: string[] }> {
   if (!lab) throw new Error('no lab');
   const l = lab;
   const cli: ChildProcess = l.cliSpawn([...args, '--wait', '--json']);
@@ -53,7 +58,9 @@ async function agentJob(args: string[], vmSpec: VmSpec): Promise<{ job: Job; hel
     if (code !== 0 || job?.state !== 'done') throw new Error(`lifeboat ${args.join(' ')} exited ${code}: ${stdout.slice(-1500)}\n${l.diagnostics([vm])}`);
     await l.until(() => !vm.running() || /peak RSS \d+ MiB/.test(vm.serial()), 120_000, 'the agent printed its peak RSS', [vm]);
     const rssMiB = Number(/peak RSS (\d+) MiB/.exec(vm.serial())?.[1]);
-    return { job, helloS, rssMiB };
+    // where the job's seconds went, as the agent printed it (job-run.ts)
+    const timings = vm.serial().split('\n').filter((l) => /lifeboat agent: (timings|worker threads)/.test(l)).map((l) => l.replace(/^.*lifeboat agent: /, '').trim());
+    return { job, helloS, rssMiB, timings };
   } finally {
     await vm.kill();
   }
@@ -114,39 +121,53 @@ async function main(): Promise<void> {
   lab = await VmLab.start(work.dir);
   lab.cli(['machines', 'add', '--name', 'a', '--mac', spec.mac]);
 
+  // the full backup runs whatever part is measured: a restore needs its image, hello its boot
   const full = await agentJob(['backup', '--machine', 'a', '--label', 'bench: full'], spec);
   console.log(`agent bench: full backup ${secs(full.job).toFixed(1)} s, hello ${full.helloS.toFixed(1)} s, ${JSON.stringify(full.job.stats)}`);
-  const incr = await agentJob(['backup', '--machine', 'a', '--label', 'bench: incremental'], spec);
-  console.log(`agent bench: incremental ${secs(incr.job).toFixed(1)} s, ${JSON.stringify(incr.job.stats)}`);
+  for (const line of full.timings) console.log(`agent bench: full backup: ${line}`);
+  const incr = want('backup') ? await agentJob(['backup', '--machine', 'a', '--label', 'bench: incremental'], spec) : null;
+  if (incr) console.log(`agent bench: incremental ${secs(incr.job).toFixed(1)} s, ${JSON.stringify(incr.job.stats)}`);
   if (sha(disk) !== diskSha) throw new Error('the backups changed disk A');
 
   const stream = join(work.dir, 'anchor.lz4');
-  const ab = await anchor('backup', stream);
-  const back = join(work.dir, 'anchor.raw');
-  execFileSync('lz4', ['-d', '-q', '-f', stream, back]);
-  if (sha(back) !== diskSha) throw new Error('the backup anchor\'s stream does not decompress to disk A');
-  writeFileSync(disk, Buffer.alloc(0));
-  execFileSync('truncate', ['-s', String(size), disk]);
-  console.log(`agent bench: anchor backup ${ab.s} s, ${ab.bytes} bytes`);
-  const ar = await anchor('restore', stream);
-  console.log(`agent bench: anchor restore ${ar.s} s`);
-  if (sha(disk) !== diskSha) throw new Error(`the restore anchor did not write disk A back: ${readFileSync(join(work.dir, 'anchor-restore.serial'), 'latin1').slice(-1500)}`);
-
-  execFileSync('truncate', ['-s', '0', disk]);
-  execFileSync('truncate', ['-s', String(size), disk]);
-  const rest = await agentJob(['restore', '--image', full.job.imageId ?? '', '--machine', 'a', '--yes'], spec);
-  const sb = await agentJob(['backup', '--machine', 'a', '--label', 'bench: secure boot'], { ...spec, firmware: 'uefi-sb' });
+  let ab: { s: number; bytes: number } | null = null;
+  if (want('backup')) {
+    ab = await anchor('backup', stream);
+    const back = join(work.dir, 'anchor.raw');
+    execFileSync('lz4', ['-d', '-q', '-f', stream, back]);
+    if (sha(back) !== diskSha) throw new Error('the backup anchor\'s stream does not decompress to disk A');
+    console.log(`agent bench: anchor backup ${ab.s} s, ${ab.bytes} bytes`);
+  }
+  const blank = () => {
+    execFileSync('truncate', ['-s', '0', disk]);
+    execFileSync('truncate', ['-s', String(size), disk]);
+  };
+  let ar: { s: number } | null = null;
+  let rest: Awaited<ReturnType<typeof agentJob>> | null = null;
+  if (want('restore')) {
+    if (!ab) execFileSync('lz4', ['-1', '-q', '-f', disk, stream]); // what the VM's `lz4 -1` sends: the same binary
+    blank();
+    ar = await anchor('restore', stream);
+    console.log(`agent bench: anchor restore ${ar.s} s`);
+    if (sha(disk) !== diskSha) throw new Error(`the restore anchor did not write disk A back: ${readFileSync(join(work.dir, 'anchor-restore.serial'), 'latin1').slice(-1500)}`);
+    blank();
+    rest = await agentJob(['restore', '--image', full.job.imageId ?? '', '--machine', 'a', '--yes'], spec);
+    if (sha(disk) !== diskSha) throw new Error('the agent\'s restore did not write disk A back byte for byte');
+    console.log(`agent bench: restore ${secs(rest.job).toFixed(1)} s (disk A back byte for byte), ${JSON.stringify(rest.job.stats)}`);
+    for (const line of rest.timings) console.log(`agent bench: restore: ${line}`);
+  }
+  const sb = want('hello') ? await agentJob(['backup', '--machine', 'a', '--label', 'bench: secure boot'], { ...spec, firmware: 'uefi-sb' }) : null;
 
   const st = (j: Job) => j.stats ?? {};
   console.log(`agent bench: disk A ${size / MiB} MiB (GPT, ext4 + FAT32 + NTFS); the agent read ${((st(full.job).bytesRead ?? 0) / MiB).toFixed(1)} MiB of it (used blocks), TCG, 1 vCPU`);
-  console.log(JSON.stringify({ full: st(full.job), incremental: st(incr.job), restore: st(rest.job) }));
+  console.log(JSON.stringify({ full: st(full.job), ...(incr ? { incremental: st(incr.job) } : {}), ...(rest ? { restore: st(rest.job) } : {}) }));
   const row = (what: string, s: number, anchorS: number, extra: string) => console.log(`${what.padEnd(26)} ${s.toFixed(1).padStart(8)} ${anchorS.toFixed(1).padStart(9)} ${(anchorS / s).toFixed(2).padStart(11)}×  ${extra}`);
   console.log(`${'job'.padEnd(26)} ${'agent s'.padStart(8)} ${'anchor s'.padStart(9)} ${'anchor/agent'.padStart(12)}  notes`);
-  row('full backup', secs(full.job), ab.s, `anchor sent ${(ab.bytes / MiB).toFixed(1)} MiB (dd | lz4 -1 | nc)`);
-  row('incremental (unchanged)', secs(incr.job), ab.s, `reused ${((st(incr.job).bytesReused ?? 0) / MiB).toFixed(1)} MiB`);
-  row('restore (blank disk)', secs(rest.job), ar.s, 'anchor: nc | lz4 -d | dd');
-  console.log(`agent peak RSS: ${Math.max(full.rssMiB, incr.rssMiB)} MiB backup, ${rest.rssMiB} MiB restore`);
-  console.log(`QEMU start → hello: BIOS ${full.helloS.toFixed(1)} s, ${incr.helloS.toFixed(1)} s, ${rest.helloS.toFixed(1)} s; UEFI Secure Boot ${sb.helloS.toFixed(1)} s`);
+  if (ab) row('full backup', secs(full.job), ab.s, `anchor sent ${(ab.bytes / MiB).toFixed(1)} MiB (dd | lz4 -1 | nc)`);
+  if (ab && incr) row('incremental (unchanged)', secs(incr.job), ab.s, `reused ${((st(incr.job).bytesReused ?? 0) / MiB).toFixed(1)} MiB`);
+  if (ar && rest) row('restore (blank disk)', secs(rest.job), ar.s, 'anchor: nc | lz4 -d | dd');
+  console.log(`agent peak RSS: ${Math.max(full.rssMiB, incr?.rssMiB ?? 0)} MiB backup${rest ? `, ${rest.rssMiB} MiB restore` : ''}`);
+  console.log(`QEMU start → hello: BIOS ${[full, incr, rest].flatMap((j) => (j ? [`${j.helloS.toFixed(1)} s`] : [])).join(', ')}${sb ? `; UEFI Secure Boot ${sb.helloS.toFixed(1)} s` : ''}`);
 }
 
 main().then(async () => {
