@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import { type BootParams, PARAMS_FILE, decodeParams } from '../bootos/params.js';
 import { VERSION } from '../version.js';
+import { startChunkWorkers } from '../imaging/chunk-pool.js';
 import type { AgentJobSpec, HelloAnswer } from '../api/agent-wire.js';
 import type { AgentApiOptions } from './agent-api.js';
 import { AgentApi } from './agent-api.js';
 import { PinMismatch, postJson } from './appliance-client.js';
 import { closeApis } from './http-chunks.js';
-import { runJob } from './job-run.js';
+import { defaultWorkers, runJob } from './job-run.js';
 import { type Inventory, readInventory } from './inventory.js';
 
 export const HELLO_PATH = 'agent/v1/hello';
@@ -80,6 +81,8 @@ export function checkHello(body: unknown): HelloAnswer | null {
 
 /** Returns the process exit code (EXIT): what /init does next. */
 export async function runAgent(opts: AgentOptions = {}): Promise<number> {
+  // The engine's worker threads boot while the agent says hello (seconds on a slow machine): a job finds them ready.
+  startChunkWorkers(opts.workers ?? defaultWorkers());
   const log = opts.log ?? ((line: string) => process.stdout.write(`lifeboat agent: ${line}\n`));
   const root = opts.root ?? '/';
   let params: BootParams;

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { AGENT_PATHS, type AgentJobSpec, type EndBody, type JobEnd, type StartAnswer } from '../api/agent-wire.js';
 import { LifeboatError, userError } from '../errors.js';
 import { formatBytes } from '../format.js';
+import { type BackupProfile, formatProfile } from '../imaging/backup-profile.js';
 import { backupTo } from '../imaging/backup.js';
 import { restoreFrom } from '../imaging/restore.js';
 import { type AgentApi, isCancelled } from './agent-api.js';
@@ -48,11 +49,14 @@ function adviceFor(type: AgentJobSpec['type'], stage: Stage, wrote: boolean): st
   return `this disk is incomplete — do not boot it: ${net}start the restore again from the appliance (the next network boot goes to the local disk until then)`;
 }
 
+/** Engine worker threads of a job: several frames in flight even on one core. */
+export const defaultWorkers = (): number => Math.max(4, availableParallelism());
+
 export async function runJob(ctx: JobContext): Promise<JobOutcome> {
   const { api, job, log } = ctx;
   const abort = new AbortController();
   const poster = new ProgressPoster(api, log, abort, ctx.progressIntervalMs ?? 500);
-  const workers = ctx.workers ?? Math.max(4, availableParallelism()); // several frames in flight even on one core
+  const workers = ctx.workers ?? defaultWorkers();
   let stage: Stage = 'disk';
   let wrote = false;
   try {
@@ -60,16 +64,23 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
     const path = ctx.devicePath(disk.name);
     log(`job ${job.id}: ${job.type} of disk ${describeDisks([disk])} (${path})`);
     stage = 'start';
+    const startedAt = performance.now();
     const start = await api.json<StartAnswer>('POST', AGENT_PATHS.start, { disk: diskIdentity(disk) }, MAX_START_ANSWER);
     if (start?.type !== job.type) throw userError(`the appliance answered job/start of a ${job.type} job with ${JSON.stringify(start?.type)?.slice(0, 40)}: are the agent and the appliance the same version?`);
     if (job.type === 'backup' && start.type === 'backup') {
       stage = 'read';
-      const target = remoteTarget({ api, ref: ctx.ref, start, disk: diskIdentity(disk), log, onCommit: () => (stage = 'finish') });
+      const startMs = performance.now() - startedAt;
+      let took = '';
+      const onCommitted = (profile: BackupProfile | undefined, stages: ReadonlyArray<readonly [string, number]>) => {
+        if (profile) took = `job/start ${(startMs / 1000).toFixed(2)} s, ${formatProfile(profile, stages)}`;
+      };
+      const target = remoteTarget({ api, ref: ctx.ref, start, disk: diskIdentity(disk), log, onCommit: () => (stage = 'finish'), onCommitted });
       const done = await backupTo(target, { source: path, onEvent: poster.sink, signal: abort.signal, workers });
       stage = 'finish';
       await poster.stop();
       const c = poster.last;
       log(`backup done: image ${done.imageId}, ${done.chunkCount} chunks, ${done.chunksNew} new to the store${c ? `; ${formatBytes(c.bytesNew)} new, ${formatBytes(c.bytesReused)} reused, ${formatBytes(c.bytesZero)} empty, ${formatBytes(c.storedBytes)} sent` : ''}`);
+      log(`backup took ${((performance.now() - startedAt) / 1000).toFixed(2)} s from job/start: ${took}`);
     } else if (job.type === 'restore' && start.type === 'restore') {
       stage = 'certify';
       const source = remoteSource(ctx.ref, start);

@@ -7,6 +7,7 @@
 // Everything the appliance answers is checked before it is used.
 import { AGENT_PATHS, type BackupStart, type DiskIdentity, type FinishAnswer, type FinishBody } from '../api/agent-wire.js';
 import { LifeboatError, userError } from '../errors.js';
+import type { BackupProfile } from '../imaging/backup-profile.js';
 import { type BackupTarget, parentPairs } from '../imaging/backup-target.js';
 import { decodeFingerprints } from '../imaging/repo/fingerprint.js';
 import { IMAGE_ID, isValidChunkSize } from '../imaging/repo/formats.js';
@@ -63,6 +64,8 @@ export interface RemoteTargetOptions {
   log: (line: string) => void;
   /** Called when the commit begins (the engine read the whole disk). */
   onCommit?: () => void;
+  /** Called when the appliance committed the image: the engine's profile and the commit's stages (ms). */
+  onCommitted?: (profile: BackupProfile | undefined, stages: Array<readonly [string, number]>) => void;
 }
 
 export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer> {
@@ -110,8 +113,12 @@ export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer>
     async commit(f) {
       o.onCommit?.();
       o.log(`uploading the index (${f.chunkCount} chunks) and asking the appliance to certify image ${start.imageId}`);
-      await o.api.send('PUT', AGENT_PATHS.index, file.bytes(), 'application/octet-stream');
-      await o.api.send('PUT', AGENT_PATHS.fingerprints, f.fingerprintsBytes, 'application/octet-stream');
+      const t0 = performance.now();
+      await Promise.all([
+        o.api.send('PUT', AGENT_PATHS.index, file.bytes(), 'application/octet-stream'),
+        o.api.send('PUT', AGENT_PATHS.fingerprints, f.fingerprintsBytes, 'application/octet-stream'),
+      ]);
+      const t1 = performance.now();
       const d = o.disk;
       const body: FinishBody = {
         source: { kind: 'block', size: f.imageBytes, logicalSectorSize: d.logicalSectorSize, physicalSectorSize: d.physicalSectorSize, model: d.model, serial: d.serial, name: d.name },
@@ -125,6 +132,10 @@ export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer>
       if (answer?.imageId !== start.imageId || !Number.isSafeInteger(answer.chunkCount) || !Number.isSafeInteger(answer.chunksNew)) {
         throw userError(`the appliance answered job/finish with ${JSON.stringify(answer)?.slice(0, 120)}, not the image ${start.imageId}: check the job at the appliance (\`lifeboat jobs\`)`);
       }
+      o.onCommitted?.(f.profile, [
+        ['index upload', t1 - t0],
+        ['appliance finish', performance.now() - t1],
+      ]);
       return answer;
     },
     async close() {},

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { LifeboatError, bug, describeSystemError, userError } from '../errors.js';
 import { type BackupTarget, localTarget } from './backup-target.js';
+import { type BackupProfile, noWork } from './backup-profile.js';
 import { BackupTally } from './backup-tally.js';
 import { type BufferLender, type Work, runPipeline } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
@@ -43,7 +44,7 @@ export interface EngineOptions {
   raw?: boolean;
   /** Use the newest image of the same source to skip unchanged chunks (default true). */
   incremental?: boolean;
-  /** Every n-th chunk recognised by its fingerprint is SHA-256'd anyway as a check (default 32; 0: none). */
+  /** The first chunk with data and every n-th after it are SHA-256'd even when recognised by their fingerprint, as a check (default 32; 0: none). */
   fingerprintSpotCheck?: number;
   now?: () => number;
 }
@@ -90,8 +91,11 @@ function recordOf(r: BackupResult) {
  * read); a disk chunk is read by the worker itself; a stream chunk is read here into a
  * buffer the pipeline lends, which travels to the worker and comes back with the result.
  */
-function sourceWork(input: ChunkSource): (lender: BufferLender) => Promise<Work<BackupResult> | null> {
+function sourceWork(input: ChunkSource, spotEvery: number): (lender: BufferLender) => Promise<Work<BackupResult> | null> {
   let i = 0;
+  let reads = 0;
+  // The first chunk with data and every `spotEvery`-th after it: SHA-256'd even when its fingerprint matches the parent's.
+  const spot = () => spotEvery > 0 && reads++ % spotEvery === 0;
   return async (lender) => {
     const buf = input.needsBuffer ? lender.take() : null;
     const next = await input.next(i, buf);
@@ -101,13 +105,13 @@ function sourceWork(input: ChunkSource): (lender: BufferLender) => Promise<Work<
     let task: ChunkTask;
     switch (next.kind) {
       case 'unused':
-        return { result: { i: n, length: next.length, outcome: 'unused', digest: null, fingerprint: null, bytesHashed: 0, storedBytes: 0, bytesRead: 0, buf: new ArrayBuffer(0) } };
+        return { result: { i: n, length: next.length, outcome: 'unused', digest: null, fingerprint: null, bytesHashed: 0, storedBytes: 0, bytesRead: 0, buf: new ArrayBuffer(0), ms: noWork() } };
       case 'delegate':
-        task = { type: 'backup-read', i: n, length: next.length, offset: next.offset, ranges: next.ranges };
+        task = { type: 'backup-read', i: n, length: next.length, offset: next.offset, ranges: next.ranges, spot: spot() };
         return { task };
       case 'data': {
         const ab = (buf as Buffer).buffer as ArrayBuffer;
-        task = { type: 'backup', i: n, length: next.length, buf: ab };
+        task = { type: 'backup', i: n, length: next.length, buf: ab, spot: spot() };
         return { task, transfer: [ab] };
       }
     }
@@ -137,7 +141,15 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
   let indexFile: PositionalFile | null = null;
   let where = 'the image store';
   try {
+    let mark = performance.now();
+    const lap = () => {
+      const n = performance.now();
+      const ms = n - mark;
+      mark = n;
+      return ms;
+    };
     const plan = await target.begin(source, { incremental: opts.incremental !== false, startedAt });
+    const profile: BackupProfile = { begin: lap(), workers: 0, plan: 0, pipeline: 0, work: noWork(), threads: 0 };
     where = plan.where;
     const { imageId: id, chunkSize, session } = plan;
     const workers = Math.max(1, opts.workers ?? availableParallelism());
@@ -148,24 +160,28 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
       fingerprintKey: new Uint8Array(plan.fingerprintKey),
       ...(source.kind !== 'stream' ? { sourcePath } : {}),
       ...(plan.known ? { known: new Uint8Array(plan.known) } : {}),
-      ...(plan.parentPrints && plan.parentId ? { parentPrints: new Uint8Array(plan.parentPrints), parentId: plan.parentId, spotCheck: opts.fingerprintSpotCheck ?? 32 } : {}),
+      ...(plan.parentPrints && plan.parentId ? { parentPrints: new Uint8Array(plan.parentPrints), parentId: plan.parentId } : {}),
     };
     // The worker threads boot (or take their job) while the disk is planned.
+    const booting = mark;
     poolReady = chunkWorkers(workers, workerData);
-    poolReady.catch(() => {}); // awaited below; a planning failure must not leave it unhandled
+    poolReady.then(() => (profile.workers = performance.now() - booting)).catch(() => {}); // awaited below; a planning failure must not leave it unhandled
     const { input, plan: disk } = await openSource(source, opts.source, checked, chunkSize, opts.raw === true);
+    profile.plan = performance.now() - booting;
     opened = input;
     const pool = await poolReady;
+    profile.threads = pool.size;
     indexFile = await target.indexFile();
     opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: where, bytesTotal: source.size, parent: plan.parentId });
     for (const message of [...(disk?.warnings ?? []), ...plan.warnings]) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
 
     const tally = new BackupTally(source.size, input.chunkCount);
+    lap();
     const index = new IndexWriter(indexFile);
     const meter = new ProgressMeter('backup', id, startedAt);
     await runPipeline<BackupResult>(
       { runner: pool, limit: workers * 2 + 2, bufferSize: input.needsBuffer ? chunkSize : 0, signal: opts.signal, cancelled: `backup of ${opts.source} was cancelled; nothing was committed` },
-      sourceWork(input),
+      sourceWork(input, opts.fingerprintSpotCheck ?? 32),
       async (r, _item, lender) => {
         lender.give(r.buf);
         tally.add(r);
@@ -176,6 +192,8 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
         if (ev) opts.onEvent?.(ev);
       },
     );
+    profile.pipeline = lap();
+    profile.work = tally.work;
     if (tally.imageBytes === 0) throw userError(`source ${opts.source} gave no data: nothing to back up`);
     const summary = await index.finish({ chunkSize, diskSize: tally.imageBytes });
     if (summary.chunkCount !== tally.chunkCount) throw bug(`backup indexed ${summary.chunkCount} of ${tally.chunkCount} chunks`);
@@ -194,6 +212,7 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
       stats: tally.stats(finishedAt - startedAt),
       layout: disk ? describePlan(disk) : null,
       fingerprintsBytes: encodeFingerprints(summary.chunkCount, summary.fingerprints),
+      profile,
     });
     const last = meter.sample({ ...tally.counters, bytesTotal: tally.imageBytes }, finishedAt, true);
     if (last) opts.onEvent?.(last);
