@@ -19,7 +19,7 @@ import type { AgentApiOptions } from './agent-api.js';
 import { AgentApi } from './agent-api.js';
 import { PinMismatch, postJson } from './appliance-client.js';
 import { closeApis } from './http-chunks.js';
-import { defaultWorkers, runJob } from './job-run.js';
+import { jobWorkers, runJob } from './job-run.js';
 import { type Inventory, readInventory } from './inventory.js';
 
 export const HELLO_PATH = 'agent/v1/hello';
@@ -81,8 +81,6 @@ export function checkHello(body: unknown): HelloAnswer | null {
 
 /** Returns the process exit code (EXIT): what /init does next. */
 export async function runAgent(opts: AgentOptions = {}): Promise<number> {
-  // The engine's worker threads boot while the agent says hello (seconds on a slow machine): a job finds them ready.
-  startChunkWorkers(opts.workers ?? defaultWorkers());
   const log = opts.log ?? ((line: string) => process.stdout.write(`lifeboat agent: ${line}\n`));
   const root = opts.root ?? '/';
   let params: BootParams;
@@ -121,6 +119,8 @@ export async function runAgent(opts: AgentOptions = {}): Promise<number> {
           return EXIT.reboot;
         }
         spec = hello.job;
+        // A backup's worker threads boot while job/start and the parent's index go over the wire.
+        if (spec.type === 'backup') startChunkWorkers(opts.workers ?? jobWorkers('backup'));
         // A boot medium's token says hello only; the job's own token comes with the answer.
         if (hello.token !== undefined) params = { ...params, token: hello.token };
         break;

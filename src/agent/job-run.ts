@@ -49,14 +49,19 @@ function adviceFor(type: AgentJobSpec['type'], stage: Stage, wrote: boolean): st
   return `this disk is incomplete — do not boot it: ${net}start the restore again from the appliance (the next network boot goes to the local disk until then)`;
 }
 
-/** Engine worker threads of a job: several frames in flight even on one core. */
-export const defaultWorkers = (): number => Math.max(4, availableParallelism());
+/**
+ * Engine worker threads of a job. A backup: one per core, at least two, so one computes while
+ * the other waits for the appliance (a thread takes ~0.1 s of CPU to boot on a real core, and
+ * seconds on a slow one, which a small disk's backup does not win back). A restore: several
+ * frames in flight even on one core.
+ */
+export const jobWorkers = (type: AgentJobSpec['type']): number => Math.max(type === 'backup' ? 2 : 4, availableParallelism());
 
 export async function runJob(ctx: JobContext): Promise<JobOutcome> {
   const { api, job, log } = ctx;
   const abort = new AbortController();
   const poster = new ProgressPoster(api, log, abort, ctx.progressIntervalMs ?? 500);
-  const workers = ctx.workers ?? defaultWorkers();
+  const workers = ctx.workers ?? jobWorkers(job.type);
   let stage: Stage = 'disk';
   let wrote = false;
   try {

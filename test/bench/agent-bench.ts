@@ -10,9 +10,11 @@
 //   - the agent's peak RSS (it prints it when its job ends);
 //   - QEMU start → agent hello, BIOS (iPXE) and UEFI Secure Boot (OVMF's PXE, shim, GRUB).
 // Prints one table. Needs `make build` (dist/) first. Run: node --import tsx test/bench/agent-bench.ts
+// [--only=backup|restore|hello] (backup: the full and incremental rows and their anchor).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Job } from '../../src/api/wire.js';
 import { encodeCpio } from '../../src/bootos/cpio.js';
@@ -27,8 +29,25 @@ const spec: VmSpec = { name: 'a', mac: '52:54:00:1b:01:0a', firmware: 'bios', uu
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const secs = (j: Job) => (Date.parse(j.finishedAt ?? '') - Date.parse(j.startedAt ?? '')) / 1000;
 let lab: VmLab | null = null;
+// --only=backup (full and incremental rows), --only=restore, --only=hello: rerun a part of the bench
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+if (ONLY !== undefined && !['backup', 'restore', 'hello'].includes(ONLY)) {
+  console.error(`agent bench: --only=${ONLY}: give --only=backup, --only=restore or --only=hello (or nothing: all of it)`);
+  process.exit(2);
+}
+const runs = (part: 'backup' | 'restore' | 'hello') => ONLY === undefined || ONLY === part;
 
-async function agentJob(args: string[], vmSpec: VmSpec): Promise<{ job: Job; helloS: number; rssMiB: number }> {
+/** A job's run in a VM: the job record, QEMU start → hello and → job done, the agent's peak RSS and its own account of the time (backups). */
+interface AgentRun {
+  job: Job;
+  helloS: number;
+  wallS: number;
+  rssMiB: number;
+  /** The agent's "backup took …" line and the daemon's "finish: …" job log line (backups). */
+  profile: string;
+}
+
+async function agentJob(args: string[], vmSpec: VmSpec): Promise<AgentRun> {
   if (!lab) throw new Error('no lab');
   const l = lab;
   const cli: ChildProcess = l.cliSpawn([...args, '--wait', '--json']);
@@ -53,7 +72,10 @@ async function agentJob(args: string[], vmSpec: VmSpec): Promise<{ job: Job; hel
     if (code !== 0 || job?.state !== 'done') throw new Error(`lifeboat ${args.join(' ')} exited ${code}: ${stdout.slice(-1500)}\n${l.diagnostics([vm])}`);
     await l.until(() => !vm.running() || /peak RSS \d+ MiB/.test(vm.serial()), 120_000, 'the agent printed its peak RSS', [vm]);
     const rssMiB = Number(/peak RSS (\d+) MiB/.exec(vm.serial())?.[1]);
-    return { job, helloS, rssMiB };
+    const wallS = (Date.parse(job.finishedAt ?? '') - vm.startedAt) / 1000;
+    const took = /backup took [^\r\n]*/.exec(vm.serial())?.[0];
+    const finish = job.log?.find((l) => l.message.startsWith('finish:'))?.message;
+    return { job, helloS, wallS, rssMiB, profile: [took && `  agent: ${took}`, finish && `  appliance: ${finish}`].filter(Boolean).join('\n') };
   } finally {
     await vm.kill();
   }
@@ -115,38 +137,43 @@ async function main(): Promise<void> {
   lab.cli(['machines', 'add', '--name', 'a', '--mac', spec.mac]);
 
   const full = await agentJob(['backup', '--machine', 'a', '--label', 'bench: full'], spec);
-  console.log(`agent bench: full backup ${secs(full.job).toFixed(1)} s, hello ${full.helloS.toFixed(1)} s, ${JSON.stringify(full.job.stats)}`);
-  const incr = await agentJob(['backup', '--machine', 'a', '--label', 'bench: incremental'], spec);
-  console.log(`agent bench: incremental ${secs(incr.job).toFixed(1)} s, ${JSON.stringify(incr.job.stats)}`);
+  console.log(`agent bench: full backup ${secs(full.job).toFixed(1)} s (QEMU start → done ${full.wallS.toFixed(1)} s), hello ${full.helloS.toFixed(1)} s, ${JSON.stringify(full.job.stats)}\n${full.profile}`);
+  const incr = runs('backup') ? await agentJob(['backup', '--machine', 'a', '--label', 'bench: incremental'], spec) : null;
+  if (incr) console.log(`agent bench: incremental ${secs(incr.job).toFixed(1)} s (QEMU start → done ${incr.wallS.toFixed(1)} s), ${JSON.stringify(incr.job.stats)}\n${incr.profile}`);
   if (sha(disk) !== diskSha) throw new Error('the backups changed disk A');
 
   const stream = join(work.dir, 'anchor.lz4');
-  const ab = await anchor('backup', stream);
-  const back = join(work.dir, 'anchor.raw');
-  execFileSync('lz4', ['-d', '-q', '-f', stream, back]);
-  if (sha(back) !== diskSha) throw new Error('the backup anchor\'s stream does not decompress to disk A');
-  writeFileSync(disk, Buffer.alloc(0));
-  execFileSync('truncate', ['-s', String(size), disk]);
-  console.log(`agent bench: anchor backup ${ab.s} s, ${ab.bytes} bytes`);
-  const ar = await anchor('restore', stream);
-  console.log(`agent bench: anchor restore ${ar.s} s`);
-  if (sha(disk) !== diskSha) throw new Error(`the restore anchor did not write disk A back: ${readFileSync(join(work.dir, 'anchor-restore.serial'), 'latin1').slice(-1500)}`);
-
-  execFileSync('truncate', ['-s', '0', disk]);
-  execFileSync('truncate', ['-s', String(size), disk]);
-  const rest = await agentJob(['restore', '--image', full.job.imageId ?? '', '--machine', 'a', '--yes'], spec);
-  const sb = await agentJob(['backup', '--machine', 'a', '--label', 'bench: secure boot'], { ...spec, firmware: 'uefi-sb' });
+  const ab = runs('backup') || runs('restore') ? await anchor('backup', stream) : null;
+  let ar: { s: number; bytes: number } | null = null;
+  let rest: AgentRun | null = null;
+  if (ab) {
+    const back = join(work.dir, 'anchor.raw');
+    execFileSync('lz4', ['-d', '-q', '-f', stream, back]);
+    if (sha(back) !== diskSha) throw new Error('the backup anchor\'s stream does not decompress to disk A');
+    console.log(`agent bench: anchor backup ${ab.s} s, ${ab.bytes} bytes`);
+  }
+  if (ab && runs('restore')) {
+    writeFileSync(disk, Buffer.alloc(0));
+    execFileSync('truncate', ['-s', String(size), disk]);
+    ar = await anchor('restore', stream);
+    console.log(`agent bench: anchor restore ${ar.s} s`);
+    if (sha(disk) !== diskSha) throw new Error(`the restore anchor did not write disk A back: ${readFileSync(join(work.dir, 'anchor-restore.serial'), 'latin1').slice(-1500)}`);
+    execFileSync('truncate', ['-s', '0', disk]);
+    execFileSync('truncate', ['-s', String(size), disk]);
+    rest = await agentJob(['restore', '--image', full.job.imageId ?? '', '--machine', 'a', '--yes'], spec);
+  }
+  const sb = runs('hello') ? await agentJob(['backup', '--machine', 'a', '--label', 'bench: secure boot'], { ...spec, firmware: 'uefi-sb' }) : null;
 
   const st = (j: Job) => j.stats ?? {};
-  console.log(`agent bench: disk A ${size / MiB} MiB (GPT, ext4 + FAT32 + NTFS); the agent read ${((st(full.job).bytesRead ?? 0) / MiB).toFixed(1)} MiB of it (used blocks), TCG, 1 vCPU`);
-  console.log(JSON.stringify({ full: st(full.job), incremental: st(incr.job), restore: st(rest.job) }));
+  console.log(`agent bench: disk A ${size / MiB} MiB (GPT, ext4 + FAT32 + NTFS); the agent read ${((st(full.job).bytesRead ?? 0) / MiB).toFixed(1)} MiB of it (used blocks), TCG, 1 vCPU; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(JSON.stringify({ full: st(full.job), ...(incr ? { incremental: st(incr.job) } : {}), ...(rest ? { restore: st(rest.job) } : {}) }));
   const row = (what: string, s: number, anchorS: number, extra: string) => console.log(`${what.padEnd(26)} ${s.toFixed(1).padStart(8)} ${anchorS.toFixed(1).padStart(9)} ${(anchorS / s).toFixed(2).padStart(11)}×  ${extra}`);
   console.log(`${'job'.padEnd(26)} ${'agent s'.padStart(8)} ${'anchor s'.padStart(9)} ${'anchor/agent'.padStart(12)}  notes`);
-  row('full backup', secs(full.job), ab.s, `anchor sent ${(ab.bytes / MiB).toFixed(1)} MiB (dd | lz4 -1 | nc)`);
-  row('incremental (unchanged)', secs(incr.job), ab.s, `reused ${((st(incr.job).bytesReused ?? 0) / MiB).toFixed(1)} MiB`);
-  row('restore (blank disk)', secs(rest.job), ar.s, 'anchor: nc | lz4 -d | dd');
-  console.log(`agent peak RSS: ${Math.max(full.rssMiB, incr.rssMiB)} MiB backup, ${rest.rssMiB} MiB restore`);
-  console.log(`QEMU start → hello: BIOS ${full.helloS.toFixed(1)} s, ${incr.helloS.toFixed(1)} s, ${rest.helloS.toFixed(1)} s; UEFI Secure Boot ${sb.helloS.toFixed(1)} s`);
+  if (ab && runs('backup')) row('full backup', secs(full.job), ab.s, `anchor sent ${(ab.bytes / MiB).toFixed(1)} MiB (dd | lz4 -1 | nc); QEMU start → done ${full.wallS.toFixed(1)} s`);
+  if (ab && incr) row('incremental (unchanged)', secs(incr.job), ab.s, `reused ${((st(incr.job).bytesReused ?? 0) / MiB).toFixed(1)} MiB; QEMU start → done ${incr.wallS.toFixed(1)} s`);
+  if (ar && rest) row('restore (blank disk)', secs(rest.job), ar.s, 'anchor: nc | lz4 -d | dd');
+  console.log(`agent peak RSS: ${Math.max(full.rssMiB, incr?.rssMiB ?? 0)} MiB backup${rest ? `, ${rest.rssMiB} MiB restore` : ''}`);
+  console.log(`QEMU start → hello: BIOS ${[full, incr, rest].filter((r): r is AgentRun => r !== null).map((r) => `${r.helloS.toFixed(1)} s`).join(', ')}${sb ? `; UEFI Secure Boot ${sb.helloS.toFixed(1)} s` : ''}`);
 }
 
 main().then(async () => {
