@@ -1,8 +1,18 @@
 // Where a backup's time went: the engine's stages (target begin, worker threads booting, the
-// disk planned, the chunk pipeline) and, inside the pipeline, the time the worker threads
-// spent on each kind of work, summed over the threads (so it can exceed the wall time when
-// threads run on several cores, and shows what one core was busy with when they share one).
-// Said on the agent's console at the end of a job, for operators and benchmarks. Pure.
+// disk planned, the chunk pipeline) and, inside the pipeline, the CPU time the worker threads
+// spent on each kind of work, summed over the threads, and how long they waited (for the disk
+// or the store). CPU time is the thread's own (process.threadCpuUsage, Node ≥ 23.9: the boot
+// OS's Node 24); where Node has none, the wall time of each step stands in for it. Said on the
+// agent's console at the end of a job, for operators and benchmarks. Pure but for the clocks.
+
+/** This thread's CPU time in ms, or null where Node cannot tell it. */
+export function threadCpuMs(): number | null {
+  const usage = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage?.();
+  return usage ? (usage.user + usage.system) / 1000 : null;
+}
+
+/** A clock for the steps of one task: thread CPU time where Node has it, else wall time. */
+export const workClock = (): (() => number) => (threadCpuMs() !== null ? () => threadCpuMs() as number : () => performance.now());
 
 /** Milliseconds the worker threads spent per kind of work on one chunk (or summed over many). */
 export interface WorkTimes {
@@ -16,9 +26,11 @@ export interface WorkTimes {
   pack: number;
   /** Asking the store whether it has the chunk and staging its frame (over the wire: has/PUT). */
   store: number;
+  /** Wall time of the tasks (the rest of it, beyond the CPU time, was waiting). */
+  wall: number;
 }
 
-export const noWork = (): WorkTimes => ({ read: 0, print: 0, hash: 0, pack: 0, store: 0 });
+export const noWork = (): WorkTimes => ({ read: 0, print: 0, hash: 0, pack: 0, store: 0, wall: 0 });
 
 export function addWork(into: WorkTimes, w: Partial<WorkTimes> | undefined): void {
   if (!w) return;
@@ -36,6 +48,10 @@ export interface BackupProfile {
   workers: number;
   /** Reading the partition table and the filesystems' allocation maps (overlaps `workers`). */
   plan: number;
+  /** The main thread's CPU time in `plan`, or null (Node < 23.9). */
+  planCpu: number | null;
+  /** Whether the work times are CPU time (else wall time). */
+  cpu: boolean;
   /** The chunk pipeline: every chunk read, fingerprinted or hashed, compressed and staged. */
   pipeline: number;
   /** Worker thread time inside the pipeline, summed over the threads. */
@@ -52,10 +68,12 @@ export function formatProfile(p: BackupProfile, extra: ReadonlyArray<readonly [s
   const stages: Array<readonly [string, number]> = [
     ['begin', p.begin],
     ['workers', p.workers],
-    ['plan', p.plan],
+    [p.planCpu !== null ? `plan (CPU ${s(p.planCpu)})` : 'plan', p.plan],
     ['chunks', p.pipeline],
     ...extra,
   ];
-  const work = ([['read', w.read], ['fingerprint', w.print], ['sha-256', w.hash], ['lz4', w.pack], ['store', w.store]] as const).map(([k, v]) => `${k} ${s(v)}`);
-  return `${stages.map(([k, v]) => `${k} ${s(v)}`).join(', ')} (workers and plan overlap; in the ${p.threads} worker thread(s): ${work.join(', ')})`;
+  const parts = [['read', w.read], ['fingerprint', w.print], ['sha-256', w.hash], ['lz4', w.pack], ['store', w.store]] as const;
+  const work = parts.map(([k, v]) => `${k} ${s(v)}`);
+  if (p.cpu) work.push(`waiting ${s(Math.max(0, w.wall - parts.reduce((sum, [, v]) => sum + v, 0)))}`);
+  return `${stages.map(([k, v]) => `${k} ${s(v)}`).join(', ')} (workers and plan overlap; ${p.cpu ? 'CPU time' : 'time'} of the ${p.threads} worker thread(s): ${work.join(', ')})`;
 }

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { LifeboatError, bug, describeSystemError, userError } from '../errors.js';
 import { type BackupTarget, localTarget } from './backup-target.js';
-import { type BackupProfile, noWork } from './backup-profile.js';
+import { type BackupProfile, noWork, threadCpuMs } from './backup-profile.js';
 import { BackupTally } from './backup-tally.js';
 import { type BufferLender, type Work, runPipeline } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
@@ -149,7 +149,7 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
       return ms;
     };
     const plan = await target.begin(source, { incremental: opts.incremental !== false, startedAt });
-    const profile: BackupProfile = { begin: lap(), workers: 0, plan: 0, pipeline: 0, work: noWork(), threads: 0 };
+    const profile: BackupProfile = { begin: lap(), workers: 0, plan: 0, planCpu: null, cpu: threadCpuMs() !== null, pipeline: 0, work: noWork(), threads: 0 };
     where = plan.where;
     const { imageId: id, chunkSize, session } = plan;
     const workers = Math.max(1, opts.workers ?? availableParallelism());
@@ -164,10 +164,12 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
     };
     // The worker threads boot (or take their job) while the disk is planned.
     const booting = mark;
+    const planCpu = threadCpuMs();
     poolReady = chunkWorkers(workers, workerData);
     poolReady.then(() => (profile.workers = performance.now() - booting)).catch(() => {}); // awaited below; a planning failure must not leave it unhandled
     const { input, plan: disk } = await openSource(source, opts.source, checked, chunkSize, opts.raw === true);
     profile.plan = performance.now() - booting;
+    if (planCpu !== null) profile.planCpu = (threadCpuMs() as number) - planCpu;
     opened = input;
     const pool = await poolReady;
     profile.threads = pool.size;
