@@ -19,7 +19,7 @@ import type { AgentApiOptions } from './agent-api.js';
 import { AgentApi } from './agent-api.js';
 import { PinMismatch, postJson } from './appliance-client.js';
 import { closeApis } from './http-chunks.js';
-import { jobWorkers, runJob } from './job-run.js';
+import { backupWorkersAtStart, jobWorkers, runJob } from './job-run.js';
 import { type Inventory, readInventory } from './inventory.js';
 
 export const HELLO_PATH = 'agent/v1/hello';
@@ -120,7 +120,7 @@ export async function runAgent(opts: AgentOptions = {}): Promise<number> {
         }
         spec = hello.job;
         // A backup's worker threads boot while job/start and the parent's index go over the wire.
-        if (spec.type === 'backup') startChunkWorkers(opts.workers ?? jobWorkers('backup'));
+        if (spec.type === 'backup') startChunkWorkers(backupWorkersAtStart(opts.workers ?? jobWorkers('backup')));
         // A boot medium's token says hello only; the job's own token comes with the answer.
         if (hello.token !== undefined) params = { ...params, token: hello.token };
         break;

@@ -52,10 +52,14 @@ function adviceFor(type: AgentJobSpec['type'], stage: Stage, wrote: boolean): st
 /**
  * Engine worker threads of a job. A backup: one per core, at least two, so one computes while
  * the other waits for the appliance (a thread takes ~0.1 s of CPU to boot on a real core, and
- * seconds on a slow one, which a small disk's backup does not win back). A restore: several
- * frames in flight even on one core.
+ * seconds on a slow one, which a small disk's backup does not win back; beyond one per core
+ * they boot only when chunks go to the appliance). A restore: several frames in flight even on
+ * one core.
  */
 export const jobWorkers = (type: AgentJobSpec['type']): number => Math.max(type === 'backup' ? 2 : 4, availableParallelism());
+
+/** A backup's threads booted before its first chunk: one per core; the rest join when chunks go to the appliance. */
+export const backupWorkersAtStart = (workers: number): number => Math.min(workers, availableParallelism());
 
 export async function runJob(ctx: JobContext): Promise<JobOutcome> {
   const { api, job, log } = ctx;
@@ -80,7 +84,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
         if (profile) took = `job/start ${(startMs / 1000).toFixed(2)} s, ${formatProfile(profile, stages)}`;
       };
       const target = remoteTarget({ api, ref: ctx.ref, start, disk: diskIdentity(disk), log, onCommit: () => (stage = 'finish'), onCommitted });
-      const done = await backupTo(target, { source: path, onEvent: poster.sink, signal: abort.signal, workers });
+      const done = await backupTo(target, { source: path, onEvent: poster.sink, signal: abort.signal, workers, workersAtStart: backupWorkersAtStart(workers) });
       stage = 'finish';
       await poster.stop();
       const c = poster.last;

@@ -79,12 +79,15 @@ export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer>
       if (start.parent) {
         const parent = start.parent;
         try {
+          // Both at once: one round trip instead of two.
+          const fetching = parent.hasFingerprints ? o.api.send('GET', AGENT_PATHS.parentFingerprints, null, 'application/octet-stream', { limit: MAX_PARENT_FILE }) : null;
+          fetching?.catch(() => {}); // awaited below, after the index was checked
           const { body } = await o.api.send('GET', AGENT_PATHS.parentIndex, null, 'application/octet-stream', { limit: MAX_PARENT_FILE });
           const index = decodeIndex(body, `index of parent image ${parent.id}`);
           if (index.chunkCount !== parent.chunkCount || index.chunkSize !== start.chunkSize) throw userError(`the index of parent image ${parent.id} has ${index.chunkCount} chunks of ${index.chunkSize} bytes, not ${parent.chunkCount} of ${start.chunkSize}`);
           known = index.digests;
-          if (parent.hasFingerprints) {
-            const prints = await o.api.send('GET', AGENT_PATHS.parentFingerprints, null, 'application/octet-stream', { limit: MAX_PARENT_FILE });
+          if (fetching) {
+            const prints = await fetching;
             pairs = parentPairs(decodeFingerprints(prints.body, index.chunkCount, `fingerprints of parent image ${parent.id}`), index.digests);
           }
         } catch (err) {

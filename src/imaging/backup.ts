@@ -40,6 +40,12 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** Worker threads (default: one per core). */
   workers?: number;
+  /**
+   * Threads booted before the first chunk (default: all of them); the rest join once a chunk
+   * goes to the store, whose answers threads then wait for. A thread costs ~0.1 s of CPU to
+   * boot, seconds on a slow machine: an incremental of an unchanged disk never needs them.
+   */
+  workersAtStart?: number;
   /** Image every byte, ignoring partition tables and filesystems (default false). */
   raw?: boolean;
   /** Use the newest image of the same source to skip unchanged chunks (default true). */
@@ -165,7 +171,7 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
     // The worker threads boot (or take their job) while the disk is planned.
     const booting = mark;
     const planCpu = threadCpuMs();
-    poolReady = chunkWorkers(workers, workerData);
+    poolReady = chunkWorkers(Math.min(workers, Math.max(1, opts.workersAtStart ?? workers)), workerData);
     poolReady.then(() => (profile.workers = performance.now() - booting)).catch(() => {}); // awaited below; a planning failure must not leave it unhandled
     const { input, plan: disk } = await openSource(source, opts.source, checked, chunkSize, opts.raw === true);
     profile.plan = performance.now() - booting;
@@ -187,6 +193,7 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
       async (r, _item, lender) => {
         lender.give(r.buf);
         tally.add(r);
+        if ((r.outcome === 'new' || r.outcome === 'existing') && pool.size < workers) pool.grow(workers - pool.size);
         // Start the new chunk's trip to disk now, overlapping the I/O with the rest of the backup.
         if (r.outcome === 'new' && r.digest) session.noteStaged(r.digest);
         await index.put(r.i, recordOf(r));
@@ -196,6 +203,7 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
     );
     profile.pipeline = lap();
     profile.work = tally.work;
+    profile.threads = pool.size;
     if (tally.imageBytes === 0) throw userError(`source ${opts.source} gave no data: nothing to back up`);
     const summary = await index.finish({ chunkSize, diskSize: tally.imageBytes });
     if (summary.chunkCount !== tally.chunkCount) throw bug(`backup indexed ${summary.chunkCount} of ${tally.chunkCount} chunks`);
