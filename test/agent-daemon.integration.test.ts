@@ -100,6 +100,15 @@ test('a second backup of A is incremental: nothing sent, the reused bytes report
   assert.equal(done.state, 'done', JSON.stringify(done));
   assert.ok((done.stats?.bytesReused ?? 0) >= 6 << 20, JSON.stringify(done.stats));
   assert.equal(done.stats?.chunksNew, 0);
+  // Where the time went, on the agent's console and in the job's log (the appliance's finish).
+  assert.match(r.text, /backup took [\d.]+ s from job\/start: job\/start [\d.]+ s, begin .*, chunks [\d.]+ s, index upload [\d.]+ s, appliance finish [\d.]+ s \(.* worker thread\(s\): read [\d.]+ s, fingerprint/);
+  assert.ok(done.log?.some((l) => /^finish: frames in flight \d+ ms, index checks \d+ ms, chunks present \d+ ms, publish \d+ ms, manifest and commit \d+ ms, database \d+ ms; 0 frame\(s\) checked/.test(l.message)), JSON.stringify(done.log));
+  // The image committed without a frame sent verifies: every chunk read back, decoded and SHA-256'd.
+  const verify = await api.createJob({ type: 'verify', image: done.imageId as string });
+  let checked = await api.job(verify.id);
+  for (let k = 0; k < 300 && ['queued', 'running'].includes(checked.state); k++) checked = (await new Promise((r) => setTimeout(r, 100)), await api.job(verify.id));
+  assert.equal(checked.state, 'done', JSON.stringify(checked));
+  assert.equal(checked.stats?.problems, 0, JSON.stringify(checked.stats));
 });
 
 test('restore of A\'s image onto B\'s larger disk that held other data: GPT relocated, grown, verified; sgdisk, e2fsck and every file; exit 3 (power off)', async () => {

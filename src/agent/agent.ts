@@ -13,13 +13,13 @@ import { join } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import { type BootParams, DEFAULT_RETRY_SECONDS, PARAMS_FILE, decodeParams } from '../bootos/params.js';
 import { VERSION } from '../version.js';
+import { startChunkWorkers } from '../imaging/chunk-pool.js';
 import type { AgentJobSpec, HelloAnswer } from '../api/agent-wire.js';
 import type { AgentApiOptions } from './agent-api.js';
 import { AgentApi } from './agent-api.js';
 import { PinMismatch, postJson } from './appliance-client.js';
-import { startChunkWorkers } from '../imaging/chunk-pool.js';
 import { closeApis } from './http-chunks.js';
-import { agentWorkers, runJob } from './job-run.js';
+import { backupWorkersAtStart, jobWorkers, runJob } from './job-run.js';
 import { type Inventory, readInventory } from './inventory.js';
 import { mountShare } from './share-mount.js';
 
@@ -96,8 +96,6 @@ export async function runAgent(opts: AgentOptions = {}): Promise<number> {
     log('nothing was sent to the network. Check the kernel command line (iPXE script / GRUB entry) or rebuild the boot medium.');
     return 1;
   }
-  // The engine's threads boot (~1 s under emulation) while the inventory is read and the hello waits for its answer; a run without a job lets them go.
-  startChunkWorkers(agentWorkers(opts.workers));
   const inventory = readInventory(root);
   log(`machine ${inventory.smbios.system.uuid ?? '(no SMBIOS UUID)'}: ${inventory.disks.length} disk(s) ${inventory.disks.map((d) => `${d.name}${d.serial ? `[${d.serial}]` : ''}`).join(' ')}, ${inventory.nics.length} NIC(s)`);
   const body: HelloBody = { agent: { version: VERSION, node: process.version }, inventory };
@@ -122,6 +120,11 @@ export async function runAgent(opts: AgentOptions = {}): Promise<number> {
           return EXIT.reboot;
         }
         spec = hello.job;
+        // The engine's threads boot (~1-2 s each under emulation) while job/start is asked: after
+        // the hello, not before (on one vCPU they would delay it). A backup boots one per core
+        // and adds the rest only once chunks go to the appliance (an unchanged disk never needs them).
+        const n = opts.workers ?? jobWorkers(spec.type);
+        startChunkWorkers(spec.type === 'backup' ? backupWorkersAtStart(n) : n);
         // A boot medium's token says hello only; the job's own token comes with the answer.
         if (hello.token !== undefined) params = { ...params, token: hello.token };
         break;

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { AGENT_PATHS, type AgentJobSpec, type EndBody, type JobEnd, type StartAnswer, isDestinationStart } from '../api/agent-wire.js';
 import { LifeboatError, userError } from '../errors.js';
 import { formatBytes } from '../format.js';
+import { type BackupProfile, formatProfile } from '../imaging/backup-profile.js';
 import { backupTo } from '../imaging/backup.js';
 import { restoreFrom } from '../imaging/restore.js';
 import { type AgentApi, isCancelled } from './agent-api.js';
@@ -42,9 +43,6 @@ export interface JobContext {
 
 export type JobOutcome = { ok: true; end: JobEnd } | { ok: false; cancelled: boolean };
 
-/** The engine's worker threads in the agent: several frames in flight even on one core. */
-export const agentWorkers = (workers?: number): number => workers ?? Math.max(4, availableParallelism());
-
 /** Most bytes of a job/start answer (a restore's carries the index in base64). */
 const MAX_START_ANSWER = 96 << 20;
 
@@ -61,11 +59,24 @@ function adviceFor(type: AgentJobSpec['type'], stage: Stage, wrote: boolean): st
   return `this disk is incomplete — do not boot it: ${net}start the restore again from the appliance (the next network boot goes to the local disk until then)`;
 }
 
+/**
+ * Engine worker threads of a job. A backup: one per core, at least two, so one computes while
+ * the other waits for the appliance (a thread takes ~0.1 s of CPU to boot on a real core, and
+ * seconds on a slow one, which a small disk's backup does not win back; beyond one per core
+ * they boot only when chunks go to the appliance). A restore: the same, all booted at once —
+ * two frames in flight on one core (four threads on one vCPU were slower in the bench: each
+ * costs its boot and they only take turns).
+ */
+export const jobWorkers = (_type: AgentJobSpec['type']): number => Math.max(2, availableParallelism());
+
+/** A backup's threads booted before its first chunk: one per core; the rest join when chunks go to the appliance. */
+export const backupWorkersAtStart = (workers: number): number => Math.min(workers, availableParallelism());
+
 export async function runJob(ctx: JobContext): Promise<JobOutcome> {
   const { api, job, log } = ctx;
   const abort = new AbortController();
   const poster = new ProgressPoster(api, log, abort, ctx.progressIntervalMs ?? 500);
-  const workers = agentWorkers(ctx.workers);
+  const workers = ctx.workers ?? jobWorkers(job.type);
   let stage: Stage = 'disk';
   let wrote = false;
   const clock = new StageClock();
@@ -78,6 +89,7 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
     log(`job ${job.id}: ${job.type} of disk ${describeDisks([disk])} (${path})`);
     stage = 'start';
     clock.mark('job/start');
+    const startedAt = performance.now();
     const start = await api.json<StartAnswer>('POST', AGENT_PATHS.start, { disk: diskIdentity(disk) }, MAX_START_ANSWER);
     if (start?.type !== job.type) throw userError(`the appliance answered job/start of a ${job.type} job with ${JSON.stringify(start?.type)?.slice(0, 40)}: are the agent and the appliance the same version?`);
     if (job.type === 'backup' && start.type === 'backup' && isDestinationStart(start)) {
@@ -106,12 +118,18 @@ export async function runJob(ctx: JobContext): Promise<JobOutcome> {
       log(`backup done: image ${body.imageId} on ${describeDestination(start.destination)}, ${body.chunkCount} chunks, ${formatBytes(body.stats.bytesNew ?? 0)} new`);
     } else if (job.type === 'backup' && start.type === 'backup' && !isDestinationStart(start)) {
       stage = 'read';
-      const target = remoteTarget({ api, ref: ctx.ref, start, disk: diskIdentity(disk), log, onCommit: () => (stage = 'finish') });
-      const done = await backupTo(target, { source: path, onEvent: poster.sink, signal: abort.signal, workers });
+      const startMs = performance.now() - startedAt;
+      let took = '';
+      const onCommitted = (profile: BackupProfile | undefined, stages: ReadonlyArray<readonly [string, number]>) => {
+        if (profile) took = `job/start ${(startMs / 1000).toFixed(2)} s, ${formatProfile(profile, stages)}`;
+      };
+      const target = remoteTarget({ api, ref: ctx.ref, start, disk: diskIdentity(disk), log, onCommit: () => (stage = 'finish'), onCommitted });
+      const done = await backupTo(target, { source: path, onEvent: poster.sink, signal: abort.signal, workers, workersAtStart: backupWorkersAtStart(workers) });
       stage = 'finish';
       await poster.stop();
       const c = poster.last;
       log(`backup done: image ${done.imageId}, ${done.chunkCount} chunks, ${done.chunksNew} new to the store${c ? `; ${formatBytes(c.bytesNew)} new, ${formatBytes(c.bytesReused)} reused, ${formatBytes(c.bytesZero)} empty, ${formatBytes(c.storedBytes)} sent` : ''}`);
+      log(`backup took ${((performance.now() - startedAt) / 1000).toFixed(2)} s from job/start: ${took}`);
     } else if (job.type === 'restore' && start.type === 'restore') {
       stage = 'certify';
       clock.mark('agent certify');

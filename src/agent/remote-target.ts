@@ -7,6 +7,7 @@
 // Everything the appliance answers is checked before it is used.
 import { AGENT_PATHS, type BackupStart, type DiskIdentity, type FinishAnswer, type FinishBody } from '../api/agent-wire.js';
 import { LifeboatError, userError } from '../errors.js';
+import type { BackupProfile } from '../imaging/backup-profile.js';
 import { type BackupTarget, parentPairs } from '../imaging/backup-target.js';
 import { decodeFingerprints } from '../imaging/repo/fingerprint.js';
 import { IMAGE_ID, isValidChunkSize } from '../imaging/repo/formats.js';
@@ -63,6 +64,8 @@ export interface RemoteTargetOptions {
   log: (line: string) => void;
   /** Called when the commit begins (the engine read the whole disk). */
   onCommit?: () => void;
+  /** Called when the appliance committed the image: the engine's profile and the commit's stages (ms). */
+  onCommitted?: (profile: BackupProfile | undefined, stages: Array<readonly [string, number]>) => void;
 }
 
 /** How long job/finish may take to be answered (one attempt). */
@@ -79,12 +82,15 @@ export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer>
       if (start.parent) {
         const parent = start.parent;
         try {
+          // Both at once: one round trip instead of two.
+          const fetching = parent.hasFingerprints ? o.api.send('GET', AGENT_PATHS.parentFingerprints, null, 'application/octet-stream', { limit: MAX_PARENT_FILE }) : null;
+          fetching?.catch(() => {}); // awaited below, after the index was checked
           const { body } = await o.api.send('GET', AGENT_PATHS.parentIndex, null, 'application/octet-stream', { limit: MAX_PARENT_FILE });
           const index = decodeIndex(body, `index of parent image ${parent.id}`);
           if (index.chunkCount !== parent.chunkCount || index.chunkSize !== start.chunkSize) throw userError(`the index of parent image ${parent.id} has ${index.chunkCount} chunks of ${index.chunkSize} bytes, not ${parent.chunkCount} of ${start.chunkSize}`);
           known = index.digests;
-          if (parent.hasFingerprints) {
-            const prints = await o.api.send('GET', AGENT_PATHS.parentFingerprints, null, 'application/octet-stream', { limit: MAX_PARENT_FILE });
+          if (fetching) {
+            const prints = await fetching;
             pairs = parentPairs(decodeFingerprints(prints.body, index.chunkCount, `fingerprints of parent image ${parent.id}`), index.digests);
           }
         } catch (err) {
@@ -113,8 +119,12 @@ export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer>
     async commit(f) {
       o.onCommit?.();
       o.log(`uploading the index (${f.chunkCount} chunks) and asking the appliance to certify image ${start.imageId}`);
-      await o.api.send('PUT', AGENT_PATHS.index, file.bytes(), 'application/octet-stream');
-      await o.api.send('PUT', AGENT_PATHS.fingerprints, f.fingerprintsBytes, 'application/octet-stream');
+      const t0 = performance.now();
+      await Promise.all([
+        o.api.send('PUT', AGENT_PATHS.index, file.bytes(), 'application/octet-stream'),
+        o.api.send('PUT', AGENT_PATHS.fingerprints, f.fingerprintsBytes, 'application/octet-stream'),
+      ]);
+      const t1 = performance.now();
       const d = o.disk;
       const body: FinishBody = {
         source: { kind: 'block', size: f.imageBytes, logicalSectorSize: d.logicalSectorSize, physicalSectorSize: d.physicalSectorSize, model: d.model, serial: d.serial, name: d.name },
@@ -131,6 +141,10 @@ export function remoteTarget(o: RemoteTargetOptions): BackupTarget<FinishAnswer>
       if (answer?.imageId !== start.imageId || !Number.isSafeInteger(answer.chunkCount) || !Number.isSafeInteger(answer.chunksNew)) {
         throw userError(`the appliance answered job/finish with ${JSON.stringify(answer)?.slice(0, 120)}, not the image ${start.imageId}: check the job at the appliance (\`lifeboat jobs\`)`);
       }
+      o.onCommitted?.(f.profile, [
+        ['index upload', t1 - t0],
+        ['appliance finish', performance.now() - t1],
+      ]);
       return answer;
     },
     async close() {},

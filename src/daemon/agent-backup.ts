@@ -106,6 +106,8 @@ export class BackupUpload {
   private index: Buffer | null = null;
   private fingerprints: Buffer | null = null;
   private readonly seen = { chunksNew: 0, bytesNew: 0, storedBytesNew: 0 };
+  /** Frames checked and how long their checks took (summed, queueing included): said on the job log at finish. */
+  readonly checked = { frames: 0, ms: 0 };
   private readonly verifier: PassphraseVerifier | null;
   finishing = false;
 
@@ -114,8 +116,12 @@ export class BackupUpload {
     readonly imageId: string,
     private readonly session: ChunkSession,
     private readonly salt: string,
-    /** Worker threads that check (decode + SHA-256) and stage frames: the daemon's event loop, which also answers DHCP and TFTP, never waits on a frame. */
-    private readonly checkers: WorkerPool | null,
+    /**
+     * Worker threads that check (decode + SHA-256) and stage frames: the daemon's event loop,
+     * which also answers DHCP and TFTP, never waits on a frame. They boot while the agent reads
+     * its disk; the first frame waits for them (an incremental of an unchanged disk sends none).
+     */
+    private readonly checkers: Promise<WorkerPool> | null,
   ) {
     const chunkSize = o.store.config.chunkSize;
     this.limits = uploadLimits(o.disk.sizeBytes, chunkSize);
@@ -138,13 +144,8 @@ export class BackupUpload {
     const session = await o.store.chunks.beginSession(id);
     const salt = o.parent?.fingerprints?.salt ?? newFingerprintSalt();
     // A store other threads can open (the directory store) is checked into from worker threads; the memory twin on this one.
-    let checkers: WorkerPool | null = null;
-    try {
-      if (session.ref.kind === 'directory') checkers = await chunkWorkers(FRAME_CHECKERS, { store: o.store.chunks.ref, session: session.ref, chunkSize: o.store.config.chunkSize });
-    } catch (err) {
-      await session.close();
-      throw err;
-    }
+    const checkers = session.ref.kind === 'directory' ? chunkWorkers(FRAME_CHECKERS, { store: o.store.chunks.ref, session: session.ref, chunkSize: o.store.config.chunkSize }) : null;
+    checkers?.catch(() => {}); // awaited by the first frame and by close
     return new BackupUpload(o, id, session, /^[0-9a-f]{32}$/.test(salt) ? salt : newFingerprintSalt(), checkers);
   }
 
@@ -179,11 +180,14 @@ export class BackupUpload {
     if (rawSize > chunkSize) throw new AgentRefusal(400, `chunk ${digest} claims ${rawSize} bytes; chunks of this job are at most ${chunkSize}`, { fatal: true });
     if (frame.length > this.limits.frame) throw new AgentRefusal(413, `the frame of chunk ${digest} is ${frame.length} bytes; at most ${this.limits.frame} for chunks of ${chunkSize}`, { fatal: true });
     if (++this.frames > this.limits.chunks) throw new AgentRefusal(413, `more chunk uploads than the ${this.limits.chunks} chunks a disk of ${this.o.disk.sizeBytes} bytes has`, { fatal: true });
+    const began = performance.now();
     const staging = this.checkers ? this.stageInWorker(digest, frame, rawSize) : this.session.stage(digest, frame, rawSize);
     this.inFlight.add(staging);
     try {
       const isNew = await staging;
       if (!isNew) this.framesAgain++;
+      this.checked.frames++;
+      this.checked.ms += performance.now() - began;
       if (isNew && !this.staged.has(digest)) {
         this.staged.add(digest);
         this.seen.chunksNew++;
@@ -205,7 +209,8 @@ export class BackupUpload {
   }
 
   private async stageInWorker(digest: string, frame: Buffer, rawSize: number): Promise<boolean> {
-    const { stored } = await (this.checkers as WorkerPool).run<{ stored: boolean }>({ type: 'stage', digest, rawSize, frame: new Uint8Array(frame).buffer });
+    const pool = await (this.checkers as Promise<WorkerPool>);
+    const { stored } = await pool.run<{ stored: boolean }>({ type: 'stage', digest, rawSize, frame: new Uint8Array(frame).buffer });
     if (stored) this.session.noteStaged(digest); // starts its trip to disk; publish finds it either way
     return stored;
   }
@@ -228,9 +233,17 @@ export class BackupUpload {
    * Checks the upload (index, disk, every chunk present, content digest), publishes the
    * session, signs and commits the image. Throws what is wrong; nothing is committed then.
    */
-  async finish(body: FinishBody, now = Date.now()): Promise<{ manifest: Manifest; answer: FinishAnswer }> {
+  async finish(body: FinishBody, now = Date.now()): Promise<{ manifest: Manifest; answer: FinishAnswer; stages: Array<readonly [string, number]> }> {
     this.finishing = true;
+    const stages: Array<readonly [string, number]> = [];
+    let mark = performance.now();
+    const lap = (what: string) => {
+      const t = performance.now();
+      stages.push([what, t - mark]);
+      mark = t;
+    };
     await Promise.allSettled([...this.inFlight]);
+    lap('frames in flight');
     if (!this.index) throw integrityError('no index was uploaded (PUT job/index before job/finish): nothing was committed');
     const { store } = this.o;
     const { source } = body;
@@ -241,11 +254,14 @@ export class BackupUpload {
     const index = checkIndex(this.index, { chunkSize: this.answer.chunkSize, diskSize: this.o.disk.sizeBytes, finish: body });
     const fingerprintsBytes = this.fingerprints ?? encodeFingerprints(index.chunkCount, Buffer.concat(Array.from({ length: index.chunkCount }, () => NO_FINGERPRINT)));
     decodeFingerprints(fingerprintsBytes, index.chunkCount, 'the uploaded fingerprints');
+    lap('index checks');
     const wanted = chunkDigests(index).filter((d) => !this.staged.has(d));
     const present = wanted.length ? await store.chunks.has(wanted) : [];
     const missing = wanted.filter((_d, i) => !present[i]);
     if (missing.length > 0) throw integrityError(`${missing.length} chunk(s) of the index were never uploaded nor are in the store (first: ${missing.slice(0, 3).join(', ')}): nothing was committed`);
+    lap('chunks present');
     await this.session.publish();
+    lap('publish');
     const draft = await store.draftImage(this.imageId);
     try {
       await draft.writeFile('index', this.index);
@@ -273,7 +289,8 @@ export class BackupUpload {
       const manifest = signManifest(unsigned, store.key);
       await draft.writeFile('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
       await draft.commit();
-      return { manifest, answer: { imageId: this.imageId, chunkCount: index.chunkCount, chunksNew: this.seen.chunksNew } };
+      lap('manifest and commit');
+      return { manifest, answer: { imageId: this.imageId, chunkCount: index.chunkCount, chunksNew: this.seen.chunksNew }, stages };
     } finally {
       await draft.discard();
     }
@@ -282,7 +299,10 @@ export class BackupUpload {
   /** Ends the session: what was staged and not published is dropped. Idempotent. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
-    await this.checkers?.close();
+    await this.checkers?.then(
+      (pool) => pool.close(),
+      () => {},
+    );
     await this.session.close();
   }
 }

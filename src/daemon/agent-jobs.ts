@@ -199,9 +199,13 @@ export class AgentJobs {
       await this.end(job, 'fail', { error: `the backup was refused at finish: ${err.message}` });
       throw new AgentRefusal(err.kind === 'integrity' ? 422 : 409, err.message);
     }
-    const { manifest } = result;
+    const { manifest, stages } = result;
+    const recording = performance.now();
     await this.o.db.images.record(imageFactsFromManifest(manifest), { machineId: job.machine.id }).catch((err: Error) => this.note(job.jobId, 'warning', `image ${manifest.id} is committed but the database refused it: ${err.message}`));
     await syncImages(this.o.db, this.o.images, (_l, msg, fields) => this.o.log(msg, fields)).catch(() => null);
+    const ms = (v: number) => `${Math.round(v)} ms`;
+    const { frames, ms: checking } = backup.checked;
+    this.note(job.jobId, 'info', `finish: ${[...stages, ['database', performance.now() - recording] as const].map(([k, v]) => `${k} ${ms(v)}`).join(', ')}; ${frames} frame(s) checked (decode + SHA-256) during the backup, ${ms(checking)} in all`);
     const last = job.meter.sample({ bytesDone: manifest.diskSize, bytesTotal: manifest.diskSize, bytesNew: manifest.stats.bytesNew, bytesReused: manifest.stats.bytesReused, bytesZero: manifest.stats.bytesZero, storedBytes: manifest.stats.storedBytesNew, chunksDone: manifest.chunkCount, chunksTotal: manifest.chunkCount }, this.now(), true);
     if (last) this.o.hub.publish({ type: 'job-progress', jobId: job.jobId, progress: last });
     const stats: Record<string, number> = {};

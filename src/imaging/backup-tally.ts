@@ -1,6 +1,7 @@
 // The tally of a backup: what became of each chunk (unused, zero, known or already in the
 // store, new) and the bytes read, hashed and stored, in any order. It feeds the progress
 // events while the backup runs and the manifest's stats at its end. Pure.
+import { type WorkTimes, addWork, noWork } from './backup-profile.js';
 import type { BackupResult } from './chunk-worker.js';
 import type { ImageStats } from './repo/manifest.js';
 import { type ProgressCounters, emptyCounters } from './progress.js';
@@ -13,6 +14,8 @@ export class BackupTally {
   imageBytes = 0;
   bytesRead = 0;
   bytesHashed = 0;
+  /** Worker thread time per kind of work, summed over the chunks. */
+  readonly work: WorkTimes = noWork();
 
   /** `bytesTotal`, `chunksTotal`: what is known up front (a stream: its size is 0, its count null). */
   constructor(bytesTotal: number, chunksTotal: number | null) {
@@ -23,8 +26,9 @@ export class BackupTally {
     return this.counters.chunksDone;
   }
 
-  add(r: Pick<BackupResult, 'length' | 'outcome' | 'bytesRead' | 'bytesHashed' | 'storedBytes'>): void {
+  add(r: Pick<BackupResult, 'length' | 'outcome' | 'bytesRead' | 'bytesHashed' | 'storedBytes'> & { ms?: WorkTimes }): void {
     const c = this.counters;
+    addWork(this.work, r.ms);
     this.imageBytes += r.length;
     this.bytesRead += r.bytesRead;
     this.bytesHashed += r.bytesHashed;

@@ -7,6 +7,7 @@
 // commits the image from the facts only the engine saw.
 import { LifeboatError, bug } from '../errors.js';
 import { backupManifest } from './backup-manifest.js';
+import type { BackupProfile } from './backup-profile.js';
 import type { ChunkSession, ChunkStoreRef } from './repo/chunk-store.js';
 import { FingerprintMap, fingerprintKey, newFingerprintSalt } from './repo/fingerprint.js';
 import { UNUSED_DIGEST, ZERO_DIGEST } from './repo/formats.js';
@@ -51,6 +52,8 @@ export interface BackupFacts {
   layout: unknown;
   /** The fingerprints file (encodeFingerprints). */
   fingerprintsBytes: Buffer;
+  /** Where the time went so far (the commit's own time is the target's to measure). */
+  profile?: BackupProfile;
 }
 
 export interface BackupTarget<R> {

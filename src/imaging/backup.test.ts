@@ -3,8 +3,12 @@ import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { backupImage } from './backup.js';
+import { randomBytes } from 'node:crypto';
+import { backupImage, backupTo } from './backup.js';
+import { type BackupTarget, localTarget } from './backup-target.js';
 import { ImageStore } from './repo/image-store.js';
+import type { Manifest } from './repo/manifest.js';
+import { verifyImage } from './verify.js';
 
 /** Files this process holds open below `dir` (a deleted one still counts). */
 function openBelow(dir: string): string[] {
@@ -31,6 +35,28 @@ test('a backup that fails or is cancelled closes every file it opened and leaves
     assert.deepEqual(openBelow(dir), []);
     assert.deepEqual(readdirSync(join(dir, 'store', 'tmp')), []);
     assert.equal((await store.listImages()).images.length, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('threads join as needed: one at the start, the rest once a chunk goes to the store; an unchanged disk never needs them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-backup-threads-'));
+  try {
+    const store = await ImageStore.open(join(dir, 'store'), { create: true, chunkSize: 65536 });
+    const disk = join(dir, 'disk.img');
+    writeFileSync(disk, randomBytes(40 * 65536));
+    const threads: number[] = [];
+    const counted = (): BackupTarget<Manifest> => {
+      const target = localTarget(store);
+      return { ...target, commit: (f) => (threads.push(f.profile?.threads ?? -1), target.commit(f)) };
+    };
+    const first = await backupTo(counted(), { source: disk, workers: 3, workersAtStart: 1 });
+    assert.equal(first.stats.chunksNew, 40);
+    assert.equal((await verifyImage(store, first.id)).ok, true, 'every chunk staged by the threads that joined late is in the image');
+    const second = await backupTo(counted(), { source: disk, workers: 3, workersAtStart: 1 });
+    assert.equal(second.stats.chunksReused, 40);
+    assert.deepEqual(threads, [3, 1]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

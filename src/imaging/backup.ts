@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import { LifeboatError, bug, describeSystemError, userError } from '../errors.js';
 import { type BackupTarget, localTarget } from './backup-target.js';
+import { type BackupProfile, noWork, threadCpuMs } from './backup-profile.js';
 import { BackupTally } from './backup-tally.js';
 import { type BufferLender, type Work, runPipeline } from './chunk-pipeline.js';
 import { chunkWorkers } from './chunk-pool.js';
@@ -43,11 +44,17 @@ export interface EngineOptions {
   signal?: AbortSignal;
   /** Worker threads (default: one per core). */
   workers?: number;
+  /**
+   * Threads booted before the first chunk (default: all of them); the rest join once a chunk
+   * goes to the store, whose answers threads then wait for. A thread costs ~0.1 s of CPU to
+   * boot, seconds on a slow machine: an incremental of an unchanged disk never needs them.
+   */
+  workersAtStart?: number;
   /** Image every byte, ignoring partition tables and filesystems (default false). */
   raw?: boolean;
   /** Use the newest image of the same source to skip unchanged chunks (default true). */
   incremental?: boolean;
-  /** Every n-th chunk recognised by its fingerprint is SHA-256'd anyway as a check (default 32; 0: none). */
+  /** The first chunk with data and every n-th after it are SHA-256'd even when recognised by their fingerprint, as a check (default 32; 0: none). */
   fingerprintSpotCheck?: number;
   now?: () => number;
 }
@@ -94,8 +101,11 @@ function recordOf(r: BackupResult) {
  * read); a disk chunk is read by the worker itself; a stream chunk is read here into a
  * buffer the pipeline lends, which travels to the worker and comes back with the result.
  */
-function sourceWork(input: ChunkSource): (lender: BufferLender) => Promise<Work<BackupResult> | null> {
+function sourceWork(input: ChunkSource, spotEvery: number): (lender: BufferLender) => Promise<Work<BackupResult> | null> {
   let i = 0;
+  let reads = 0;
+  // The first chunk with data and every `spotEvery`-th after it: SHA-256'd even when its fingerprint matches the parent's.
+  const spot = () => spotEvery > 0 && reads++ % spotEvery === 0;
   return async (lender) => {
     const buf = input.needsBuffer ? lender.take() : null;
     const next = await input.next(i, buf);
@@ -105,13 +115,13 @@ function sourceWork(input: ChunkSource): (lender: BufferLender) => Promise<Work<
     let task: ChunkTask;
     switch (next.kind) {
       case 'unused':
-        return { result: { i: n, length: next.length, outcome: 'unused', digest: null, fingerprint: null, bytesHashed: 0, storedBytes: 0, bytesRead: 0, buf: new ArrayBuffer(0) } };
+        return { result: { i: n, length: next.length, outcome: 'unused', digest: null, fingerprint: null, bytesHashed: 0, storedBytes: 0, bytesRead: 0, buf: new ArrayBuffer(0), ms: noWork() } };
       case 'delegate':
-        task = { type: 'backup-read', i: n, length: next.length, offset: next.offset, ranges: next.ranges };
+        task = { type: 'backup-read', i: n, length: next.length, offset: next.offset, ranges: next.ranges, spot: spot() };
         return { task };
       case 'data': {
         const ab = (buf as Buffer).buffer as ArrayBuffer;
-        task = { type: 'backup', i: n, length: next.length, buf: ab };
+        task = { type: 'backup', i: n, length: next.length, buf: ab, spot: spot() };
         return { task, transfer: [ab] };
       }
     }
@@ -141,7 +151,15 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
   let indexFile: PositionalFile | null = null;
   let where = 'the image store';
   try {
+    let mark = performance.now();
+    const lap = () => {
+      const n = performance.now();
+      const ms = n - mark;
+      mark = n;
+      return ms;
+    };
     const plan = await target.begin(source, { incremental: opts.incremental !== false, startedAt });
+    const profile: BackupProfile = { begin: lap(), workers: 0, plan: 0, planCpu: null, cpu: threadCpuMs() !== null, pipeline: 0, work: noWork(), threads: 0 };
     where = plan.where;
     const { imageId: id, chunkSize, session } = plan;
     const workers = Math.max(1, opts.workers ?? availableParallelism());
@@ -152,27 +170,34 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
       fingerprintKey: new Uint8Array(plan.fingerprintKey),
       ...(source.kind !== 'stream' ? { sourcePath } : {}),
       ...(plan.known ? { known: new Uint8Array(plan.known) } : {}),
-      ...(plan.parentPrints && plan.parentId ? { parentPrints: new Uint8Array(plan.parentPrints), parentId: plan.parentId, spotCheck: opts.fingerprintSpotCheck ?? 32 } : {}),
+      ...(plan.parentPrints && plan.parentId ? { parentPrints: new Uint8Array(plan.parentPrints), parentId: plan.parentId } : {}),
     };
     // The worker threads boot (or take their job) while the disk is planned.
-    poolReady = chunkWorkers(workers, workerData);
-    poolReady.catch(() => {}); // awaited below; a planning failure must not leave it unhandled
+    const booting = mark;
+    const planCpu = threadCpuMs();
+    poolReady = chunkWorkers(Math.min(workers, Math.max(1, opts.workersAtStart ?? workers)), workerData);
+    poolReady.then(() => (profile.workers = performance.now() - booting)).catch(() => {}); // awaited below; a planning failure must not leave it unhandled
     const { input, plan: disk } = await openSource(source, opts.source, checked, chunkSize, opts.raw === true);
+    profile.plan = performance.now() - booting;
+    if (planCpu !== null) profile.planCpu = (threadCpuMs() as number) - planCpu;
     opened = input;
     const pool = await poolReady;
+    profile.threads = pool.size;
     indexFile = await target.indexFile();
     opts.onEvent?.({ type: 'start', operation: 'backup', imageId: id, source: opts.source, target: where, bytesTotal: source.size, parent: plan.parentId });
     for (const message of [...(disk?.warnings ?? []), ...plan.warnings]) opts.onEvent?.({ type: 'warning', operation: 'backup', imageId: id, message });
 
     const tally = new BackupTally(source.size, input.chunkCount);
+    lap();
     const index = new IndexWriter(indexFile);
     const meter = new ProgressMeter('backup', id, startedAt);
     await runPipeline<BackupResult>(
       { runner: pool, limit: workers * 2 + 2, bufferSize: input.needsBuffer ? chunkSize : 0, signal: opts.signal, cancelled: `backup of ${opts.source} was cancelled; nothing was committed` },
-      sourceWork(input),
+      sourceWork(input, opts.fingerprintSpotCheck ?? 32),
       async (r, _item, lender) => {
         lender.give(r.buf);
         tally.add(r);
+        if ((r.outcome === 'new' || r.outcome === 'existing') && pool.size < workers) pool.grow(workers - pool.size);
         // Start the new chunk's trip to disk now, overlapping the I/O with the rest of the backup.
         if (r.outcome === 'new' && r.digest) session.noteStaged(r.digest);
         await index.put(r.i, recordOf(r));
@@ -180,6 +205,9 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
         if (ev) opts.onEvent?.(ev);
       },
     );
+    profile.pipeline = lap();
+    profile.work = tally.work;
+    profile.threads = pool.size;
     if (tally.imageBytes === 0) throw userError(`source ${opts.source} gave no data: nothing to back up`);
     const summary = await index.finish({ chunkSize, diskSize: tally.imageBytes });
     if (summary.chunkCount !== tally.chunkCount) throw bug(`backup indexed ${summary.chunkCount} of ${tally.chunkCount} chunks`);
@@ -198,6 +226,7 @@ export async function backupTo<R>(target: BackupTarget<R>, opts: EngineOptions):
       stats: tally.stats(finishedAt - startedAt),
       layout: disk ? describePlan(disk) : null,
       fingerprintsBytes: encodeFingerprints(summary.chunkCount, summary.fingerprints),
+      profile,
     });
     const last = meter.sample({ ...tally.counters, bytesTotal: tally.imageBytes }, finishedAt, true);
     if (last) opts.onEvent?.(last);

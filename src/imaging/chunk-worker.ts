@@ -10,6 +10,7 @@ import { LifeboatError, bug, describeSystemError, integrityError, userError } fr
 import { readSpans, zeroOutside } from './extents.js';
 import type { Extent } from './layout/types.js';
 import { DigestSet } from './digest-set.js';
+import { type WorkTimes, workClock } from './backup-profile.js';
 import { FingerprintMap, Fingerprinter } from './repo/fingerprint.js';
 import { decodeFrame, encodeFrameInto, frameBound } from './lz4-frame.js';
 import type { ChunkReader, ChunkSessionRef, ChunkStoreRef, FrameStager } from './repo/chunk-store.js';
@@ -29,8 +30,6 @@ export interface ChunkWorkerData {
   fingerprintKey?: Uint8Array;
   /** Fingerprint → digest pairs of the parent image (FingerprintMap): a match is taken without SHA-256. */
   parentPrints?: Uint8Array;
-  /** Every `spotCheck`-th match is SHA-256'd all the same and must give the parent's digest (0: never). */
-  spotCheck?: number;
   /** The parent image, for messages. */
   parentId?: string;
   /** Restore target. */
@@ -40,10 +39,14 @@ export interface ChunkWorkerData {
 export type ChunkTask =
   /** First task of every worker: what the job is (store, chunk size, source or target). */
   | { type: 'setup'; data: ChunkWorkerData }
-  /** A chunk the main thread read (streams). */
-  | { type: 'backup'; i: number; length: number; buf: ArrayBuffer }
+  /**
+   * A chunk the main thread read (streams). `spot`: when its fingerprint matches the parent's,
+   * it is SHA-256'd all the same and must give the parent's digest (a check the engine asks
+   * of one chunk with data in every few).
+   */
+  | { type: 'backup'; i: number; length: number; buf: ArrayBuffer; spot?: boolean }
   /** A chunk the worker reads itself from `sourcePath`: the used `ranges` (relative to `offset`), the rest zeros. */
-  | { type: 'backup-read'; i: number; length: number; offset: number; ranges: Extent[] }
+  | { type: 'backup-read'; i: number; length: number; offset: number; ranges: Extent[]; spot?: boolean }
   /** `sparse`: the target is a fresh file of holes, so runs of zeros need not be written. */
   | { type: 'restore'; i: number; length: number; writeLength: number; offset: number; digest: string | null; sparse: boolean }
   /** `fingerprint`: what the image records for this content, checked too (needs the key in setup). */
@@ -66,6 +69,8 @@ export interface BackupResult {
   bytesHashed: number;
   storedBytes: number;
   buf: ArrayBuffer;
+  /** Where this chunk's time in the worker went (backup-profile.ts). */
+  ms: WorkTimes;
 }
 
 // What this thread works for: given by a `setup` task (a pool may boot before its job is known).
@@ -78,7 +83,8 @@ let rawBuf = Buffer.alloc(0);
 let known = new DigestSet(new Uint8Array(0));
 let fingerprinter: Fingerprinter | null = null;
 let parentPrints = new FingerprintMap(new Uint8Array(0));
-let matches = 0;
+/** What a backup's steps are timed with (backup-profile.ts). */
+const clock = workClock();
 /** Backup reads land here (allocated on first use). */
 let readBuf: Buffer | null = null;
 
@@ -93,7 +99,6 @@ function setup(next: ChunkWorkerData): void {
   known = new DigestSet(next.known ?? new Uint8Array(0));
   fingerprinter = next.fingerprintKey ? new Fingerprinter(next.fingerprintKey) : null;
   parentPrints = new FingerprintMap(next.parentPrints ?? new Uint8Array(0));
-  matches = 0;
   reader = openChunkReader(next.store);
   stager = next.session ? openFrameStager(next.session) : null;
   data = next;
@@ -138,25 +143,37 @@ function readChunk(task: Extract<ChunkTask, { type: 'backup-read' }>): Buffer {
 
 async function backup(task: Extract<ChunkTask, { type: 'backup' | 'backup-read' }>): Promise<BackupResult> {
   if (!stager) throw bug('backup task without a chunk session');
+  const ms: WorkTimes = { read: 0, print: 0, hash: 0, pack: 0, store: 0, wall: 0 };
+  const began = performance.now();
+  let t = clock();
+  const lap = (k: keyof WorkTimes) => {
+    const n = clock();
+    ms[k] += n - t;
+    t = n;
+    ms.wall = performance.now() - began;
+  };
   const raw = task.type === 'backup' ? Buffer.from(task.buf, 0, task.length) : readChunk(task);
   const base = {
     i: task.i,
     length: task.length,
     bytesRead: task.type === 'backup' ? task.length : readSpans(task.ranges).reduce((s, r) => s + r.length, 0),
     buf: task.type === 'backup' ? task.buf : new ArrayBuffer(0),
+    ms,
   };
-  if (raw.equals(task.length === zero.length ? zero : zero.subarray(0, task.length))) {
-    return { ...base, outcome: 'zero', digest: null, fingerprint: null, bytesHashed: 0, storedBytes: 0 };
-  }
+  const isZero = raw.equals(task.length === zero.length ? zero : zero.subarray(0, task.length));
+  lap('read');
+  if (isZero) return { ...base, outcome: 'zero', digest: null, fingerprint: null, bytesHashed: 0, storedBytes: 0 };
   // Unchanged since the parent image: its fingerprint says so, and the parent's certified index has the digest.
   const print = fingerprinter?.of(raw) ?? null;
   const fingerprint = print?.toString('hex') ?? null;
   const matched = print ? parentPrints.get(print) : null;
+  lap('print');
   if (matched) {
     // A spot check guards against fingerprints that were recorded wrong (a bug), never silently.
-    const spot = (data.spotCheck ?? 0) > 0 && matches++ % (data.spotCheck as number) === 0;
+    const spot = task.spot === true;
     if (spot) {
       const actual = createHash('sha256').update(raw).digest();
+      lap('hash');
       if (!actual.equals(matched)) {
         throw integrityError(
           `chunk ${task.i} matches a fingerprint of parent image ${data.parentId ?? '?'} recorded for content ${matched.toString('hex')}, but hashes to ${actual.toString('hex')}: ` +
@@ -169,11 +186,16 @@ async function backup(task: Extract<ChunkTask, { type: 'backup' | 'backup-read' 
   const digestBytes = createHash('sha256').update(raw).digest();
   const digest = digestBytes.toString('hex');
   const hashed = { fingerprint, bytesHashed: task.length };
+  lap('hash');
   if (known.has(digestBytes)) return { ...base, ...hashed, outcome: 'known', digest, storedBytes: 0 };
-  if (await stager.has(digest)) return { ...base, ...hashed, outcome: 'existing', digest, storedBytes: 0 };
+  const existing = await stager.has(digest);
+  lap('store');
+  if (existing) return { ...base, ...hashed, outcome: 'existing', digest, storedBytes: 0 };
   const n = encodeFrameInto(raw, frameBuf);
+  lap('pack');
   // The store's ingest check: the frame must decode to exactly the bytes that were hashed.
   const isNew = await stager.stage(digest, frameBuf.subarray(0, n), task.length, { hashed: raw });
+  lap('store');
   return { ...base, ...hashed, outcome: isNew ? 'new' : 'existing', digest, storedBytes: isNew ? n : 0 };
 }
 

@@ -46,17 +46,43 @@ export class WorkerPool {
   private failure: Error | null = null;
   private closed = false;
 
+  /** The last broadcast (the job's setup): what a thread added later gets first. */
+  private setup: { message: unknown } | null = null;
+
   /** Boots `size` threads of module `url`; they wait for tasks (the first is usually a setup). */
-  constructor(url: URL, size: number) {
-    for (let i = 0; i < size; i++) {
-      const worker = url.pathname.endsWith('.ts') ? tsWorker(url) : new Worker(url);
-      worker.on('message', (reply: WorkerReply) => this.settle(worker, reply));
-      worker.on('error', (err) => this.fail(bug(`worker thread crashed: ${err.message}`)));
-      worker.on('exit', (code) => {
-        if (!this.closed) this.fail(bug(`worker thread exited with code ${code}`));
-      });
-      this.idle.push(worker);
+  constructor(
+    private readonly url: URL,
+    size: number,
+  ) {
+    for (let i = 0; i < size; i++) this.idle.push(this.spawn());
+  }
+
+  private spawn(): Worker {
+    const worker = this.url.pathname.endsWith('.ts') ? tsWorker(this.url) : new Worker(this.url);
+    worker.on('message', (reply: WorkerReply) => this.settle(worker, reply));
+    worker.on('error', (err) => this.fail(bug(`worker thread crashed: ${err.message}`)));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.fail(bug(`worker thread exited with code ${code}`));
+    });
+    return worker;
+  }
+
+  /**
+   * Adds `count` threads to a pool at work: each takes the last broadcast (the job's setup)
+   * first and then tasks. A setup that fails fails the pool, as a crash does.
+   */
+  grow(count: number): void {
+    if (this.failure || this.closed) return;
+    for (let i = 0; i < count; i++) {
+      const worker = this.spawn();
+      if (!this.setup) {
+        this.idle.push(worker);
+        continue;
+      }
+      this.busy.set(worker, { message: this.setup.message, transfer: [], resolve: () => {}, reject: (err) => this.fail(err) });
+      worker.postMessage(this.setup.message);
     }
+    this.pump();
   }
 
   get size(): number {
@@ -78,6 +104,7 @@ export class WorkerPool {
   async broadcast(message: unknown): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.busy.size > 0 || this.queue.length > 0) throw bug('broadcast to a busy worker pool');
+    this.setup = { message };
     const workers = [...this.idle];
     this.idle.length = 0;
     await Promise.all(

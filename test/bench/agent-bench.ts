@@ -59,7 +59,10 @@ async function agentJob(args: string[], vmSpec: VmSpec): Promise<{ job: Job; hel
     await l.until(() => !vm.running() || /peak RSS \d+ MiB/.test(vm.serial()), 120_000, 'the agent printed its peak RSS', [vm]);
     const rssMiB = Number(/peak RSS (\d+) MiB/.exec(vm.serial())?.[1]);
     // where the job's seconds went, as the agent printed it (job-run.ts)
-    const timings = vm.serial().split('\n').filter((l) => /lifeboat agent: (timings|worker threads)/.test(l)).map((l) => l.replace(/^.*lifeboat agent: /, '').trim());
+    const timings = vm.serial().split('\n').filter((l) => /lifeboat agent: (timings|worker threads|backup took)/.test(l)).map((l) => l.replace(/^.*lifeboat agent: /, '').trim());
+    // and the daemon's own account of a backup's finish (its job log)
+    const finish = job.log?.find((l) => l.message.startsWith('finish:'))?.message;
+    if (finish) timings.push(`appliance ${finish}`);
     return { job, helloS, rssMiB, timings };
   } finally {
     await vm.kill();
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
   for (const line of full.timings) console.log(`agent bench: full backup: ${line}`);
   const incr = want('backup') ? await agentJob(['backup', '--machine', 'a', '--label', 'bench: incremental'], spec) : null;
   if (incr) console.log(`agent bench: incremental ${secs(incr.job).toFixed(1)} s, ${JSON.stringify(incr.job.stats)}`);
+  for (const line of incr?.timings ?? []) console.log(`agent bench: incremental: ${line}`);
   if (sha(disk) !== diskSha) throw new Error('the backups changed disk A');
 
   const stream = join(work.dir, 'anchor.lz4');

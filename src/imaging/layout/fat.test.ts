@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fatUsage, probeFat } from './fat.js';
+import { fatUsage, markUsedEntries, probeFat } from './fat.js';
 import { type BlockReader, type Extent, type FsUsage, LayoutProblem, bufferReader } from './types.js';
 import { noise, withTempDir as withTempDirIn } from '../../../test/helpers/fixtures.js';
 
@@ -258,3 +258,32 @@ test('fuzz: mutated BPBs, FATs and root directories yield a usage or a LayoutPro
   }
   assert.ok(outcomes.ok > 1000 && outcomes.problem > 100, JSON.stringify(outcomes));
 }));
+
+test('used entries: the zero-block fast path marks exactly what decoding every entry does (FAT12/16/32, reserved FAT32 bits, ragged ends)', () => {
+  // The entry as the FAT specification reads it, one by one: the reference.
+  const reference = (type: 'fat12' | 'fat16' | 'fat32', b: Buffer, i: number): boolean => {
+    if (type === 'fat32') return (b.readUInt32LE(i * 4) & 0x0fffffff) !== 0;
+    if (type === 'fat16') return b.readUInt16LE(i * 2) !== 0;
+    const pair = b.readUInt16LE(Math.floor((i * 3) / 2));
+    return (i % 2 === 0 ? pair & 0xfff : pair >> 4) !== 0;
+  };
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (const type of ['fat12', 'fat16', 'fat32'] as const) {
+    const bits = type === 'fat12' ? 12 : type === 'fat16' ? 16 : 32;
+    for (const count of [2, 3, 4095, 4096, 4097, 9001, 20_000]) {
+      for (const density of [0, 0.0005, 0.05, 1]) {
+        const bytes = Buffer.alloc(Math.ceil((count * bits) / 8) + (type === 'fat12' ? 1 : 0));
+        for (let k = 0; k < bytes.length; k++) if (rand() < density) bytes[k] = rand() < 0.3 ? 0xf0 : 1 + Math.floor(rand() * 255);
+        const used = new Uint8Array(count);
+        markUsedEntries(type, bytes, used);
+        for (let i = 0; i < count; i++) assert.equal(used[i] === 1, reference(type, bytes, i), `${type}, ${count} entries, density ${density}: entry ${i}`);
+        // Marks from an earlier FAT copy stay.
+        const before = Uint8Array.from(used, () => (rand() < 0.1 ? 1 : 0));
+        const merged = Uint8Array.from(before);
+        markUsedEntries(type, bytes, merged);
+        for (let i = 0; i < count; i++) assert.equal(merged[i] === 1, before[i] === 1 || used[i] === 1, `${type}: entry ${i} of a second copy`);
+      }
+    }
+  }
+});
