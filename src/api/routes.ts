@@ -5,7 +5,7 @@
 import { LifeboatError } from '../errors.js';
 import { nextElapse, parseCalendar } from '../jobs/index.js';
 import { type ApiRequest, type ApiResponse, type Handlers, dispatcher } from './dispatch.js';
-import { type JobDestination, parseDestination } from './destination.js';
+import { type JobDestination, destinationText, parseDestination } from './destination.js';
 import type { OperatorServices } from './services.js';
 import type { Health, Schedule, ScheduleView } from './wire.js';
 
@@ -102,9 +102,10 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...(body.retention ? { retention: body.retention } : {}),
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
         ...(body.passphraseFile !== undefined ? { passphraseFile: body.passphraseFile } : {}),
+        ...(body.destination !== undefined && parseDestination(body.destination) ? { destination: parseDestination(body.destination) as JobDestination } : {}),
       });
       const problems = await s.schedules.timersChanged();
-      await s.audit.record({ actor, action: 'schedule.add', subject: added.name, details: { calendar: added.calendar, ...(problems.length ? { timerProblems: problems } : {}) } });
+      await s.audit.record({ actor, action: 'schedule.add', subject: added.name, details: { calendar: added.calendar, ...(added.destination ? { destination: destinationText(added.destination) } : {}), ...(problems.length ? { timerProblems: problems } : {}) } });
       return { ...withNextRun(added), ...(problems.length ? { warnings: problems } : {}) };
     },
     schedule: async ({ params }) => withNextRun(await s.schedules.get(params.schedule)),
@@ -119,6 +120,7 @@ export function operatorHandlers(s: OperatorServices): Handlers<'operator'> {
         ...(body.retention ? { retention: body.retention } : {}),
         ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
         ...(body.passphraseFile !== undefined ? { passphraseFile: body.passphraseFile } : {}),
+        ...(body.destination !== undefined ? { destination: parseDestination(body.destination) } : {}), // appliance: null, cleared
       });
       const problems = await s.schedules.timersChanged();
       await s.audit.record({ actor, action: 'schedule.edit', subject: edited.name, details: { fields: Object.keys(body), ...(problems.length ? { timerProblems: problems } : {}) } });

@@ -82,6 +82,9 @@ export const NewJobBody = z.discriminatedUnion('type', [
 export type NewJobBody = z.infer<typeof NewJobBody>;
 
 const retentionCount = z.number().int().min(1).max(10000).optional();
+const elsewhere = (d: string | undefined) => d !== undefined && d !== 'appliance';
+const DOCKED_DESTINATION = 'destination is for machines\' backups (their agents write there): disks docked in the appliance are backed up into the appliance';
+const PASSPHRASE_DESTINATION = 'a passphrase file protects images in the appliance\'s store: give none with a destination other than the appliance';
 export const NewScheduleBody = z
   .object({
     name,
@@ -92,9 +95,13 @@ export const NewScheduleBody = z
     retention: z.object({ keepLast: retentionCount, daily: retentionCount, weekly: retentionCount, monthly: retentionCount }).strict().optional(),
     enabled: z.boolean().optional(),
     passphraseFile: passphraseFile.optional(),
+    /** Where its machines' backups go, as a job's destination (`appliance`: the default). */
+    destination: destination.optional(),
   })
   .strict()
-  .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length === 1, 'name machines, a group, or devices docked in the appliance: exactly one of them');
+  .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length === 1, 'name machines, a group, or devices docked in the appliance: exactly one of them')
+  .refine((b) => !elsewhere(b.destination) || b.devices === undefined, DOCKED_DESTINATION)
+  .refine((b) => !elsewhere(b.destination) || b.passphraseFile === undefined, PASSPHRASE_DESTINATION);
 export type NewScheduleBody = z.infer<typeof NewScheduleBody>;
 
 export const ScheduleRunBody = z
@@ -118,10 +125,14 @@ export const SchedulePatchBody = z
     enabled: z.boolean().optional(),
     /** null: its backups are no longer protected by a passphrase. */
     passphraseFile: passphraseFile.nullable().optional(),
+    /** A new destination for its machines' backups; `appliance` clears it. */
+    destination: destination.optional(),
   })
   .strict()
   .refine((b) => [b.machines, b.group, b.devices].filter((t) => t !== undefined).length <= 1, 'name at most one new target: machines, a group, or devices')
-  .refine((b) => Object.keys(b).length > 0, 'say what to change: machines, group, devices, calendar, retention, enabled or passphraseFile');
+  .refine((b) => !elsewhere(b.destination) || b.devices === undefined, DOCKED_DESTINATION)
+  .refine((b) => !elsewhere(b.destination) || typeof b.passphraseFile !== 'string', PASSPHRASE_DESTINATION)
+  .refine((b) => Object.keys(b).length > 0, 'say what to change: machines, group, devices, calendar, retention, enabled, passphraseFile or destination');
 export type SchedulePatchBody = z.infer<typeof SchedulePatchBody>;
 
 export const PruneBody = z.object({ dryRun: z.boolean().optional() }).strict();

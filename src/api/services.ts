@@ -35,6 +35,7 @@ export interface NewScheduleRecord {
   retention?: Schedule['retention'];
   enabled?: boolean;
   passphraseFile?: string;
+  destination?: JobDestination;
 }
 
 export interface OperatorServices {
@@ -80,7 +81,8 @@ export interface OperatorServices {
     list(): Promise<Schedule[]>;
     get(name: string): Promise<Schedule>;
     add(schedule: NewScheduleRecord): Promise<Schedule>;
-    edit(name: string, patch: Partial<Omit<NewScheduleRecord, 'name' | 'passphraseFile'>> & { passphraseFile?: string | null }): Promise<Schedule>;
+    /** passphraseFile or destination null: cleared. */
+    edit(name: string, patch: Partial<Omit<NewScheduleRecord, 'name' | 'passphraseFile' | 'destination'>> & { passphraseFile?: string | null; destination?: JobDestination | null }): Promise<Schedule>;
     remove(name: string): Promise<Schedule>;
     /** Starts the named schedule's jobs (machine jobs fail after bootDeadlineMs without a boot). */
     run(name: string, actor: string, bootDeadlineMs: number): Promise<ScheduleRunResult>;

@@ -181,6 +181,8 @@ export interface Schedule {
   enabled: boolean;
   /** Its backups are protected by the passphrase in this file (the path only). */
   passphraseFile?: string;
+  /** Where its machines' backups go (absent: the appliance); each run's jobs carry it. */
+  destination?: JobDestination;
   createdAt: string;
   updatedAt: string;
   lastRunAt?: string;
@@ -239,6 +241,8 @@ export interface PruneReport {
   decisions: Array<{ id: string; source: string; completedAt: string; action: 'keep' | 'remove' | 'protected'; reasons: string[] }>;
   /** Nothing was removed: this is what a prune would do. */
   dryRun: boolean;
+  /** The schedule's destination: its images there are not pruned (retention prunes the appliance's store only). */
+  destination?: JobDestination;
   gc: GcReport | { skipped: string };
 }
 

@@ -3,6 +3,8 @@
 // --keep-* options the commands that take a retention policy share.
 import type { Command } from 'commander';
 import type { PruneReport, Schedule } from '../api/contract.js';
+import { destinationText } from '../api/destination.js';
+import { shown } from '../text.js';
 import { formatBytes } from '../format.js';
 import { positiveCount, table } from './client-common.js';
 import { when } from './job-text.js';
@@ -16,6 +18,7 @@ export function pruneText(r: PruneReport): string {
   }
   const verb = r.dryRun ? 'would remove' : 'removed';
   lines.push(`${r.dryRun ? 'dry run: ' : ''}${verb} ${r.removed.length} image(s), kept ${r.kept.length}${r.protectedKept.length ? ` and ${r.protectedKept.length} protected` : ''}${r.dryRun ? '; nothing was removed' : ''}`);
+  if (r.destination) lines.push(`backups go to ${shown(destinationText(r.destination))}: the images there are not pruned (retention prunes the appliance's store only)`);
   if (!r.dryRun && !('skipped' in r.gc)) lines.push(`gc removed ${r.gc.chunksRemoved} chunk(s), ${formatBytes(r.gc.bytesRemoved)}`);
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { shown } from '../text.js';
 import { scheduleTargetText } from '../api/constants.js';
+import { destinationText, parseDestination } from '../api/destination.js';
 import { LifeboatError, usageError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import type { ScheduleView } from '../api/contract.js';
@@ -20,12 +21,21 @@ export function parseDuration(text: string): number {
 
 const repeat = (v: string, acc: string[] = []) => [...acc, v];
 
+/** --to: the job's parser, so a typo is said before the daemon is asked. */
+function destinationOption(value: string): string {
+  parseDestination(value);
+  return value;
+}
+
+const TO_HELP = "where its machines' backups go: appliance (default), disk:LABEL=<label> or disk:UUID=<uuid> (a filesystem on a disk attached to each machine), share:<name> (a share in the daemon's config)";
+
 /** `schedule show`: the schedule in words. Pure. */
 export function scheduleText(s: ScheduleView): string {
   const keep = Object.entries(s.retention).map(([k, v]) => `${k}=${v}`).join(' ') || 'every image (no retention policy)';
   return [
     `schedule:     ${s.name}${s.enabled ? '' : ' (disabled)'}`,
     `backs up:     ${scheduleTargetText(s.target)}`,
+    `to:           ${shown(destinationText(s.destination))}${s.destination ? " (its images there are not pruned: retention prunes the appliance's store)" : ''}`,
     `calendar:     ${s.calendar}`,
     `next run:     ${s.nextRun ? when(s.nextRun) : 'never'}`,
     `last run:     ${s.lastRunAt ? when(s.lastRunAt) : 'never'}`,
@@ -49,7 +59,7 @@ export function register(program: Command): void {
       else if (list.length === 0) process.stdout.write('no schedules\n');
       else {
         const keep = (s: (typeof list)[number]) => Object.entries(s.retention).map(([k, v]) => `${k}=${v}`).join(' ') || 'all';
-        process.stdout.write(`${table(list.map((s) => [s.name, scheduleTargetText(s.target), s.calendar, s.enabled ? (s.nextRun ? when(s.nextRun) : 'never') : 'disabled', keep(s)]), ['NAME', 'BACKS UP', 'CALENDAR', 'NEXT RUN', 'KEEP'])}\n`);
+        process.stdout.write(`${table(list.map((s) => [s.name, scheduleTargetText(s.target), s.calendar, s.enabled ? (s.nextRun ? when(s.nextRun) : 'never') : 'disabled', keep(s), destinationText(s.destination)]), ['NAME', 'BACKS UP', 'CALENDAR', 'NEXT RUN', 'KEEP', 'TO'])}\n`);
       }
     });
   keepOptions(
@@ -64,14 +74,18 @@ export function register(program: Command): void {
   )
     .option('--passphrase-file <path>', PASSPHRASE_FILE_HELP)
     .option('--no-passphrase', 'its backups are not protected by a passphrase (the default)')
+    .option('--to <destination>', TO_HELP, destinationOption)
     .option('--json', 'the schedule as JSON')
     .option('--socket <path>', 'daemon socket')
-    .action(async (o: KeepOptions & { name: string; machine?: string[]; group?: string; device?: string[]; calendar: string; passphraseFile?: string; passphrase?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (o: KeepOptions & { name: string; machine?: string[]; group?: string; device?: string[]; calendar: string; passphraseFile?: string; passphrase?: boolean; to?: string; json?: boolean; socket?: string }) => {
       const target = targetOf(o);
       if (!target) throw usageError('name what to back up: machines with --machine (repeatable), a --group, or docked disks with --device (repeatable) — one of them');
       const retention = retentionOf(o);
       const { passphraseFile } = passphraseSetting(o, false);
-      const s = await client(o.socket).addSchedule({ name: o.name, ...target, calendar: o.calendar, ...(retention ? { retention } : {}), ...(passphraseFile ? { passphraseFile } : {}) });
+      const elsewhere = o.to !== undefined && o.to !== 'appliance';
+      if (elsewhere && o.device !== undefined) throw usageError('--to is for machines\' backups (their agents write there): docked disks are backed up into the appliance');
+      if (elsewhere && passphraseFile !== undefined) throw usageError('--passphrase-file protects images in the appliance\'s store: give none with --to other than appliance');
+      const s = await client(o.socket).addSchedule({ name: o.name, ...target, calendar: o.calendar, ...(retention ? { retention } : {}), ...(passphraseFile ? { passphraseFile } : {}), ...(elsewhere ? { destination: o.to as string } : {}) });
       process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `added schedule ${shown(s.name)}: ${shown(s.calendar)}, next run ${s.nextRun ? when(s.nextRun) : 'never'}\n`);
       for (const w of s.warnings ?? []) process.stderr.write(`lifeboat: warning: schedule ${s.name} will not fire by itself: ${shown(w)}\n`);
     });
@@ -88,15 +102,16 @@ export function register(program: Command): void {
     .option('--keep-all', 'drop the retention policy: keep every image')
     .option('--passphrase-file <path>', PASSPHRASE_FILE_HELP)
     .option('--no-passphrase', NO_PASSPHRASE_HELP)
+    .option('--to <destination>', `${TO_HELP}; appliance sends them to the appliance again`, destinationOption)
     .option('--json', 'the schedule as JSON')
     .option('--socket <path>', 'daemon socket')
-    .action(async (name: string, o: KeepOptions & { machine?: string[]; group?: string; device?: string[]; calendar?: string; keepAll?: boolean; passphraseFile?: string; passphrase?: boolean; json?: boolean; socket?: string }) => {
+    .action(async (name: string, o: KeepOptions & { machine?: string[]; group?: string; device?: string[]; calendar?: string; keepAll?: boolean; passphraseFile?: string; passphrase?: boolean; to?: string; json?: boolean; socket?: string }) => {
       const given = [o.machine, o.group, o.device].filter((t) => t !== undefined).length;
       if (given > 1) throw usageError('name one new target: --machine (repeatable), --group, or --device (repeatable)');
       const retention = retentionOf(o);
       if (retention && o.keepAll) throw usageError('--keep-all drops the policy; --keep-* sets one: give one or the other');
-      const patch = { ...(targetOf(o) ?? {}), ...(o.calendar !== undefined ? { calendar: o.calendar } : {}), ...(retention ? { retention } : o.keepAll ? { retention: {} } : {}), ...passphraseSetting(o, true) };
-      if (Object.keys(patch).length === 0) throw usageError('say what to change: --calendar, --machine/--group/--device, --keep-* or --keep-all, --passphrase-file or --no-passphrase (enable and disable are their own commands)');
+      const patch = { ...(targetOf(o) ?? {}), ...(o.calendar !== undefined ? { calendar: o.calendar } : {}), ...(retention ? { retention } : o.keepAll ? { retention: {} } : {}), ...passphraseSetting(o, true), ...(o.to !== undefined ? { destination: o.to } : {}) };
+      if (Object.keys(patch).length === 0) throw usageError('say what to change: --calendar, --machine/--group/--device, --keep-* or --keep-all, --passphrase-file or --no-passphrase, --to (enable and disable are their own commands)');
       const s = await client(o.socket).editSchedule(name, patch);
       say(o.json === true, s, `changed schedule ${s.name}`);
     });
@@ -150,7 +165,7 @@ export function register(program: Command): void {
         if (!o.json) process.stdout.write(`${line}\n`);
       };
       const run = await api.runSchedule(name, { bootTimeoutSeconds: o.bootTimeout ?? 3600 });
-      for (const j of run.jobs) say(`job ${j.id}: ${j.type} of ${shown(j.devicePath ?? j.machineName ?? j.machineId ?? '?')} ${j.state}`);
+      for (const j of run.jobs) say(`job ${j.id}: ${j.type} of ${shown(j.devicePath ?? j.machineName ?? j.machineId ?? '?')}${j.options?.destination ? ` to ${shown(destinationText(j.options.destination))}` : ''} ${j.state}`);
       for (const r of run.refused) process.stderr.write(`lifeboat: schedule ${shown(name)}: ${shown(r.target)}: ${shown(r.error)}\n`);
       const final = await followJobs(api, run.jobs, say);
       const failed = [...final.values()].filter((j) => j.state !== 'done');

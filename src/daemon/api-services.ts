@@ -150,10 +150,12 @@ export function operatorServices(d: DaemonParts): OperatorServices {
       get: async (name) => scheduleToWire(await db.schedules.get(name)),
       add: async (s) => {
         if (s.passphraseFile !== undefined) readPassphraseFile(s.passphraseFile); // refused now, not at the first run
+        if (s.destination) runner.checkDestination(s.destination); // a share the config does not name: refused now (and again at each run)
         return scheduleToWire(await db.schedules.add(s));
       },
       edit: async (name, patch) => {
         if (typeof patch.passphraseFile === 'string') readPassphraseFile(patch.passphraseFile);
+        if (patch.destination) runner.checkDestination(patch.destination);
         return scheduleToWire(await db.schedules.edit(name, patch));
       },
       remove: async (name) => scheduleToWire(await db.schedules.remove(name)),

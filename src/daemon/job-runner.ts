@@ -89,15 +89,19 @@ export class JobRunner {
     private readonly devices: DevicePolicyConfig = { dataDir: dirname(images.root), store: images.root, dockedDir: join(dirname(images.root), 'docked') },
   ) {}
 
+  /** A share destination must be one the daemon's config names (its password file readable); throws why not. */
+  checkDestination(destination: JobDestination | undefined): void {
+    if (destination?.kind !== 'share') return;
+    if (!this.shareCheck) throw new LifeboatError('user', `no share named ${destination.name}: this appliance has no shares in its config (shares: { <name>: { type: smb, unc, username, passwordFile } })`);
+    this.shareCheck(destination.name);
+  }
+
   /** Creates the job (refused while the disk is busy) and starts it at once. */
   async submit(asked: DeviceJobRequest): Promise<Job> {
     const away = asked.imageId ? (await this.db.images.find(asked.imageId))?.location : undefined;
     if (away !== undefined) throw new LifeboatError('user', `image ${asked.imageId} is on ${away}, not in the appliance's store: bring it in first with \`lifeboat images import ${asked.imageId} --from <its lifeboat-store directory>\` (the disk docked in the appliance, or the share's localPath)`);
     if (asked.destination && (asked.type !== 'backup' || asked.machine === undefined)) throw new LifeboatError('usage', 'a destination is for a machine\'s backup (its agent writes there): a disk docked in the appliance is backed up into the appliance');
-    if (asked.destination?.kind === 'share') {
-      if (!this.shareCheck) throw new LifeboatError('user', `no share named ${asked.destination.name}: this appliance has no shares in its config (shares: { <name>: { type: smb, unc, username, passwordFile } })`);
-      this.shareCheck(asked.destination.name);
-    }
+    this.checkDestination(asked.destination);
     if (asked.machine !== undefined) return this.submitForMachine(asked);
     let req = asked;
     if (req.type !== 'verify') {

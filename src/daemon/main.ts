@@ -80,6 +80,8 @@ export async function runDaemon(flags: { config?: string; dataDir?: string; sock
     const schedulesChanged = async () => {
       const problems = timers ? timers.sync(await (db as ManagementStore).schedules.list()) : [];
       for (const p of problems) log('warning', p);
+      // A stored schedule that does not read back has no timer and runs nothing; said at each start and change.
+      for (const bad of await (db as ManagementStore).schedules.unreadable()) log('warning', `schedule ${bad.name} is left out: its stored record does not read back (${bad.error}); remove it with \`lifeboat schedule rm ${bad.name}\` and add it again`, { schedule: bad.id });
       return problems;
     };
     await schedulesChanged();

@@ -3,11 +3,14 @@
 // afterwards prune that schedule's images by its retention policy and collect garbage.
 // Which images go is decided by the pure prune(); this file only does the effects.
 // A schedule prunes only images its own jobs made, per source disk, never a protected
-// one: a manual backup is kept until an operator removes it.
+// one: a manual backup is kept until an operator removes it; and only images in the
+// appliance's store: one its jobs sent to a destination (a client's disk, a share) has a
+// location and is never pruned here.
 import type { ImageStore } from '../imaging/repo/image-store.js';
 import { type GcReport, collectGarbage } from '../imaging/repo/gc.js';
 import { type RetentionPolicy, prune } from '../jobs/index.js';
 import type { ImageRecord, Job, ManagementStore, Schedule } from '../db/index.js';
+import { type JobDestination, destinationText } from '../api/destination.js';
 import { LifeboatError } from '../errors.js';
 import type { JobRunner } from './job-runner.js';
 import { syncImages } from './image-sync.js';
@@ -41,6 +44,8 @@ export interface PruneReport {
   decisions: PruneDecision[];
   dryRun: boolean;
   gc: GcReport | { skipped: string };
+  /** The schedule's destination: what its jobs wrote there is not pruned. */
+  destination?: JobDestination;
 }
 
 export async function startScheduleRun(deps: { db: ManagementStore; runner: JobRunner }, schedule: Schedule, actor: string, bootDeadlineMs: number): Promise<ScheduleRunResult> {
@@ -49,13 +54,24 @@ export async function startScheduleRun(deps: { db: ManagementStore; runner: JobR
   const label = `schedule ${schedule.name}`;
   // The schedule's passphrase file (read when each job runs); without one a machine's own setting applies.
   const protection = schedule.passphraseFile !== undefined ? { passphraseFile: schedule.passphraseFile } : {};
+  const destination = schedule.destination ? { destination: schedule.destination } : {};
+  if (schedule.destination) {
+    if ('devices' in schedule.target) throw new LifeboatError('user', `schedule ${schedule.name} backs up docked disks but names a destination (${destinationText(schedule.destination)}): docked disks are backed up into the appliance; \`lifeboat schedule edit ${schedule.name} --to appliance\``);
+    // Checked when it was saved; the config may have changed since (a share removed): this run fails, saying so.
+    try {
+      deps.runner.checkDestination(schedule.destination);
+    } catch (err) {
+      await db.events.record({ actor, action: 'schedule.run', subject: schedule.name, details: { refused: (err as Error).message } });
+      throw new LifeboatError('user', `schedule ${schedule.name} sends its backups to ${destinationText(schedule.destination)}, which this appliance cannot use now: ${(err as Error).message}; fix the daemon's config or \`lifeboat schedule edit ${schedule.name} --to <destination>\``);
+    }
+  }
   let targets: Array<{ target: string; submit: () => Promise<Job> }>;
   if ('devices' in schedule.target) {
     targets = schedule.target.devices.map((devicePath) => ({ target: devicePath, submit: () => runner.submit({ type: 'backup', devicePath, label, scheduleId: schedule.id, ...protection, requestedBy: actor }) }));
   } else {
     const names = 'machines' in schedule.target ? schedule.target.machines : (await db.machines.list({ group: schedule.target.group })).map((m) => m.name);
     if (names.length === 0) throw new LifeboatError('user', `schedule ${schedule.name} names group ${'group' in schedule.target ? schedule.target.group : ''}, which has no machines: add some with \`lifeboat machines edit <name> --group …\``);
-    targets = names.map((machine) => ({ target: machine, submit: () => runner.submit({ type: 'backup', machine, label, scheduleId: schedule.id, bootDeadlineMs, ...protection, requestedBy: actor }) }));
+    targets = names.map((machine) => ({ target: machine, submit: () => runner.submit({ type: 'backup', machine, label, scheduleId: schedule.id, bootDeadlineMs, ...protection, ...destination, requestedBy: actor }) }));
   }
   await db.schedules.markRun(schedule.name);
   await db.events.record({ actor, action: 'schedule.run', subject: schedule.name, details: { targets: targets.map((t) => t.target) } });
@@ -92,7 +108,8 @@ export interface PruneOptions {
 
 /** Prunes a schedule's own images by its retention policy (then gc); a dry run only says what it would do. */
 export async function pruneSchedule(deps: { db: ManagementStore; images: ImageStore }, schedule: Schedule, actor: string, options: PruneOptions = {}): Promise<PruneReport> {
-  return pruneImages(deps, { subject: schedule.name, images: await imagesOfSchedule(deps.db, schedule), policy: schedule.retention, actor, action: 'schedule.prune' }, options);
+  const report = await pruneImages(deps, { subject: schedule.name, images: await imagesOfSchedule(deps.db, schedule), policy: schedule.retention, actor, action: 'schedule.prune' }, options);
+  return schedule.destination ? { ...report, destination: schedule.destination } : report;
 }
 
 /** Prunes every image in the store by a policy given now (`images prune`), per source disk. */

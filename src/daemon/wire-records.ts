@@ -117,6 +117,7 @@ export function scheduleToWire(s: Schedule): wire.Schedule {
     retention: defined({ keepLast: r.keepLast, daily: r.daily, weekly: r.weekly, monthly: r.monthly }),
     enabled: s.enabled,
     passphraseFile: s.passphraseFile,
+    destination: s.destination ? { ...s.destination } : undefined,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
     lastRunAt: s.lastRunAt,
@@ -145,6 +146,7 @@ export function pruneToWire(p: PruneReport): wire.PruneReport {
     decisions: p.decisions.map((d) => ({ id: d.id, source: d.source, completedAt: d.completedAt, action: d.action, reasons: [...d.reasons] })),
     dryRun: p.dryRun,
     gc: gcToWire(p.gc),
+    ...(p.destination ? { destination: { ...p.destination } } : {}),
   };
 }
 

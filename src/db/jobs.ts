@@ -186,18 +186,18 @@ function checkOptions(value: unknown): JobOptions {
   return out;
 }
 
-/** A recorded destination: the parsed form of the operator's text, read back through the same parser. */
-function checkDestination(value: unknown): JobDestination {
-  const d = checkObject('job destination', value);
-  checkKeys('job destination', d, ['kind', 'label', 'uuid', 'name']);
+/** A recorded destination (a job's, a schedule's): the parsed form of the operator's text, read back through the same parser. */
+export function checkDestination(value: unknown, what = 'job destination'): JobDestination {
+  const d = checkObject(what, value);
+  checkKeys(what, d, ['kind', 'label', 'uuid', 'name']);
   const parsed = (() => {
     try {
       return parseDestination(destinationText(d as JobDestination));
     } catch (err) {
-      throw userError(`job destination ${describe(value)}: ${(err as Error).message}`);
+      throw userError(`${what} ${describe(value)}: ${(err as Error).message}`);
     }
   })();
-  if (!parsed || JSON.stringify(parsed) !== JSON.stringify(d)) throw userError(`job destination ${describe(value)} is not a client disk (label or uuid) or a share (name)`);
+  if (!parsed || JSON.stringify(parsed) !== JSON.stringify(d)) throw userError(`${what} ${describe(value)} is not a client disk (label or uuid) or a share (name)`);
   return parsed;
 }
 
