@@ -159,7 +159,11 @@ export function operatorServices(d: DaemonParts): OperatorServices {
         return scheduleToWire(await db.schedules.edit(name, patch));
       },
       remove: async (name) => scheduleToWire(await db.schedules.remove(name)),
-      run: async (name, actor, bootDeadlineMs) => scheduleRunToWire(await startScheduleRun({ db, runner }, await db.schedules.get(name), actor, bootDeadlineMs)),
+      run: async (name, actor, bootDeadlineMs) => {
+        const result = scheduleRunToWire(await startScheduleRun({ db, runner }, await db.schedules.get(name), actor, bootDeadlineMs));
+        const names = new Map((await db.machines.list()).map((m) => [m.id, m.name])); // `schedule run` names each job's machine
+        return { ...result, jobs: result.jobs.map((j) => withMachineName(j, names)) };
+      },
       prune: async (name, actor, dryRun) => pruneToWire(await pruneSchedule({ db, images }, await db.schedules.get(name), actor, { dryRun })),
       timersChanged: d.schedulesChanged,
     },
