@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ApiErrorBody, Job, ScheduleRunResult, ScheduleView } from '../api/contract.js';
 import type { ApiRequest, ApiResponse } from '../api/dispatch.js';
+import { parseDestination } from '../api/destination.js';
 import { operatorApi } from '../api/routes.js';
 import { backupImage } from '../imaging/backup.js';
 import { ImageStore } from '../imaging/repo/image-store.js';
@@ -67,6 +68,33 @@ test('garbage destinations in a schedule body are refused (400, naming the probl
   const locked = await call('POST', '/v1/schedules', { name: 'g', machines: ['pc-1'], calendar: 'daily', destination: 'share:nas', passphraseFile: '/etc/lifeboat/pass' });
   assert.match(message(locked), /passphrase file protects images in the appliance's store/);
   assert.deepEqual((await call('GET', '/v1/schedules')).body, [], 'nothing was stored');
+});
+
+test('fuzz: random destination texts to add and edit get 201/200 with the parsed form, or 400; never a server error', async () => {
+  let seed = 20261203;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const pieces = ['disk:', 'share:', 'LABEL=', 'UUID=', 'label=', 'nas', 'LBUSB', '1A2B-3C4D', '=', ':', '/', '..', ' ', '\u0000', '\u202e', 'é', 'appliance', '0b5a9c1e-7e8f-4b6a-9d3c-2f1e0a9b8c7d'];
+  assert.equal((await call('POST', '/v1/schedules', { name: 'fz', machines: ['pc-1'], calendar: 'daily' })).status, 201);
+  for (let i = 0; i < 300; i++) {
+    const text = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => pieces[Math.floor(rnd() * pieces.length)]).join('');
+    const expected = (() => {
+      try {
+        return { ok: true, parsed: parseDestination(text) };
+      } catch {
+        return { ok: false, parsed: null };
+      }
+    })();
+    const added = await call('POST', '/v1/schedules', { name: 'fz-add', machines: ['pc-1'], calendar: 'daily', destination: text });
+    const edited = await call('PATCH', '/v1/schedules/fz', { destination: text });
+    const shareOk = !(expected.parsed?.kind === 'share' && expected.parsed.name !== 'nas');
+    for (const [r, good] of [[added, 201], [edited, 200]] as const) {
+      assert.ok(r.status === 400 || r.status === good, `${JSON.stringify(text)}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+      assert.equal(r.status === good, expected.ok && shareOk, `${JSON.stringify(text)}: ${JSON.stringify(r.body).slice(0, 200)}`);
+      if (r.status === good) assert.deepEqual((r.body as ScheduleView).destination, expected.parsed ?? undefined);
+    }
+    if (added.status === 201) assert.equal((await call('DELETE', '/v1/schedules/fz-add')).status, 200);
+  }
+  assert.equal((await call('DELETE', '/v1/schedules/fz')).status, 200);
 });
 
 test('a share is checked against the config when the schedule is saved: an unknown one is refused, nothing stored', async () => {

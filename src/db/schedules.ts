@@ -93,7 +93,7 @@ function checkDestinationFits(s: Pick<Schedule, 'name' | 'target' | 'destination
 }
 
 /** A stored schedule as it must read back; throws what is wrong with it. */
-function readSchedule(doc: ScheduleDoc): Schedule {
+export function readSchedule(doc: ScheduleDoc): Schedule {
   const s = toRecord<Schedule>(doc);
   const name = checkName('schedule', s.name);
   const target = checkTarget(s.target);
