@@ -11,7 +11,7 @@ export type { JobDestination };
 
 /** A filesystem label the agent looks for: what ext4 (16 bytes) and FAT (11) hold, without spaces or shell-special characters. */
 export const DEST_LABEL = /^[A-Za-z0-9._-]{1,16}$/;
-/** A filesystem UUID as blkid prints it: ext (8-4-4-4-12 hex), FAT (XXXX-XXXX), NTFS/exFAT (16 hex). */
+/** A filesystem UUID as blkid prints it: ext (8-4-4-4-12 hex), FAT and exFAT (XXXX-XXXX), NTFS (16 hex). */
 export const DEST_UUID = /^(?:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}|[0-9A-Fa-f]{16})$/;
 /** A share's name in the daemon's config (`shares: { <name>: … }`). */
 export const SHARE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
